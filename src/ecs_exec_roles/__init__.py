@@ -1,0 +1,13 @@
+"""Least-privilege Amazon ECS task execution roles for the AWS CDK."""
+
+from ._errors import ExecutionRoleError
+from ._minimal import MinimalExecutionRole
+from ._shared import SharedExecutionRole
+from ._starter import StarterExecutionRole
+
+__all__ = [
+    "ExecutionRoleError",
+    "MinimalExecutionRole",
+    "SharedExecutionRole",
+    "StarterExecutionRole",
+]

@@ -1,0 +1,252 @@
+"""What the three constructs share: the role, its trust, policies, nag notes and checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_iam as iam
+from constructs import Construct, IConstruct
+
+from ._cfn import flatten
+from ._coverage import Cover, CoverageValidation, RecordingRole, find_gaps
+from ._errors import ExecutionRoleError
+from ._needs import Need
+from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
+from ._statements import Statement, build_statements
+from ._trust import ecs_tasks_principal
+
+__all__ = ["DEFAULT_MAX_MANAGED_POLICIES", "ExecutionRoleBase"]
+
+# IAM's default quota of managed policies attached to one role.
+DEFAULT_MAX_MANAGED_POLICIES = 10
+# The highest value the quota can be raised to.
+_QUOTA_MAX_MANAGED_POLICIES = 25
+
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ROLE_PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
+
+
+@jsii.implements(cdk.IAspect)
+class _Finalize:
+    """Builds the role's policies once every prop and ``add_*`` call is known."""
+
+    def __init__(self, owner: ExecutionRoleBase) -> None:
+        self._owner = owner
+
+    def visit(self, node: IConstruct) -> None:
+        if node.node.path == self._owner.node.path:
+            self._owner._finalize()
+
+
+class ExecutionRoleBase(Construct):
+    """Common base of the execution-role constructs. Not part of the public API."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        role_name: str | None,
+        path: str | None,
+        permissions_boundary: iam.IManagedPolicy | None,
+        description: str | None,
+        trust_conditions: bool,
+        trust_all_regions: bool,
+        max_managed_policies: int,
+    ) -> None:
+        super().__init__(scope, id)
+        where = self.node.path
+        _check_role_name(where, role_name)
+        _check_role_path(where, path)
+        if trust_all_regions and not trust_conditions:
+            raise ExecutionRoleError(
+                f"{where}: trust_all_regions=True widens the aws:SourceArn condition, but "
+                "trust_conditions=False removes it. Set only one of them."
+            )
+        if (
+            isinstance(max_managed_policies, bool)
+            or not isinstance(max_managed_policies, int)
+            or not 1 <= max_managed_policies <= _QUOTA_MAX_MANAGED_POLICIES
+        ):
+            raise ExecutionRoleError(
+                f"{where}: max_managed_policies is {max_managed_policies!r}; IAM allows 1 to "
+                f"{_QUOTA_MAX_MANAGED_POLICIES} managed policies per role (10 unless the quota "
+                "was raised). Pass an int in that range."
+            )
+        self._max_managed_policies = max_managed_policies
+        self._needs: list[Need] = []
+        self._finalized = False
+        self._policies: list[iam.ManagedPolicy] = []
+        self._packing_error: str | None = None
+        self._role = RecordingRole(
+            # "Resource" keeps the role's logical ID close to the construct's own name.
+            self,
+            "Resource",
+            grant_dependable=self,
+            assumed_by=ecs_tasks_principal(
+                self, trust_conditions=trust_conditions, trust_all_regions=trust_all_regions
+            ),
+            role_name=role_name,
+            path=path,
+            permissions_boundary=permissions_boundary,
+            description=description,
+        )
+        cdk.Aspects.of(self).add(_Finalize(self), priority=cdk.AspectPriority.MUTATING)
+        self.node.add_validation(CoverageValidation(self))
+
+    # -- public surface shared by every construct ------------------------------------------
+
+    @property
+    def role(self) -> iam.IRole:
+        """The role to pass as ``execution_role`` to a task definition."""
+        return self._role
+
+    @property
+    def role_arn(self) -> str:
+        """The ARN of the role."""
+        return self._role.role_arn
+
+    @property
+    def role_name(self) -> str:
+        """The name of the role."""
+        return self._role.role_name
+
+    @property
+    def managed_policies(self) -> Sequence[iam.IManagedPolicy]:
+        """The customer-managed policies built for the role (available after synth starts)."""
+        return tuple(self._policies)
+
+    def grant_pass_role(self, grantee: iam.IPrincipal) -> iam.Grant:
+        """Grant ``iam:PassRole`` on this role to ``grantee`` (for example a deploy pipeline).
+
+        :param grantee: the principal that registers task definitions using this role.
+        """
+        return self._role.grant_pass_role(grantee)
+
+    # -- extension points -------------------------------------------------------------------
+
+    def _extra_covers(self) -> list[Cover]:
+        """What the role allows besides its own statements (the starter's managed policy)."""
+        return []
+
+    def _add_needs(self, needs: Sequence[Need]) -> None:
+        if self._finalized:
+            raise ExecutionRoleError(
+                f"{self.node.path}: resources were added after synthesis began; add them "
+                "while building the app, before app.synth() or Template.from_stack()."
+            )
+        self._needs.extend(needs)
+
+    # -- synthesis --------------------------------------------------------------------------
+
+    def _statements(self) -> list[Statement]:
+        stack = cdk.Stack.of(self)
+        return build_statements(self._needs, stack.resolve, url_suffix=stack.url_suffix)
+
+    def _pack(self) -> PackingResult:
+        return pack(self._statements(), MANAGED_POLICY_MAX_CHARS)
+
+    def _finalize(self) -> None:
+        if self._finalized:
+            return
+        self._finalized = True
+        packing = self._pack()
+        limit = self._max_managed_policies - self._fixed_managed_policy_count()
+        if len(packing.policies) > limit:
+            self._packing_error = (
+                f"{self.node.path}: the role's statements need {packing.total_chars} characters "
+                f"(counted as IAM does, unresolved ARNs at their longest), which is "
+                f"{len(packing.policies)} managed policies of {MANAGED_POLICY_MAX_CHARS} "
+                f"characters; max_managed_policies is {self._max_managed_policies}. Ways out: "
+                "raise the IAM quota of managed policies per role and max_managed_policies with "
+                "it, or split the task families over several roles."
+            )
+            return
+        for index, statements in enumerate(packing.policies):
+            policy = iam.ManagedPolicy(
+                self,
+                "Policy" if index == 0 else f"Policy{index + 1}",
+                document=iam.PolicyDocument(
+                    minimize=False,
+                    statements=[iam.PolicyStatement.from_json(s.to_json()) for s in statements],
+                ),
+                # Attached from the policy's side: a key policy that names the role (CDK adds
+                # one for a secret encrypted with a key of the same stack) would otherwise
+                # close a dependency cycle role -> policy -> secret -> key -> role.
+                roles=[self._role],
+            )
+            self._policies.append(policy)
+            _acknowledge_wildcards(policy, statements)
+
+    def _fixed_managed_policy_count(self) -> int:
+        return 0
+
+    def _covers(self) -> list[Cover]:
+        covers = list(self._extra_covers())
+        for statement in self._statements():
+            for action in statement.actions:
+                covers.extend(Cover(action.lower(), r.resolved) for r in statement.resources)
+        return covers
+
+    def _synth_errors(self) -> list[str]:
+        errors = []
+        if self._packing_error:
+            errors.append(self._packing_error)
+        stack = cdk.Stack.of(self)
+        grants = [stack.resolve(s.to_statement_json()) for s in self._role.recorded_statements]
+        gaps = find_gaps(grants, self._covers())
+        if gaps:
+            lines = [
+                f"{self.node.path}: the execution role does not cover {len(gaps)} permission(s) "
+                "that the app grants to it (it grants nothing by itself, so ECS would be denied):"
+            ]
+            lines.extend(f"  - {gap.action} on {gap.resource}: {gap.fix}" for gap in gaps)
+            errors.append("\n".join(lines))
+        for policy in self._role.attached_inline_policies:
+            errors.append(
+                f"{self.node.path}: the inline policy {policy.node.path} is attached to the "
+                "execution role, which takes its permissions only from its props. Pass the "
+                "resources through the props, or attach the policy to the task role."
+            )
+        return errors
+
+
+def _acknowledge_wildcards(policy: iam.ManagedPolicy, statements: Sequence[Statement]) -> None:
+    """Acknowledge each unavoidable wildcard finding, one resource at a time, with its reason."""
+    stack = cdk.Stack.of(policy)
+    for statement in statements:
+        if not statement.reason:
+            continue
+        for resource in statement.resources:
+            flat = flatten(stack.resolve(resource.value))
+            if "*" in flat:
+                cdk.Validations.of(policy).acknowledge(
+                    cdk.Acknowledgment(
+                        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{flat}]",
+                        reason=statement.reason,
+                    )
+                )
+
+
+def _check_role_name(where: str, role_name: str | None) -> None:
+    if role_name is None or cdk.Token.is_unresolved(role_name):
+        return
+    if not isinstance(role_name, str) or not _ROLE_NAME.match(role_name):
+        raise ExecutionRoleError(
+            f"{where}: role_name {role_name!r} is not a valid IAM role name. Use 1 to 64 "
+            "letters, digits or the characters +=,.@_-, or leave role_name unset to let "
+            "CloudFormation generate one."
+        )
+
+
+def _check_role_path(where: str, path: str | None) -> None:
+    if path is None or cdk.Token.is_unresolved(path):
+        return
+    if not isinstance(path, str) or len(path) > 512 or not _ROLE_PATH.match(path):
+        raise ExecutionRoleError(
+            f"{where}: path {path!r} is not a valid IAM path. It must start and end with '/', "
+            "for example '/ecs/', and be at most 512 printable ASCII characters."
+        )

@@ -1,0 +1,84 @@
+"""Helpers for resolved CloudFormation values: stable keys, display forms, size bounds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Longest value each pseudo parameter can take. IAM counts policy size after CloudFormation
+# substitutes them, so an unresolved pseudo parameter is counted at its longest value.
+_PSEUDO_MAX_CHARS = {
+    "AWS::Partition": len("aws-iso-b"),  # aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-eusc
+    "AWS::Region": 16,  # "ap-southeast-7", "us-gov-west-1"; 16 leaves room for longer names
+    "AWS::AccountId": 12,
+    "AWS::URLSuffix": len("amazonaws.com.cn"),
+}
+
+
+def sort_key(resolved: Any) -> str:
+    """A stable text key for a resolved value, independent of token numbering."""
+    return json.dumps(resolved, sort_keys=True, separators=(",", ":"))
+
+
+def display(resolved: Any) -> str:
+    """The value as a reader finds it in the template: literal text, or compact JSON."""
+    if isinstance(resolved, str):
+        return resolved
+    return json.dumps(resolved, sort_keys=True, separators=(",", ":"))
+
+
+def flatten(resolved: Any) -> str:
+    """Flatten a resolved value the way cdk-nag names a resource in a finding.
+
+    ``{"Ref": "AWS::Partition"}`` becomes ``<AWS::Partition>``, ``Fn::GetAtt`` becomes
+    ``<Logical.Attr>``, ``Fn::Join`` is joined, ``Fn::Sub`` keeps its text with ``${x}`` as ``<x>``.
+    """
+    if resolved is None:
+        return ""
+    if isinstance(resolved, str):
+        return resolved.replace("${", "<").replace("}", ">")
+    if isinstance(resolved, dict):
+        if "Fn::Join" in resolved:
+            delimiter, parts = resolved["Fn::Join"]
+            return str(delimiter).join(flatten(part) for part in parts)
+        if "Fn::Sub" in resolved:
+            return flatten(resolved["Fn::Sub"])
+        if "Fn::GetAtt" in resolved:
+            logical_id, attribute = resolved["Fn::GetAtt"]
+            return f"<{flatten(logical_id)}.{flatten(attribute)}>"
+        if "Fn::ImportValue" in resolved:
+            return flatten(resolved["Fn::ImportValue"])
+        if "Ref" in resolved:
+            return f"<{flatten(resolved['Ref'])}>"
+    return json.dumps(resolved, separators=(",", ":"))
+
+
+def is_literal(resolved: Any) -> bool:
+    return isinstance(resolved, str)
+
+
+def max_chars(resolved: Any, unresolved_max_chars: int) -> int:
+    """Upper bound of the characters IAM counts for a resolved value once deployed.
+
+    Literal strings count exactly (as JSON, quotes included). A ``Fn::Join`` counts its literal
+    parts exactly and each pseudo parameter at its longest value. Any other intrinsic (a
+    ``Ref`` or ``Fn::GetAtt`` of a resource, an import, a ``Fn::Select``) stands for a value the
+    template cannot know, and counts as ``unresolved_max_chars``: the longest ARN that kind of
+    resource can have.
+    """
+    return 2 + _inner_max_chars(resolved, unresolved_max_chars)
+
+
+def _inner_max_chars(resolved: Any, unresolved_max_chars: int) -> int:
+    if isinstance(resolved, str):
+        # json.dumps escapes nothing in ARNs except quotes and backslashes, which ARNs lack.
+        return len(json.dumps(resolved)) - 2
+    if isinstance(resolved, dict) and len(resolved) == 1:
+        ((function, argument),) = resolved.items()
+        if function == "Ref" and argument in _PSEUDO_MAX_CHARS:
+            return _PSEUDO_MAX_CHARS[argument]
+        if function == "Fn::Join":
+            delimiter, parts = argument
+            total = sum(_inner_max_chars(part, unresolved_max_chars) for part in parts)
+            return total + len(delimiter) * max(len(parts) - 1, 0)
+    return unresolved_max_chars

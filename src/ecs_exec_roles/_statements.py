@@ -1,0 +1,228 @@
+"""Needs in, IAM statements out: the one place that decides what the role allows.
+
+Every statement here is justified by a need ECS has when it prepares a task (see the
+"Default settings" table in the README). The order of statements and of resources inside
+them is fixed (by kind, then by the resolved resource), so the template does not change when
+props are given in another order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._cfn import max_chars, sort_key
+from ._needs import UNRESOLVED_ARN_MAX_CHARS, Need
+
+__all__ = [
+    "ECR_PULL_ACTIONS",
+    "ECS_EXECUTION_ACTIONS",
+    "Resource",
+    "Statement",
+    "build_statements",
+]
+
+ECR_TOKEN_ACTION = "ecr:GetAuthorizationToken"
+ECR_PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+)
+LOGS_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
+PARAMETER_READ_ACTIONS = ("ssm:GetParameters",)
+KEY_DECRYPT_ACTIONS = ("kms:Decrypt",)
+
+# Every action the ECS agent or Fargate uses with a task execution role. A grant's other
+# actions (DescribeSecret from grant_read, ssm:GetParameter, ...) are never called by ECS.
+ECS_EXECUTION_ACTIONS = frozenset(
+    action.lower()
+    for action in (
+        ECR_TOKEN_ACTION,
+        *ECR_PULL_ACTIONS,
+        *LOGS_WRITE_ACTIONS,
+        "logs:CreateLogGroup",
+        *SECRET_READ_ACTIONS,
+        *PARAMETER_READ_ACTIONS,
+        *KEY_DECRYPT_ACTIONS,
+        "s3:GetObject",
+        "s3:GetBucketLocation",
+        "ecr:BatchImportUpstreamImage",
+        "ecr:CreateRepository",
+        "ecr:TagResource",
+    )
+)
+
+# Which prop covers an action, for coverage messages.
+ACTION_PROPS = {
+    ECR_TOKEN_ACTION.lower(): "repositories",
+    **{action.lower(): "repositories" for action in ECR_PULL_ACTIONS},
+    **{action.lower(): "log_groups" for action in LOGS_WRITE_ACTIONS},
+    **{action.lower(): "secrets" for action in SECRET_READ_ACTIONS},
+    **{action.lower(): "parameters" for action in PARAMETER_READ_ACTIONS},
+    **{action.lower(): "keys" for action in KEY_DECRYPT_ACTIONS},
+}
+
+_SERVICE_SIDS = {"secretsmanager": "SecretsManager", "ssm": "Ssm"}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A statement resource: the CDK string that goes into the template and its resolved form."""
+
+    value: str
+    resolved: Any
+    max_chars: int
+
+    @property
+    def key(self) -> str:
+        return sort_key(self.resolved)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """An Allow statement, kept in the form the template will have."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[Resource, ...]
+    condition: dict[str, dict[str, Any]] | None = None
+    condition_resolved: Any = None
+    # Why the statement exists, for cdk-nag acknowledgments of its wildcards.
+    reason: str = field(default="", compare=False)
+
+    def with_resources(self, resources: Sequence[Resource]) -> Statement:
+        return Statement(
+            self.sid,
+            self.actions,
+            tuple(resources),
+            self.condition,
+            self.condition_resolved,
+            self.reason,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The statement with CDK strings, ready for ``iam.PolicyStatement.from_json``."""
+        document: dict[str, Any] = {
+            "Sid": self.sid,
+            "Effect": "Allow",
+            "Action": list(self.actions) if len(self.actions) > 1 else self.actions[0],
+            "Resource": (
+                [resource.value for resource in self.resources]
+                if len(self.resources) > 1
+                else self.resources[0].value
+            ),
+        }
+        if self.condition:
+            document["Condition"] = self.condition
+        return document
+
+
+def _unique_sorted(resources: Sequence[Resource]) -> tuple[Resource, ...]:
+    by_key: dict[str, Resource] = {}
+    for resource in resources:
+        by_key.setdefault(resource.key, resource)
+    return tuple(by_key[key] for key in sorted(by_key))
+
+
+def build_statements(
+    needs: Sequence[Need],
+    resolve: Callable[[Any], Any],
+    *,
+    url_suffix: str,
+) -> list[Statement]:
+    """Turn needs into the role's statements, in a fixed order, without duplicates.
+
+    :param needs: what the task families need.
+    :param resolve: resolves a CDK string to its template form (``Stack.resolve``).
+    :param url_suffix: the stack's URL suffix token, for ``kms:ViaService`` values.
+    """
+
+    def resource(need: Need) -> Resource:
+        resolved = resolve(need.arn)
+        return Resource(
+            need.arn, resolved, max_chars(resolved, UNRESOLVED_ARN_MAX_CHARS[need.kind])
+        )
+
+    by_kind: dict[str, list[Need]] = {}
+    for need in needs:
+        by_kind.setdefault(need.kind, []).append(need)
+
+    statements: list[Statement] = []
+    repositories = [resource(need) for need in by_kind.get("repository", ())]
+    if repositories:
+        statements.append(
+            Statement(
+                "EcrAuthorizationToken",
+                (ECR_TOKEN_ACTION,),
+                (Resource("*", "*", 3),),
+                reason="ecr:GetAuthorizationToken supports no resource-level permissions; "
+                "image pulls are scoped to repositories in the EcrImagePull statement.",
+            )
+        )
+        statements.append(Statement("EcrImagePull", ECR_PULL_ACTIONS, _unique_sorted(repositories)))
+    log_groups = [resource(need) for need in by_kind.get("log_group", ())]
+    if log_groups:
+        statements.append(
+            Statement(
+                "LogsWrite",
+                LOGS_WRITE_ACTIONS,
+                _unique_sorted(log_groups),
+                reason="The awslogs driver creates one log stream per container and task "
+                "(prefix/container/task-id), unknown before launch; the wildcard covers only "
+                "streams of this log group.",
+            )
+        )
+    secrets = [resource(need) for need in by_kind.get("secret", ())]
+    if secrets:
+        statements.append(Statement("SecretsRead", SECRET_READ_ACTIONS, _unique_sorted(secrets)))
+    parameters = [resource(need) for need in by_kind.get("parameter", ())]
+    if parameters:
+        statements.append(
+            Statement("ParametersRead", PARAMETER_READ_ACTIONS, _unique_sorted(parameters))
+        )
+    statements.extend(_key_statements(by_kind.get("key", ()), resource, resolve, url_suffix))
+    return statements
+
+
+def _key_statements(
+    key_needs: Sequence[Need],
+    resource: Callable[[Need], Resource],
+    resolve: Callable[[Any], Any],
+    url_suffix: str,
+) -> list[Statement]:
+    # One key can serve secrets and parameters: merge the services each key is used through.
+    keys: dict[str, tuple[Resource, set[str], str]] = {}
+    for need in key_needs:
+        key_resource = resource(need)
+        entry = keys.setdefault(key_resource.key, (key_resource, set(), need.region))
+        entry[1].update(need.services)
+    # Keys that share the same kms:ViaService values (services and region) share a statement.
+    groups: dict[str, tuple[tuple[str, ...], list[str], Any, list[Resource]]] = {}
+    for key_resource, services, region in keys.values():
+        ordered = tuple(sorted(services))
+        via = [f"{service}.{region}.{url_suffix}" for service in ordered]
+        via_resolved = resolve(via)
+        group = groups.setdefault(sort_key(via_resolved), (ordered, via, via_resolved, []))
+        group[3].append(key_resource)
+    statements = []
+    sid_counts: dict[str, int] = {}
+    for group_key in sorted(groups):
+        group_services, via, via_resolved, key_resources = groups[group_key]
+        base_sid = "KmsDecryptVia" + "And".join(_SERVICE_SIDS[s] for s in group_services)
+        sid_counts[base_sid] = sid_counts.get(base_sid, 0) + 1
+        count = sid_counts[base_sid]
+        single = len(via) == 1
+        statements.append(
+            Statement(
+                base_sid if count == 1 else f"{base_sid}{count}",
+                KEY_DECRYPT_ACTIONS,
+                _unique_sorted(key_resources),
+                condition={"StringEquals": {"kms:ViaService": via[0] if single else via}},
+                condition_resolved={
+                    "StringEquals": {"kms:ViaService": via_resolved[0] if single else via_resolved}
+                },
+            )
+        )
+    return statements
