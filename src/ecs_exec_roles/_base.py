@@ -10,9 +10,9 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
-from ._cfn import flatten
 from ._coverage import Cover, CoverageValidation, RecordingRole, find_gaps
 from ._errors import ExecutionRoleError
+from ._nag import acknowledge_wildcards
 from ._needs import Need
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
 from ._statements import Statement, build_statements
@@ -179,7 +179,7 @@ class ExecutionRoleBase(Construct):
                 roles=[self._role],
             )
             self._policies.append(policy)
-            _acknowledge_wildcards(policy, statements)
+            acknowledge_wildcards(policy, statements)
 
     def _fixed_managed_policy_count(self) -> int:
         return 0
@@ -212,23 +212,6 @@ class ExecutionRoleBase(Construct):
                 "resources through the props, or attach the policy to the task role."
             )
         return errors
-
-
-def _acknowledge_wildcards(policy: iam.ManagedPolicy, statements: Sequence[Statement]) -> None:
-    """Acknowledge each unavoidable wildcard finding, one resource at a time, with its reason."""
-    stack = cdk.Stack.of(policy)
-    for statement in statements:
-        if not statement.reason:
-            continue
-        for resource in statement.resources:
-            flat = flatten(stack.resolve(resource.value))
-            if "*" in flat:
-                cdk.Validations.of(policy).acknowledge(
-                    cdk.Acknowledgment(
-                        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{flat}]",
-                        reason=statement.reason,
-                    )
-                )
 
 
 def _check_role_name(where: str, role_name: str | None) -> None:

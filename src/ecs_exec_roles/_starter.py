@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -12,9 +11,9 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ._base import DEFAULT_MAX_MANAGED_POLICIES, ExecutionRoleBase
-from ._cfn import flatten
 from ._coverage import Cover
 from ._minimal import construct_path
+from ._nag import acknowledge_managed_policy
 from ._needs import needs_from_props
 from ._statements import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, LOGS_WRITE_ACTIONS
 
@@ -87,13 +86,11 @@ class StarterExecutionRole(ExecutionRoleBase):
         )
         managed_policy = iam.ManagedPolicy.from_aws_managed_policy_name(STARTER_MANAGED_POLICY_NAME)
         self._role.add_managed_policy(managed_policy)
-        managed_policy_arn = cdk.Stack.of(self).resolve(managed_policy.managed_policy_arn)
-        cdk.Validations.of(self._role).acknowledge(
-            cdk.Acknowledgment(
-                id=(f"AwsSolutions::AwsSolutions-IAM4[Policy::{flatten(managed_policy_arn)}]"),
-                reason="StarterExecutionRole is the AWS managed task execution policy by "
-                "design; MinimalExecutionRole scopes ECR and logs to named resources.",
-            )
+        acknowledge_managed_policy(
+            self._role,
+            managed_policy.managed_policy_arn,
+            "StarterExecutionRole is the AWS managed task execution policy by design; "
+            "MinimalExecutionRole scopes ECR and logs to named resources.",
         )
         self._add_needs(needs)
 
