@@ -146,7 +146,8 @@ def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list
             for resource in resources:
                 if not any(_covers(cover, action, resource) for cover in covers):
                     prop = ACTION_PROPS.get(action, "a prop of the construct")
-                    add(Gap(action, display(resource), f"add the resource to `{prop}`"))
+                    name = ECS_EXECUTION_ACTIONS[action]
+                    add(Gap(name, display(resource), f"add the resource to `{prop}`"))
     return gaps
 
 

@@ -34,10 +34,11 @@ SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
 PARAMETER_READ_ACTIONS = ("ssm:GetParameters",)
 KEY_DECRYPT_ACTIONS = ("kms:Decrypt",)
 
-# Every action the ECS agent or Fargate uses with a task execution role. A grant's other
-# actions (DescribeSecret from grant_read, ssm:GetParameter, ...) are never called by ECS.
-ECS_EXECUTION_ACTIONS = frozenset(
-    action.lower()
+# Every action the ECS agent or Fargate uses with a task execution role, by lower-case name.
+# A grant's other actions (DescribeSecret from grant_read, ssm:GetParameter, ...) are never
+# called by ECS.
+ECS_EXECUTION_ACTIONS = {
+    action.lower(): action
     for action in (
         ECR_TOKEN_ACTION,
         *ECR_PULL_ACTIONS,
@@ -52,7 +53,7 @@ ECS_EXECUTION_ACTIONS = frozenset(
         "ecr:CreateRepository",
         "ecr:TagResource",
     )
-)
+}
 
 # Which prop covers an action, for coverage messages.
 ACTION_PROPS = {

@@ -1,0 +1,185 @@
+"""The synth-time check: every grant made to the role is covered, or synth fails."""
+
+from __future__ import annotations
+
+import re
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
+from aws_cdk.assertions import Template
+
+from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
+from ecs_exec_roles._coverage import Cover, find_gaps
+
+
+def _task(stack: cdk.Stack, role: iam.IRole, **container: object) -> ecs.FargateTaskDefinition:
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role)
+    task.add_container("app", **container)  # type: ignore[arg-type]
+    return task
+
+
+def test_covered_grants_add_nothing(env_stack: cdk.Stack) -> None:
+    repository = ecr.Repository.from_repository_name(env_stack, "Repo", "api")
+    secret = secretsmanager.Secret.from_secret_name_v2(env_stack, "Db", "api/db")
+    role = MinimalExecutionRole(env_stack, "Api", repositories=[repository], secrets=[secret])
+    _task(
+        env_stack,
+        role.role,
+        image=ecs.ContainerImage.from_ecr_repository(repository),
+        secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
+    )
+    # grant_read adds secretsmanager:DescribeSecret, which ECS never calls: still covered.
+    secret.grant_read(role.role)
+    template = Template.from_stack(env_stack)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+
+
+def test_fails_when_a_repository_is_missing(env_stack: cdk.Stack) -> None:
+    repository = ecr.Repository.from_repository_name(env_stack, "Repo", "api")
+    role = MinimalExecutionRole(env_stack, "Api")
+    _task(env_stack, role.role, image=ecs.ContainerImage.from_ecr_repository(repository))
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    message = str(error.value)
+    assert "EnvStack/Api: the execution role does not cover 4 permission(s)" in message
+    assert "  - ecr:GetAuthorizationToken on *: add the resource to `repositories`" in message
+    assert re.search(
+        r"  - ecr:BatchGetImage on .*:ecr:eu-west-1:123456789012:repository/api.*: "
+        r"add the resource to `repositories`",
+        message,
+    )
+
+
+def test_fails_when_a_log_group_secret_and_parameter_are_missing(env_stack: cdk.Stack) -> None:
+    log_group = logs.LogGroup.from_log_group_name(env_stack, "Logs", "/ecs/api")
+    secret = secretsmanager.Secret.from_secret_name_v2(env_stack, "Db", "api/db")
+    parameter = ssm.StringParameter.from_string_parameter_name(env_stack, "Flag", "/api/flag")
+    role = MinimalExecutionRole(env_stack, "Api")
+    _task(
+        env_stack,
+        role.role,
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="api", log_group=log_group),
+        secrets={
+            "DB": ecs.Secret.from_secrets_manager(secret),
+            "FLAG": ecs.Secret.from_ssm_parameter(parameter),
+        },
+    )
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    message = str(error.value)
+    assert "log-group:/ecs/api:*" in message and "`log_groups`" in message
+    assert "secret:api/db-??????" in message and "`secrets`" in message
+    assert "parameter/api/flag" in message and "`parameters`" in message
+    assert "logs:PutLogEvents" in message
+    assert "secretsmanager:GetSecretValue" in message
+    assert "ssm:GetParameters" in message
+    # Actions ECS never uses are not reported.
+    assert "DescribeSecret" not in message
+
+
+def test_fails_when_a_grant_has_no_ecs_action(env_stack: cdk.Stack) -> None:
+    table = dynamodb.TableV2(
+        env_stack,
+        "Table",
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+    )
+    role = MinimalExecutionRole(env_stack, "Api")
+    table.grant_read_data(role.role)
+    with pytest.raises(RuntimeError, match="grant them to the task definition's task_role"):
+        Template.from_stack(env_stack)
+
+
+def test_fails_when_an_inline_policy_is_attached(stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(stack, "Api")
+    iam.Policy(
+        stack,
+        "Extra",
+        roles=[role.role],
+        statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])],
+    )
+    with pytest.raises(RuntimeError, match="the inline policy Stack/Extra is attached"):
+        Template.from_stack(stack)
+
+
+def test_starter_covers_ecr_and_logs_through_the_managed_policy(stack: cdk.Stack) -> None:
+    repository = ecr.Repository.from_repository_name(stack, "Repo", "api")
+    log_group = logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api")
+    role = StarterExecutionRole(stack, "Demo")
+    _task(
+        stack,
+        role.role,
+        image=ecs.ContainerImage.from_ecr_repository(repository),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="demo", log_group=log_group),
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+
+
+def test_fails_when_the_starter_lacks_a_secret(stack: cdk.Stack) -> None:
+    secret = secretsmanager.Secret.from_secret_name_v2(stack, "Db", "api/db")
+    role = StarterExecutionRole(stack, "Demo")
+    _task(
+        stack,
+        role.role,
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
+    )
+    with pytest.raises(RuntimeError, match=r"Stack/Demo: .*\n  - secretsmanager:GetSecretValue"):
+        Template.from_stack(stack)
+
+
+def test_shared_role_is_checked_across_task_definitions(stack: cdk.Stack) -> None:
+    first = ecr.Repository.from_repository_name(stack, "First", "first")
+    second = ecr.Repository.from_repository_name(stack, "Second", "second")
+    shared = SharedExecutionRole(stack, "Shared", repositories=[first])
+    for name, repository in (("One", first), ("Two", second)):
+        task = ecs.FargateTaskDefinition(stack, name, execution_role=shared.role)
+        task.add_container("app", image=ecs.ContainerImage.from_ecr_repository(repository))
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(stack)
+    assert "repository/second" in str(error.value)
+    assert "repository/first" not in str(error.value)
+
+
+def test_find_gaps_unit() -> None:
+    covers = [
+        Cover("secretsmanager:getsecretvalue", "arn:aws:secretsmanager:r:1:secret:db-??????"),
+        Cover("ecr:getauthorizationtoken", "*"),
+    ]
+    grants = [
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": "arn:aws:secretsmanager:r:1:secret:db-AbCdEf",
+        },
+        {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Effect": "Deny", "Action": "ecr:BatchGetImage", "Resource": "*"},
+    ]
+    assert find_gaps(grants, covers) == []
+    broader = [
+        {
+            "Effect": "Allow",
+            "Action": "secretsmanager:*",
+            "Resource": "arn:aws:secretsmanager:r:1:secret:db-*",
+        }
+    ]
+    (gap,) = find_gaps(broader, covers)
+    assert gap.action == "secretsmanager:GetSecretValue"
+    assert gap.resource == "arn:aws:secretsmanager:r:1:secret:db-*"
+    other = [
+        {
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "arn:aws:secretsmanager:r:1:secret:dbx-AbCdEf",
+        }
+    ]
+    assert len(find_gaps(other, covers)) == 1
