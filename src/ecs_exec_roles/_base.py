@@ -169,6 +169,7 @@ class ExecutionRoleBase(Construct):
             policy = iam.ManagedPolicy(
                 self,
                 "Policy" if index == 0 else f"Policy{index + 1}",
+                description=f"Permissions ECS needs to start tasks with {self.node.path}"[:1000],
                 document=iam.PolicyDocument(
                     minimize=False,
                     statements=[iam.PolicyStatement.from_json(s.to_json()) for s in statements],
