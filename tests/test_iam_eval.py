@@ -1,0 +1,422 @@
+"""Unit tests of the IAM evaluator the property tests rely on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from iam_eval import (
+    Decision,
+    Environment,
+    Request,
+    UnsupportedPolicyError,
+    arn_matches,
+    evaluate,
+    is_allowed,
+    resolve,
+    role_policies,
+)
+
+REPO = "arn:aws:ecr:eu-west-1:123456789012:repository/app"
+
+
+def policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action: Any, resource: Any, **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def deny(action: Any, resource: Any, **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
+
+
+# -- actions ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "action", "expected"),
+    [
+        ("ecr:BatchGetImage", "ecr:BatchGetImage", True),
+        ("ecr:BatchGetImage", "ECR:batchgetimage", True),
+        ("ECR:BATCHGETIMAGE", "ecr:BatchGetImage", True),
+        ("ecr:Batch*", "ecr:BatchCheckLayerAvailability", True),
+        ("ecr:Batch*", "ecr:PutImage", False),
+        ("ecr:*", "ecr:PutImage", True),
+        ("*", "kms:Decrypt", True),
+        ("ssm:GetParameter?", "ssm:GetParameters", True),
+        ("ssm:GetParameter?", "ssm:GetParameter", False),
+        ("ssm:GetParameters", "ssm:GetParameter", False),
+        ("ssm:GetParameter", "ssm:GetParameters", False),
+        ("secretsmanager:Get*", "secretsmanager:DescribeSecret", False),
+        ("ecr:*", "ecrpublic:GetAuthorizationToken", False),
+    ],
+    ids=lambda v: str(v),
+)
+def test_action_matching(pattern: str, action: str, expected: bool) -> None:
+    assert is_allowed([policy(allow(pattern, "*"))], action, REPO) is expected
+
+
+def test_not_action_allows_everything_else() -> None:
+    policies = [policy({"Effect": "Allow", "NotAction": "ecr:Put*", "Resource": "*"})]
+    assert is_allowed(policies, "ecr:BatchGetImage", REPO)
+    assert not is_allowed(policies, "ecr:PutImage", REPO)
+    assert not is_allowed(policies, "ECR:putimage", REPO)
+
+
+# -- resources ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "resource", "expected"),
+    [
+        (REPO, REPO, True),
+        (REPO, REPO + "x", False),
+        (REPO, REPO[:-1], False),
+        (REPO, REPO.replace("app", "App"), False),
+        (REPO.replace("app", "App"), REPO, False),
+        (REPO + "/*", REPO, False),
+        (REPO + "/*", REPO + "/sub", True),
+        (REPO + "*", REPO + "-x", True),
+        ("*", REPO, True),
+        ("arn:aws:ecr:*:123456789012:repository/app", REPO, True),
+        ("arn:aws:ecr:*:123456789012:repository/app", REPO.replace("eu-west-1", "us-east-1"), True),
+        ("arn:aws:ecr:eu-west-1:*:repository/app", REPO, True),
+        # A `*` that ends a segment may reach across colons, as IAM documents.
+        ("arn:aws:ecr:*:repository/app", REPO, True),
+        # Segments are compared one by one: `eu-*` cannot swallow the account.
+        ("arn:aws:ecr:eu-*:repository/app:x", REPO, False),
+        ("arn:aws:ecr:eu-west-1:123456789012:repository/ap?", REPO, True),
+        ("arn:aws:ecr:eu-west-1:123456789012:repository/a?", REPO, False),
+        # In the resource part a wildcard spans colons: log streams of a log group.
+        (
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/app:*",
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/app:log-stream:web/c/1",
+            True,
+        ),
+        (
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/app:*",
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/app",
+            False,
+        ),
+        (
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/app:*",
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/app2:log-stream:x",
+            False,
+        ),
+        (
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-??????",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+            True,
+        ),
+        (
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-??????",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-x-AbCdEf",
+            False,
+        ),
+        (
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-*",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-x-AbCdEf",
+            True,
+        ),
+    ],
+    ids=lambda v: str(v),
+)
+def test_resource_matching(pattern: str, resource: str, expected: bool) -> None:
+    assert is_allowed(
+        [policy(allow("ecr:BatchGetImage", pattern))], "ecr:BatchGetImage", resource
+    ) is (expected)
+
+
+def test_not_resource_allows_everything_else() -> None:
+    policies = [policy({"Effect": "Allow", "Action": "ecr:*", "NotResource": REPO})]
+    assert not is_allowed(policies, "ecr:BatchGetImage", REPO)
+    assert is_allowed(policies, "ecr:BatchGetImage", REPO + "2")
+
+
+def test_arn_matches_handles_non_arn_values() -> None:
+    assert arn_matches("*", "anything")
+    assert arn_matches("a*", "abc")
+    assert not arn_matches("a?", "abc")
+
+
+# -- decisions ----------------------------------------------------------------------------------
+
+
+def test_default_is_implicit_deny() -> None:
+    assert evaluate([], Request("ecr:BatchGetImage", REPO)) is Decision.IMPLICIT_DENY
+    assert evaluate([policy()], Request("ecr:BatchGetImage", REPO)) is Decision.IMPLICIT_DENY
+
+
+def test_explicit_deny_wins_over_allow_in_any_order() -> None:
+    statements = [allow("ecr:*", "*"), deny("ecr:BatchGetImage", REPO)]
+    for ordered in (statements, statements[::-1]):
+        assert evaluate([policy(*ordered)], Request("ecr:BatchGetImage", REPO)) is (
+            Decision.EXPLICIT_DENY
+        )
+    split = [policy(statements[1]), policy(statements[0])]
+    assert evaluate(split, Request("ecr:BatchGetImage", REPO)) is Decision.EXPLICIT_DENY
+    assert evaluate(split, Request("ecr:GetDownloadUrlForLayer", REPO)) is Decision.ALLOW
+
+
+def test_deny_with_unmet_condition_does_not_apply() -> None:
+    policies = [
+        policy(
+            allow("kms:Decrypt", "*"),
+            deny(
+                "kms:Decrypt",
+                "*",
+                Condition={"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
+            ),
+        )
+    ]
+    assert is_allowed(
+        policies, "kms:Decrypt", "k", {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}
+    )
+    assert not is_allowed(
+        policies, "kms:Decrypt", "k", {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    )
+
+
+def test_statement_may_be_a_single_object() -> None:
+    document = {"Version": "2012-10-17", "Statement": allow("ecr:BatchGetImage", REPO)}
+    assert is_allowed([document], "ecr:BatchGetImage", REPO)
+
+
+# -- conditions ---------------------------------------------------------------------------------
+
+VIA_SSM = "ssm.eu-west-1.amazonaws.com"
+VIA_SECRETS = "secretsmanager.eu-west-1.amazonaws.com"
+
+
+def decrypt(condition: dict[str, Any]) -> list[dict[str, Any]]:
+    return [policy(allow("kms:Decrypt", "*", Condition=condition))]
+
+
+@pytest.mark.parametrize(
+    ("condition", "context", "expected"),
+    [
+        ({"StringEquals": {"kms:ViaService": VIA_SSM}}, {"kms:ViaService": VIA_SSM}, True),
+        ({"StringEquals": {"kms:ViaService": VIA_SSM}}, {"kms:viaservice": VIA_SSM}, True),
+        ({"StringEquals": {"kms:ViaService": VIA_SSM}}, {"kms:ViaService": VIA_SSM.upper()}, False),
+        ({"StringEquals": {"kms:ViaService": VIA_SSM}}, {}, False),
+        ({"StringEquals": {"kms:ViaService": VIA_SSM}}, {"kms:ViaService": VIA_SECRETS}, False),
+        (
+            {"StringEquals": {"kms:ViaService": [VIA_SSM, VIA_SECRETS]}},
+            {"kms:ViaService": VIA_SECRETS},
+            True,
+        ),
+        ({"StringEqualsIfExists": {"kms:ViaService": VIA_SSM}}, {}, True),
+        (
+            {"StringEqualsIfExists": {"kms:ViaService": VIA_SSM}},
+            {"kms:ViaService": VIA_SECRETS},
+            False,
+        ),
+        ({"StringLike": {"kms:ViaService": "ssm.*"}}, {"kms:ViaService": VIA_SSM}, True),
+        ({"StringLike": {"kms:ViaService": "ssm.*"}}, {"kms:ViaService": VIA_SECRETS}, False),
+        ({"StringLike": {"kms:ViaService": "ssm.eu-west-?.*"}}, {"kms:ViaService": VIA_SSM}, True),
+        (
+            {"ArnLike": {"aws:SourceArn": "arn:aws:ecs:eu-west-1:123456789012:*"}},
+            {"aws:SourceArn": "arn:aws:ecs:eu-west-1:123456789012:task/c/1"},
+            True,
+        ),
+        (
+            {"ArnLike": {"aws:SourceArn": "arn:aws:ecs:eu-west-1:123456789012:*"}},
+            {"aws:SourceArn": "arn:aws:ecs:eu-west-1:210987654321:task/c/1"},
+            False,
+        ),
+        (
+            {"ArnEquals": {"aws:SourceArn": "arn:aws:ecs:*:123456789012:task/c/1"}},
+            {"aws:SourceArn": "arn:aws:ecs:us-east-1:123456789012:task/c/1"},
+            True,
+        ),
+        (
+            {"ArnEquals": {"aws:SourceArn": "arn:aws:ecs:eu-west-1:123456789012:task/c/1"}},
+            {"aws:SourceArn": "arn:aws:ecs:eu-west-1:123456789012:task/C/1"},
+            False,
+        ),
+        # Every operator and every key must hold.
+        (
+            {
+                "StringEquals": {"kms:ViaService": VIA_SSM, "aws:SourceAccount": "123456789012"},
+            },
+            {"kms:ViaService": VIA_SSM},
+            False,
+        ),
+        (
+            {
+                "StringEquals": {"kms:ViaService": VIA_SSM},
+                "StringLike": {"aws:SourceAccount": "1234*"},
+            },
+            {"kms:ViaService": VIA_SSM, "aws:SourceAccount": "123456789012"},
+            True,
+        ),
+        (
+            {"ForAnyValue:StringEquals": {"aws:TagKeys": ["a", "b"]}},
+            {"aws:TagKeys": ["c", "b"]},
+            True,
+        ),
+        ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, {"aws:TagKeys": ["c"]}, False),
+        ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, {}, False),
+        (
+            {"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b"]}},
+            {"aws:TagKeys": ["a", "c"]},
+            False,
+        ),
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b"]}}, {"aws:TagKeys": ["b"]}, True),
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}}, {}, True),
+    ],
+    ids=lambda v: str(v),
+)
+def test_conditions(condition: dict[str, Any], context: dict[str, Any], expected: bool) -> None:
+    assert is_allowed(decrypt(condition), "kms:Decrypt", "k", context) is expected
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        policy(allow("kms:Decrypt", "*", Condition={"NumericEquals": {"a": "1"}})),
+        policy(allow("kms:Decrypt", "*", Principal={"AWS": "*"})),
+        policy({"Effect": "Allow", "Resource": "*"}),
+        policy({"Effect": "Allow", "Action": "kms:Decrypt"}),
+        policy({"Effect": "Maybe", "Action": "kms:Decrypt", "Resource": "*"}),
+        policy(allow("kms:Decrypt", {"Fn::GetAtt": ["Key", "Arn"]})),
+        policy(allow("kms:Decrypt", "arn:aws:kms:eu-west-1:123456789012:key/${aws:username}")),
+    ],
+    ids=["operator", "principal", "no-action", "no-resource", "effect", "intrinsic", "variable"],
+)
+def test_fails_when_policy_is_not_understood(document: dict[str, Any]) -> None:
+    with pytest.raises(UnsupportedPolicyError):
+        evaluate([document], Request("kms:Decrypt", "k", {"a": "1"}))
+
+
+def test_fails_when_single_valued_operator_meets_a_multi_valued_key() -> None:
+    with pytest.raises(UnsupportedPolicyError, match="ForAnyValue"):
+        is_allowed(
+            decrypt({"StringEquals": {"aws:TagKeys": "a"}}),
+            "kms:Decrypt",
+            "k",
+            {"aws:TagKeys": ["a"]},
+        )
+
+
+# -- intrinsics ---------------------------------------------------------------------------------
+
+ENV = Environment(
+    partition="aws-cn",
+    region="cn-north-1",
+    account="111122223333",
+    url_suffix="amazonaws.com.cn",
+    attributes={"Repo1234": {"Arn": "arn:aws-cn:ecr:cn-north-1:111122223333:repository/r"}},
+    refs={"Repo1234": "r"},
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"Ref": "AWS::Partition"}, "aws-cn"),
+        ({"Ref": "AWS::Region"}, "cn-north-1"),
+        ({"Ref": "AWS::AccountId"}, "111122223333"),
+        ({"Ref": "AWS::URLSuffix"}, "amazonaws.com.cn"),
+        ({"Ref": "Repo1234"}, "r"),
+        (
+            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecr:x"]]},
+            "arn:aws-cn:ecr:x",
+        ),
+        (
+            {"Fn::Join": [".", ["ssm", {"Ref": "AWS::Region"}, {"Ref": "AWS::URLSuffix"}]]},
+            "ssm.cn-north-1.amazonaws.com.cn",
+        ),
+        (
+            {"Fn::GetAtt": ["Repo1234", "Arn"]},
+            "arn:aws-cn:ecr:cn-north-1:111122223333:repository/r",
+        ),
+        ({"Fn::GetAtt": "Repo1234.Arn"}, "arn:aws-cn:ecr:cn-north-1:111122223333:repository/r"),
+        ({"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:x"}, "arn:aws-cn:ssm:cn-north-1:x"),
+        ({"Fn::Sub": "${Repo1234.Arn}/*"}, "arn:aws-cn:ecr:cn-north-1:111122223333:repository/r/*"),
+        ({"Fn::Sub": ["${Name}-${!Literal}", {"Name": {"Ref": "Repo1234"}}]}, "r-${Literal}"),
+        ({"Fn::Select": [1, {"Fn::Split": [":", "a:b:c"]}]}, "b"),
+        ([{"Ref": "AWS::Region"}, "x"], ["cn-north-1", "x"]),
+        ({"StringEquals": {"k": {"Ref": "AWS::Region"}}}, {"StringEquals": {"k": "cn-north-1"}}),
+    ],
+    ids=lambda v: str(v),
+)
+def test_resolve(value: Any, expected: Any) -> None:
+    assert resolve(value, ENV) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"Ref": "Unknown"},
+        {"Fn::GetAtt": ["Unknown", "Arn"]},
+        {"Fn::GetAtt": ["Repo1234", "RepositoryUri"]},
+        {"Fn::ImportValue": "Export"},
+        {"Fn::If": ["C", "a", "b"]},
+    ],
+    ids=["ref", "getatt", "attribute", "import", "if"],
+)
+def test_fails_when_intrinsic_cannot_be_resolved(value: Any) -> None:
+    with pytest.raises(UnsupportedPolicyError):
+        resolve(value, ENV)
+
+
+def _template() -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "Policies": [
+                        {
+                            "PolicyName": "p",
+                            "PolicyDocument": policy(allow("ssm:GetParameters", "*")),
+                        }
+                    ]
+                },
+            },
+            "Mine": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "PolicyDocument": policy(
+                        allow("ecr:BatchGetImage", {"Fn::GetAtt": ["Repo1234", "Arn"]})
+                    ),
+                    "Roles": [{"Ref": "Role"}],
+                },
+            },
+            "Inline": {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {
+                    "PolicyDocument": policy(deny("ecr:BatchGetImage", "*")),
+                    "Roles": [{"Ref": "Other"}],
+                },
+            },
+        }
+    }
+
+
+def test_role_policies_gathers_only_the_roles_own_policies() -> None:
+    policies = role_policies(_template(), "Role", ENV)
+    assert len(policies) == 2
+    arn = "arn:aws-cn:ecr:cn-north-1:111122223333:repository/r"
+    assert is_allowed(policies, "ecr:BatchGetImage", arn)
+    assert is_allowed(policies, "ssm:GetParameters", "any")
+
+
+def test_fails_when_role_attaches_a_managed_policy_whose_document_is_unknown() -> None:
+    template = _template()
+    template["Resources"]["Role"]["Properties"]["ManagedPolicyArns"] = [
+        {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::aws:policy/P"]]}
+    ]
+    with pytest.raises(UnsupportedPolicyError, match="arn:aws-cn:iam::aws:policy/P"):
+        role_policies(template, "Role", ENV)
+    documents = {"arn:aws-cn:iam::aws:policy/P": policy(allow("logs:*", "*"))}
+    policies = role_policies(template, "Role", ENV, managed_policy_documents=documents)
+    assert is_allowed(policies, "logs:PutLogEvents", "x")
+
+
+def test_fails_when_logical_id_is_not_a_role() -> None:
+    with pytest.raises(UnsupportedPolicyError, match="Mine"):
+        role_policies(_template(), "Mine", ENV)
