@@ -1,0 +1,1 @@
+"""Example apps and the helpers they share with the tests."""

@@ -1,0 +1,268 @@
+"""Example app: four task families, each on the execution role that fits it.
+
+- ``api``: one task family on a :class:`MinimalExecutionRole` naming exactly its ECR repository,
+  log group, database secret and SSM parameter.
+- ``worker-a`` and ``worker-b``: two task families sharing one :class:`SharedExecutionRole`,
+  each with its own repository, log group and secret.
+- ``demo``: a quick start on a :class:`StarterExecutionRole` (the AWS managed policy for ECR
+  and logs) plus one secret.
+
+The secrets and log groups are encrypted with a customer managed key, so the roles also show
+``kms:Decrypt`` through Secrets Manager. The app synthesizes without Docker and without an
+AWS account (``bash scripts/synth.sh``). The stack uses ``CDK_DEFAULT_ACCOUNT`` and
+``CDK_DEFAULT_REGION`` when both are set and is environment-agnostic otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
+
+__all__ = [
+    "LOG_GROUP_PREFIX",
+    "STACK_NAME",
+    "ExampleStack",
+    "ServiceResources",
+    "build_app",
+    "data_key",
+    "log_group",
+    "repository",
+    "secret",
+    "service_resources",
+]
+
+STACK_NAME = "EcsExecRolesExample"
+# Every log group of the example lives under this prefix; the key policy names it.
+LOG_GROUP_PREFIX = "/example/"
+
+# cdk-nag findings about the example's own secrets, not about the execution roles. A real
+# service rotates its secrets; rotation needs a Lambda function the example leaves out.
+_SECRET_ROTATION_FINDINGS = (
+    "AwsSolutions::AwsSolutions-SMG4",
+    "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
+    "HIPAA.Security::HIPAA.Security-SecretsManagerRotationEnabled",
+)
+_SECRET_ROTATION_REASON = (
+    "Example secret: a real service schedules rotation, which needs a rotation Lambda "
+    "function the example leaves out."
+)
+
+
+def data_key(scope: Construct, id: str) -> kms.Key:
+    """A customer managed key for secrets and for the log groups under ``LOG_GROUP_PREFIX``."""
+    stack = cdk.Stack.of(scope)
+    key = kms.Key(
+        scope,
+        id,
+        description="Encrypts the example's secrets and log groups",
+        enable_key_rotation=True,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    # CloudWatch Logs uses the key itself, as the service: the execution role needs no KMS
+    # permission to write to an encrypted log group.
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogs",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.{stack.url_suffix}")],
+            actions=[
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*",
+                "kms:Describe*",
+            ],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"{LOG_GROUP_PREFIX}*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        )
+    )
+    return key
+
+
+def repository(scope: Construct, id: str, name: str) -> ecr.Repository:
+    """An ECR repository that scans images on push and keeps tags immutable."""
+    return ecr.Repository(
+        scope,
+        id,
+        repository_name=f"example/{name}",
+        image_scan_on_push=True,
+        image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        empty_on_delete=True,
+    )
+
+
+def log_group(scope: Construct, id: str, name: str, key: kms.IKey) -> logs.LogGroup:
+    """A log group under ``LOG_GROUP_PREFIX``, kept one year and encrypted with ``key``."""
+    return logs.LogGroup(
+        scope,
+        id,
+        log_group_name=f"{LOG_GROUP_PREFIX}{name}",
+        retention=logs.RetentionDays.ONE_YEAR,
+        encryption_key=key,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+
+
+def secret(scope: Construct, id: str, name: str, key: kms.IKey) -> secretsmanager.Secret:
+    """A generated credentials secret encrypted with ``key``; its rotation findings are noted."""
+    created = secretsmanager.Secret(
+        scope,
+        id,
+        secret_name=f"example/{name}",
+        description=f"Credentials of the {name} service",
+        encryption_key=key,
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            secret_string_template='{"username": "app"}',
+            generate_string_key="password",
+            exclude_punctuation=True,
+        ),
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    for finding in _SECRET_ROTATION_FINDINGS:
+        cdk.Validations.of(created).acknowledge(
+            cdk.Acknowledgment(id=finding, reason=_SECRET_ROTATION_REASON)
+        )
+    return created
+
+
+@dataclass(frozen=True)
+class ServiceResources:
+    """What one task family's containers use."""
+
+    repository: ecr.Repository
+    log_group: logs.LogGroup
+    secret: secretsmanager.Secret
+
+
+def service_resources(scope: Construct, prefix: str, name: str, key: kms.IKey) -> ServiceResources:
+    """A repository, a log group and a secret for the task family ``name``."""
+    return ServiceResources(
+        repository=repository(scope, f"{prefix}Repository", name),
+        log_group=log_group(scope, f"{prefix}Logs", name, key),
+        secret=secret(scope, f"{prefix}Secret", name, key),
+    )
+
+
+class ExampleStack(cdk.Stack):
+    """The API, the two workers and the demo, as Fargate task definitions."""
+
+    def __init__(self, scope: Construct, id: str, *, env: cdk.Environment | None = None) -> None:
+        super().__init__(scope, id, env=env)
+        key = data_key(self, "DataKey")
+
+        # API: one task family on a role naming exactly its own resources.
+        api = service_resources(self, "Api", "api", key)
+        database_host = ssm.StringParameter(
+            self,
+            "ApiDatabaseHost",
+            parameter_name="/example/api/database-host",
+            string_value="db.internal.example.com",
+            description="Host name of the API's database",
+        )
+        api_role = MinimalExecutionRole(
+            self,
+            "ApiExecutionRole",
+            repositories=[api.repository],
+            log_groups=[api.log_group],
+            secrets=[api.secret],
+            parameters=[database_host],
+        )
+        api_task = ecs.FargateTaskDefinition(
+            self, "ApiTask", cpu=256, memory_limit_mib=512, execution_role=api_role.role
+        )
+        api_task.add_container(
+            "api",
+            image=ecs.ContainerImage.from_ecr_repository(api.repository, tag="1.0.0"),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="api", log_group=api.log_group),
+            secrets={
+                "DB_PASSWORD": ecs.Secret.from_secrets_manager(api.secret, "password"),
+                "DB_HOST": ecs.Secret.from_ssm_parameter(database_host),
+            },
+            port_mappings=[ecs.PortMapping(container_port=8080)],
+        )
+
+        # Workers: two task families on one shared role, each adding its own resources.
+        workers_role = SharedExecutionRole(self, "WorkersExecutionRole")
+        for prefix, name in (("WorkerA", "worker-a"), ("WorkerB", "worker-b")):
+            worker = service_resources(self, prefix, name, key)
+            workers_role.add_resources(
+                repositories=[worker.repository],
+                log_groups=[worker.log_group],
+                secrets=[worker.secret],
+            )
+            worker_task = ecs.FargateTaskDefinition(
+                self,
+                f"{prefix}Task",
+                cpu=256,
+                memory_limit_mib=512,
+                execution_role=workers_role.role,
+            )
+            worker_task.add_container(
+                name,
+                image=ecs.ContainerImage.from_ecr_repository(worker.repository, tag="1.0.0"),
+                logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=worker.log_group),
+                secrets={"QUEUE_TOKEN": ecs.Secret.from_secrets_manager(worker.secret)},
+            )
+
+        # Demo: the AWS managed policy covers any repository and log group of the account;
+        # only the secret is named.
+        demo = service_resources(self, "Demo", "demo", key)
+        demo_role = StarterExecutionRole(self, "DemoExecutionRole", secrets=[demo.secret])
+        demo_task = ecs.FargateTaskDefinition(
+            self, "DemoTask", cpu=256, memory_limit_mib=512, execution_role=demo_role.role
+        )
+        demo_task.add_container(
+            "demo",
+            image=ecs.ContainerImage.from_ecr_repository(demo.repository, tag="1.0.0"),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="demo", log_group=demo.log_group),
+            secrets={"API_KEY": ecs.Secret.from_secrets_manager(demo.secret)},
+        )
+
+        cdk.CfnOutput(self, "ApiExecutionRoleArn", value=api_role.role_arn)
+        cdk.CfnOutput(self, "WorkersExecutionRoleArn", value=workers_role.role_arn)
+        cdk.CfnOutput(self, "DemoExecutionRoleArn", value=demo_role.role_arn)
+
+
+def _environment_from_cli() -> cdk.Environment | None:
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    if account and region:
+        return cdk.Environment(account=account, region=region)
+    return None
+
+
+def build_app(app: cdk.App | None = None, *, env: cdk.Environment | None = None) -> cdk.App:
+    """Add the example stack to ``app`` (a new one by default) and return the app.
+
+    :param app: the app to build into. Default: - a new ``cdk.App``.
+    :param env: the stack's environment. Default: - from ``CDK_DEFAULT_ACCOUNT`` and
+        ``CDK_DEFAULT_REGION`` when both are set, otherwise environment-agnostic.
+    """
+    app = app if app is not None else cdk.App()
+    ExampleStack(app, STACK_NAME, env=env if env is not None else _environment_from_cli())
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()
