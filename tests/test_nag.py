@@ -1,0 +1,240 @@
+"""cdk-nag v3 (AwsSolutions, NIST 800-53 R5, HIPAA Security, PCI DSS 3.2.1) on the roles.
+
+The roles must leave no open finding, and the library must acknowledge only the findings it
+cannot avoid: a wildcard a user adds to the role stays reported.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
+
+from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from examples import app as example
+from examples.nag_report import (
+    ValidationReport,
+    add_nag_packs,
+    synth_with_report,
+)
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+# Acknowledgment IDs the library itself may add, by construct.
+IAM5 = "AwsSolutions::AwsSolutions-IAM5"
+IAM4 = "AwsSolutions::AwsSolutions-IAM4"
+
+
+def nag_app(tmp_path: Path) -> cdk.App:
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    add_nag_packs(app)
+    return app
+
+
+def assert_clean(report: ValidationReport) -> None:
+    assert report.findings == (), report.format()
+
+
+# -- resources a role names: imported by name, or created in the stack -----------------------
+
+
+def imported_resources(stack: cdk.Stack) -> dict[str, list[object]]:
+    return {
+        "repositories": [ecr.Repository.from_repository_name(stack, "Repo", "team/api")],
+        "log_groups": [logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api")],
+        "secrets": [secretsmanager.Secret.from_secret_name_v2(stack, "Secret", "api/database")],
+        "parameters": [
+            ssm.StringParameter.from_string_parameter_name(stack, "Param", "/api/database-host")
+        ],
+        "keys": [kms.Key.from_key_arn(stack, "Key", KEY_ARN)],
+    }
+
+
+def created_resources(stack: cdk.Stack) -> dict[str, list[object]]:
+    key = example.data_key(stack, "Key")
+    resources = example.service_resources(stack, "Api", "api", key)
+    parameter = ssm.StringParameter(
+        stack, "Param", parameter_name="/api/database-host", string_value="db.example.com"
+    )
+    return {
+        "repositories": [resources.repository],
+        "log_groups": [resources.log_group],
+        "secrets": [resources.secret],
+        "parameters": [parameter],
+        "keys": [key],
+    }
+
+
+def minimal(stack: cdk.Stack, resources: dict[str, list[object]]) -> MinimalExecutionRole:
+    return MinimalExecutionRole(stack, "ExecutionRole", **resources)  # type: ignore[arg-type]
+
+
+def shared(stack: cdk.Stack, resources: dict[str, list[object]]) -> SharedExecutionRole:
+    role = SharedExecutionRole(stack, "ExecutionRole", trust_all_regions=True)
+    role.add_resources(**resources)  # type: ignore[arg-type]
+    return role
+
+
+def starter(stack: cdk.Stack, resources: dict[str, list[object]]) -> StarterExecutionRole:
+    return StarterExecutionRole(
+        stack,
+        "ExecutionRole",
+        secrets=resources["secrets"],  # type: ignore[arg-type]
+        parameters=resources["parameters"],  # type: ignore[arg-type]
+        keys=resources["keys"],  # type: ignore[arg-type]
+    )
+
+
+CONSTRUCTS: dict[str, Callable[[cdk.Stack, dict[str, list[object]]], object]] = {
+    "minimal": minimal,
+    "shared": shared,
+    "starter": starter,
+}
+SCENARIOS = {
+    "imported-agnostic": (imported_resources, None),
+    "imported-env": (imported_resources, cdk.Environment(account=ACCOUNT, region=REGION)),
+    "created-env": (created_resources, cdk.Environment(account=ACCOUNT, region=REGION)),
+}
+
+
+def test_example_app_has_no_open_findings(tmp_path: Path) -> None:
+    app = nag_app(tmp_path)
+    example.build_app(app, env=None)
+    report = synth_with_report(app)
+    assert_clean(report)
+    # Only the example's own secrets and the library's unavoidable findings are acknowledged.
+    acknowledged = {(f.construct_path.split("/")[1], f.rule) for f in report.acknowledged}
+    assert acknowledged == {
+        (secret_id, rule)
+        for secret_id in ("ApiSecret", "WorkerASecret", "WorkerBSecret", "DemoSecret")
+        for rule in (
+            "AwsSolutions-SMG4",
+            "NIST.800.53.R5-SecretsManagerRotationEnabled",
+            "HIPAA.Security-SecretsManagerRotationEnabled",
+        )
+    } | {
+        ("ApiExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
+        ("WorkersExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
+        (
+            "DemoExecutionRole",
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonECSTaskExecutionRolePolicy]",
+        ),
+    }
+
+
+@pytest.mark.parametrize("construct", sorted(CONSTRUCTS))
+def test_construct_alone_has_no_open_findings(construct: str, tmp_path: Path) -> None:
+    # One app with a stack per scenario: imported resources (environment-agnostic and
+    # concrete), and resources created in the stack.
+    app = nag_app(tmp_path)
+    for name, (make_resources, env) in SCENARIOS.items():
+        stack = cdk.Stack(app, f"{construct.title()}-{name}", env=env)
+        resources = make_resources(stack)
+        role = CONSTRUCTS[construct](stack, resources)
+        add_task(stack, role.role, resources)  # type: ignore[attr-defined]
+    assert_clean(synth_with_report(app))
+
+
+def add_task(stack: cdk.Stack, role: iam.IRole, resources: dict[str, list[object]]) -> None:
+    """A task definition whose container uses every resource, so CDK grants them all."""
+    (repository,) = resources["repositories"]
+    (log_group,) = resources["log_groups"]
+    (secret,) = resources["secrets"]
+    (parameter,) = resources["parameters"]
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_ecr_repository(repository, tag="1"),  # type: ignore[arg-type]
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),  # type: ignore[arg-type]
+        secrets={
+            "PASSWORD": ecs.Secret.from_secrets_manager(secret),  # type: ignore[arg-type]
+            "HOST": ecs.Secret.from_ssm_parameter(parameter),  # type: ignore[arg-type]
+        },
+    )
+
+
+def test_imported_log_group_wildcard_is_acknowledged_exactly(tmp_path: Path) -> None:
+    app = nag_app(tmp_path)
+    stack = cdk.Stack(app, "Stack", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    minimal(stack, imported_resources(stack))
+    report = synth_with_report(app)
+    assert_clean(report)
+    assert sorted(f.rule for f in report.acknowledged) == [
+        "AwsSolutions-IAM5[Resource::*]",
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:{REGION}:{ACCOUNT}:"
+        "log-group:/ecs/api:*]",
+    ]
+
+
+def test_role_without_wildcards_gets_no_acknowledgment(tmp_path: Path) -> None:
+    app = nag_app(tmp_path)
+    stack = cdk.Stack(app, "Stack", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    key = example.data_key(stack, "Key")
+    # Secrets, parameters and a log group created in the stack (its ARN has no wildcard):
+    # nothing to acknowledge.
+    MinimalExecutionRole(
+        stack,
+        "ExecutionRole",
+        log_groups=[example.log_group(stack, "Logs", "api", key)],
+        secrets=[secretsmanager.Secret.from_secret_name_v2(stack, "Secret", "api/database")],
+        parameters=[ssm.StringParameter.from_string_parameter_name(stack, "Param", "/api/x")],
+    )
+    report = synth_with_report(app)
+    assert_clean(report)
+    assert report.acknowledged == ()
+    assert acknowledgment_ids(stack.node.find_child("ExecutionRole")) == []
+
+
+def test_user_wildcard_on_the_role_is_still_reported(tmp_path: Path) -> None:
+    app = nag_app(tmp_path)
+    stack = cdk.Stack(app, "Stack", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    role = minimal(stack, imported_resources(stack))
+    role.role.add_managed_policy(
+        iam.ManagedPolicy(
+            stack,
+            "UserPolicy",
+            statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])],
+        )
+    )
+    report = synth_with_report(app)
+    open_findings = {(f.construct_path, f.id) for f in report.findings}
+    assert open_findings == {("Stack/UserPolicy/Resource", f"{IAM5}[Resource::*]")}, report.format()
+
+
+def test_user_aws_managed_policy_on_the_starter_role_is_still_reported(tmp_path: Path) -> None:
+    app = nag_app(tmp_path)
+    stack = cdk.Stack(app, "Stack")
+    role = StarterExecutionRole(stack, "ExecutionRole")
+    role.role.add_managed_policy(
+        iam.ManagedPolicy.from_aws_managed_policy_name("CloudWatchAgentServerPolicy")
+    )
+    report = synth_with_report(app)
+    open_ids = {f.id for f in report.findings}
+    assert open_ids == {
+        f"{IAM4}[Policy::arn:<AWS::Partition>:iam::aws:policy/CloudWatchAgentServerPolicy]"
+    }, report.format()
+
+
+def acknowledgment_ids(scope: object) -> list[str]:
+    """Every acknowledgment ID recorded on ``scope`` and the constructs below it."""
+    ids = []
+    for construct in scope.node.find_all():  # type: ignore[attr-defined]
+        for entry in construct.node.metadata:
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                ids.extend(entry.data)
+    return sorted(ids)
