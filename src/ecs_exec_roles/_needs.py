@@ -59,6 +59,14 @@ UNRESOLVED_ARN_MAX_CHARS = {
 }
 
 _KMS_ALIAS_ARN = re.compile(r"^arn:[^:]+:kms:[^:]*:[^:]*:alias/")
+_KMS_KEY_ARN = re.compile(r"^arn:[^:]+:kms:[^:]+:[^:]+:key/[^/]+$")
+# An unresolved string token as CDK encodes it inside a string.
+_STRING_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+# ECR repository names: lowercase, optionally namespaced with "/". A grant on a name that ECR
+# cannot have (uppercase, for example) matches no request, so the pull would fail at launch.
+_ECR_REPOSITORY_NAME = re.compile(
+    r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,38 @@ def _check_kind(construct_path: str, prop: str, index: int, value: Any, kind: st
         )
 
 
+def _literal_text(value: str) -> str:
+    """``value`` with CDK's string tokens removed: only the characters the user wrote."""
+    return _STRING_TOKEN.sub("", value)
+
+
+def _check_no_wildcard(construct_path: str, prop: str, index: int, arn: str, origin: str) -> None:
+    # IAM reads "*" and "?" in a Resource as wildcards: a name holding one would grant every
+    # resource it matches, not the one resource the prop names.
+    literal = _literal_text(arn)
+    if "*" in literal or "?" in literal:
+        raise ExecutionRoleError(
+            f"{construct_path}: {prop}[{index}] ({origin}) has the ARN {arn!r}, which holds the "
+            "IAM wildcard '*' or '?'. IAM would allow every resource the pattern matches. "
+            "Import each resource by its exact name or ARN."
+        )
+
+
+def _check_repository_arn(construct_path: str, index: int, arn: str, origin: str) -> None:
+    if ":repository/" not in arn:
+        return
+    name = arn.split(":repository/", 1)[1]
+    if cdk.Token.is_unresolved(name) or _ECR_REPOSITORY_NAME.match(name):
+        return
+    raise ExecutionRoleError(
+        f"{construct_path}: repositories[{index}] ({origin}) has the ARN {arn!r}, whose "
+        f"name {name!r} is not a valid ECR repository name; ECR names are "
+        "lowercase letters, digits and . _ - /, so the grant would match no image pull. "
+        "Use the repository's exact name, for example "
+        "ecr.Repository.from_repository_name(scope, 'Repo', 'my-app')."
+    )
+
+
 def _as_sequence(construct_path: str, prop: str, values: Any) -> Sequence[Any]:
     if values is None:
         return ()
@@ -129,6 +169,7 @@ def key_need(
     construct_path: str, prop: str, index: int, key: Any, services: tuple[str, ...]
 ) -> Need:
     _check_kind(construct_path, prop, index, key, "key")
+    _check_no_wildcard(construct_path, prop, index, str(key.key_arn), _origin(key))
     if hasattr(key, "alias_name") or (
         not cdk.Token.is_unresolved(key.key_arn) and _KMS_ALIAS_ARN.match(str(key.key_arn))
     ):
@@ -139,7 +180,15 @@ def key_need(
             "allows nothing. Pass the key itself, for example "
             "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')."
         )
-    return Need("key", str(key.key_arn), _origin(key), _region_of(key), services)
+    key_arn = str(key.key_arn)
+    if not cdk.Token.is_unresolved(key_arn) and not _KMS_KEY_ARN.match(key_arn):
+        raise ExecutionRoleError(
+            f"{construct_path}: {prop}[{index}] ({_origin(key)}) has the ARN {key_arn!r}, which "
+            "is not a KMS key ARN. kms:Decrypt is evaluated against "
+            "arn:<partition>:kms:<region>:<account>:key/<key-id>; pass that ARN, for example "
+            "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')."
+        )
+    return Need("key", key_arn, _origin(key), _region_of(key), services)
 
 
 def needs_from_props(
@@ -155,18 +204,32 @@ def needs_from_props(
     needs: list[Need] = []
     for index, repository in enumerate(_as_sequence(construct_path, "repositories", repositories)):
         _check_kind(construct_path, "repositories", index, repository, "repository")
-        needs.append(Need("repository", str(repository.repository_arn), _origin(repository)))
+        arn = str(repository.repository_arn)
+        _check_no_wildcard(construct_path, "repositories", index, arn, _origin(repository))
+        _check_repository_arn(construct_path, index, arn, _origin(repository))
+        needs.append(Need("repository", arn, _origin(repository)))
     for index, log_group in enumerate(_as_sequence(construct_path, "log_groups", log_groups)):
         _check_kind(construct_path, "log_groups", index, log_group, "log_group")
-        needs.append(Need("log_group", str(log_group.log_group_arn), _origin(log_group)))
+        arn = str(log_group.log_group_arn)
+        # CDK's log group ARN ends in ":*" (the group's streams); only the name must be literal.
+        _check_no_wildcard(
+            construct_path, "log_groups", index, arn.removesuffix(":*"), _origin(log_group)
+        )
+        needs.append(Need("log_group", arn, _origin(log_group)))
     for index, secret in enumerate(_as_sequence(construct_path, "secrets", secrets)):
         _check_kind(construct_path, "secrets", index, secret, "secret")
+        _check_no_wildcard(
+            construct_path, "secrets", index, str(secret.secret_arn), _origin(secret)
+        )
         needs.append(Need("secret", secret_arn_for_policy(secret), _origin(secret)))
         key = secret.encryption_key
         if key is not None:
             needs.append(key_need(construct_path, "secrets", index, key, ("secretsmanager",)))
     for index, parameter in enumerate(_as_sequence(construct_path, "parameters", parameters)):
         _check_kind(construct_path, "parameters", index, parameter, "parameter")
+        _check_no_wildcard(
+            construct_path, "parameters", index, str(parameter.parameter_arn), _origin(parameter)
+        )
         needs.append(Need("parameter", str(parameter.parameter_arn), _origin(parameter)))
     for index, key in enumerate(_as_sequence(construct_path, "keys", keys)):
         needs.append(key_need(construct_path, "keys", index, key, ("secretsmanager", "ssm")))
