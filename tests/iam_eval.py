@@ -15,6 +15,7 @@ attached to one role of a template.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -182,6 +183,7 @@ def role_policies(
 # -- matching -----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def _glob(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
     parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))

@@ -1,0 +1,418 @@
+"""Property tests: the synthesized role allows exactly what ECS needs, and nothing next to it.
+
+Each example builds resources whose names are prefixes and near neighbours of each other,
+spread over two accounts and two regions, synthesizes a role for them, and evaluates its
+policies with ``iam_eval`` against a model: a request is allowed exactly when it is one ECS
+makes for a resource that was given to the role.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from iam_eval import Environment, is_allowed, role_policies
+
+from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+OTHER_ACCOUNT = "210987654321"
+OTHER_REGION = "us-east-1"
+PLACES = ((ACCOUNT, REGION), (OTHER_ACCOUNT, REGION), (ACCOUNT, OTHER_REGION))
+HOME = (ACCOUNT, REGION)
+
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,
+)
+
+
+# -- what a role is given -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One resource given to the role: where it is and how it was imported."""
+
+    kind: str
+    name: str
+    account: str = ACCOUNT
+    region: str = REGION
+    # Secrets: the six-character suffix of a complete ARN, or "" for a partial ARN / name.
+    suffix: str = ""
+    # Secrets: index of the key in the example's keys that encrypts it, or -1.
+    key: int = -1
+    # Keys: given in the `keys` prop (else known to the role only as a secret's key, if at all).
+    listed: bool = True
+
+
+# Short names over a tiny alphabet: many of them are prefixes or near neighbours of others.
+_WORD = st.text(alphabet="ab", min_size=1, max_size=3)
+_NAME = st.lists(_WORD, min_size=1, max_size=2).flatmap(
+    lambda words: st.sampled_from(["-", "/", "."]).map(lambda sep: sep.join(words))
+)
+_SUFFIX = st.text(alphabet=string.ascii_letters + string.digits, min_size=6, max_size=6)
+_KEY_ID = st.sampled_from(
+    [
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "1234abcd-12ab-34cd-56ef-1234567890ac",
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+    ]
+)
+
+
+@st.composite
+def _repositories(draw: st.DrawFn) -> list[Spec]:
+    names = draw(st.lists(_NAME, max_size=4))
+    return [Spec("repository", name, *draw(st.sampled_from(PLACES))) for name in names]
+
+
+@st.composite
+def _log_groups(draw: st.DrawFn) -> list[Spec]:
+    names = draw(st.lists(st.tuples(st.sampled_from(["", "/ecs/"]), _NAME), max_size=4))
+    return [
+        Spec("log_group", prefix + name, *draw(st.sampled_from(PLACES))) for prefix, name in names
+    ]
+
+
+@st.composite
+def _keys(draw: st.DrawFn) -> list[Spec]:
+    ids = draw(st.lists(_KEY_ID, max_size=2, unique=True))
+    return [
+        Spec("key", key_id, *draw(st.sampled_from(PLACES)), listed=draw(st.booleans()))
+        for key_id in ids
+    ]
+
+
+@st.composite
+def _secrets(draw: st.DrawFn, keys: list[Spec]) -> list[Spec]:
+    specs = []
+    for name in draw(st.lists(_NAME.map(lambda n: n.replace("/", "-")), max_size=4)):
+        complete = draw(st.booleans())
+        account, region = draw(st.sampled_from(PLACES))
+        # A key encrypts only secrets of its own region; ECS reads them through that region.
+        key_choices = [-1] + [i for i, key in enumerate(keys) if key.region == region]
+        specs.append(
+            Spec(
+                "secret",
+                name,
+                account,
+                region,
+                suffix=draw(_SUFFIX) if complete else "",
+                key=draw(st.sampled_from(key_choices)),
+            )
+        )
+    return specs
+
+
+@st.composite
+def _parameters(draw: st.DrawFn) -> list[Spec]:
+    specs = []
+    for words in draw(st.lists(st.lists(_WORD, min_size=1, max_size=2), max_size=4)):
+        # A parameter name holding "/" must start with one; a simple name may not.
+        name = "/" + "/".join(words) if len(words) > 1 or draw(st.booleans()) else words[0]
+        specs.append(Spec("parameter", name))
+    return specs
+
+
+@dataclass(frozen=True)
+class Example:
+    repositories: list[Spec]
+    log_groups: list[Spec]
+    secrets: list[Spec]
+    parameters: list[Spec]
+    keys: list[Spec]
+    own_resources: bool
+
+
+@st.composite
+def examples(draw: st.DrawFn) -> Example:
+    keys = draw(_keys())
+    return Example(
+        draw(_repositories()),
+        draw(_log_groups()),
+        draw(_secrets(keys)),
+        draw(_parameters()),
+        keys,
+        draw(st.booleans()),
+    )
+
+
+# -- building the app ---------------------------------------------------------------------------
+
+
+def _arn(service: str, account: str, region: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def _key_arn(spec: Spec) -> str:
+    return _arn("kms", spec.account, spec.region, f"key/{spec.name}")
+
+
+def _import(stack: cdk.Stack, index: int, spec: Spec, keys: list[kms.IKey]) -> Any:
+    home = (spec.account, spec.region) == HOME
+    cid = f"{spec.kind}{index}"
+    if spec.kind == "repository":
+        if home:
+            return ecr.Repository.from_repository_name(stack, cid, spec.name)
+        arn = _arn("ecr", spec.account, spec.region, f"repository/{spec.name}")
+        return ecr.Repository.from_repository_arn(stack, cid, arn)
+    if spec.kind == "log_group":
+        if home:
+            return logs.LogGroup.from_log_group_name(stack, cid, spec.name)
+        arn = _arn("logs", spec.account, spec.region, f"log-group:{spec.name}:*")
+        return logs.LogGroup.from_log_group_arn(stack, cid, arn)
+    if spec.kind == "secret":
+        arn = _arn("secretsmanager", spec.account, spec.region, f"secret:{spec.name}")
+        key = keys[spec.key] if spec.key >= 0 else None
+        if spec.suffix:
+            complete = f"{arn}-{spec.suffix}"
+            if key is None:
+                return secretsmanager.Secret.from_secret_complete_arn(stack, cid, complete)
+            return secretsmanager.Secret.from_secret_attributes(
+                stack, cid, secret_complete_arn=complete, encryption_key=key
+            )
+        if key is not None:
+            return secretsmanager.Secret.from_secret_attributes(
+                stack, cid, secret_partial_arn=arn, encryption_key=key
+            )
+        if home:
+            return secretsmanager.Secret.from_secret_name_v2(stack, cid, spec.name)
+        return secretsmanager.Secret.from_secret_partial_arn(stack, cid, arn)
+    if spec.kind == "parameter":
+        return ssm.StringParameter.from_string_parameter_name(stack, cid, spec.name)
+    raise AssertionError(spec.kind)
+
+
+OWN_REPOSITORY_ARN = _arn("ecr", ACCOUNT, REGION, "repository/own")
+OWN_LOG_GROUP_ARN = _arn("logs", ACCOUNT, REGION, "log-group:own:*")
+
+
+def synthesize(example: Example, shared: bool) -> list[dict[str, Any]]:
+    """Build the role for ``example`` and return its resolved policies."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Stack", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    keys = [
+        kms.Key.from_key_arn(stack, f"key{i}", _key_arn(spec))
+        for i, spec in enumerate(example.keys)
+    ]
+    props: dict[str, list[Any]] = {
+        "repositories": [_import(stack, i, s, keys) for i, s in enumerate(example.repositories)],
+        "log_groups": [_import(stack, i, s, keys) for i, s in enumerate(example.log_groups)],
+        "secrets": [_import(stack, i, s, keys) for i, s in enumerate(example.secrets)],
+        "parameters": [_import(stack, i, s, keys) for i, s in enumerate(example.parameters)],
+        "keys": [key for key, spec in zip(keys, example.keys, strict=True) if spec.listed],
+    }
+    attributes = {}
+    if example.own_resources:
+        # Resources of the stack itself reach the policy as Fn::GetAtt.
+        repository = ecr.Repository(stack, "OwnRepository", repository_name="own")
+        log_group = logs.LogGroup(stack, "OwnLogGroup", log_group_name="own")
+        props["repositories"].append(repository)
+        props["log_groups"].append(log_group)
+        for construct, arn in ((repository, OWN_REPOSITORY_ARN), (log_group, OWN_LOG_GROUP_ARN)):
+            logical_id = stack.resolve(construct.node.default_child.logical_id)  # type: ignore[union-attr]
+            attributes[logical_id] = {"Arn": arn}
+    if shared:
+        # Half through the constructor, half through add_resources.
+        first = {prop: values[::2] for prop, values in props.items()}
+        rest = {prop: values[1::2] for prop, values in props.items()}
+        role: Any = SharedExecutionRole(stack, "Role", **first)
+        role.add_resources(**rest)
+    else:
+        role = MinimalExecutionRole(stack, "Role", **props)
+    template = assertions.Template.from_stack(stack).to_json()
+    role_id = stack.resolve(role.role.node.default_child.logical_id)
+    env = Environment(partition="aws", region=REGION, account=ACCOUNT, attributes=attributes)
+    return role_policies(template, role_id, env)
+
+
+# -- the model: what ECS asks for, and whether it must be allowed --------------------------------
+
+
+@dataclass(frozen=True)
+class Ask:
+    action: str
+    resource: str
+    context: tuple[tuple[str, str], ...] = ()
+    why: str = ""
+
+
+def _via(service: str, region: str) -> tuple[tuple[str, str], ...]:
+    return (("kms:ViaService", f"{service}.{region}.amazonaws.com"),)
+
+
+def _name_neighbours(name: str) -> set[str]:
+    found = {name + "a", name + "b", name + "-a", name + "/a", name + ".a", "a" + name}
+    if len(name) > 1:
+        found.add(name[:-1])
+        found.add(name[1:])
+    if name.startswith("/"):
+        found.add(name[1:])
+    else:
+        found.add("/" + name)
+    found.add(name.upper())
+    return {n for n in found if n and not n.endswith(("-", "/", ".")) and "//" not in n}
+
+
+def _place_neighbours(spec: Spec) -> set[tuple[str, str]]:
+    return {(spec.account, spec.region), *PLACES, (OTHER_ACCOUNT, OTHER_REGION)}
+
+
+def asks(example: Example) -> list[tuple[Ask, bool]]:
+    """Requests ECS makes for the given resources and for their neighbours, with the verdict
+    the model expects."""
+    out: list[tuple[Ask, bool]] = []
+    repositories = {(s.account, s.region, s.name) for s in example.repositories}
+    log_groups = {(s.account, s.region, s.name) for s in example.log_groups}
+    if example.own_resources:
+        repositories.add((ACCOUNT, REGION, "own"))
+        log_groups.add((ACCOUNT, REGION, "own"))
+
+    out.append((Ask("ecr:GetAuthorizationToken", "*"), bool(repositories)))
+    candidates = {
+        (account, region, name)
+        for account_, region_, granted in repositories
+        for name in {granted, *_name_neighbours(granted)}
+        for account, region in _place_neighbours(Spec("", "", account_, region_))
+    }
+    for account, region, name in candidates:
+        arn = _arn("ecr", account, region, f"repository/{name}")
+        granted = (account, region, name) in repositories
+        for action in (
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchGetImage",
+        ):
+            out.append((Ask(action, arn), granted))
+        out.append((Ask("ecr:PutImage", arn), False))
+        out.append((Ask("ecr:InitiateLayerUpload", arn), False))
+        out.append((Ask("ecr:BatchGetImage", arn + "/sub"), False))
+
+    candidates = {
+        (account, region, name)
+        for account_, region_, granted in log_groups
+        for name in {granted, *_name_neighbours(granted)}
+        for account, region in _place_neighbours(Spec("", "", account_, region_))
+    }
+    for account, region, name in candidates:
+        group = _arn("logs", account, region, f"log-group:{name}")
+        stream = f"{group}:log-stream:web/app/0123456789abcdef"
+        granted = (account, region, name) in log_groups
+        out.append((Ask("logs:CreateLogStream", stream), granted))
+        out.append((Ask("logs:PutLogEvents", stream), granted))
+        out.append((Ask("logs:CreateLogGroup", group), False))
+        out.append((Ask("logs:DeleteLogGroup", group), False))
+        out.append((Ask("logs:PutLogEvents", group), False))
+
+    # A secret is named by ARN with a random six-character suffix. A complete ARN grants one
+    # suffix; a partial ARN or a name grants the name with any suffix (the secret recreated).
+    def secret_granted(account: str, region: str, name: str, suffix: str) -> bool:
+        return any(
+            (s.account, s.region, s.name) == (account, region, name) and s.suffix in ("", suffix)
+            for s in example.secrets
+        )
+
+    for spec in example.secrets:
+        suffixes = {spec.suffix or "AbCdEf", "ZyXwVu"}
+        for name in {spec.name, *_name_neighbours(spec.name), spec.name + "-ZyXwVu"}:
+            for account, region in _place_neighbours(spec):
+                for suffix in suffixes:
+                    arn = _arn("secretsmanager", account, region, f"secret:{name}-{suffix}")
+                    out.append(
+                        (
+                            Ask("secretsmanager:GetSecretValue", arn),
+                            secret_granted(account, region, name, suffix),
+                        )
+                    )
+                    out.append((Ask("secretsmanager:DescribeSecret", arn), False))
+                    out.append((Ask("secretsmanager:PutSecretValue", arn), False))
+        # A short suffix or a longer one is not what Secrets Manager issues, but IAM must not
+        # match it either.
+        base = _arn("secretsmanager", spec.account, spec.region, f"secret:{spec.name}")
+        out.append((Ask("secretsmanager:GetSecretValue", f"{base}-AbCdE"), False))
+        out.append((Ask("secretsmanager:GetSecretValue", f"{base}-AbCdEfG"), False))
+        out.append((Ask("secretsmanager:GetSecretValue", base), False))
+
+    parameters = {s.name.lstrip("/") for s in example.parameters}
+    for spec in example.parameters:
+        for name in {spec.name, *_name_neighbours(spec.name)}:
+            for account, region in _place_neighbours(Spec("", "", ACCOUNT, REGION)):
+                arn = _arn("ssm", account, region, f"parameter/{name.lstrip('/')}")
+                granted = (account, region) == HOME and name.lstrip("/") in parameters
+                out.append((Ask("ssm:GetParameters", arn), granted))
+                out.append((Ask("ssm:GetParameter", arn), False))
+                out.append((Ask("ssm:GetParametersByPath", arn), False))
+                out.append((Ask("ssm:GetParameterHistory", arn), False))
+            out.append((Ask("ssm:GetParameters", f"{arn}/child"), False))
+
+    # kms:Decrypt through the services that use each key: keys given in `keys` serve secrets
+    # and parameters; the key of a secret serves Secrets Manager.
+    services: dict[str, set[str]] = {}
+    for spec in example.keys:
+        if spec.listed:
+            services.setdefault(_key_arn(spec), set()).update({"secretsmanager", "ssm"})
+    for spec in example.secrets:
+        if spec.key >= 0:
+            services.setdefault(_key_arn(example.keys[spec.key]), set()).add("secretsmanager")
+    for spec in example.keys:
+        for account, region in _place_neighbours(spec):
+            for key_id in {spec.name, spec.name[:-1], spec.name + "0", "*"}:
+                arn = _arn("kms", account, region, f"key/{key_id}")
+                allowed = services.get(arn, set())
+                for service in ("secretsmanager", "ssm", "s3", "sqs"):
+                    for via_region in {region, REGION, OTHER_REGION}:
+                        expected = service in allowed and via_region == region
+                        out.append((Ask("kms:Decrypt", arn, _via(service, via_region)), expected))
+                        out.append((Ask("kms:Encrypt", arn, _via(service, via_region)), False))
+                        out.append(
+                            (Ask("kms:GenerateDataKey", arn, _via(service, via_region)), False)
+                        )
+                out.append((Ask("kms:Decrypt", arn), False))
+                alias = _arn("kms", account, region, "alias/app")
+                out.append((Ask("kms:Decrypt", alias, _via("secretsmanager", region)), False))
+    return out
+
+
+def _check(example: Example, shared: bool) -> None:
+    policies = synthesize(example, shared)
+    wrong = []
+    for ask, expected in asks(example):
+        actual = is_allowed(policies, ask.action, ask.resource, dict(ask.context))
+        if actual is not expected:
+            wrong.append(f"{'allowed' if actual else 'denied'}: {ask}")
+    assert not wrong, "\n".join(sorted(wrong)[:20])
+
+
+@SETTINGS
+@given(examples())
+def test_minimal_role_allows_exactly_what_ecs_needs(example: Example) -> None:
+    _check(example, shared=False)
+
+
+@settings(SETTINGS, max_examples=20)
+@given(examples())
+def test_shared_role_allows_exactly_what_ecs_needs(example: Example) -> None:
+    _check(example, shared=True)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["minimal", "shared"])
+def test_role_with_nothing_allows_nothing(shared: bool) -> None:
+    example = Example([], [], [], [], [], own_resources=False)
+    policies = synthesize(example, shared)
+    assert policies == []
+    assert not is_allowed(policies, "ecr:GetAuthorizationToken", "*")
