@@ -1,0 +1,168 @@
+"""The CDK apps every benchmark builds: task families on our roles and on aws-cdk-lib's.
+
+A task family is one Fargate task definition whose only container pulls its image from one
+ECR repository, ships ``awslogs`` output to one log group and reads one Secrets Manager
+secret. All three are imported by name into a stack with a concrete account and region, the
+way most services reference shared resources.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+
+from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole
+
+__all__ = [
+    "ACCOUNT",
+    "PARTITION",
+    "REGION",
+    "STACK_NAME",
+    "Family",
+    "build_app",
+    "family",
+    "family_arns",
+    "synth_template",
+]
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+PARTITION = "aws"
+STACK_NAME = "Bench"
+MINIMIZE_POLICIES_FLAG = "@aws-cdk/aws-iam:minimizePolicies"
+# Each family is two resources (its task definition and the task role CDK creates for it),
+# so 250 families reach CloudFormation's 500 resources per stack. The benchmarks measure the
+# execution role, which does not depend on how the task definitions are spread over stacks,
+# so the check is turned off (0) rather than splitting the app into several stacks.
+STACK_RESOURCE_LIMIT_CONTEXT = "@aws-cdk/core:stackResourceLimit"
+
+# What each kind of scenario gives the task definitions as execution role.
+SCENARIOS = (
+    "ours-shared",  # one SharedExecutionRole for all families
+    "ours-minimal",  # one MinimalExecutionRole per family
+    "cdk-shared",  # one iam.Role for all families; CDK adds the grants to it
+    "cdk-auto",  # no execution_role: CDK creates one role per task definition
+)
+
+
+@dataclass(frozen=True)
+class Family:
+    """The names one task family's resources are imported by."""
+
+    index: int
+    repository_name: str
+    log_group_name: str
+    secret_name: str
+
+
+def family(index: int) -> Family:
+    return Family(
+        index,
+        repository_name=f"service-{index:03d}",
+        log_group_name=f"/ecs/service-{index:03d}",
+        secret_name=f"service-{index:03d}/app",
+    )
+
+
+def family_arns(item: Family) -> tuple[str, str, str]:
+    """The ARNs the execution role must name for one family, at their tightest.
+
+    The log group ARN ends in ``:*`` (the streams of the group; ``awslogs`` names streams only
+    at launch) and the secret imported by name ends in ``-??????`` (its random suffix).
+    """
+    prefix = f"arn:{PARTITION}"
+    return (
+        f"{prefix}:ecr:{REGION}:{ACCOUNT}:repository/{item.repository_name}",
+        f"{prefix}:logs:{REGION}:{ACCOUNT}:log-group:{item.log_group_name}:*",
+        f"{prefix}:secretsmanager:{REGION}:{ACCOUNT}:secret:{item.secret_name}-??????",
+    )
+
+
+def build_app(
+    scenario: str,
+    families: int,
+    *,
+    minimize_policies: bool = False,
+    max_managed_policies: int | None = None,
+    outdir: str | None = None,
+) -> cdk.App:
+    """An app with one stack holding ``families`` task families on the given scenario."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario {scenario!r} is not one of {SCENARIOS}")
+    app = cdk.App(
+        outdir=outdir,
+        context={MINIMIZE_POLICIES_FLAG: minimize_policies, STACK_RESOURCE_LIMIT_CONTEXT: 0},
+        analytics_reporting=False,
+    )
+    stack = cdk.Stack(app, STACK_NAME, env=cdk.Environment(account=ACCOUNT, region=REGION))
+    # The same reason: acknowledge aws-cdk-lib's built-in template check of the resource count.
+    cdk.Validations.of(stack).acknowledge(
+        cdk.Acknowledgment(
+            id="CloudFormation-Validate::F0007",
+            reason="benchmark stack: the execution role is measured, not the stack's size",
+        )
+    )
+    shared_role: iam.IRole | None = None
+    shared: SharedExecutionRole | None = None
+    if scenario == "ours-shared":
+        extra: dict[str, Any] = {}
+        if max_managed_policies is not None:
+            extra["max_managed_policies"] = max_managed_policies
+        shared = SharedExecutionRole(stack, "ExecutionRole", **extra)
+        shared_role = shared.role
+    elif scenario == "cdk-shared":
+        shared_role = iam.Role(
+            stack, "ExecutionRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
+        )
+    for index in range(families):
+        names = family(index)
+        repository = ecr.Repository.from_repository_name(
+            stack, f"Repo{index}", names.repository_name
+        )
+        log_group = logs.LogGroup.from_log_group_name(stack, f"Logs{index}", names.log_group_name)
+        secret = secretsmanager.Secret.from_secret_name_v2(
+            stack, f"Secret{index}", names.secret_name
+        )
+        role: iam.IRole | None = shared_role
+        if shared is not None:
+            shared.add_resources(
+                repositories=[repository], log_groups=[log_group], secrets=[secret]
+            )
+        elif scenario == "ours-minimal":
+            role = MinimalExecutionRole(
+                stack,
+                f"ExecutionRole{index}",
+                repositories=[repository],
+                log_groups=[log_group],
+                secrets=[secret],
+            ).role
+        task_definition = ecs.FargateTaskDefinition(
+            stack, f"Task{index}", cpu=256, memory_limit_mib=512, execution_role=role
+        )
+        task_definition.add_container(
+            "App",
+            image=ecs.ContainerImage.from_ecr_repository(repository, tag="1.0.0"),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
+            secrets={"APP_SECRET": ecs.Secret.from_secrets_manager(secret)},
+        )
+    return app
+
+
+def synth_template(app: cdk.App) -> dict[str, Any]:
+    """Synthesize ``app`` and return the benchmark stack's template."""
+    assembly = app.synth()
+    return dict(assembly.get_stack_by_name(STACK_NAME).template)
+
+
+def synth_scenario(scenario: str, families: int, **kwargs: Any) -> dict[str, Any]:
+    """Build and synthesize a scenario into a throwaway directory; return the template."""
+    with tempfile.TemporaryDirectory(prefix="bench-cdk-out-") as outdir:
+        return synth_template(build_app(scenario, families, outdir=outdir, **kwargs))

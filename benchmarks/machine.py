@@ -1,0 +1,59 @@
+"""Facts about the machine and the versions a benchmark run measured."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["machine_facts"]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _command_output(command: list[str]) -> str:
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    try:
+        completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return completed.stdout.strip() or "unknown"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_facts() -> list[tuple[str, str]]:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    repository = Path(__file__).resolve().parent.parent
+    return [
+        ("CPU", _cpu_model()),
+        ("cores", str(os.cpu_count())),
+        ("load average at start (1/5/15 min)", " ".join(f"{value:.2f}" for value in load)),
+        ("OS", platform.platform()),
+        ("Python", platform.python_version()),
+        ("Node", _command_output(["node", "--version"])),
+        ("aws-cdk-lib", _version("aws-cdk-lib")),
+        ("constructs", _version("constructs")),
+        ("jsii", _version("jsii")),
+        (
+            "ecs-exec-roles commit",
+            _command_output(["git", "-C", str(repository), "rev-parse", "--short", "HEAD"]),
+        ),
+    ]

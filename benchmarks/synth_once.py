@@ -1,0 +1,30 @@
+"""Build one benchmark app and synthesize it; the process that synth-time benchmarks time.
+
+Usage: python benchmarks/synth_once.py SCENARIO FAMILIES [MAX_MANAGED_POLICIES]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+# Run as a script: import the ``benchmarks`` package, and the library from this checkout's
+# src/ rather than whichever copy is installed, so a run measures the code beside it.
+_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(_ROOT / "src"), str(_ROOT)]
+
+from benchmarks.apps import build_app  # noqa: E402
+
+
+def main(argv: list[str]) -> None:
+    scenario, families = argv[0], int(argv[1])
+    max_managed_policies = int(argv[2]) if len(argv) > 2 else None
+    with tempfile.TemporaryDirectory(prefix="bench-cdk-out-") as outdir:
+        build_app(
+            scenario, families, max_managed_policies=max_managed_policies, outdir=outdir
+        ).synth()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,118 @@
+"""Benchmarks 2 and 3: wall time of a whole synth process, ours against aws-cdk-lib's.
+
+Each run is a fresh ``python benchmarks/synth_once.py`` process (interpreter start, imports,
+the jsii Node process, building the app, ``app.synth()``), as a user's ``cdk synth`` would pay
+it. Runs of the two sides alternate, and which side goes first alternates too, so drift in the
+machine's speed falls on both; the figure is the median.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SynthTimeResult", "measure_synth_time", "time_synth_process"]
+
+_SYNTH_ONCE = Path(__file__).resolve().parent / "synth_once.py"
+
+
+def _environment() -> dict[str, str]:
+    # The interpreter's own bin/ first: jsii then runs on the virtualenv's Node.
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def time_synth_process(
+    scenario: str, families: int, *, max_managed_policies: int | None = None
+) -> tuple[float, float]:
+    """Wall and CPU seconds (the process and its Node child) of one synth process."""
+    command = [sys.executable, str(_SYNTH_ONCE), scenario, str(families)]
+    if max_managed_policies is not None:
+        command.append(str(max_managed_policies))
+    with tempfile.TemporaryFile() as stderr:
+        began = time.perf_counter()
+        process = subprocess.Popen(
+            command, env=_environment(), stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        # wait4 reports the CPU time of the process and of the children it waited for.
+        _, status, usage = os.wait4(process.pid, 0)
+        wall_seconds = time.perf_counter() - began
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            stderr.seek(0)
+            message = stderr.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"synth of {scenario} with {families} families failed:\n{message}")
+    return wall_seconds, usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class SynthTimeResult:
+    families: int
+    ours_scenario: str
+    cdk_scenario: str
+    ours_seconds: tuple[float, ...]
+    cdk_seconds: tuple[float, ...]
+    ours_cpu_seconds: tuple[float, ...]
+    cdk_cpu_seconds: tuple[float, ...]
+    max_managed_policies: int | None = None
+
+    @property
+    def ours_median(self) -> float:
+        return statistics.median(self.ours_seconds)
+
+    @property
+    def cdk_median(self) -> float:
+        return statistics.median(self.cdk_seconds)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours_median / self.cdk_median
+
+    @property
+    def cpu_ratio(self) -> float:
+        return statistics.median(self.ours_cpu_seconds) / statistics.median(self.cdk_cpu_seconds)
+
+
+def measure_synth_time(
+    ours_scenario: str,
+    cdk_scenario: str,
+    families: int,
+    *,
+    runs: int = 5,
+    warmup_runs: int = 1,
+    max_managed_policies: int | None = None,
+) -> SynthTimeResult:
+    """Time ``runs`` synth processes per side, after ``warmup_runs`` untimed ones per side.
+
+    The warm-up fills the file system cache (site-packages, the jsii bundle) for both sides.
+    """
+    timings: dict[str, list[tuple[float, float]]] = {"ours": [], "cdk": []}
+    for run in range(warmup_runs + runs):
+        sides = [("ours", ours_scenario), ("cdk", cdk_scenario)]
+        if run % 2:
+            sides.reverse()
+        for side, scenario in sides:
+            measured = time_synth_process(
+                scenario,
+                families,
+                max_managed_policies=max_managed_policies if side == "ours" else None,
+            )
+            if run >= warmup_runs:
+                timings[side].append(measured)
+    return SynthTimeResult(
+        families,
+        ours_scenario,
+        cdk_scenario,
+        tuple(wall for wall, _ in timings["ours"]),
+        tuple(wall for wall, _ in timings["cdk"]),
+        tuple(cpu for _, cpu in timings["ours"]),
+        tuple(cpu for _, cpu in timings["cdk"]),
+        max_managed_policies,
+    )

@@ -1,0 +1,72 @@
+"""Smoke test of the benchmarks: every measurement runs at a tiny size. No timing targets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import capacity, policy_chars, run, synth_time
+from benchmarks.apps import family, family_arns, synth_scenario
+from benchmarks.machine import machine_facts
+from benchmarks.policy import find_role, role_policies, substitute
+
+
+def test_largest_fitting_finds_the_boundary_from_either_side() -> None:
+    for answer in (0, 1, 7, 89, 145, 265, 1024):
+        for start in (1, 64, 256, 1024):
+            search = capacity.largest_fitting(
+                lambda n, answer=answer: n <= answer, start=start, upper_limit=1024
+            )
+            assert search.largest == answer
+    assert capacity.largest_fitting(lambda n: True, start=4, upper_limit=10).capped
+
+
+def test_substitute_replaces_pseudo_parameters_and_joins() -> None:
+    joined = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecr:x"]]}
+    assert substitute({"Resource": [joined]}) == {"Resource": ["arn:aws:ecr:x"]}
+
+
+def test_capacity_search_runs_on_both_sides_at_small_sizes() -> None:
+    ours = capacity.largest_fitting(capacity.ours_fits, start=2, upper_limit=3)
+    assert ours.largest == 3
+    assert ours.capped
+    assert capacity.cdk_fits(2, minimize_policies=True)
+    assert capacity.cdk_fits(2, minimize_policies=False)
+
+
+def test_policy_chars_names_every_family_arn() -> None:
+    result = policy_chars.measure_policy_chars(3)
+    assert result.arn_chars_per_family == sum(len(a) for a in family_arns(family(0)))
+    assert result.per_family(result.ours) > result.arn_chars_per_family
+    assert result.cdk_minimize_on.total_chars > 0
+    assert result.cdk_minimize_off.total_chars > 0
+
+
+def test_cdk_auto_roles_are_not_the_shared_role() -> None:
+    template = synth_scenario("cdk-auto", 2)
+    with pytest.raises(LookupError):
+        find_role(template, "ExecutionRole")
+    shared = synth_scenario("cdk-shared", 2)
+    assert role_policies(shared, find_role(shared, "ExecutionRole")).inline_chars
+
+
+def test_synth_time_spawns_one_process_per_side() -> None:
+    result = synth_time.measure_synth_time("ours-minimal", "cdk-auto", 3, runs=1, warmup_runs=0)
+    assert len(result.ours_seconds) == len(result.cdk_seconds) == 1
+    assert result.ratio > 0
+    assert result.cpu_ratio > 0
+
+
+def test_report_prints_text_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    row = run.Row("capacity", "Title", "265", "140", 1.89, "ours / cdk", ">= 260", True, ["x"])
+    run.print_row(1, row)
+    run.print_markdown([row])
+    printed = capsys.readouterr().out
+    assert "PASS" in printed
+    assert "| Title | 265 | 140 |" in printed
+    assert dict(machine_facts())["Python"]
+    assert run.parse_arguments(["--quick", "--only", "capacity"]).only == ["capacity"]
