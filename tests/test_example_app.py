@@ -1,0 +1,265 @@
+"""The example app, synthesized by the real CDK CLI and in process, and the comparison script."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from examples import app as example
+
+ROOT = Path(__file__).resolve().parents[1]
+CDK_BIN = ROOT / ".cdk-cli" / "node_modules" / ".bin" / "cdk"
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+EXECUTION_ROLES = ("ApiExecutionRole", "WorkersExecutionRole", "DemoExecutionRole")
+STARTER_POLICY_SUFFIX = ":iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+def by_path(template: dict[str, Any], resource_type: str) -> dict[str, tuple[str, Any]]:
+    """Resources of one type keyed by construct path without the stack name."""
+    found = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == resource_type:
+            path = resource["Metadata"]["aws:cdk:path"].split("/", 1)[1]
+            found[path] = (logical_id, resource["Properties"])
+    return found
+
+
+def assert_trust_has_conditions(role: dict[str, Any]) -> None:
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert set(statement["Condition"]) == {"ArnLike", "StringEquals"}
+    assert set(statement["Condition"]["ArnLike"]) == {"aws:SourceArn"}
+    assert set(statement["Condition"]["StringEquals"]) == {"aws:SourceAccount"}
+
+
+# -- (a) the real CLI -------------------------------------------------------------------------
+
+
+def test_cdk_cli_synthesizes_the_example(tmp_path: Path) -> None:
+    assert CDK_BIN.exists(), "the CDK CLI is missing; run `bash scripts/setup.sh`"
+    outdir = tmp_path / "cdk.out"
+    env = {
+        **os.environ,
+        # As scripts/synth.sh: Node 24 and the pinned CLI from the project, never the machine's.
+        "PATH": os.pathsep.join(
+            [str(ROOT / ".venv" / "bin"), str(CDK_BIN.parent), os.environ.get("PATH", "")]
+        ),
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        # No AWS account: do not wait for the instance metadata service.
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = subprocess.run(
+        [str(CDK_BIN), "synth", "--ci", "--no-notices", "--quiet", "--output", str(outdir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    template = json.loads((outdir / f"{example.STACK_NAME}.template.json").read_text())
+
+    roles = by_path(template, "AWS::IAM::Role")
+    for name in EXECUTION_ROLES:
+        _, role = roles[f"{name}/Resource/Resource"]
+        assert_trust_has_conditions(role)
+    assert by_path(template, "AWS::IAM::Policy") == {}, "no inline DefaultPolicy"
+    # aws-cdk-lib's own validation plugin (CloudFormation Validate) reports nothing either.
+    report = json.loads((outdir / "validation-report.json").read_text())
+    assert report["pluginReports"] == [], result.stderr
+
+
+# -- (b) in process ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_stack() -> cdk.Stack:
+    app = example.build_app(cdk.App(), env=cdk.Environment(account=ACCOUNT, region=REGION))
+    stack = app.node.find_child(example.STACK_NAME)
+    assert isinstance(stack, cdk.Stack)
+    return stack
+
+
+@pytest.fixture(scope="module")
+def template(example_stack: cdk.Stack) -> Template:
+    return Template.from_stack(example_stack)
+
+
+def logical_id(stack: cdk.Stack, path: str) -> str:
+    """The logical ID of the CloudFormation resource at ``path`` (below the stack)."""
+    construct = stack.node.find_child(path.split("/")[0])
+    for part in path.split("/")[1:]:
+        construct = construct.node.find_child(part)
+    assert isinstance(construct, cdk.CfnElement)
+    return stack.get_logical_id(construct)
+
+
+def test_each_task_uses_its_execution_role(example_stack: cdk.Stack, template: Template) -> None:
+    for task, role in (
+        ("ApiTask", "ApiExecutionRole"),
+        ("WorkerATask", "WorkersExecutionRole"),
+        ("WorkerBTask", "WorkersExecutionRole"),
+        ("DemoTask", "DemoExecutionRole"),
+    ):
+        role_id = logical_id(example_stack, f"{role}/Resource/Resource")
+        task_id = logical_id(example_stack, f"{task}/Resource")
+        properties = template.to_json()["Resources"][task_id]["Properties"]
+        assert properties["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_roles_have_trust_conditions_and_no_inline_policy(
+    example_stack: cdk.Stack, template: Template
+) -> None:
+    resources = template.to_json()["Resources"]
+    for name in EXECUTION_ROLES:
+        role_id = logical_id(example_stack, f"{name}/Resource/Resource")
+        assert_trust_has_conditions(resources[role_id]["Properties"])
+        assert "Policies" not in resources[role_id]["Properties"]
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    # Three execution roles and the four task roles aws-cdk-lib creates for the application.
+    template.resource_count_is("AWS::IAM::Role", 7)
+
+
+def test_api_role_names_exactly_its_resources(example_stack: cdk.Stack, template: Template) -> None:
+    api_role = logical_id(example_stack, "ApiExecutionRole/Resource/Resource")
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "Roles": [{"Ref": api_role}],
+            "PolicyDocument": {
+                "Statement": [
+                    Match.object_like({"Sid": "EcrAuthorizationToken", "Resource": "*"}),
+                    Match.object_like(
+                        {
+                            "Sid": "EcrImagePull",
+                            "Resource": {
+                                "Fn::GetAtt": [
+                                    logical_id(example_stack, "ApiRepository/Resource"),
+                                    "Arn",
+                                ]
+                            },
+                        }
+                    ),
+                    Match.object_like({"Sid": "LogsWrite"}),
+                    Match.object_like(
+                        {
+                            "Sid": "SecretsRead",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": {"Ref": logical_id(example_stack, "ApiSecret/Resource")},
+                        }
+                    ),
+                    Match.object_like({"Sid": "ParametersRead", "Action": "ssm:GetParameters"}),
+                    Match.object_like(
+                        {"Sid": "KmsDecryptViaSecretsManager", "Action": "kms:Decrypt"}
+                    ),
+                ],
+            },
+        },
+    )
+
+
+def test_shared_role_names_both_workers(example_stack: cdk.Stack, template: Template) -> None:
+    workers_role = logical_id(example_stack, "WorkersExecutionRole/Resource/Resource")
+    repositories = [
+        {"Fn::GetAtt": [logical_id(example_stack, f"{w}/Resource"), "Arn"]}
+        for w in ("WorkerARepository", "WorkerBRepository")
+    ]
+    policies = template.find_resources(
+        "AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": workers_role}]}}
+    )
+    (policy,) = policies.values()
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    # Resources are sorted by their resolved form, so compare as sets.
+    pulled = statements["EcrImagePull"]["Resource"]
+    assert sorted(map(json.dumps, pulled)) == sorted(map(json.dumps, repositories))
+    assert len(statements["LogsWrite"]["Resource"]) == 2
+    assert len(statements["SecretsRead"]["Resource"]) == 2
+
+
+def test_demo_role_is_the_managed_policy_plus_its_secret(
+    example_stack: cdk.Stack, template: Template
+) -> None:
+    demo_role = logical_id(example_stack, "DemoExecutionRole/Resource/Resource")
+    properties = template.to_json()["Resources"][demo_role]["Properties"]
+    (arn,) = properties["ManagedPolicyArns"]
+    assert arn["Fn::Join"][1][-1] == STARTER_POLICY_SUFFIX
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "Roles": [{"Ref": demo_role}],
+            "PolicyDocument": {
+                "Statement": [
+                    Match.object_like({"Sid": "SecretsRead"}),
+                    Match.object_like({"Sid": "KmsDecryptViaSecretsManager"}),
+                ]
+            },
+        },
+    )
+
+
+def test_containers_use_their_resources(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "ContainerDefinitions": [
+                Match.object_like(
+                    {
+                        "Name": "api",
+                        "LogConfiguration": Match.object_like({"LogDriver": "awslogs"}),
+                        "Secrets": [
+                            {"Name": "DB_PASSWORD", "ValueFrom": Match.any_value()},
+                            {"Name": "DB_HOST", "ValueFrom": Match.any_value()},
+                        ],
+                    }
+                )
+            ]
+        },
+    )
+
+
+# -- scripts/compare.py -----------------------------------------------------------------------
+
+
+def load_compare() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("compare", ROOT / "scripts" / "compare.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered first: the script's dataclasses look their module up while being defined.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compare_measures_peers_and_constructs(tmp_path: Path) -> None:
+    compare = load_compare()
+    measurements, report = compare.run(tmp_path / "cdk.out")
+    by_label = {m.label: m for m in measurements}
+    auto = by_label["aws-cdk-lib automatic role"]
+    managed = by_label["AWS managed policy role"]
+    assert not auto.trust_conditions and auto.policy_forms == ("inline",)
+    assert "secretsmanager:DescribeSecret" in auto.actions
+    assert len(auto.findings) > 0 and len(managed.findings) > len(auto.findings)
+    for label in ("StarterExecutionRole", "MinimalExecutionRole", "SharedExecutionRole"):
+        ours = by_label[label]
+        assert ours.trust_conditions
+        assert ours.findings == ()
+        assert "secretsmanager:DescribeSecret" not in ours.actions
+        assert "inline" not in ours.policy_forms
+    assert by_label["MinimalExecutionRole"].actions_on_star == ("ecr:GetAuthorizationToken",)
+    text = compare.markdown(measurements, report)
+    assert text.startswith("## Execution roles for one service")
+    assert str(tmp_path) not in text
