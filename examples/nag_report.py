@@ -2,8 +2,11 @@
 
 cdk-nag v3 packs are CDK validation plugins: ``app.synth()`` runs them, writes
 ``validation-report.json`` into the cloud assembly and raises when a finding is not
-acknowledged. :func:`synth_with_report` synthesizes, reads that report whatever the outcome and
-returns the open and the acknowledged findings, so a test or a script can print them.
+acknowledged. aws-cdk-lib's own "CloudFormation Validate" plugin always runs too; its findings
+are warnings unless the feature flag ``@aws-cdk/core:validateAgainstDefaultRules`` is set, and
+they land in the same report. :func:`synth_with_report` synthesizes, reads that report
+whatever the outcome and returns the open and the acknowledged findings, so a test or a
+script can print them.
 """
 
 from __future__ import annotations
@@ -54,8 +57,12 @@ class Finding:
 
     @property
     def id(self) -> str:
-        """The ID to acknowledge the finding with."""
-        return f"{self.plugin}::{self.rule}"
+        """The ID to acknowledge the finding with.
+
+        The prefix is the plugin name with spaces as hyphens: aws-cdk-lib's own
+        "CloudFormation Validate" plugin is acknowledged as ``CloudFormation-Validate::<rule>``.
+        """
+        return f"{self.plugin.replace(' ', '-')}::{self.rule}"
 
     def __str__(self) -> str:
         text = f"{self.construct_path}: {self.id}"

@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 
 from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
@@ -238,3 +239,15 @@ def acknowledgment_ids(scope: object) -> list[str]:
             if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
                 ids.extend(entry.data)
     return sorted(ids)
+
+
+def test_report_reader_sees_cloudformation_validate_warnings(tmp_path: Path) -> None:
+    # aws-cdk-lib's own plugin runs on every synth and only warns; the reader must surface
+    # its findings, or a clean result above would hide them.
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    stack = cdk.Stack(app, "Stack")
+    sqs.CfnQueue(stack, "Queue", message_retention_period=10)
+    report = synth_with_report(app)
+    assert [(f.id, f.construct_path) for f in report.findings] == [
+        ("CloudFormation-Validate::F3034", "Stack/Queue")
+    ]
