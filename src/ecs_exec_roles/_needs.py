@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,7 @@ _KMS_ALIAS_ARN = re.compile(r"^arn:[^:]+:kms:[^:]*:[^:]*:alias/")
 _KMS_KEY_ARN = re.compile(r"^arn:[^:]+:kms:[^:]+:[^:]+:key/[^/]+$")
 # An unresolved string token as CDK encodes it inside a string.
 _STRING_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+_PSEUDO_TOKEN = re.compile(r"\$\{Token\[AWS\.(\w+)\.\d+\]\}")
 # ECR repository names: lowercase, optionally namespaced with "/". A grant on a name that ECR
 # cannot have (uppercase, for example) matches no request, so the pull would fail at launch.
 _ECR_REPOSITORY_NAME = re.compile(
@@ -97,11 +98,19 @@ def _origin(resource: Any) -> str:
     return str(node.path) if node is not None else repr(resource)
 
 
+def _shown(value: Any) -> str:
+    """A value for a message: constructs by their path, plain values with ``!r``."""
+    node = getattr(value, "node", None)
+    if node is not None:
+        return f"the construct {node.path!r}"
+    return f"{value!r} ({type(value).__name__})"
+
+
 def _check_kind(construct_path: str, prop: str, index: int, value: Any, kind: str) -> None:
     attribute, type_name, example = _KIND_HINTS[kind]
     if isinstance(value, (str, bytes)) or not hasattr(value, attribute):
         raise ExecutionRoleError(
-            f"{construct_path}: {prop}[{index}] is {value!r} ({type(value).__name__}), "
+            f"{construct_path}: {prop}[{index}] is {_shown(value)}, "
             f"not a {type_name}. Pass a CDK object, for example {example}."
         )
 
@@ -111,15 +120,21 @@ def _literal_text(value: str) -> str:
     return _STRING_TOKEN.sub("", value)
 
 
+def _shown_arn(arn: str) -> str:
+    """An ARN for a message: pseudo parameters as ``<AWS::Partition>``, other tokens elided."""
+    arn = _PSEUDO_TOKEN.sub(lambda m: f"<AWS::{m.group(1)}>", arn)
+    return repr(_STRING_TOKEN.sub("<token>", arn))
+
+
 def _check_no_wildcard(construct_path: str, prop: str, index: int, arn: str, origin: str) -> None:
     # IAM reads "*" and "?" in a Resource as wildcards: a name holding one would grant every
     # resource it matches, not the one resource the prop names.
     literal = _literal_text(arn)
     if "*" in literal or "?" in literal:
         raise ExecutionRoleError(
-            f"{construct_path}: {prop}[{index}] ({origin}) has the ARN {arn!r}, which holds the "
-            "IAM wildcard '*' or '?'. IAM would allow every resource the pattern matches. "
-            "Import each resource by its exact name or ARN."
+            f"{construct_path}: {prop}[{index}] ({origin}) has the ARN {_shown_arn(arn)}, "
+            "which holds the IAM wildcard '*' or '?'. IAM would allow every resource the "
+            "pattern matches. Import each resource by its exact name or ARN."
         )
 
 
@@ -130,7 +145,7 @@ def _check_repository_arn(construct_path: str, index: int, arn: str, origin: str
     if cdk.Token.is_unresolved(name) or _ECR_REPOSITORY_NAME.match(name):
         return
     raise ExecutionRoleError(
-        f"{construct_path}: repositories[{index}] ({origin}) has the ARN {arn!r}, whose "
+        f"{construct_path}: repositories[{index}] ({origin}) has the ARN {_shown_arn(arn)}, whose "
         f"name {name!r} is not a valid ECR repository name; ECR names are "
         "lowercase letters, digits and . _ - /, so the grant would match no image pull. "
         "Use the repository's exact name, for example "
@@ -141,10 +156,10 @@ def _check_repository_arn(construct_path: str, index: int, arn: str, origin: str
 def _as_sequence(construct_path: str, prop: str, values: Any) -> Sequence[Any]:
     if values is None:
         return ()
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
         raise ExecutionRoleError(
-            f"{construct_path}: {prop} is {values!r}; pass a sequence of CDK objects, "
-            f"for example {prop}=[obj] rather than {prop}=obj."
+            f"{construct_path}: {prop} is {_shown(values)}, not a sequence; pass a list of "
+            f"CDK objects, for example {prop}=[obj] rather than {prop}=obj."
         )
     return tuple(values)
 
@@ -166,8 +181,16 @@ def secret_arn_for_policy(secret: Any) -> str:
 
 
 def key_need(
-    construct_path: str, prop: str, index: int, key: Any, services: tuple[str, ...]
+    construct_path: str,
+    prop: str,
+    index: int,
+    key: Any,
+    services: tuple[str, ...],
+    *,
+    label: str = "",
 ) -> Need:
+    """The need of a KMS key; ``label`` names it in messages when it is not ``prop[index]``."""
+    label = label or f"{prop}[{index}]"
     _check_kind(construct_path, prop, index, key, "key")
     _check_no_wildcard(construct_path, prop, index, str(key.key_arn), _origin(key))
     if hasattr(key, "alias_name") or (
@@ -175,7 +198,7 @@ def key_need(
     ):
         name = getattr(key, "alias_name", key.key_arn)
         raise ExecutionRoleError(
-            f"{construct_path}: {prop}[{index}] is the KMS alias {name!r}. IAM evaluates "
+            f"{construct_path}: {label} is the KMS alias {name!r}. IAM evaluates "
             "kms:Decrypt against the key ARN, never the alias ARN, so a grant on an alias "
             "allows nothing. Pass the key itself, for example "
             "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')."
@@ -183,7 +206,7 @@ def key_need(
     key_arn = str(key.key_arn)
     if not cdk.Token.is_unresolved(key_arn) and not _KMS_KEY_ARN.match(key_arn):
         raise ExecutionRoleError(
-            f"{construct_path}: {prop}[{index}] ({_origin(key)}) has the ARN {key_arn!r}, which "
+            f"{construct_path}: {label} ({_origin(key)}) has the ARN {_shown_arn(key_arn)}, which "
             "is not a KMS key ARN. kms:Decrypt is evaluated against "
             "arn:<partition>:kms:<region>:<account>:key/<key-id>; pass that ARN, for example "
             "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')."
@@ -224,7 +247,16 @@ def needs_from_props(
         needs.append(Need("secret", secret_arn_for_policy(secret), _origin(secret)))
         key = secret.encryption_key
         if key is not None:
-            needs.append(key_need(construct_path, "secrets", index, key, ("secretsmanager",)))
+            needs.append(
+                key_need(
+                    construct_path,
+                    "secrets",
+                    index,
+                    key,
+                    ("secretsmanager",),
+                    label=f"the encryption key of secrets[{index}]",
+                )
+            )
     for index, parameter in enumerate(_as_sequence(construct_path, "parameters", parameters)):
         _check_kind(construct_path, "parameters", index, parameter, "parameter")
         _check_no_wildcard(

@@ -1,0 +1,517 @@
+"""Every bad input fails early, with ExecutionRoleError naming the bad value and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
+
+from ecs_exec_roles import (
+    ExecutionRoleError,
+    MinimalExecutionRole,
+    SharedExecutionRole,
+    StarterExecutionRole,
+)
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ALIAS_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/app"
+CONSTRUCTS = {
+    "minimal": MinimalExecutionRole,
+    "shared": SharedExecutionRole,
+    "starter": StarterExecutionRole,
+}
+
+
+def new_stack() -> cdk.Stack:
+    return cdk.Stack(cdk.App(), "Stack", env=cdk.Environment(account=ACCOUNT, region=REGION))
+
+
+def _once(stack: cdk.Stack, id: str, make: Callable[[], Any]) -> Any:
+    """The construct ``id`` of the stack, made on first use: helpers may be called twice."""
+    return stack.node.try_find_child(id) or make()
+
+
+def repository(stack: cdk.Stack, name: str = "app") -> ecr.IRepository:
+    id = f"Repo-{name}".replace("/", "_")
+    return _once(stack, id, lambda: ecr.Repository.from_repository_name(stack, id, name))  # type: ignore[no-any-return]
+
+
+def log_group(stack: cdk.Stack, name: str = "/ecs/app") -> logs.ILogGroup:
+    id = f"Logs-{name}".replace("/", "_")
+    return _once(stack, id, lambda: logs.LogGroup.from_log_group_name(stack, id, name))  # type: ignore[no-any-return]
+
+
+def secret(stack: cdk.Stack, name: str = "db") -> secretsmanager.ISecret:
+    id = f"Secret-{name}".replace("/", "_")
+    return _once(stack, id, lambda: secretsmanager.Secret.from_secret_name_v2(stack, id, name))  # type: ignore[no-any-return]
+
+
+def parameter(stack: cdk.Stack, name: str = "/app/db") -> ssm.IStringParameter:
+    id = f"Param-{name}".replace("/", "_")
+    return _once(  # type: ignore[no-any-return]
+        stack, id, lambda: ssm.StringParameter.from_string_parameter_name(stack, id, name)
+    )
+
+
+def key(stack: cdk.Stack, arn: str = KEY_ARN) -> kms.IKey:
+    id = "Key-" + arn.rsplit(":", 1)[-1].replace("/", "_")
+    return _once(stack, id, lambda: kms.Key.from_key_arn(stack, id, arn))  # type: ignore[no-any-return]
+
+
+def topic(stack: cdk.Stack) -> sns.ITopic:
+    return sns.Topic(stack, "Topic")
+
+
+# Each case: (id, construct kinds it applies to, props built from a stack, message fragments).
+Props = Callable[[cdk.Stack], dict[str, Any]]
+ALL = ("minimal", "shared", "starter")
+SCOPED = ("minimal", "shared")
+
+CASES: list[tuple[str, tuple[str, ...], Props, tuple[str, ...]]] = [
+    # A string where a CDK object is expected, in every prop.
+    (
+        "repositories-string",
+        SCOPED,
+        lambda s: {"repositories": ["app"]},
+        ("repositories[0] is 'app' (str)", "ecr.IRepository", "from_repository_name"),
+    ),
+    (
+        "log_groups-string",
+        SCOPED,
+        lambda s: {"log_groups": ["/ecs/app"]},
+        ("log_groups[0] is '/ecs/app' (str)", "logs.ILogGroup", "from_log_group_name"),
+    ),
+    (
+        "secrets-string",
+        ALL,
+        lambda s: {"secrets": ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:db"]},
+        ("secrets[0] is 'arn:aws:secretsmanager:", "secretsmanager.ISecret", "from_secret_name_v2"),
+    ),
+    (
+        "parameters-string",
+        ALL,
+        lambda s: {"parameters": ["/app/db"]},
+        ("parameters[0] is '/app/db' (str)", "ssm.IParameter", "from_string_parameter_name"),
+    ),
+    (
+        "keys-string",
+        ALL,
+        lambda s: {"keys": [KEY_ARN]},
+        (f"keys[0] is {KEY_ARN!r} (str)", "kms.IKey", "Key.from_key_arn"),
+    ),
+    (
+        "keys-token-string",
+        ALL,
+        lambda s: {"keys": [cdk.CfnParameter(s, "KeyArn").value_as_string]},
+        ("keys[0] is '${Token[", "kms.IKey", "Key.from_key_arn"),
+    ),
+    # Something that is not a sequence.
+    (
+        "repositories-single-object",
+        SCOPED,
+        lambda s: {"repositories": repository(s)},
+        ("repositories is the construct 'Stack/Repo-app', not a sequence", "repositories=[obj]"),
+    ),
+    (
+        "log_groups-single-object",
+        SCOPED,
+        lambda s: {"log_groups": log_group(s)},
+        ("log_groups is the construct 'Stack/Logs-_ecs_app'", "log_groups=[obj]"),
+    ),
+    (
+        "secrets-single-object",
+        ALL,
+        lambda s: {"secrets": secret(s)},
+        ("secrets is the construct 'Stack/Secret-db', not a sequence", "secrets=[obj]"),
+    ),
+    (
+        "parameters-single-object",
+        ALL,
+        lambda s: {"parameters": parameter(s)},
+        ("parameters is the construct 'Stack/Param-_app_db'", "parameters=[obj]"),
+    ),
+    (
+        "keys-single-object",
+        ALL,
+        lambda s: {"keys": key(s)},
+        ("keys is the construct", "not a sequence", "keys=[obj]"),
+    ),
+    (
+        "repositories-single-string",
+        SCOPED,
+        lambda s: {"repositories": "app"},
+        ("repositories is 'app' (str), not a sequence", "repositories=[obj]"),
+    ),
+    (
+        "secrets-mapping",
+        ALL,
+        lambda s: {"secrets": {"DB": secret(s)}},
+        ("secrets is {'DB':", "(dict), not a sequence", "secrets=[obj]"),
+    ),
+    # The wrong kind of object, or nothing.
+    (
+        "secrets-topic",
+        ALL,
+        lambda s: {"secrets": [topic(s)]},
+        ("secrets[0] is the construct 'Stack/Topic'", "not a secretsmanager.ISecret"),
+    ),
+    (
+        "repositories-log-group",
+        SCOPED,
+        lambda s: {"repositories": [log_group(s)]},
+        ("repositories[0] is the construct 'Stack/Logs-_ecs_app'", "not a ecr.IRepository"),
+    ),
+    (
+        "keys-secret",
+        ALL,
+        lambda s: {"keys": [secret(s)]},
+        ("keys[0] is the construct 'Stack/Secret-db'", "not a kms.IKey"),
+    ),
+    (
+        "parameters-none",
+        ALL,
+        lambda s: {"parameters": [parameter(s), None]},
+        ("parameters[1] is None (NoneType)", "ssm.IParameter"),
+    ),
+    # A KMS alias where a key is needed.
+    (
+        "keys-alias",
+        ALL,
+        lambda s: {"keys": [kms.Alias.from_alias_name(s, "Alias", "alias/app")]},
+        ("keys[0] is the KMS alias 'alias/app'", "never the alias ARN", "Key.from_key_arn"),
+    ),
+    (
+        "keys-alias-arn",
+        ALL,
+        lambda s: {"keys": [key(s, ALIAS_ARN)]},
+        (f"keys[0] is the KMS alias {ALIAS_ARN!r}", "Key.from_key_arn"),
+    ),
+    (
+        "secret-encryption-key-alias",
+        ALL,
+        lambda s: {
+            "secrets": [
+                secretsmanager.Secret.from_secret_attributes(
+                    s,
+                    "Encrypted",
+                    secret_partial_arn=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db",
+                    encryption_key=kms.Alias.from_alias_name(s, "Alias", "alias/app"),
+                )
+            ]
+        },
+        ("the encryption key of secrets[0] is the KMS alias 'alias/app'", "Key.from_key_arn"),
+    ),
+    (
+        "keys-not-a-key-arn",
+        ALL,
+        lambda s: {"keys": [key(s, f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db")]},
+        ("keys[0]", "secret:db'", "is not a KMS key ARN", "key/<key-id>"),
+    ),
+    # IAM wildcards in names would grant every resource the pattern matches.
+    (
+        "repositories-wildcard",
+        SCOPED,
+        lambda s: {"repositories": [repository(s, "app*")]},
+        (
+            "repositories[0] (Stack/Repo-app*)",
+            "'arn:<AWS::Partition>:ecr:eu-west-1:123456789012:repository/app*'",
+            "wildcard",
+            "exact name",
+        ),
+    ),
+    (
+        "log_groups-wildcard",
+        SCOPED,
+        lambda s: {"log_groups": [log_group(s, "/ecs/*")]},
+        ("log_groups[0]", "log-group:/ecs/*'", "wildcard"),
+    ),
+    (
+        "secrets-wildcard",
+        ALL,
+        lambda s: {"secrets": [secret(s, "db?")]},
+        ("secrets[0]", "secret:db?", "wildcard"),
+    ),
+    (
+        "parameters-wildcard",
+        ALL,
+        lambda s: {"parameters": [parameter(s, "/app/*")]},
+        ("parameters[0]", "parameter/app/*", "wildcard"),
+    ),
+    (
+        "keys-wildcard",
+        ALL,
+        lambda s: {"keys": [key(s, f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*")]},
+        ("keys[0]", "key/*", "wildcard"),
+    ),
+    (
+        "repositories-uppercase",
+        SCOPED,
+        lambda s: {"repositories": [repository(s, "App")]},
+        ("repositories[0]", "name 'App' is not a valid ECR repository name", "lowercase"),
+    ),
+    # Role settings.
+    (
+        "role-name-space",
+        ALL,
+        lambda s: {"role_name": "my role"},
+        ("role_name 'my role' is not a valid IAM role name", "+=,.@_-"),
+    ),
+    (
+        "role-name-too-long",
+        ALL,
+        lambda s: {"role_name": "r" * 65},
+        (f"role_name {'r' * 65!r}", "1 to 64"),
+    ),
+    ("role-name-empty", ALL, lambda s: {"role_name": ""}, ("role_name ''", "1 to 64")),
+    (
+        "role-name-slash",
+        ALL,
+        lambda s: {"role_name": "ecs/exec"},
+        ("role_name 'ecs/exec'", "not a valid IAM role name"),
+    ),
+    ("path-relative", ALL, lambda s: {"path": "ecs/"}, ("path 'ecs/'", "'/ecs/'")),
+    ("path-no-trailing", ALL, lambda s: {"path": "/ecs"}, ("path '/ecs'", "end with '/'")),
+    ("path-empty", ALL, lambda s: {"path": ""}, ("path ''", "start and end with '/'")),
+    ("path-space", ALL, lambda s: {"path": "/e cs/"}, ("path '/e cs/'", "printable ASCII")),
+    (
+        "path-too-long",
+        ALL,
+        lambda s: {"path": "/" + "a" * 511 + "/"},
+        ("is not a valid IAM path", "at most 512"),
+    ),
+    (
+        "trust-all-regions-without-conditions",
+        ALL,
+        lambda s: {"trust_all_regions": True, "trust_conditions": False},
+        ("trust_all_regions=True", "trust_conditions=False", "Set only one of them"),
+    ),
+    (
+        "max-managed-policies-zero",
+        ALL,
+        lambda s: {"max_managed_policies": 0},
+        ("max_managed_policies is 0", "1 to 25", "Pass an int in that range"),
+    ),
+    (
+        "max-managed-policies-too-many",
+        ALL,
+        lambda s: {"max_managed_policies": 26},
+        ("max_managed_policies is 26", "1 to 25"),
+    ),
+    (
+        "max-managed-policies-negative",
+        ALL,
+        lambda s: {"max_managed_policies": -1},
+        ("max_managed_policies is -1",),
+    ),
+    (
+        "max-managed-policies-bool",
+        ALL,
+        lambda s: {"max_managed_policies": True},
+        ("max_managed_policies is True",),
+    ),
+    (
+        "max-managed-policies-float",
+        ALL,
+        lambda s: {"max_managed_policies": 5.0},
+        ("max_managed_policies is 5.0",),
+    ),
+    (
+        "max-managed-policies-string",
+        ALL,
+        lambda s: {"max_managed_policies": "10"},
+        ("max_managed_policies is '10'",),
+    ),
+]
+
+
+def _params() -> list[Any]:
+    params = []
+    for case_id, kinds, props, fragments in CASES:
+        for kind in kinds:
+            params.append(pytest.param(kind, props, fragments, id=f"{kind}-{case_id}"))
+    return params
+
+
+@pytest.mark.parametrize(("kind", "props", "fragments"), _params())
+def test_fails_when_input_is_bad(kind: str, props: Props, fragments: tuple[str, ...]) -> None:
+    stack = new_stack()
+    with pytest.raises(ExecutionRoleError) as raised:
+        CONSTRUCTS[kind](stack, "Role", **props(stack))
+    assert isinstance(raised.value, ValueError)
+    message = str(raised.value)
+    assert message.startswith("Stack/Role: ")
+    for fragment in fragments:
+        assert fragment in message
+
+
+@pytest.mark.parametrize(
+    ("add", "prop"),
+    [
+        (lambda role, s: role.add_repositories(repository(s)), "repositories"),
+        (lambda role, s: role.add_log_groups(log_group(s)), "log_groups"),
+        (lambda role, s: role.add_secrets(secret(s)), "secrets"),
+        (lambda role, s: role.add_parameters(parameter(s)), "parameters"),
+        (lambda role, s: role.add_keys(key(s)), "keys"),
+        (lambda role, s: role.add_resources(), "nothing"),
+    ],
+    ids=["repositories", "log_groups", "secrets", "parameters", "keys", "nothing"],
+)
+def test_fails_when_resources_are_added_after_synth(add: Any, prop: str) -> None:
+    stack = new_stack()
+    role = SharedExecutionRole(stack, "Role", repositories=[repository(stack, "first")])
+    cdk.App.of(stack).synth()  # type: ignore[union-attr]
+    with pytest.raises(ExecutionRoleError, match=r"^Stack/Role: resources were added after"):
+        add(role, stack)
+
+
+@pytest.mark.parametrize(
+    ("add", "fragments"),
+    [
+        (lambda role, s: role.add_repositories("app"), ("repositories[0] is 'app' (str)",)),
+        (
+            lambda role, s: role.add_secrets(topic(s)),
+            ("secrets[0] is the construct 'Stack/Topic'",),
+        ),
+        (
+            lambda role, s: role.add_keys(kms.Alias.from_alias_name(s, "A", "alias/x")),
+            ("keys[0] is the KMS alias 'alias/x'",),
+        ),
+        (
+            lambda role, s: role.add_resources(log_groups=log_group(s)),
+            ("log_groups is the construct", "log_groups=[obj]"),
+        ),
+    ],
+    ids=["string", "wrong-kind", "alias", "single-object"],
+)
+def test_fails_when_shared_role_is_given_bad_input_later(
+    add: Any, fragments: tuple[str, ...]
+) -> None:
+    stack = new_stack()
+    role = SharedExecutionRole(stack, "Role")
+    with pytest.raises(ExecutionRoleError) as raised:
+        add(role, stack)
+    for fragment in fragments:
+        assert fragment in str(raised.value)
+
+
+# -- synth-time failures: the app grants the role what its props do not cover -----------------
+
+
+def _join(tail: str) -> str:
+    return '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},"' + tail + '"]]}'
+
+
+def _with_container(stack: cdk.Stack, role: MinimalExecutionRole, **container: Any) -> None:
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    options: dict[str, Any] = {"image": ecs.ContainerImage.from_registry("public.ecr.aws/x/y")}
+    options.update(container)
+    task.add_container("app", **options)
+
+
+SYNTH_CASES = [
+    pytest.param(
+        lambda s: {"image": ecs.ContainerImage.from_ecr_repository(repository(s))},
+        [
+            (action, _join(f":ecr:{REGION}:{ACCOUNT}:repository/app"), "repositories")
+            for action in (
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            )
+        ]
+        + [("ecr:GetAuthorizationToken", "*", "repositories")],
+        id="ecr-repository",
+    ),
+    pytest.param(
+        lambda s: {"logging": ecs.LogDriver.aws_logs(stream_prefix="web", log_group=log_group(s))},
+        [
+            (action, _join(f":logs:{REGION}:{ACCOUNT}:log-group:/ecs/app:*"), "log_groups")
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents")
+        ],
+        id="awslogs",
+    ),
+    pytest.param(
+        lambda s: {"secrets": {"DB": ecs.Secret.from_secrets_manager(secret(s))}},
+        [
+            (
+                "secretsmanager:GetSecretValue",
+                _join(f":secretsmanager:{REGION}:{ACCOUNT}:secret:db-??????"),
+                "secrets",
+            )
+        ],
+        id="secret",
+    ),
+    pytest.param(
+        lambda s: {"secrets": {"DB": ecs.Secret.from_ssm_parameter(parameter(s))}},
+        [("ssm:GetParameters", _join(f":ssm:{REGION}:{ACCOUNT}:parameter/app/db"), "parameters")],
+        id="parameter",
+    ),
+]
+
+
+@pytest.mark.parametrize(("container", "gaps"), SYNTH_CASES)
+def test_fails_when_empty_role_serves_a_task_that_needs(
+    container: Callable[[cdk.Stack], dict[str, Any]], gaps: list[tuple[str, str, str]]
+) -> None:
+    stack = new_stack()
+    role = MinimalExecutionRole(stack, "Role")
+    _with_container(stack, role, **container(stack))
+    with pytest.raises(RuntimeError) as raised:
+        cdk.App.of(stack).synth()  # type: ignore[union-attr]
+    message = str(raised.value)
+    # One message for the role, naming its construct path and each uncovered permission.
+    assert message.count("Stack/Role: the execution role does not cover") == 1
+    assert f"does not cover {len(gaps)} permission(s)" in message
+    for action, resource, prop in gaps:
+        assert f"  - {action} on {resource}: add the resource to `{prop}`" in message
+
+
+def test_fails_when_role_covers_only_part_of_the_task() -> None:
+    stack = new_stack()
+    role = MinimalExecutionRole(stack, "Role", repositories=[repository(stack)])
+    _with_container(
+        stack,
+        role,
+        image=ecs.ContainerImage.from_ecr_repository(repository(stack)),
+        secrets={"DB": ecs.Secret.from_secrets_manager(secret(stack))},
+    )
+    with pytest.raises(RuntimeError) as raised:
+        cdk.App.of(stack).synth()  # type: ignore[union-attr]
+    message = str(raised.value)
+    assert "does not cover 1 permission(s)" in message
+    assert "secretsmanager:GetSecretValue" in message
+    assert "ecr:BatchGetImage" not in message
+
+
+def test_role_that_covers_the_task_synthesizes() -> None:
+    stack = new_stack()
+    role = MinimalExecutionRole(
+        stack,
+        "Role",
+        repositories=[repository(stack)],
+        log_groups=[log_group(stack)],
+        secrets=[secret(stack)],
+        parameters=[parameter(stack)],
+    )
+    _with_container(
+        stack,
+        role,
+        image=ecs.ContainerImage.from_ecr_repository(repository(stack)),
+        logging=ecs.LogDriver.aws_logs(stream_prefix="web", log_group=log_group(stack)),
+        secrets={
+            "DB": ecs.Secret.from_secrets_manager(secret(stack)),
+            "P": ecs.Secret.from_ssm_parameter(parameter(stack)),
+        },
+    )
+    cdk.App.of(stack).synth()  # type: ignore[union-attr]
