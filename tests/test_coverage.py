@@ -152,7 +152,10 @@ def test_shared_role_is_checked_across_task_definitions(stack: cdk.Stack) -> Non
 
 def test_find_gaps_unit() -> None:
     covers = [
-        Cover("secretsmanager:getsecretvalue", "arn:aws:secretsmanager:r:1:secret:db-??????"),
+        Cover(
+            "secretsmanager:getsecretvalue",
+            "arn:<AWS::Partition>:secretsmanager:r:1:secret:db-??????",
+        ),
         Cover("ecr:getauthorizationtoken", "*"),
     ]
     grants = [
@@ -183,3 +186,15 @@ def test_find_gaps_unit() -> None:
         }
     ]
     assert len(find_gaps(other, covers)) == 1
+
+
+def test_partition_token_and_literal_partition_compare_equal() -> None:
+    from ecs_exec_roles._cfn import canonical
+
+    token_form = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecr:eu-west-1:1:repository/a"]]
+    }
+    assert canonical(token_form) == canonical("arn:aws:ecr:eu-west-1:1:repository/a")
+    assert canonical("arn:aws-cn:ecr:cn-north-1:1:repository/a") == (
+        "arn:<AWS::Partition>:ecr:cn-north-1:1:repository/a"
+    )

@@ -10,12 +10,14 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
-from ._coverage import Cover, CoverageValidation, RecordingRole, find_gaps
+from ._cfn import canonical
+from ._coverage import Cover, CoverageValidation, RecordingRole, find_gaps, find_task_gaps
 from ._errors import ExecutionRoleError
 from ._nag import acknowledge_wildcards
 from ._needs import Need
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
-from ._statements import Statement, build_statements
+from ._statements import KIND_ACTIONS, Statement, build_statements
+from ._task_definitions import task_needs
 from ._trust import ecs_tasks_principal
 
 __all__ = ["DEFAULT_MAX_MANAGED_POLICIES", "ExecutionRoleBase"]
@@ -186,10 +188,19 @@ class ExecutionRoleBase(Construct):
         return 0
 
     def _covers(self) -> list[Cover]:
+        stack = cdk.Stack.of(self)
         covers = list(self._extra_covers())
         for statement in self._statements():
             for action in statement.actions:
-                covers.extend(Cover(action.lower(), r.resolved) for r in statement.resources)
+                covers.extend(
+                    Cover(action.lower(), canonical(r.resolved)) for r in statement.resources
+                )
+        for need in self._needs:
+            for alias in need.aliases:
+                covers.extend(
+                    Cover(action.lower(), canonical(stack.resolve(alias)))
+                    for action in KIND_ACTIONS[need.kind]
+                )
         return covers
 
     def _synth_errors(self) -> list[str]:
@@ -198,7 +209,9 @@ class ExecutionRoleBase(Construct):
             errors.append(self._packing_error)
         stack = cdk.Stack.of(self)
         grants = [stack.resolve(s.to_statement_json()) for s in self._role.recorded_statements]
-        gaps = find_gaps(grants, self._covers())
+        covers = self._covers()
+        grant_gaps = find_gaps(grants, covers)
+        gaps = grant_gaps + find_task_gaps(task_needs(self._role), covers, grant_gaps)
         if gaps:
             lines = [
                 f"{self.node.path}: the execution role does not cover {len(gaps)} permission(s) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # Longest value each pseudo parameter can take. IAM counts policy size after CloudFormation
@@ -53,8 +54,17 @@ def flatten(resolved: Any) -> str:
     return json.dumps(resolved, separators=(",", ":"))
 
 
-def is_literal(resolved: Any) -> bool:
-    return isinstance(resolved, str)
+_LITERAL_PARTITION = re.compile(r"^arn:aws(?:-[a-z]+(?:-[a-z]+)?)?:")
+
+
+def canonical(resolved: Any) -> str:
+    """A comparable text form of a resolved ARN: flattened, partition as ``<AWS::Partition>``.
+
+    One deployment has one partition, so ``arn:aws:...`` and ``arn:<AWS::Partition>:...`` name
+    the same resource there; comparing on this form lets an ARN a user wrote out match the
+    same ARN that CDK built from the partition token.
+    """
+    return _LITERAL_PARTITION.sub("arn:<AWS::Partition>:", flatten(resolved), count=1)
 
 
 def max_chars(resolved: Any, unresolved_max_chars: int) -> int:

@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable, IValidation
 
-from ._cfn import display, sort_key
+from ._cfn import canonical, display
 from ._statements import ACTION_PROPS, ECS_EXECUTION_ACTIONS
+from ._task_definitions import TaskNeed
 
-__all__ = ["Cover", "Gap", "RecordingRole", "find_gaps"]
+__all__ = ["Cover", "Gap", "RecordingRole", "covers_resource", "find_gaps", "find_task_gaps"]
 
 
 class RecordingRole(iam.Role):
@@ -55,10 +57,18 @@ class RecordingRole(iam.Role):
 
 @dataclass(frozen=True)
 class Cover:
-    """One (action, resource) the role allows; ``resource`` is resolved, ``*``/``?`` allowed."""
+    """One (action, resource pattern) the role allows.
+
+    :param action: lower-case action name.
+    :param pattern: the resource in canonical form (see ``_cfn.canonical``); ``*`` and ``?``
+        are IAM wildcards.
+    :param grants_only: covers a coarse grant that aws-cdk-lib makes (for example a whole log
+        group) whose precise use is checked through the task definitions instead.
+    """
 
     action: str
-    resource: Any
+    pattern: str
+    grants_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ class Gap:
     action: str
     resource: str
     fix: str
+    # The resource in canonical form, to tell whether two gaps are about the same thing.
+    pattern: str = ""
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -74,21 +86,21 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+@lru_cache(maxsize=4096)
 def _glob(pattern: str) -> re.Pattern[str]:
     parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile("".join(parts), re.DOTALL)
 
 
-def _covers(cover: Cover, action: str, resource: Any) -> bool:
+def covers_resource(cover: Cover, action: str, resource: str) -> bool:
+    """Whether ``cover`` allows ``action`` on the canonical ``resource``."""
     if cover.action != action:
         return False
-    if cover.resource == "*":
+    if cover.pattern == "*":
         return True
-    if isinstance(cover.resource, str) and isinstance(resource, str):
-        if "*" in cover.resource or "?" in cover.resource:
-            return _glob(cover.resource).fullmatch(resource) is not None
-        return cover.resource == resource
-    return sort_key(cover.resource) == sort_key(resource)
+    if "*" in cover.pattern or "?" in cover.pattern:
+        return _glob(cover.pattern).fullmatch(resource) is not None
+    return cover.pattern == resource
 
 
 def _ecs_subset(actions: Iterable[str]) -> list[str]:
@@ -101,6 +113,17 @@ def _ecs_subset(actions: Iterable[str]) -> list[str]:
     return subset
 
 
+class _Gaps:
+    def __init__(self) -> None:
+        self.gaps: list[Gap] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def add(self, gap: Gap) -> None:
+        if (gap.action, gap.resource) not in self._seen:
+            self._seen.add((gap.action, gap.resource))
+            self.gaps.append(gap)
+
+
 def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list[Gap]:
     """The (action, resource) pairs of resolved grant statements that ``covers`` do not allow.
 
@@ -108,20 +131,13 @@ def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list
     from ``grant_read`` is never called by ECS, so a grant is covered by its ECS subset. A grant
     with no ECS action at all belongs to the task role and is reported as a gap.
     """
-    gaps: list[Gap] = []
-    seen: set[tuple[str, str]] = set()
-
-    def add(gap: Gap) -> None:
-        if (gap.action, gap.resource) not in seen:
-            seen.add((gap.action, gap.resource))
-            gaps.append(gap)
-
+    gaps = _Gaps()
     for grant in grants:
         if grant.get("Effect", "Allow") != "Allow":
             continue
         resources = _as_list(grant.get("Resource"))
         if "NotAction" in grant or "NotResource" in grant:
-            add(
+            gaps.add(
                 Gap(
                     "NotAction/NotResource",
                     display(grant),
@@ -133,7 +149,7 @@ def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list
         subset = _ecs_subset(actions)
         if not subset:
             for resource in resources:
-                add(
+                gaps.add(
                     Gap(
                         ", ".join(actions),
                         display(resource),
@@ -144,11 +160,40 @@ def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list
             continue
         for action in subset:
             for resource in resources:
-                if not any(_covers(cover, action, resource) for cover in covers):
+                text = canonical(resource)
+                if not any(covers_resource(cover, action, text) for cover in covers):
                     prop = ACTION_PROPS.get(action, "a prop of the construct")
                     name = ECS_EXECUTION_ACTIONS[action]
-                    add(Gap(name, display(resource), f"add the resource to `{prop}`"))
-    return gaps
+                    gaps.add(Gap(name, display(resource), f"add the resource to `{prop}`", text))
+    return gaps.gaps
+
+
+def find_task_gaps(
+    needs: Sequence[TaskNeed], covers: Sequence[Cover], grant_gaps: Sequence[Gap] = ()
+) -> list[Gap]:
+    """The needs read from task definitions that ``covers`` do not allow.
+
+    A need inside a resource already reported from a grant (a log stream of a log group that
+    CDK granted) is not reported twice.
+    """
+    precise = [cover for cover in covers if not cover.grants_only]
+    reported = [Cover(gap.action.lower(), gap.pattern) for gap in grant_gaps if gap.pattern]
+    gaps = _Gaps()
+    for need in needs:
+        text = canonical(need.resource)
+        action = need.action.lower()
+        if any(covers_resource(cover, action, text) for cover in reported):
+            continue
+        if not any(covers_resource(cover, action, text) for cover in precise):
+            gaps.add(
+                Gap(
+                    need.action,
+                    f"{display(need.resource)} for {need.origin}",
+                    f"add the resource to `{need.prop}`",
+                    text,
+                )
+            )
+    return gaps.gaps
 
 
 @jsii.implements(IValidation)

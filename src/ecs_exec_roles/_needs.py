@@ -87,6 +87,10 @@ class Need:
     origin: str
     region: str = ""
     services: tuple[str, ...] = ()
+    # Other CDK strings naming the same resource (a log group's ARN built from its name, next
+    # to CDK's ``log_group_arn``), so a grant or a task definition that names it either way
+    # is recognised as covered.
+    aliases: tuple[str, ...] = ()
 
     @property
     def prop(self) -> str:
@@ -238,7 +242,7 @@ def needs_from_props(
         _check_no_wildcard(
             construct_path, "log_groups", index, arn.removesuffix(":*"), _origin(log_group)
         )
-        needs.append(Need("log_group", arn, _origin(log_group)))
+        needs.append(log_group_need(log_group))
     for index, secret in enumerate(_as_sequence(construct_path, "secrets", secrets)):
         _check_kind(construct_path, "secrets", index, secret, "secret")
         _check_no_wildcard(
@@ -266,3 +270,26 @@ def needs_from_props(
     for index, key in enumerate(_as_sequence(construct_path, "keys", keys)):
         needs.append(key_need(construct_path, "keys", index, key, ("secretsmanager", "ssm")))
     return needs
+
+
+def log_group_arn_from_name(log_group: Any, suffix: str = "") -> str:
+    """``arn:<partition>:logs:<region>:<account>:log-group:<name><suffix>`` of a log group.
+
+    Built from the log group's own environment, so a log group imported from another account
+    or region keeps its account and region.
+    """
+    env = log_group.env
+    partition = cdk.Stack.of(log_group).partition
+    return (
+        f"arn:{partition}:logs:{env.region}:{env.account}:log-group:"
+        f"{log_group.log_group_name}{suffix}"
+    )
+
+
+def log_group_need(log_group: Any) -> Need:
+    return Need(
+        "log_group",
+        str(log_group.log_group_arn),
+        _origin(log_group),
+        aliases=(log_group_arn_from_name(log_group, ":*"),),
+    )

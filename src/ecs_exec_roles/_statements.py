@@ -65,6 +65,15 @@ ACTION_PROPS = {
     **{action.lower(): "keys" for action in KEY_DECRYPT_ACTIONS},
 }
 
+# The actions each kind of need is allowed, as the statements below grant them.
+KIND_ACTIONS: dict[str, tuple[str, ...]] = {
+    "repository": ECR_PULL_ACTIONS,
+    "log_group": LOGS_WRITE_ACTIONS,
+    "secret": SECRET_READ_ACTIONS,
+    "parameter": PARAMETER_READ_ACTIONS,
+    "key": KEY_DECRYPT_ACTIONS,
+}
+
 _SERVICE_SIDS = {"secretsmanager": "SecretsManager", "ssm": "Ssm"}
 
 

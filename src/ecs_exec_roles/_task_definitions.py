@@ -1,0 +1,192 @@
+"""Needs read from the task definitions that use a role, where aws-cdk-lib grants nothing.
+
+aws-cdk-lib's grants cover images from ``ContainerImage.from_ecr_repository``, ``awslogs``
+with a log group object and ``secrets``. It grants nothing for environment files in S3, for
+``awslogs-create-group``, for log options given as plain strings, or for an ECR image named by
+URI with ``ContainerImage.from_registry``; ECS still needs the permissions at launch. These
+are read here from each container of each task definition whose execution role is the role.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecs as ecs
+from constructs import IConstruct
+
+__all__ = ["TaskNeed", "ecr_image_repository", "task_definitions_using", "task_needs"]
+
+# <account>.dkr.ecr.<region>.<amazonaws.com | amazonaws.com.cn>/<name>[:tag | @sha256:digest]
+_ECR_IMAGE_URI = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<name>[a-z0-9][a-z0-9._/-]*?)(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?$"
+)
+
+
+@dataclass(frozen=True)
+class TaskNeed:
+    """A permission one container of a task definition needs at launch."""
+
+    action: str
+    resource: Any
+    origin: str
+    prop: str
+
+
+def _partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def ecr_image_repository(image: str) -> tuple[str, str, str, str] | None:
+    """(partition, region, account, repository name) of an ECR image URI, else ``None``."""
+    match = _ECR_IMAGE_URI.match(image)
+    if match is None:
+        return None
+    region = match["region"]
+    return _partition_of(region), region, match["account"], match["name"]
+
+
+def task_definitions_using(role: IConstruct) -> Iterator[ecs.TaskDefinition]:
+    """Every task definition in the app whose execution role is ``role``."""
+    path = role.node.path
+    for construct in role.node.root.node.find_all():
+        if isinstance(construct, ecs.TaskDefinition):
+            execution_role = construct.execution_role
+            if execution_role is not None and execution_role.node.path == path:
+                yield construct
+
+
+def _containers(task: ecs.TaskDefinition) -> Iterator[ecs.ContainerDefinition]:
+    for child in task.node.children:
+        if isinstance(child, ecs.ContainerDefinition):
+            yield child
+
+
+def task_needs(role: IConstruct) -> list[TaskNeed]:
+    needs: list[TaskNeed] = []
+    for task in task_definitions_using(role):
+        stack = cdk.Stack.of(task)
+        for container in _containers(task):
+            origin = f"{container.node.path}"
+            needs.extend(_environment_file_needs(stack, container, origin))
+            needs.extend(_firelens_config_needs(stack, container, origin))
+            needs.extend(_log_needs(stack, container, origin))
+            needs.extend(_image_needs(stack, container, origin))
+    return needs
+
+
+def _s3_object_needs(
+    stack: cdk.Stack, bucket: str, key: str, origin: str, prop: str
+) -> list[TaskNeed]:
+    object_arn = stack.resolve(f"arn:{stack.partition}:s3:::{bucket}/{key}")
+    bucket_arn = stack.resolve(f"arn:{stack.partition}:s3:::{bucket}")
+    return [
+        TaskNeed("s3:GetObject", object_arn, origin, prop),
+        TaskNeed("s3:GetBucketLocation", bucket_arn, origin, prop),
+    ]
+
+
+def _environment_file_needs(
+    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
+) -> list[TaskNeed]:
+    needs: list[TaskNeed] = []
+    for config in container.environment_files or ():
+        if str(config.file_type) in ("s3", "EnvironmentFileType.S3"):
+            location = config.s3_location
+            needs.extend(
+                _s3_object_needs(
+                    stack,
+                    location.bucket_name,
+                    location.object_key,
+                    f"{origin} (environment file)",
+                    "environment_files",
+                )
+            )
+    return needs
+
+
+_S3_ARN = re.compile(r"^arn:[^:]+:s3:::(?P<bucket>[^/]+)/(?P<key>.+)$")
+
+
+def _firelens_config_needs(
+    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
+) -> list[TaskNeed]:
+    config = getattr(container, "firelens_config", None)
+    options = config.options if config is not None else None
+    if options is None or options.config_file_type != ecs.FirelensConfigFileType.S3:
+        return []
+    value = stack.resolve(options.config_file_value)
+    match = _S3_ARN.match(value) if isinstance(value, str) else None
+    if match is None:
+        return []
+    return _s3_object_needs(
+        stack,
+        match["bucket"],
+        match["key"],
+        f"{origin} (FireLens config file)",
+        "firelens_config_files",
+    )
+
+
+def _log_needs(stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str) -> list[TaskNeed]:
+    config = container.log_driver_config
+    if config is None or config.log_driver != "awslogs" or config.options is None:
+        return []
+    options = dict(config.options)
+    group = options.get("awslogs-group")
+    if group is None:
+        return []
+    region = options.get("awslogs-region", stack.region)
+    group_arn = f"arn:{stack.partition}:logs:{region}:{stack.account}:log-group:{group}"
+    prefix = options.get("awslogs-stream-prefix")
+    # The driver names streams prefix/container-name/task-id, or the container ID without prefix.
+    stream = f"{prefix}/{container.container_name}/*" if prefix else "*"
+    stream_arn = stack.resolve(f"{group_arn}:log-stream:{stream}")
+    needs = [
+        TaskNeed("logs:CreateLogStream", stream_arn, f"{origin} (awslogs)", "log_groups"),
+        TaskNeed("logs:PutLogEvents", stream_arn, f"{origin} (awslogs)", "log_groups"),
+    ]
+    create = stack.resolve(options.get("awslogs-create-group", "false"))
+    if isinstance(create, str) and create.lower() == "true":
+        needs.append(
+            TaskNeed(
+                "logs:CreateLogGroup",
+                stack.resolve(group_arn),
+                f"{origin} (awslogs-create-group)",
+                "log_groups_to_create",
+            )
+        )
+    return needs
+
+
+def _image_needs(
+    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
+) -> list[TaskNeed]:
+    image = stack.resolve(container.image_name)
+    if not isinstance(image, str):
+        return []
+    repository = ecr_image_repository(image)
+    if repository is None:
+        return []
+    partition, region, account, name = repository
+    arn = f"arn:{partition}:ecr:{region}:{account}:repository/{name}"
+    where = f"{origin} (image {image})"
+    return [
+        TaskNeed("ecr:GetAuthorizationToken", "*", where, "repositories"),
+        *(
+            TaskNeed(action, arn, where, "repositories")
+            for action in (
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            )
+        ),
+    ]
