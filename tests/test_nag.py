@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -20,6 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
+from constructs import IConstruct
 
 from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
 
@@ -53,54 +55,73 @@ def assert_clean(report: ValidationReport) -> None:
 # -- resources a role names: imported by name, or created in the stack -----------------------
 
 
-def imported_resources(stack: cdk.Stack) -> dict[str, list[object]]:
-    return {
-        "repositories": [ecr.Repository.from_repository_name(stack, "Repo", "team/api")],
-        "log_groups": [logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api")],
-        "secrets": [secretsmanager.Secret.from_secret_name_v2(stack, "Secret", "api/database")],
-        "parameters": [
-            ssm.StringParameter.from_string_parameter_name(stack, "Param", "/api/database-host")
-        ],
-        "keys": [kms.Key.from_key_arn(stack, "Key", KEY_ARN)],
-    }
+@dataclass(frozen=True)
+class Resources:
+    """What one task family uses; the role names all of them (the starter only some)."""
+
+    repository: ecr.IRepository
+    log_group: logs.ILogGroup
+    secret: secretsmanager.ISecret
+    parameter: ssm.IStringParameter
+    key: kms.IKey
 
 
-def created_resources(stack: cdk.Stack) -> dict[str, list[object]]:
+def imported_resources(stack: cdk.Stack) -> Resources:
+    return Resources(
+        repository=ecr.Repository.from_repository_name(stack, "Repo", "team/api"),
+        log_group=logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api"),
+        secret=secretsmanager.Secret.from_secret_name_v2(stack, "Secret", "api/database"),
+        parameter=ssm.StringParameter.from_string_parameter_name(
+            stack, "Param", "/api/database-host"
+        ),
+        key=kms.Key.from_key_arn(stack, "Key", KEY_ARN),
+    )
+
+
+def created_resources(stack: cdk.Stack) -> Resources:
     key = example.data_key(stack, "Key")
-    resources = example.service_resources(stack, "Api", "api", key)
+    service = example.service_resources(stack, "Api", "api", key)
     parameter = ssm.StringParameter(
         stack, "Param", parameter_name="/api/database-host", string_value="db.example.com"
     )
-    return {
-        "repositories": [resources.repository],
-        "log_groups": [resources.log_group],
-        "secrets": [resources.secret],
-        "parameters": [parameter],
-        "keys": [key],
-    }
+    return Resources(service.repository, service.log_group, service.secret, parameter, key)
 
 
-def minimal(stack: cdk.Stack, resources: dict[str, list[object]]) -> MinimalExecutionRole:
-    return MinimalExecutionRole(stack, "ExecutionRole", **resources)  # type: ignore[arg-type]
+def minimal(stack: cdk.Stack, resources: Resources) -> iam.IRole:
+    return MinimalExecutionRole(
+        stack,
+        "ExecutionRole",
+        repositories=[resources.repository],
+        log_groups=[resources.log_group],
+        secrets=[resources.secret],
+        parameters=[resources.parameter],
+        keys=[resources.key],
+    ).role
 
 
-def shared(stack: cdk.Stack, resources: dict[str, list[object]]) -> SharedExecutionRole:
+def shared(stack: cdk.Stack, resources: Resources) -> iam.IRole:
     role = SharedExecutionRole(stack, "ExecutionRole", trust_all_regions=True)
-    role.add_resources(**resources)  # type: ignore[arg-type]
-    return role
+    role.add_resources(
+        repositories=[resources.repository],
+        log_groups=[resources.log_group],
+        secrets=[resources.secret],
+        parameters=[resources.parameter],
+        keys=[resources.key],
+    )
+    return role.role
 
 
-def starter(stack: cdk.Stack, resources: dict[str, list[object]]) -> StarterExecutionRole:
+def starter(stack: cdk.Stack, resources: Resources) -> iam.IRole:
     return StarterExecutionRole(
         stack,
         "ExecutionRole",
-        secrets=resources["secrets"],  # type: ignore[arg-type]
-        parameters=resources["parameters"],  # type: ignore[arg-type]
-        keys=resources["keys"],  # type: ignore[arg-type]
-    )
+        secrets=[resources.secret],
+        parameters=[resources.parameter],
+        keys=[resources.key],
+    ).role
 
 
-CONSTRUCTS: dict[str, Callable[[cdk.Stack, dict[str, list[object]]], object]] = {
+CONSTRUCTS: dict[str, Callable[[cdk.Stack, Resources], iam.IRole]] = {
     "minimal": minimal,
     "shared": shared,
     "starter": starter,
@@ -146,25 +167,20 @@ def test_construct_alone_has_no_open_findings(construct: str, tmp_path: Path) ->
     for name, (make_resources, env) in SCENARIOS.items():
         stack = cdk.Stack(app, f"{construct.title()}-{name}", env=env)
         resources = make_resources(stack)
-        role = CONSTRUCTS[construct](stack, resources)
-        add_task(stack, role.role, resources)  # type: ignore[attr-defined]
+        add_task(stack, CONSTRUCTS[construct](stack, resources), resources)
     assert_clean(synth_with_report(app))
 
 
-def add_task(stack: cdk.Stack, role: iam.IRole, resources: dict[str, list[object]]) -> None:
+def add_task(stack: cdk.Stack, role: iam.IRole, resources: Resources) -> None:
     """A task definition whose container uses every resource, so CDK grants them all."""
-    (repository,) = resources["repositories"]
-    (log_group,) = resources["log_groups"]
-    (secret,) = resources["secrets"]
-    (parameter,) = resources["parameters"]
     task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role)
     task.add_container(
         "app",
-        image=ecs.ContainerImage.from_ecr_repository(repository, tag="1"),  # type: ignore[arg-type]
-        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),  # type: ignore[arg-type]
+        image=ecs.ContainerImage.from_ecr_repository(resources.repository, tag="1"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=resources.log_group),
         secrets={
-            "PASSWORD": ecs.Secret.from_secrets_manager(secret),  # type: ignore[arg-type]
-            "HOST": ecs.Secret.from_ssm_parameter(parameter),  # type: ignore[arg-type]
+            "PASSWORD": ecs.Secret.from_secrets_manager(resources.secret),
+            "HOST": ecs.Secret.from_ssm_parameter(resources.parameter),
         },
     )
 
@@ -205,7 +221,7 @@ def test_user_wildcard_on_the_role_is_still_reported(tmp_path: Path) -> None:
     app = nag_app(tmp_path)
     stack = cdk.Stack(app, "Stack", env=cdk.Environment(account=ACCOUNT, region=REGION))
     role = minimal(stack, imported_resources(stack))
-    role.role.add_managed_policy(
+    role.add_managed_policy(
         iam.ManagedPolicy(
             stack,
             "UserPolicy",
@@ -231,10 +247,10 @@ def test_user_aws_managed_policy_on_the_starter_role_is_still_reported(tmp_path:
     }, report.format()
 
 
-def acknowledgment_ids(scope: object) -> list[str]:
+def acknowledgment_ids(scope: IConstruct) -> list[str]:
     """Every acknowledgment ID recorded on ``scope`` and the constructs below it."""
     ids = []
-    for construct in scope.node.find_all():  # type: ignore[attr-defined]
+    for construct in scope.node.find_all():
         for entry in construct.node.metadata:
             if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
                 ids.extend(entry.data)
