@@ -1,6 +1,7 @@
 """Least-privilege Amazon ECS task execution roles for the AWS CDK."""
 
 from ._errors import ExecutionRoleError
+from ._features import S3File
 from ._minimal import MinimalExecutionRole
 from ._shared import SharedExecutionRole
 from ._starter import StarterExecutionRole
@@ -8,6 +9,7 @@ from ._starter import StarterExecutionRole
 __all__ = [
     "ExecutionRoleError",
     "MinimalExecutionRole",
+    "S3File",
     "SharedExecutionRole",
     "StarterExecutionRole",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
@@ -13,8 +14,15 @@ from constructs import Construct, IConstruct
 from ._cfn import canonical
 from ._coverage import Cover, CoverageValidation, RecordingRole, find_gaps, find_task_gaps
 from ._errors import ExecutionRoleError
+from ._features import (
+    environment_file_needs,
+    firelens_config_needs,
+    log_group_create_needs,
+    log_stream_needs,
+    pull_through_needs,
+)
 from ._nag import acknowledge_wildcards
-from ._needs import Need
+from ._needs import Need, _as_sequence, needs_from_props
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
 from ._statements import KIND_ACTIONS, Statement, build_statements
 from ._task_definitions import task_needs
@@ -142,6 +150,64 @@ class ExecutionRoleBase(Construct):
             )
         self._needs.extend(needs)
 
+    def _add_props(
+        self,
+        *,
+        repositories: Any = (),
+        log_groups: Any = (),
+        secrets: Any = (),
+        parameters: Any = (),
+        keys: Any = (),
+        registry_credentials: Any = (),
+        environment_files: Any = (),
+        firelens_config_files: Any = (),
+        log_groups_to_create: Any = (),
+        log_stream_prefixes: Any = (),
+        pull_through_cache_prefixes: Any = (),
+        pull_through_cache_tagging: bool = False,
+        log_writes: bool = True,
+    ) -> None:
+        """Check every prop, then add the needs they imply.
+
+        :param log_writes: whether log groups get write permissions here (the starter's
+            managed policy already writes to every log group).
+        """
+        where = self.node.path
+        if pull_through_cache_tagging and not pull_through_cache_prefixes:
+            raise ExecutionRoleError(
+                f"{where}: pull_through_cache_tagging=True needs pull_through_cache_prefixes; "
+                "name the cache rule prefixes whose repositories are tagged."
+            )
+        if log_stream_prefixes and not (log_groups or log_groups_to_create):
+            raise ExecutionRoleError(
+                f"{where}: log_stream_prefixes={log_stream_prefixes!r} scope writes to log "
+                "groups, but no log_groups are given; pass the log groups the prefixes apply to."
+            )
+        written = [*_sequence(where, "log_groups", log_groups)]
+        written += [g for g in _sequence(where, "log_groups_to_create", log_groups_to_create)]
+        needs = needs_from_props(
+            where,
+            repositories=repositories,
+            log_groups=written if log_writes else (),
+            secrets=[
+                *_sequence(where, "secrets", secrets),
+                *_sequence(where, "registry_credentials", registry_credentials),
+            ],
+            parameters=parameters,
+            keys=keys,
+        )
+        if log_stream_prefixes and log_writes:
+            group_needs = [need for need in needs if need.kind == "log_group"]
+            needs = [need for need in needs if need.kind != "log_group"]
+            needs += log_stream_needs(where, group_needs, written, log_stream_prefixes)
+        needs += log_group_create_needs(where, log_groups_to_create)
+        needs += environment_file_needs(self, where, environment_files)
+        needs += firelens_config_needs(self, where, firelens_config_files)
+        needs += pull_through_needs(
+            self, where, pull_through_cache_prefixes, pull_through_cache_tagging
+        )
+        self._add_needs(needs)
+
     # -- synthesis --------------------------------------------------------------------------
 
     def _statements(self) -> list[Statement]:
@@ -196,11 +262,13 @@ class ExecutionRoleBase(Construct):
                     Cover(action.lower(), canonical(r.resolved)) for r in statement.resources
                 )
         for need in self._needs:
-            for alias in need.aliases:
-                covers.extend(
-                    Cover(action.lower(), canonical(stack.resolve(alias)))
-                    for action in KIND_ACTIONS[need.kind]
-                )
+            for aliases, grants_only in ((need.aliases, False), (need.grant_aliases, True)):
+                for alias in aliases:
+                    pattern = canonical(stack.resolve(alias))
+                    covers.extend(
+                        Cover(action.lower(), pattern, grants_only)
+                        for action in KIND_ACTIONS[need.kind]
+                    )
         return covers
 
     def _synth_errors(self) -> list[str]:
@@ -247,3 +315,7 @@ def _check_role_path(where: str, path: str | None) -> None:
             f"{where}: path {path!r} is not a valid IAM path. It must start and end with '/', "
             "for example '/ecs/', and be at most 512 printable ASCII characters."
         )
+
+
+def _sequence(where: str, prop: str, values: Any) -> list[Any]:
+    return list(_as_sequence(where, prop, values))

@@ -20,6 +20,12 @@ KIND_PROPS = {
     "secret": "secrets",
     "parameter": "parameters",
     "key": "keys",
+    "log_stream": "log_groups",
+    "log_group_create": "log_groups_to_create",
+    "s3_object": "environment_files",
+    "s3_bucket": "environment_files",
+    "pull_through": "pull_through_cache_prefixes",
+    "pull_through_tagging": "pull_through_cache_prefixes",
 }
 
 # What each kind must look like, and how a user gets one from a name.
@@ -45,6 +51,7 @@ _KIND_HINTS = {
         "ssm.StringParameter.from_string_parameter_name(scope, 'Param', 'name')",
     ),
     "key": ("key_arn", "kms.IKey", "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')"),
+    "bucket": ("bucket_name", "s3.IBucket", "s3.Bucket.from_bucket_name(scope, 'Bucket', 'name')"),
 }
 
 # Longest ARN each kind can have; used as the size bound of an ARN the template cannot know
@@ -56,6 +63,12 @@ UNRESOLVED_ARN_MAX_CHARS = {
     "secret": 60 + 512 + 7,
     "parameter": 1011,
     "key": 60 + 36,
+    "log_stream": 60 + 512 + 12 + 512,
+    "log_group_create": 60 + 512,
+    "s3_object": 20 + 63 + 1024,
+    "s3_bucket": 20 + 63,
+    "pull_through": 60 + 256,
+    "pull_through_tagging": 60 + 256,
 }
 
 _KMS_ALIAS_ARN = re.compile(r"^arn:[^:]+:kms:[^:]*:[^:]*:alias/")
@@ -91,6 +104,9 @@ class Need:
     # to CDK's ``log_group_arn``), so a grant or a task definition that names it either way
     # is recognised as covered.
     aliases: tuple[str, ...] = ()
+    # CDK strings that count as covered only for grants aws-cdk-lib makes, whose precise use
+    # the task definitions show (CDK grants a whole log group; streams are scoped by prefix).
+    grant_aliases: tuple[str, ...] = ()
 
     @property
     def prop(self) -> str:

@@ -33,6 +33,11 @@ LOGS_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
 PARAMETER_READ_ACTIONS = ("ssm:GetParameters",)
 KEY_DECRYPT_ACTIONS = ("kms:Decrypt",)
+LOGS_CREATE_GROUP_ACTIONS = ("logs:CreateLogGroup",)
+S3_OBJECT_ACTIONS = ("s3:GetObject",)
+S3_BUCKET_ACTIONS = ("s3:GetBucketLocation",)
+PULL_THROUGH_ACTIONS = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+PULL_THROUGH_TAGGING_ACTIONS = ("ecr:TagResource",)
 
 # Every action the ECS agent or Fargate uses with a task execution role, by lower-case name.
 # A grant's other actions (DescribeSecret from grant_read, ssm:GetParameter, ...) are never
@@ -63,6 +68,12 @@ ACTION_PROPS = {
     **{action.lower(): "secrets" for action in SECRET_READ_ACTIONS},
     **{action.lower(): "parameters" for action in PARAMETER_READ_ACTIONS},
     **{action.lower(): "keys" for action in KEY_DECRYPT_ACTIONS},
+    "logs:createloggroup": "log_groups_to_create",
+    "s3:getobject": "environment_files` or `firelens_config_files",
+    "s3:getbucketlocation": "environment_files` or `firelens_config_files",
+    "ecr:batchimportupstreamimage": "pull_through_cache_prefixes",
+    "ecr:createrepository": "pull_through_cache_prefixes",
+    "ecr:tagresource": "pull_through_cache_prefixes` (with pull_through_cache_tagging=True)",
 }
 
 # The actions each kind of need is allowed, as the statements below grant them.
@@ -72,6 +83,12 @@ KIND_ACTIONS: dict[str, tuple[str, ...]] = {
     "secret": SECRET_READ_ACTIONS,
     "parameter": PARAMETER_READ_ACTIONS,
     "key": KEY_DECRYPT_ACTIONS,
+    "log_stream": LOGS_WRITE_ACTIONS,
+    "log_group_create": LOGS_CREATE_GROUP_ACTIONS,
+    "s3_object": S3_OBJECT_ACTIONS,
+    "s3_bucket": S3_BUCKET_ACTIONS,
+    "pull_through": PULL_THROUGH_ACTIONS,
+    "pull_through_tagging": PULL_THROUGH_TAGGING_ACTIONS,
 }
 
 _SERVICE_SIDS = {"secretsmanager": "SecretsManager", "ssm": "Ssm"}
@@ -159,9 +176,13 @@ def build_statements(
     for need in needs:
         by_kind.setdefault(need.kind, []).append(need)
 
+    def resources_of(kind: str) -> tuple[Resource, ...]:
+        return _unique_sorted([resource(need) for need in by_kind.get(kind, ())])
+
     statements: list[Statement] = []
-    repositories = [resource(need) for need in by_kind.get("repository", ())]
-    if repositories:
+    repositories = resources_of("repository")
+    pull_through = resources_of("pull_through")
+    if repositories or pull_through:
         statements.append(
             Statement(
                 "EcrAuthorizationToken",
@@ -171,26 +192,65 @@ def build_statements(
                 "image pulls are scoped to repositories in the EcrImagePull statement.",
             )
         )
-        statements.append(Statement("EcrImagePull", ECR_PULL_ACTIONS, _unique_sorted(repositories)))
-    log_groups = [resource(need) for need in by_kind.get("log_group", ())]
-    if log_groups:
+    if repositories:
+        statements.append(
+            Statement(
+                "EcrImagePull",
+                ECR_PULL_ACTIONS,
+                repositories,
+                reason="A pull-through cache creates one repository per upstream image under "
+                "its prefix; the wildcard covers only repositories under that prefix.",
+            )
+        )
+    if pull_through:
+        statements.append(
+            Statement(
+                "EcrPullThroughCache",
+                PULL_THROUGH_ACTIONS,
+                pull_through,
+                reason="A pull-through cache creates one repository per upstream image under "
+                "its prefix; the wildcard covers only repositories under that prefix.",
+            )
+        )
+    tagging = resources_of("pull_through_tagging")
+    if tagging:
+        statements.append(
+            Statement(
+                "EcrPullThroughCacheTagging",
+                PULL_THROUGH_TAGGING_ACTIONS,
+                tagging,
+                reason="Repository creation templates tag the repositories a pull-through "
+                "cache creates under its prefix, unknown before the first pull.",
+            )
+        )
+    log_writes = _unique_sorted([*resources_of("log_group"), *resources_of("log_stream")])
+    if log_writes:
         statements.append(
             Statement(
                 "LogsWrite",
                 LOGS_WRITE_ACTIONS,
-                _unique_sorted(log_groups),
+                log_writes,
                 reason="The awslogs driver creates one log stream per container and task "
                 "(prefix/container/task-id), unknown before launch; the wildcard covers only "
                 "streams of this log group.",
             )
         )
-    secrets = [resource(need) for need in by_kind.get("secret", ())]
-    if secrets:
-        statements.append(Statement("SecretsRead", SECRET_READ_ACTIONS, _unique_sorted(secrets)))
-    parameters = [resource(need) for need in by_kind.get("parameter", ())]
-    if parameters:
+    log_groups_to_create = resources_of("log_group_create")
+    if log_groups_to_create:
         statements.append(
-            Statement("ParametersRead", PARAMETER_READ_ACTIONS, _unique_sorted(parameters))
+            Statement("LogsCreateGroup", LOGS_CREATE_GROUP_ACTIONS, log_groups_to_create)
+        )
+    secrets = resources_of("secret")
+    if secrets:
+        statements.append(Statement("SecretsRead", SECRET_READ_ACTIONS, secrets))
+    parameters = resources_of("parameter")
+    if parameters:
+        statements.append(Statement("ParametersRead", PARAMETER_READ_ACTIONS, parameters))
+    s3_objects = resources_of("s3_object")
+    if s3_objects:
+        statements.append(Statement("S3FilesRead", S3_OBJECT_ACTIONS, s3_objects))
+        statements.append(
+            Statement("S3FilesBucketLocation", S3_BUCKET_ACTIONS, resources_of("s3_bucket"))
         )
     statements.extend(_key_statements(by_kind.get("key", ()), resource, resolve, url_suffix))
     return statements

@@ -1,0 +1,189 @@
+"""Needs for the ECS features beyond images, logs, secrets and parameters.
+
+Environment files and FireLens configuration files in S3, ``awslogs-create-group``, log
+stream scoping and the ECR pull-through cache. Each function checks its input and returns the
+needs it implies; the statements for them are built in ``_statements``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ._errors import ExecutionRoleError
+from ._needs import Need, _as_sequence, _check_kind, _origin, log_group_arn_from_name
+
+__all__ = [
+    "S3File",
+    "environment_file_needs",
+    "firelens_config_needs",
+    "log_group_create_needs",
+    "log_stream_needs",
+    "pull_through_needs",
+]
+
+# A stream prefix or cache prefix is put into an ARN: IAM wildcards or ARN separators in it
+# would widen the grant or break the ARN.
+_PREFIX = re.compile(r"^[A-Za-z0-9._/#-]{1,256}$")
+_ECR_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._-]{1,29}$")
+
+
+@dataclass(frozen=True)
+class S3File:
+    """An object in S3 that ECS reads before the task starts (a FireLens configuration file).
+
+    :param bucket: the bucket.
+    :param key: the object key, exactly as in the task definition.
+    """
+
+    bucket: s3.IBucket
+    key: str
+
+
+def _s3_needs(scope: Construct, bucket_name: str, key: str, origin: str, prop: str) -> list[Need]:
+    partition = cdk.Stack.of(scope).partition
+    return [
+        Need("s3_object", f"arn:{partition}:s3:::{bucket_name}/{key}", origin),
+        Need("s3_bucket", f"arn:{partition}:s3:::{bucket_name}", origin),
+    ]
+
+
+def _check_key(where: str, prop: str, index: int, key: Any) -> None:
+    if (
+        not isinstance(key, str)
+        or not key
+        or (not cdk.Token.is_unresolved(key) and ("*" in key or "?" in key))
+    ):
+        raise ExecutionRoleError(
+            f"{where}: {prop}[{index}] has the object key {key!r}; give the exact key of one "
+            "object (no '*' or '?', which IAM reads as wildcards)."
+        )
+
+
+def environment_file_needs(scope: Construct, where: str, files: Any) -> list[Need]:
+    """``s3:GetObject`` on each environment file, ``s3:GetBucketLocation`` on its bucket."""
+    needs: list[Need] = []
+    for index, environment_file in enumerate(_as_sequence(where, "environment_files", files)):
+        if isinstance(environment_file, (str, bytes)) or not hasattr(environment_file, "bind"):
+            raise ExecutionRoleError(
+                f"{where}: environment_files[{index}] is {environment_file!r}, not an "
+                "ecs.EnvironmentFile. Pass the same object the container uses, for example "
+                "ecs.EnvironmentFile.from_bucket(bucket, 'app.env')."
+            )
+        config = environment_file.bind(scope)
+        location = config.s3_location
+        _check_key(where, "environment_files", index, location.object_key)
+        needs.extend(
+            _s3_needs(
+                scope,
+                location.bucket_name,
+                location.object_key,
+                f"environment_files[{index}]",
+                "environment_files",
+            )
+        )
+    return needs
+
+
+def firelens_config_needs(scope: Construct, where: str, files: Any) -> list[Need]:
+    """The same permissions for FireLens configuration files in S3 (EC2 launch type)."""
+    needs: list[Need] = []
+    for index, config_file in enumerate(_as_sequence(where, "firelens_config_files", files)):
+        if not isinstance(config_file, S3File):
+            raise ExecutionRoleError(
+                f"{where}: firelens_config_files[{index}] is {config_file!r}, not an S3File. "
+                "Pass S3File(bucket=bucket, key='fluent-bit.conf')."
+            )
+        _check_kind(where, "firelens_config_files", index, config_file.bucket, "bucket")
+        _check_key(where, "firelens_config_files", index, config_file.key)
+        needs.extend(
+            _s3_needs(
+                scope,
+                config_file.bucket.bucket_name,
+                config_file.key,
+                f"firelens_config_files[{index}]",
+                "firelens_config_files",
+            )
+        )
+    return needs
+
+
+def log_group_create_needs(where: str, log_groups: Any) -> list[Need]:
+    """``logs:CreateLogGroup`` on exactly each group, for ``awslogs-create-group``."""
+    needs: list[Need] = []
+    for index, log_group in enumerate(_as_sequence(where, "log_groups_to_create", log_groups)):
+        _check_kind(where, "log_groups_to_create", index, log_group, "log_group")
+        needs.append(
+            Need("log_group_create", log_group_arn_from_name(log_group), _origin(log_group))
+        )
+    return needs
+
+
+def check_prefixes(
+    where: str, prop: str, prefixes: Any, pattern: re.Pattern[str], rule: str
+) -> list[str]:
+    checked: list[str] = []
+    for index, prefix in enumerate(_as_sequence(where, prop, prefixes)):
+        if not isinstance(prefix, str) or not pattern.match(prefix):
+            raise ExecutionRoleError(f"{where}: {prop}[{index}] is {prefix!r}; {rule}")
+        checked.append(prefix)
+    return checked
+
+
+def log_stream_needs(
+    where: str, log_group_needs: Sequence[Need], log_groups: Any, prefixes: Any
+) -> list[Need]:
+    """Log writes scoped to ``log-group:<group>:log-stream:<prefix>/*`` for each prefix.
+
+    The awslogs driver names streams ``prefix/container-name/task-id``, so the prefix is the
+    task definition's ``stream_prefix``.
+    """
+    checked = check_prefixes(
+        where,
+        "log_stream_prefixes",
+        prefixes,
+        _PREFIX,
+        "a stream prefix is the awslogs-stream-prefix of the containers, made of letters, "
+        "digits and . _ / # - (no '*', '?' or ':').",
+    )
+    needs: list[Need] = []
+    groups = list(_as_sequence(where, "log_groups", log_groups))
+    for log_group, group_need in zip(groups, log_group_needs, strict=True):
+        for prefix in checked:
+            needs.append(
+                Need(
+                    "log_stream",
+                    log_group_arn_from_name(log_group, f":log-stream:{prefix}/*"),
+                    group_need.origin,
+                    grant_aliases=(group_need.arn, *group_need.aliases),
+                )
+            )
+    return needs
+
+
+def pull_through_needs(scope: Construct, where: str, prefixes: Any, tagging: bool) -> list[Need]:
+    """Pull-through cache: import and first-pull repository creation under each prefix."""
+    checked = check_prefixes(
+        where,
+        "pull_through_cache_prefixes",
+        prefixes,
+        _ECR_PREFIX,
+        "an ECR pull-through cache rule prefix is 2 to 30 lowercase letters, digits and . _ -.",
+    )
+    stack = cdk.Stack.of(scope)
+    needs: list[Need] = []
+    for prefix in checked:
+        arn = f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/{prefix}/*"
+        needs.append(Need("repository", arn, f"pull_through_cache_prefixes {prefix!r}"))
+        needs.append(Need("pull_through", arn, f"pull_through_cache_prefixes {prefix!r}"))
+        if tagging:
+            needs.append(
+                Need("pull_through_tagging", arn, f"pull_through_cache_prefixes {prefix!r}")
+            )
+    return needs
