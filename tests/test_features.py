@@ -1,0 +1,441 @@
+"""Execution-role features beyond images, logs, secrets and parameters.
+
+For each: a task definition built with aws-cdk-lib's own API and our role gives exactly the
+expected statements, and the same task definition on a role without the resource fails synth
+naming it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk.assertions import Template
+from helpers import policy_statements, role_logical_id, template_json
+
+from ecs_exec_roles import (
+    ExecutionRoleError,
+    MinimalExecutionRole,
+    S3File,
+    SharedExecutionRole,
+    StarterExecutionRole,
+)
+
+PARTITION = {"Ref": "AWS::Partition"}
+
+
+def _arn(rest: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["arn:", PARTITION, rest]]}
+
+
+def _statement(template: dict[str, Any], stack: cdk.Stack, role: Any, sid: str) -> dict[str, Any]:
+    statements = policy_statements(template, role_logical_id(stack, role))
+    return next(s for s in statements if s["Sid"] == sid)
+
+
+def _sids(stack: cdk.Stack, role: Any) -> list[str]:
+    return [s["Sid"] for s in policy_statements(template_json(stack), role_logical_id(stack, role))]
+
+
+# -- environment files ------------------------------------------------------------------------
+
+
+def _environment_file_task(stack: cdk.Stack, role: Any) -> ecs.EnvironmentFile:
+    bucket = s3.Bucket.from_bucket_name(stack, "Config", "app-config")
+    environment_file = ecs.EnvironmentFile.from_bucket(bucket, "api/app.env")
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        environment_files=[environment_file],
+    )
+    return environment_file
+
+
+def test_environment_files_allow_the_object_and_its_bucket_location(env_stack: cdk.Stack) -> None:
+    bucket = s3.Bucket.from_bucket_name(env_stack, "Bucket", "app-config")
+    environment_file = ecs.EnvironmentFile.from_bucket(bucket, "api/app.env")
+    role = MinimalExecutionRole(env_stack, "Api", environment_files=[environment_file])
+    task = ecs.FargateTaskDefinition(env_stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        environment_files=[environment_file],
+    )
+    template = template_json(env_stack)
+    assert policy_statements(template, role_logical_id(env_stack, role)) == [
+        {
+            "Sid": "S3FilesRead",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": _arn(":s3:::app-config/api/app.env"),
+        },
+        {
+            "Sid": "S3FilesBucketLocation",
+            "Effect": "Allow",
+            "Action": "s3:GetBucketLocation",
+            "Resource": _arn(":s3:::app-config"),
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    "construct", [MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole]
+)
+def test_fails_when_an_environment_file_is_not_covered(
+    env_stack: cdk.Stack, construct: Any
+) -> None:
+    role = construct(env_stack, "Api")
+    _environment_file_task(env_stack, role)
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    message = str(error.value)
+    assert "s3:GetObject on" in message and "s3:::app-config/api/app.env" in message
+    assert "EnvStack/Task/app (environment file)" in message
+    assert "add the resource to `environment_files`" in message
+
+
+def test_fails_when_environment_files_get_a_string(env_stack: cdk.Stack) -> None:
+    with pytest.raises(ExecutionRoleError, match=r"environment_files\[0\] is 's3://b/k'"):
+        MinimalExecutionRole(env_stack, "Api", environment_files=["s3://b/k"])  # type: ignore[list-item]
+
+
+# -- FireLens configuration file ---------------------------------------------------------------
+
+
+def _firelens_task(stack: cdk.Stack, role: Any) -> None:
+    task = ecs.Ec2TaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_firelens_log_router(
+        "router",
+        image=ecs.ContainerImage.from_registry(
+            "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
+        ),
+        memory_limit_mib=128,
+        firelens_config=ecs.FirelensConfig(
+            type=ecs.FirelensLogRouterType.FLUENTBIT,
+            options=ecs.FirelensOptions(
+                config_file_type=ecs.FirelensConfigFileType.S3,
+                config_file_value="arn:aws:s3:::log-config/fluent-bit.conf",
+            ),
+        ),
+    )
+
+
+def test_firelens_config_file_is_covered(env_stack: cdk.Stack) -> None:
+    bucket = s3.Bucket.from_bucket_name(env_stack, "Bucket", "log-config")
+    role = MinimalExecutionRole(
+        env_stack, "Api", firelens_config_files=[S3File(bucket=bucket, key="fluent-bit.conf")]
+    )
+    _firelens_task(env_stack, role)
+    template = template_json(env_stack)
+    assert _statement(template, env_stack, role, "S3FilesRead")["Resource"] == _arn(
+        ":s3:::log-config/fluent-bit.conf"
+    )
+    assert _statement(template, env_stack, role, "S3FilesBucketLocation")["Resource"] == _arn(
+        ":s3:::log-config"
+    )
+
+
+def test_fails_when_the_firelens_config_file_is_not_covered(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api")
+    _firelens_task(env_stack, role)
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    assert "arn:aws:s3:::log-config/fluent-bit.conf" in str(error.value)
+    assert "`environment_files` or `firelens_config_files`" in str(error.value)
+
+
+# -- awslogs-create-group ----------------------------------------------------------------------
+
+
+def _create_group_task(stack: cdk.Stack, role: Any) -> None:
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        logging=ecs.GenericLogDriver(
+            log_driver="awslogs",
+            options={
+                "awslogs-group": "/ecs/new-group",
+                "awslogs-region": "eu-west-1",
+                "awslogs-stream-prefix": "api",
+                "awslogs-create-group": "true",
+            },
+        ),
+    )
+
+
+def test_create_group_allows_exactly_that_group(env_stack: cdk.Stack) -> None:
+    group = logs.LogGroup.from_log_group_name(env_stack, "Group", "/ecs/new-group")
+    role = MinimalExecutionRole(env_stack, "Api", log_groups_to_create=[group])
+    _create_group_task(env_stack, role)
+    template = template_json(env_stack)
+    assert _statement(template, env_stack, role, "LogsCreateGroup") == {
+        "Sid": "LogsCreateGroup",
+        "Effect": "Allow",
+        "Action": "logs:CreateLogGroup",
+        "Resource": _arn(":logs:eu-west-1:123456789012:log-group:/ecs/new-group"),
+    }
+    assert _statement(template, env_stack, role, "LogsWrite")["Resource"] == _arn(
+        ":logs:eu-west-1:123456789012:log-group:/ecs/new-group:*"
+    )
+
+
+def test_create_group_is_not_granted_unless_asked(env_stack: cdk.Stack) -> None:
+    group = logs.LogGroup.from_log_group_name(env_stack, "Group", "/ecs/app")
+    role = MinimalExecutionRole(env_stack, "Api", log_groups=[group])
+    assert "LogsCreateGroup" not in _sids(env_stack, role)
+
+
+def test_fails_when_create_group_is_asked_but_not_allowed(env_stack: cdk.Stack) -> None:
+    group = logs.LogGroup.from_log_group_name(env_stack, "Group", "/ecs/new-group")
+    role = MinimalExecutionRole(env_stack, "Api", log_groups=[group])
+    _create_group_task(env_stack, role)
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    message = str(error.value)
+    assert "logs:CreateLogGroup on" in message and "log-group:/ecs/new-group" in message
+    assert "(awslogs-create-group): add the resource to `log_groups_to_create`" in message
+
+
+def test_fails_when_a_plain_awslogs_option_names_an_unknown_group(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api")
+    _create_group_task(env_stack, role)
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    assert "logs:PutLogEvents on" in str(error.value)
+    assert "log-group:/ecs/new-group:log-stream:api/app/*" in str(error.value)
+
+
+# -- log stream scoping ------------------------------------------------------------------------
+
+
+def _logging_task(stack: cdk.Stack, role: Any, group: logs.ILogGroup, prefix: str) -> None:
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix=prefix, log_group=group),
+    )
+
+
+def test_log_streams_are_scoped_to_the_prefix(env_stack: cdk.Stack) -> None:
+    group = logs.LogGroup.from_log_group_name(env_stack, "Group", "/ecs/api")
+    role = MinimalExecutionRole(env_stack, "Api", log_groups=[group], log_stream_prefixes=["api"])
+    _logging_task(env_stack, role, group, "api")
+    template = template_json(env_stack)
+    assert _statement(template, env_stack, role, "LogsWrite") == {
+        "Sid": "LogsWrite",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": _arn(":logs:eu-west-1:123456789012:log-group:/ecs/api:log-stream:api/*"),
+    }
+
+
+def test_log_stream_scoping_works_for_a_log_group_of_the_stack(stack: cdk.Stack) -> None:
+    group = logs.LogGroup(stack, "Group", retention=logs.RetentionDays.ONE_WEEK)
+    role = MinimalExecutionRole(stack, "Api", log_groups=[group], log_stream_prefixes=["api"])
+    _logging_task(stack, role, group, "api")
+    resource = _statement(template_json(stack), stack, role, "LogsWrite")["Resource"]
+    parts = resource["Fn::Join"][1]
+    assert {"Ref": stack.get_logical_id(group.node.default_child)} in parts  # type: ignore[arg-type]
+    assert parts[-1] == ":log-stream:api/*"
+
+
+def test_fails_when_a_container_writes_under_another_prefix(env_stack: cdk.Stack) -> None:
+    group = logs.LogGroup.from_log_group_name(env_stack, "Group", "/ecs/api")
+    role = MinimalExecutionRole(env_stack, "Api", log_groups=[group], log_stream_prefixes=["api"])
+    _logging_task(env_stack, role, group, "worker")
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    assert "log-group:/ecs/api:log-stream:worker/app/*" in str(error.value)
+
+
+def test_fails_when_a_stream_prefix_has_a_wildcard(env_stack: cdk.Stack) -> None:
+    group = logs.LogGroup.from_log_group_name(env_stack, "Group", "/ecs/api")
+    with pytest.raises(ExecutionRoleError, match=r"log_stream_prefixes\[0\] is 'api\*'"):
+        MinimalExecutionRole(env_stack, "Api", log_groups=[group], log_stream_prefixes=["api*"])
+
+
+def test_fails_when_stream_prefixes_have_no_log_group(env_stack: cdk.Stack) -> None:
+    with pytest.raises(ExecutionRoleError, match="no log_groups are given"):
+        MinimalExecutionRole(env_stack, "Api", log_stream_prefixes=["api"])
+
+
+# -- registry credentials ----------------------------------------------------------------------
+
+
+def _private_registry_task(
+    stack: cdk.Stack, role: Any, credentials: secretsmanager.ISecret
+) -> None:
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry(
+            "registry.example.com/team/app:1", credentials=credentials
+        ),
+    )
+
+
+def test_registry_credentials_are_read(env_stack: cdk.Stack) -> None:
+    credentials = secretsmanager.Secret.from_secret_name_v2(env_stack, "Creds", "registry/creds")
+    role = MinimalExecutionRole(env_stack, "Api", registry_credentials=[credentials])
+    _private_registry_task(env_stack, role, credentials)
+    template = template_json(env_stack)
+    assert _statement(template, env_stack, role, "SecretsRead")["Resource"] == _arn(
+        ":secretsmanager:eu-west-1:123456789012:secret:registry/creds-??????"
+    )
+    assert "EcrAuthorizationToken" not in _sids(env_stack, role)
+
+
+def test_fails_when_registry_credentials_are_missing(env_stack: cdk.Stack) -> None:
+    credentials = secretsmanager.Secret.from_secret_name_v2(env_stack, "Creds", "registry/creds")
+    role = StarterExecutionRole(env_stack, "Api")
+    _private_registry_task(env_stack, role, credentials)
+    with pytest.raises(RuntimeError, match=r"secret:registry/creds-\?\?\?\?\?\?"):
+        Template.from_stack(env_stack)
+
+
+# -- ECR pull-through cache ----------------------------------------------------------------------
+
+
+def _cached_image_task(stack: cdk.Stack, role: Any) -> None:
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry(
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/library/nginx:1.27"
+        ),
+    )
+
+
+def test_pull_through_cache_is_scoped_to_its_prefix(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api", pull_through_cache_prefixes=["docker-hub"])
+    _cached_image_task(env_stack, role)
+    template = template_json(env_stack)
+    prefix_arn = "arn:aws:ecr:eu-west-1:123456789012:repository/docker-hub/*"
+    pull = _statement(template, env_stack, role, "EcrImagePull")
+    cache = _statement(template, env_stack, role, "EcrPullThroughCache")
+    assert pull["Resource"] == _arn(prefix_arn.removeprefix("arn:aws"))
+    assert cache == {
+        "Sid": "EcrPullThroughCache",
+        "Effect": "Allow",
+        "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+        "Resource": _arn(prefix_arn.removeprefix("arn:aws")),
+    }
+    assert "EcrPullThroughCacheTagging" not in _sids(env_stack, role)
+
+
+def test_pull_through_cache_tagging_when_asked(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(
+        env_stack, "Api", pull_through_cache_prefixes=["ghcr"], pull_through_cache_tagging=True
+    )
+    statement = _statement(template_json(env_stack), env_stack, role, "EcrPullThroughCacheTagging")
+    assert statement["Action"] == "ecr:TagResource"
+
+
+def test_fails_when_a_cached_image_is_outside_the_prefixes(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api", pull_through_cache_prefixes=["ghcr"])
+    _cached_image_task(env_stack, role)
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    assert "repository/docker-hub/library/nginx" in str(error.value)
+
+
+def test_fails_when_tagging_is_asked_without_prefixes(env_stack: cdk.Stack) -> None:
+    with pytest.raises(ExecutionRoleError, match="needs pull_through_cache_prefixes"):
+        MinimalExecutionRole(env_stack, "Api", pull_through_cache_tagging=True)
+
+
+# -- ECR images named by URI, cross-account and cross-region -----------------------------------
+
+
+def test_ecr_image_by_uri_is_covered_by_its_repository(env_stack: cdk.Stack) -> None:
+    repository = ecr.Repository.from_repository_arn(
+        env_stack, "Shared", "arn:aws:ecr:us-east-1:210987654321:repository/platform/base"
+    )
+    role = MinimalExecutionRole(env_stack, "Api", repositories=[repository])
+    task = ecs.FargateTaskDefinition(env_stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry(
+            "210987654321.dkr.ecr.us-east-1.amazonaws.com/platform/base@sha256:" + "a" * 64
+        ),
+    )
+    pull = _statement(template_json(env_stack), env_stack, role, "EcrImagePull")
+    assert pull["Resource"] == "arn:aws:ecr:us-east-1:210987654321:repository/platform/base"
+
+
+def test_fails_when_an_ecr_image_uri_is_not_covered(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api")
+    task = ecs.FargateTaskDefinition(env_stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry(
+            "210987654321.dkr.ecr.us-east-1.amazonaws.com/platform/base:2.1"
+        ),
+    )
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    message = str(error.value)
+    assert (
+        "ecr:BatchGetImage on arn:aws:ecr:us-east-1:210987654321:repository/platform/base"
+        in message
+    )
+    assert "add the resource to `repositories`" in message
+
+
+def test_public_images_need_no_ecr_permission(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api")
+    task = ecs.FargateTaskDefinition(env_stack, "Task", execution_role=role.role)
+    task.add_container(
+        "a", image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest")
+    )
+    task.add_container("b", image=ecs.ContainerImage.from_registry("nginx:1.27"))
+    template = Template.from_stack(env_stack)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+
+
+def test_cross_account_resources_keep_their_own_account_and_region(env_stack: cdk.Stack) -> None:
+    from aws_cdk import aws_kms as kms
+
+    group = logs.LogGroup.from_log_group_arn(
+        env_stack, "Group", "arn:aws:logs:us-east-1:210987654321:log-group:/ecs/central:*"
+    )
+    secret = secretsmanager.Secret.from_secret_complete_arn(
+        env_stack, "Secret", "arn:aws:secretsmanager:us-east-1:210987654321:secret:db-AbCdEf"
+    )
+    key = kms.Key.from_key_arn(
+        env_stack,
+        "Key",
+        "arn:aws:kms:us-east-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    role = MinimalExecutionRole(env_stack, "Api", log_groups=[group], secrets=[secret], keys=[key])
+    template = template_json(env_stack)
+    assert _statement(template, env_stack, role, "LogsWrite")["Resource"] == (
+        "arn:aws:logs:us-east-1:210987654321:log-group:/ecs/central:*"
+    )
+    assert _statement(template, env_stack, role, "SecretsRead")["Resource"] == (
+        "arn:aws:secretsmanager:us-east-1:210987654321:secret:db-AbCdEf"
+    )
+    kms_statement = _statement(template, env_stack, role, "KmsDecryptViaSecretsManagerAndSsm")
+    assert kms_statement["Condition"]["StringEquals"]["kms:ViaService"] == [
+        {"Fn::Join": ["", ["secretsmanager.us-east-1.", {"Ref": "AWS::URLSuffix"}]]},
+        {"Fn::Join": ["", ["ssm.us-east-1.", {"Ref": "AWS::URLSuffix"}]]},
+    ]
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "us-gov-west-1"])
+def test_partitions_come_from_the_partition_token(app: cdk.App, region: str) -> None:
+    stack = cdk.Stack(app, "Other", env=cdk.Environment(account="123456789012", region=region))
+    repository = ecr.Repository.from_repository_name(stack, "Repo", "api")
+    role = MinimalExecutionRole(stack, "Api", repositories=[repository])
+    pull = _statement(template_json(stack), stack, role, "EcrImagePull")
+    assert pull["Resource"] == _arn(f":ecr:{region}:123456789012:repository/api")
+    assert "arn:aws:" not in str(template_json(stack))
