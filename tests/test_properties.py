@@ -34,7 +34,7 @@ PLACES = ((ACCOUNT, REGION), (OTHER_ACCOUNT, REGION), (ACCOUNT, OTHER_REGION))
 HOME = (ACCOUNT, REGION)
 
 SETTINGS = settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,
@@ -125,7 +125,9 @@ def _parameters(draw: st.DrawFn) -> list[Spec]:
     for words in draw(st.lists(st.lists(_WORD, min_size=1, max_size=2), max_size=4)):
         # A parameter name holding "/" must start with one; a simple name may not.
         name = "/" + "/".join(words) if len(words) > 1 or draw(st.booleans()) else words[0]
-        specs.append(Spec("parameter", name))
+        # Parameters shared from another account are imported by ARN, in the stack's region.
+        account = draw(st.sampled_from([ACCOUNT, OTHER_ACCOUNT]))
+        specs.append(Spec("parameter", name, account, REGION))
     return specs
 
 
@@ -194,7 +196,10 @@ def _import(stack: cdk.Stack, index: int, spec: Spec, keys: list[kms.IKey]) -> A
             return secretsmanager.Secret.from_secret_name_v2(stack, cid, spec.name)
         return secretsmanager.Secret.from_secret_partial_arn(stack, cid, arn)
     if spec.kind == "parameter":
-        return ssm.StringParameter.from_string_parameter_name(stack, cid, spec.name)
+        if home:
+            return ssm.StringParameter.from_string_parameter_name(stack, cid, spec.name)
+        arn = _arn("ssm", spec.account, spec.region, f"parameter/{spec.name.lstrip('/')}")
+        return ssm.StringParameter.from_string_parameter_arn(stack, cid, arn)
     raise AssertionError(spec.kind)
 
 
@@ -348,12 +353,12 @@ def asks(example: Example) -> list[tuple[Ask, bool]]:
         out.append((Ask("secretsmanager:GetSecretValue", f"{base}-AbCdEfG"), False))
         out.append((Ask("secretsmanager:GetSecretValue", base), False))
 
-    parameters = {s.name.lstrip("/") for s in example.parameters}
+    parameters = {(s.account, s.region, s.name.lstrip("/")) for s in example.parameters}
     for spec in example.parameters:
         for name in {spec.name, *_name_neighbours(spec.name)}:
-            for account, region in _place_neighbours(Spec("", "", ACCOUNT, REGION)):
+            for account, region in _place_neighbours(spec):
                 arn = _arn("ssm", account, region, f"parameter/{name.lstrip('/')}")
-                granted = (account, region) == HOME and name.lstrip("/") in parameters
+                granted = (account, region, name.lstrip("/")) in parameters
                 out.append((Ask("ssm:GetParameters", arn), granted))
                 out.append((Ask("ssm:GetParameter", arn), False))
                 out.append((Ask("ssm:GetParametersByPath", arn), False))
@@ -404,7 +409,7 @@ def test_minimal_role_allows_exactly_what_ecs_needs(example: Example) -> None:
     _check(example, shared=False)
 
 
-@settings(SETTINGS, max_examples=20)
+@settings(SETTINGS, max_examples=15)
 @given(examples())
 def test_shared_role_allows_exactly_what_ecs_needs(example: Example) -> None:
     _check(example, shared=True)
@@ -416,3 +421,69 @@ def test_role_with_nothing_allows_nothing(shared: bool) -> None:
     policies = synthesize(example, shared)
     assert policies == []
     assert not is_allowed(policies, "ecr:GetAuthorizationToken", "*")
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        Environment(partition="aws", region="eu-west-1", account=ACCOUNT),
+        Environment(
+            partition="aws-cn",
+            region="cn-north-1",
+            account=OTHER_ACCOUNT,
+            url_suffix="amazonaws.com.cn",
+        ),
+    ],
+    ids=["aws", "aws-cn"],
+)
+def test_environment_agnostic_role_follows_the_deploy_environment(deploy: Environment) -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Stack")
+    key = kms.Key(stack, "Key")
+    own = secretsmanager.Secret(stack, "Own", encryption_key=key)
+    role = MinimalExecutionRole(
+        stack,
+        "Role",
+        repositories=[ecr.Repository.from_repository_name(stack, "Repo", "app")],
+        log_groups=[logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/app")],
+        secrets=[secretsmanager.Secret.from_secret_name_v2(stack, "Secret", "db"), own],
+        parameters=[ssm.StringParameter.from_string_parameter_name(stack, "Param", "/app/db")],
+    )
+    template = assertions.Template.from_stack(stack).to_json()
+    own_secret = (
+        f"arn:{deploy.partition}:secretsmanager:{deploy.region}:{deploy.account}:secret:own-AbCdEf"
+    )
+    key_arn = f"arn:{deploy.partition}:kms:{deploy.region}:{deploy.account}:key/k"
+    env = Environment(
+        partition=deploy.partition,
+        region=deploy.region,
+        account=deploy.account,
+        url_suffix=deploy.url_suffix,
+        # A new secret's ARN is its Ref; a new key's ARN its Arn attribute.
+        refs={stack.resolve(own.node.default_child.logical_id): own_secret},  # type: ignore[union-attr]
+        attributes={stack.resolve(key.node.default_child.logical_id): {"Arn": key_arn}},  # type: ignore[union-attr]
+    )
+    policies = role_policies(template, stack.resolve(role.role.node.default_child.logical_id), env)  # type: ignore[union-attr]
+    prefix = f"arn:{deploy.partition}"
+    place = f"{deploy.region}:{deploy.account}"
+    via = {"kms:ViaService": f"secretsmanager.{deploy.region}.{deploy.url_suffix}"}
+    assert is_allowed(policies, "ecr:BatchGetImage", f"{prefix}:ecr:{place}:repository/app")
+    stream = f"{prefix}:logs:{place}:log-group:/ecs/app:log-stream:web/app/1"
+    assert is_allowed(policies, "logs:PutLogEvents", stream)
+    secret = f"{prefix}:secretsmanager:{place}:secret:db-AbCdEf"
+    assert is_allowed(policies, "secretsmanager:GetSecretValue", secret)
+    assert is_allowed(policies, "secretsmanager:GetSecretValue", own_secret)
+    assert is_allowed(policies, "ssm:GetParameters", f"{prefix}:ssm:{place}:parameter/app/db")
+    assert is_allowed(policies, "kms:Decrypt", key_arn, via)
+    # Another partition, the same names: denied.
+    assert not is_allowed(
+        policies, "ecr:BatchGetImage", f"arn:aws-us-gov:ecr:{place}:repository/app"
+    )
+    assert not is_allowed(policies, "secretsmanager:GetSecretValue", secret.replace("db-", "db-x-"))
+    assert not is_allowed(policies, "secretsmanager:GetSecretValue", own_secret + "x")
+    assert not is_allowed(
+        policies,
+        "kms:Decrypt",
+        key_arn,
+        {"kms:ViaService": f"ssm.{deploy.region}.{deploy.url_suffix}"},
+    )
