@@ -439,3 +439,37 @@ def test_partitions_come_from_the_partition_token(app: cdk.App, region: str) -> 
     pull = _statement(template_json(stack), stack, role, "EcrImagePull")
     assert pull["Resource"] == _arn(f":ecr:{region}:123456789012:repository/api")
     assert "arn:aws:" not in str(template_json(stack))
+
+
+# -- GuardDuty Runtime Monitoring ----------------------------------------------------------------
+
+
+def test_guardduty_agent_repository_of_the_region(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api", guardduty_runtime_monitoring=True)
+    template = template_json(env_stack)
+    assert _statement(template, env_stack, role, "EcrImagePull")["Resource"] == _arn(
+        ":ecr:eu-west-1:694911143906:repository/aws-guardduty-agent-fargate"
+    )
+    assert "EcrAuthorizationToken" in _sids(env_stack, role)
+
+
+def test_guardduty_in_an_environment_agnostic_stack_uses_a_mapping(stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(stack, "Api", guardduty_runtime_monitoring=True)
+    template = template_json(stack)
+    resource = _statement(template, stack, role, "EcrImagePull")["Resource"]
+    (mapping_id,) = template["Mappings"]
+    assert {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "account"]} in resource[
+        "Fn::Join"
+    ][1]
+    assert template["Mappings"][mapping_id]["us-east-1"] == {"account": "593207742271"}
+
+
+def test_guardduty_is_not_allowed_unless_asked(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api")
+    assert _sids(env_stack, role) == []
+
+
+def test_fails_when_the_guardduty_region_is_unknown(app: cdk.App) -> None:
+    stack = cdk.Stack(app, "Far", env=cdk.Environment(account="123456789012", region="ap-east-2"))
+    with pytest.raises(ExecutionRoleError, match="region 'ap-east-2' is not known"):
+        MinimalExecutionRole(stack, "Api", guardduty_runtime_monitoring=True)

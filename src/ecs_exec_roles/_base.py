@@ -17,6 +17,7 @@ from ._errors import ExecutionRoleError
 from ._features import (
     environment_file_needs,
     firelens_config_needs,
+    guardduty_needs,
     log_group_create_needs,
     log_stream_needs,
     pull_through_needs,
@@ -165,6 +166,7 @@ class ExecutionRoleBase(Construct):
         log_stream_prefixes: Any = (),
         pull_through_cache_prefixes: Any = (),
         pull_through_cache_tagging: bool = False,
+        guardduty_runtime_monitoring: bool = False,
         log_writes: bool = True,
     ) -> None:
         """Check every prop, then add the needs they imply.
@@ -206,6 +208,7 @@ class ExecutionRoleBase(Construct):
         needs += pull_through_needs(
             self, where, pull_through_cache_prefixes, pull_through_cache_tagging
         )
+        needs += guardduty_needs(self, where, guardduty_runtime_monitoring)
         self._add_needs(needs)
 
     # -- synthesis --------------------------------------------------------------------------

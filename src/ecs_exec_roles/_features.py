@@ -187,3 +187,61 @@ def pull_through_needs(scope: Construct, where: str, prefixes: Any, tagging: boo
                 Need("pull_through_tagging", arn, f"pull_through_cache_prefixes {prefix!r}")
             )
     return needs
+
+
+# AWS accounts whose ECR repository "aws-guardduty-agent-fargate" holds the GuardDuty
+# Runtime Monitoring sidecar for Fargate, per region, as the GuardDuty User Guide lists them
+# ("ECR Repository for GuardDuty agent on AWS Fargate (Amazon ECS only)"). Regions the guide
+# lists beyond these are not yet here; for them pass the repository in ``repositories``.
+GUARDDUTY_AGENT_ACCOUNTS = {
+    "us-east-1": "593207742271",
+    "us-east-2": "307168627858",
+    "us-west-1": "684579721401",
+    "us-west-2": "733349766148",
+    "ca-central-1": "354763396469",
+    "sa-east-1": "758426053663",
+    "eu-west-1": "694911143906",
+    "eu-west-2": "892757235363",
+    "eu-west-3": "665651866788",
+    "eu-central-1": "323658145986",
+    "eu-central-2": "529164026651",
+    "eu-north-1": "591436053604",
+    "me-central-1": "000014521398",
+    "ap-south-1": "251508486986",
+    "ap-south-2": "950823858135",
+    "ap-southeast-1": "174946120834",
+    "ap-southeast-2": "005257825471",
+}
+GUARDDUTY_AGENT_REPOSITORY = "aws-guardduty-agent-fargate"
+
+
+def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
+    """Pulls from the AWS-owned GuardDuty agent repository of the stack's region."""
+    if not enabled:
+        return []
+    stack = cdk.Stack.of(scope)
+    region = stack.region
+    if cdk.Token.is_unresolved(region):
+        # Environment-agnostic stack: look the account up at deploy time. A region missing
+        # from the mapping fails the deployment rather than granting anything broader.
+        mapping = cdk.CfnMapping(
+            scope,
+            "GuardDutyAgentAccounts",
+            mapping={
+                name: {"account": account} for name, account in GUARDDUTY_AGENT_ACCOUNTS.items()
+            },
+        )
+        account = mapping.find_in_map(region, "account")
+    elif region in GUARDDUTY_AGENT_ACCOUNTS:
+        account = GUARDDUTY_AGENT_ACCOUNTS[region]
+    else:
+        raise ExecutionRoleError(
+            f"{where}: guardduty_runtime_monitoring=True, but the GuardDuty agent repository "
+            f"of region {region!r} is not known to this library (it knows "
+            f"{', '.join(sorted(GUARDDUTY_AGENT_ACCOUNTS))}). Pass the repository from the "
+            "GuardDuty User Guide in repositories instead, for example "
+            "ecr.Repository.from_repository_arn(scope, 'GuardDutyAgent', "
+            f"'arn:aws:ecr:{region}:<account>:repository/{GUARDDUTY_AGENT_REPOSITORY}')."
+        )
+    arn = f"arn:{stack.partition}:ecr:{region}:{account}:repository/{GUARDDUTY_AGENT_REPOSITORY}"
+    return [Need("repository", arn, "guardduty_runtime_monitoring")]
