@@ -473,3 +473,47 @@ def test_fails_when_the_guardduty_region_is_unknown(app: cdk.App) -> None:
     stack = cdk.Stack(app, "Far", env=cdk.Environment(account="123456789012", region="ap-east-2"))
     with pytest.raises(ExecutionRoleError, match="region 'ap-east-2' is not known"):
         MinimalExecutionRole(stack, "Api", guardduty_runtime_monitoring=True)
+
+
+# -- FireLens log router -----------------------------------------------------------------------
+
+
+def test_fails_when_firelens_has_no_explicit_log_router(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api")
+    task = ecs.FargateTaskDefinition(env_stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}),
+    )
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    message = str(error.value)
+    assert "ecr:BatchGetImage on *: this role names repositories, never '*'" in message
+    assert "task.add_firelens_log_router(...)" in message
+
+
+def test_explicit_log_router_from_a_covered_repository(env_stack: cdk.Stack) -> None:
+    router_repository = ecr.Repository.from_repository_name(
+        env_stack, "Router", "platform/fluent-bit"
+    )
+    router_logs = logs.LogGroup.from_log_group_name(env_stack, "RouterLogs", "/ecs/firelens")
+    role = MinimalExecutionRole(
+        env_stack, "Api", repositories=[router_repository], log_groups=[router_logs]
+    )
+    task = ecs.FargateTaskDefinition(env_stack, "Task", execution_role=role.role)
+    task.add_firelens_log_router(
+        "router",
+        image=ecs.ContainerImage.from_ecr_repository(router_repository, "stable"),
+        firelens_config=ecs.FirelensConfig(type=ecs.FirelensLogRouterType.FLUENTBIT),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="firelens", log_group=router_logs),
+    )
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}),
+    )
+    template = Template.from_stack(env_stack)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    statements = policy_statements(template.to_json(), role_logical_id(env_stack, role))
+    assert "*" not in [s["Resource"] for s in statements if s["Sid"] == "EcrImagePull"]

@@ -26,7 +26,7 @@ from ._nag import acknowledge_wildcards
 from ._needs import Need, _as_sequence, needs_from_props
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
 from ._statements import KIND_ACTIONS, Statement, build_statements
-from ._task_definitions import task_needs
+from ._task_definitions import implicit_log_routers, task_needs
 from ._trust import ecs_tasks_principal
 
 __all__ = ["DEFAULT_MAX_MANAGED_POLICIES", "ExecutionRoleBase"]
@@ -290,6 +290,15 @@ class ExecutionRoleBase(Construct):
             ]
             lines.extend(f"  - {gap.action} on {gap.resource}: {gap.fix}" for gap in gaps)
             errors.append("\n".join(lines))
+        for task_path in implicit_log_routers(self._role):
+            errors.append(
+                f"{self.node.path}: containers of {task_path} log through FireLens without a "
+                "log router, so aws-cdk-lib would add a default one whose image pull (ECR on "
+                "'*') and log group this role cannot name. Add the router yourself with "
+                "task.add_firelens_log_router(...), with an image this role covers (or one "
+                "from public.ecr.aws, which needs no ECR permission) and, if it logs with "
+                "awslogs, a log group in `log_groups`."
+            )
         for policy in self._role.attached_inline_policies:
             errors.append(
                 f"{self.node.path}: the inline policy {policy.node.path} is attached to the "

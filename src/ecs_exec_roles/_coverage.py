@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable, IValidation
 
 from ._cfn import canonical, display
-from ._statements import ACTION_PROPS, ECS_EXECUTION_ACTIONS
+from ._statements import ACTION_PROPS, ECR_PULL_ACTIONS, ECS_EXECUTION_ACTIONS
 from ._task_definitions import TaskNeed
 
 __all__ = ["Cover", "Gap", "RecordingRole", "covers_resource", "find_gaps", "find_task_gaps"]
@@ -113,6 +113,9 @@ def _ecs_subset(actions: Iterable[str]) -> list[str]:
     return subset
 
 
+_ECR_PULL = frozenset(a.lower() for a in ECR_PULL_ACTIONS)
+
+
 class _Gaps:
     def __init__(self) -> None:
         self.gaps: list[Gap] = []
@@ -164,7 +167,15 @@ def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list
                 if not any(covers_resource(cover, action, text) for cover in covers):
                     prop = ACTION_PROPS.get(action, "a prop of the construct")
                     name = ECS_EXECUTION_ACTIONS[action]
-                    gaps.add(Gap(name, display(resource), f"add the resource to `{prop}`", text))
+                    fix = f"add the resource to `{prop}`"
+                    if text == "*" and action in _ECR_PULL:
+                        fix = (
+                            "this role names repositories, never '*'; aws-cdk-lib grants ECR "
+                            "on '*' for its default FireLens log router: add the router with "
+                            "task.add_firelens_log_router(...) and an image from a repository "
+                            "in `repositories` (or from public.ecr.aws)"
+                        )
+                    gaps.add(Gap(name, display(resource), fix, text))
     return gaps.gaps
 
 

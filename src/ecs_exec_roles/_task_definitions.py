@@ -18,7 +18,13 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 from constructs import IConstruct
 
-__all__ = ["TaskNeed", "ecr_image_repository", "task_definitions_using", "task_needs"]
+__all__ = [
+    "TaskNeed",
+    "ecr_image_repository",
+    "implicit_log_routers",
+    "task_definitions_using",
+    "task_needs",
+]
 
 # <account>.dkr.ecr.<region>.<amazonaws.com | amazonaws.com.cn>/<name>[:tag | @sha256:digest]
 _ECR_IMAGE_URI = re.compile(
@@ -190,3 +196,23 @@ def _image_needs(
             )
         ),
     ]
+
+
+def implicit_log_routers(role: IConstruct) -> list[str]:
+    """Task definitions whose containers log through FireLens without a log router.
+
+    aws-cdk-lib adds a default router to such a task while it renders the template, after
+    every check has run: it pulls an image named by an SSM parameter and grants ECR actions
+    on ``*`` and writes to a log group it creates, none of which this role can name.
+    """
+    paths: list[str] = []
+    for task in task_definitions_using(role):
+        containers = list(_containers(task))
+        has_router = any(isinstance(c, ecs.FirelensLogRouter) for c in containers)
+        uses_firelens = any(
+            c.log_driver_config is not None and c.log_driver_config.log_driver == "awsfirelens"
+            for c in containers
+        )
+        if uses_firelens and not has_router:
+            paths.append(task.node.path)
+    return paths
