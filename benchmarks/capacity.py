@@ -15,8 +15,9 @@ galloping up (doubling) from a start size to bracket it, then bisecting the brac
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .apps import synth_scenario
@@ -26,14 +27,17 @@ __all__ = [
     "CapacityResult",
     "Search",
     "cdk_fits",
+    "cdk_problems",
     "largest_fitting",
     "measure_capacity",
     "ours_fits",
+    "ours_problems",
 ]
 
 ROLE_LOGICAL_ID_PREFIX = "ExecutionRole"
 # The message SharedExecutionRole fails synth with when the statements need more policies.
 _PACKING_ERROR_MARK = "max_managed_policies is"
+_PACKING_NEEDS = re.compile(r"need (\d+) characters.*?which is (\d+) managed policies", re.DOTALL)
 
 
 @dataclass
@@ -42,15 +46,23 @@ class Search:
 
     largest: int
     probes: list[tuple[int, bool]] = field(default_factory=list)
+    # Why each failing size failed.
+    failures: dict[int, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
     # True when the search stopped at its upper limit without finding a size that fails.
     capped: bool = False
 
 
 def largest_fitting(
-    fits: Callable[[int], bool], *, start: int, upper_limit: int, resolution: int = 1
+    problems: Callable[[int], Sequence[str]],
+    *,
+    start: int,
+    upper_limit: int,
+    resolution: int = 1,
 ) -> Search:
-    """The largest n in [0, upper_limit] with ``fits(n)``, for a monotonic ``fits``.
+    """The largest n in [0, upper_limit] where ``problems(n)`` is empty (n fits).
+
+    Fitting must be monotonic: if n fits, every smaller size fits.
 
     Gallops from ``start`` in steps that double (``start // 8`` first) until the answer is
     bracketed, then bisects the bracket.
@@ -64,9 +76,11 @@ def largest_fitting(
     search = Search(largest=0)
 
     def probe(n: int) -> bool:
-        result = fits(n)
-        search.probes.append((n, result))
-        return result
+        found = list(problems(n))
+        search.probes.append((n, not found))
+        if found:
+            search.failures[n] = found
+        return not found
 
     start = max(1, min(start, upper_limit))
     step = max(1, start // 8)
@@ -100,27 +114,42 @@ def largest_fitting(
     return search
 
 
-def ours_fits(families: int) -> bool:
-    """Whether a SharedExecutionRole for ``families`` synthesizes within 10 managed policies."""
+def ours_problems(families: int) -> list[str]:
+    """Why a SharedExecutionRole for ``families`` fails synth; empty when it synthesizes."""
     try:
         template = synth_scenario("ours-shared", families)
     except RuntimeError as error:
-        if _PACKING_ERROR_MARK in str(error):
-            return False
-        raise
+        message = str(error)
+        if _PACKING_ERROR_MARK not in message:
+            raise
+        needed = _PACKING_NEEDS.search(message)
+        if needed is None:
+            return ["synth fails: the statements need more than 10 managed policies"]
+        return [
+            f"synth fails: {needed.group(2)} managed policies needed "
+            f"({needed.group(1)} chars, unresolved parts at their longest)"
+        ]
     policies = role_policies(template, find_role(template, ROLE_LOGICAL_ID_PREFIX))
     problems = policies.quota_problems()
     if problems:
         # The construct promised a deployable role and synthesized one that is not.
         raise AssertionError(f"ours at {families} families synthesized but breaks {problems}")
-    return True
+    return []
+
+
+def cdk_problems(families: int, *, minimize_policies: bool) -> list[str]:
+    """The IAM quotas CDK's shared role for ``families`` breaks; empty when it fits."""
+    template = synth_scenario("cdk-shared", families, minimize_policies=minimize_policies)
+    policies = role_policies(template, find_role(template, ROLE_LOGICAL_ID_PREFIX))
+    return policies.quota_problems()
+
+
+def ours_fits(families: int) -> bool:
+    return not ours_problems(families)
 
 
 def cdk_fits(families: int, *, minimize_policies: bool) -> bool:
-    """Whether CDK's shared role for ``families`` stays within IAM's policy quotas."""
-    template = synth_scenario("cdk-shared", families, minimize_policies=minimize_policies)
-    policies = role_policies(template, find_role(template, ROLE_LOGICAL_ID_PREFIX))
-    return not policies.quota_problems()
+    return not cdk_problems(families, minimize_policies=minimize_policies)
 
 
 @dataclass(frozen=True)
@@ -136,16 +165,16 @@ def measure_capacity(
 ) -> CapacityResult:
     """Search the three capacities. ``starts`` are the first sizes probed (ours, off, on)."""
     ours = largest_fitting(
-        ours_fits, start=starts[0], upper_limit=upper_limit, resolution=resolution
+        ours_problems, start=starts[0], upper_limit=upper_limit, resolution=resolution
     )
     off = largest_fitting(
-        lambda n: cdk_fits(n, minimize_policies=False),
+        lambda n: cdk_problems(n, minimize_policies=False),
         start=starts[1],
         upper_limit=upper_limit,
         resolution=resolution,
     )
     on = largest_fitting(
-        lambda n: cdk_fits(n, minimize_policies=True),
+        lambda n: cdk_problems(n, minimize_policies=True),
         start=starts[2],
         upper_limit=upper_limit,
         resolution=resolution,

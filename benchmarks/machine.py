@@ -52,8 +52,23 @@ def machine_facts() -> list[tuple[str, str]]:
         ("aws-cdk-lib", _version("aws-cdk-lib")),
         ("constructs", _version("constructs")),
         ("jsii", _version("jsii")),
-        (
-            "ecs-exec-roles commit",
-            _command_output(["git", "-C", str(repository), "rev-parse", "--short", "HEAD"]),
-        ),
+        ("ecs-exec-roles commit", _commit(repository)),
     ]
+
+
+def _commit(repository: Path) -> str:
+    def git(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(repository), *arguments], capture_output=True, text=True
+        )
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        status = git("status", "--porcelain", "--", "src")
+    except OSError:
+        return "unknown (git not found)"
+    if head.returncode != 0:
+        return "unknown (not a git checkout)"
+    if status.stdout.strip():
+        return f"{head.stdout.strip()}, with uncommitted changes in src/ (measured as they are)"
+    return head.stdout.strip()

@@ -77,7 +77,11 @@ class Settings:
 def _probes(search: Search) -> str:
     shown = ", ".join(f"{n}{'+' if fits else '-'}" for n, fits in search.probes)
     capped = " (stopped at the search's upper limit)" if search.capped else ""
-    return f"probes {shown} in {search.seconds:.0f} s{capped}"
+    text = f"probes (+ fits, - does not) {shown} in {search.seconds:.0f} s{capped}"
+    if search.failures:
+        smallest = min(search.failures)
+        text += f"; at {smallest}: {'; '.join(search.failures[smallest])}"
+    return text
 
 
 def run_capacity(settings: Settings) -> Row:

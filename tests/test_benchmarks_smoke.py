@@ -19,10 +19,12 @@ def test_largest_fitting_finds_the_boundary_from_either_side() -> None:
     for answer in (0, 1, 7, 89, 145, 265, 1024):
         for start in (1, 64, 256, 1024):
             search = capacity.largest_fitting(
-                lambda n, answer=answer: n <= answer, start=start, upper_limit=1024
+                lambda n, answer=answer: [] if n <= answer else ["too many"],
+                start=start,
+                upper_limit=1024,
             )
             assert search.largest == answer
-    assert capacity.largest_fitting(lambda n: True, start=4, upper_limit=10).capped
+    assert capacity.largest_fitting(lambda n: [], start=4, upper_limit=10).capped
 
 
 def test_substitute_replaces_pseudo_parameters_and_joins() -> None:
@@ -31,7 +33,7 @@ def test_substitute_replaces_pseudo_parameters_and_joins() -> None:
 
 
 def test_capacity_search_runs_on_both_sides_at_small_sizes() -> None:
-    ours = capacity.largest_fitting(capacity.ours_fits, start=2, upper_limit=3)
+    ours = capacity.largest_fitting(capacity.ours_problems, start=2, upper_limit=3)
     assert ours.largest == 3
     assert ours.capped
     assert capacity.cdk_fits(2, minimize_policies=True)
