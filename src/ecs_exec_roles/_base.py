@@ -15,9 +15,11 @@ from ._cfn import canonical
 from ._coverage import Cover, CoverageValidation, RecordingRole, find_gaps, find_task_gaps
 from ._errors import ExecutionRoleError
 from ._features import (
+    container_assets_needs,
     environment_file_needs,
     firelens_config_needs,
     guardduty_needs,
+    image_asset_repositories,
     log_group_create_needs,
     log_stream_needs,
     pull_through_needs,
@@ -167,6 +169,8 @@ class ExecutionRoleBase(Construct):
         pull_through_cache_prefixes: Any = (),
         pull_through_cache_tagging: bool = False,
         guardduty_runtime_monitoring: bool = False,
+        image_assets: Any = (),
+        container_assets: bool = False,
         log_writes: bool = True,
     ) -> None:
         """Check every prop, then add the needs they imply.
@@ -189,7 +193,10 @@ class ExecutionRoleBase(Construct):
         written += [g for g in _sequence(where, "log_groups_to_create", log_groups_to_create)]
         needs = needs_from_props(
             where,
-            repositories=repositories,
+            repositories=[
+                *_sequence(where, "repositories", repositories),
+                *image_asset_repositories(where, image_assets),
+            ],
             log_groups=written if log_writes else (),
             secrets=[
                 *_sequence(where, "secrets", secrets),
@@ -209,6 +216,7 @@ class ExecutionRoleBase(Construct):
             self, where, pull_through_cache_prefixes, pull_through_cache_tagging
         )
         needs += guardduty_needs(self, where, guardduty_runtime_monitoring)
+        needs += container_assets_needs(self, where, container_assets)
         self._add_needs(needs)
 
     # -- synthesis --------------------------------------------------------------------------

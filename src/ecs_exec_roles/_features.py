@@ -245,3 +245,50 @@ def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
         )
     arn = f"arn:{stack.partition}:ecr:{region}:{account}:repository/{GUARDDUTY_AGENT_REPOSITORY}"
     return [Need("repository", arn, "guardduty_runtime_monitoring")]
+
+
+_DEFAULT_QUALIFIER = "hnb659fds"
+
+
+def container_assets_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
+    """Pulls from the CDK bootstrap's container-assets repository of the stack's environment.
+
+    ``ContainerImage.from_asset`` and ``DockerImageAsset`` push there; aws-cdk-lib grants the
+    pull on exactly that repository, which this names the same way.
+    """
+    if not enabled:
+        return []
+    stack = cdk.Stack.of(scope)
+    synthesizer = stack.synthesizer
+    if not hasattr(synthesizer, "DEFAULT_IMAGE_ASSETS_REPOSITORY_NAME"):
+        raise ExecutionRoleError(
+            f"{where}: container_assets=True names the container-assets repository of the "
+            f"CDK bootstrap, but the stack uses {type(synthesizer).__name__}, which has none. "
+            "Pass the repository your images are pushed to in `repositories` instead."
+        )
+    # A synthesizer bound to the stack knows its qualifier; one passed to the Stack as an
+    # object does not expose the qualifier given to its constructor, so the context key CDK
+    # itself reads comes next. A wrong guess is caught by the coverage check, which names the
+    # repository aws-cdk-lib really grants.
+    qualifier = (
+        getattr(synthesizer, "bootstrap_qualifier", None)
+        or stack.node.try_get_context("@aws-cdk/core:bootstrapQualifier")
+        or _DEFAULT_QUALIFIER
+    )
+    name = f"cdk-{qualifier}-container-assets-{stack.account}-{stack.region}"
+    arn = f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/{name}"
+    return [Need("repository", arn, "container_assets")]
+
+
+def image_asset_repositories(where: str, assets: Any) -> list[Any]:
+    """The repositories of ``ecr_assets.DockerImageAsset`` objects."""
+    repositories = []
+    for index, asset in enumerate(_as_sequence(where, "image_assets", assets)):
+        if isinstance(asset, (str, bytes)) or not hasattr(asset, "image_uri"):
+            raise ExecutionRoleError(
+                f"{where}: image_assets[{index}] is {asset!r}, not an ecr_assets.DockerImageAsset. "
+                "Pass the asset object, or use container_assets=True for images built with "
+                "ContainerImage.from_asset."
+            )
+        repositories.append(asset.repository)
+    return repositories

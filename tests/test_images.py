@@ -1,0 +1,165 @@
+"""Every way a CDK app gets its container image, covered without widening the role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk.assertions import Template
+from helpers import policy_statements, role_logical_id, template_json
+
+from ecs_exec_roles import ExecutionRoleError, MinimalExecutionRole, SharedExecutionRole
+
+ASSET_DIR = str(Path(__file__).parent / "assets" / "app")
+
+
+def _pull(stack: cdk.Stack, role: Any) -> dict[str, Any]:
+    statements = policy_statements(template_json(stack), role_logical_id(stack, role))
+    return next(s for s in statements if s["Sid"] == "EcrImagePull")
+
+
+def _task(stack: cdk.Stack, role: Any, image: ecs.ContainerImage) -> None:
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container("app", image=image)
+
+
+def test_from_asset_is_covered_by_the_bootstrap_repository(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api", container_assets=True)
+    _task(env_stack, role, ecs.ContainerImage.from_asset(ASSET_DIR))
+    pull = _pull(env_stack, role)
+    assert pull["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":ecr:eu-west-1:123456789012:repository/"
+                "cdk-hnb659fds-container-assets-123456789012-eu-west-1",
+            ],
+        ]
+    }
+
+
+def test_from_asset_in_an_environment_agnostic_stack(stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(stack, "Api", container_assets=True)
+    _task(stack, role, ecs.ContainerImage.from_asset(ASSET_DIR))
+    Template.from_stack(stack).resource_count_is("AWS::IAM::Policy", 0)
+
+
+def test_custom_bootstrap_qualifier_from_the_context_is_respected() -> None:
+    app = cdk.App(context={"@aws-cdk/core:bootstrapQualifier": "team42"})
+    stack = cdk.Stack(
+        app, "Custom", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
+    role = MinimalExecutionRole(stack, "Api", container_assets=True)
+    _task(stack, role, ecs.ContainerImage.from_asset(ASSET_DIR))
+    assert "repository/cdk-team42-container-assets-123456789012-eu-west-1" in str(
+        _pull(stack, role)
+    )
+
+
+def test_fails_when_a_qualifier_set_only_on_the_synthesizer_object_differs(app: cdk.App) -> None:
+    # The synthesizer object does not expose a qualifier given to its constructor; the
+    # coverage check then names the real repository instead of letting the pull fail.
+    stack = cdk.Stack(
+        app,
+        "Custom",
+        env=cdk.Environment(account="123456789012", region="eu-west-1"),
+        synthesizer=cdk.DefaultStackSynthesizer(qualifier="team42"),
+    )
+    role = MinimalExecutionRole(stack, "Api", container_assets=True)
+    _task(stack, role, ecs.ContainerImage.from_asset(ASSET_DIR))
+    with pytest.raises(RuntimeError, match="cdk-team42-container-assets-123456789012-eu-west-1"):
+        Template.from_stack(stack)
+
+
+def test_fails_when_an_asset_image_is_not_covered(env_stack: cdk.Stack) -> None:
+    role = MinimalExecutionRole(env_stack, "Api")
+    _task(env_stack, role, ecs.ContainerImage.from_asset(ASSET_DIR))
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    message = str(error.value)
+    assert "repository/cdk-hnb659fds-container-assets-123456789012-eu-west-1" in message
+    assert "add the resource to `repositories`" in message
+
+
+def test_docker_image_asset_objects(env_stack: cdk.Stack) -> None:
+    asset = ecr_assets.DockerImageAsset(env_stack, "Image", directory=ASSET_DIR)
+    role = SharedExecutionRole(env_stack, "Workers", image_assets=[asset])
+    _task(env_stack, role, ecs.ContainerImage.from_docker_image_asset(asset))
+    assert "container-assets-123456789012-eu-west-1" in str(_pull(env_stack, role))
+    assert "repository/*" not in str(template_json(env_stack))
+
+
+def test_fails_when_image_assets_get_a_path(env_stack: cdk.Stack) -> None:
+    with pytest.raises(ExecutionRoleError, match=r"image_assets\[0\] is './app'"):
+        MinimalExecutionRole(env_stack, "Api", image_assets=["./app"])  # type: ignore[list-item]
+
+
+def test_fails_when_container_assets_meet_the_legacy_synthesizer(app: cdk.App) -> None:
+    stack = cdk.Stack(app, "Legacy", synthesizer=cdk.LegacyStackSynthesizer())
+    with pytest.raises(ExecutionRoleError, match="LegacyStackSynthesizer, which has none"):
+        MinimalExecutionRole(stack, "Api", container_assets=True)
+
+
+def test_tag_parameter_container_image_is_covered_by_its_repository(env_stack: cdk.Stack) -> None:
+    repository = ecr.Repository.from_repository_name(env_stack, "Repo", "pipeline/api")
+    role = MinimalExecutionRole(env_stack, "Api", repositories=[repository])
+    _task(env_stack, role, ecs.TagParameterContainerImage(repository))
+    template = Template.from_stack(env_stack)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+
+
+def test_fails_when_the_tag_parameter_repository_is_missing(env_stack: cdk.Stack) -> None:
+    repository = ecr.Repository.from_repository_name(env_stack, "Repo", "pipeline/api")
+    role = MinimalExecutionRole(env_stack, "Api")
+    _task(env_stack, role, ecs.TagParameterContainerImage(repository))
+    with pytest.raises(RuntimeError, match="repository/pipeline/api"):
+        Template.from_stack(env_stack)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "public.ecr.aws/nginx/nginx:latest",
+        "nginx:1.27",
+        "docker.io/library/redis:7",
+        "ghcr.io/org/app@sha256:" + "b" * 64,
+    ],
+)
+def test_public_registries_need_no_ecr_permission(env_stack: cdk.Stack, image: str) -> None:
+    role = MinimalExecutionRole(env_stack, "Api")
+    _task(env_stack, role, ecs.ContainerImage.from_registry(image))
+    Template.from_stack(env_stack).resource_count_is("AWS::IAM::ManagedPolicy", 0)
+
+
+@pytest.mark.parametrize(
+    ("uri", "arn"),
+    [
+        (
+            "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/api:v1",
+            "arn:aws:ecr:us-east-1:210987654321:repository/team/api",
+        ),
+        (
+            "210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn/api@sha256:" + "c" * 64,
+            "arn:aws-cn:ecr:cn-north-1:210987654321:repository/api",
+        ),
+        (
+            "210987654321.dkr.ecr-fips.us-gov-west-1.amazonaws.com/api",
+            "arn:aws-us-gov:ecr:us-gov-west-1:210987654321:repository/api",
+        ),
+    ],
+)
+def test_fails_when_an_ecr_uri_names_an_uncovered_repository(
+    env_stack: cdk.Stack, uri: str, arn: str
+) -> None:
+    role = MinimalExecutionRole(env_stack, "Api")
+    _task(env_stack, role, ecs.ContainerImage.from_registry(uri))
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    assert f"ecr:BatchGetImage on {arn} for EnvStack/Task/app" in str(error.value)
