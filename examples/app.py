@@ -6,6 +6,9 @@
   each with its own repository, log group and secret.
 - ``demo``: a quick start on a :class:`StarterExecutionRole` (the AWS managed policy for ECR
   and logs) plus one secret.
+- ``web``: an image built from ``examples/web/Dockerfile`` (``ContainerImage.from_asset``) and an
+  environment file, on a :class:`MinimalExecutionRole` that names the CDK bootstrap's
+  container-assets repository and writes only to log streams under its prefix.
 
 The secrets and log groups are encrypted with a customer managed key, so the roles also show
 ``kms:Decrypt`` through Secrets Manager. The app synthesizes without Docker and without an
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecr as ecr
@@ -44,6 +48,7 @@ __all__ = [
 ]
 
 STACK_NAME = "EcsExecRolesExample"
+_WEB_DIR = Path(__file__).parent / "web"
 # Every log group of the example lives under this prefix; the key policy names it.
 LOG_GROUP_PREFIX = "/example/"
 
@@ -239,9 +244,32 @@ class ExampleStack(cdk.Stack):
             secrets={"API_KEY": ecs.Secret.from_secrets_manager(demo.secret)},
         )
 
+        # Web: an image built from a Dockerfile; CDK pushes it to the bootstrap repository.
+        web_logs = log_group(self, "WebLogs", "web", key)
+        web_environment = ecs.EnvironmentFile.from_asset(str(_WEB_DIR / "web.env"))
+        web_role = MinimalExecutionRole(
+            self,
+            "WebExecutionRole",
+            container_assets=True,
+            log_groups=[web_logs],
+            log_stream_prefixes=["web"],
+            environment_files=[web_environment],
+        )
+        web_task = ecs.FargateTaskDefinition(
+            self, "WebTask", cpu=256, memory_limit_mib=512, execution_role=web_role.role
+        )
+        web_task.add_container(
+            "web",
+            image=ecs.ContainerImage.from_asset(str(_WEB_DIR)),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=web_logs),
+            environment_files=[web_environment],
+            port_mappings=[ecs.PortMapping(container_port=8080)],
+        )
+
         cdk.CfnOutput(self, "ApiExecutionRoleArn", value=api_role.role_arn)
         cdk.CfnOutput(self, "WorkersExecutionRoleArn", value=workers_role.role_arn)
         cdk.CfnOutput(self, "DemoExecutionRoleArn", value=demo_role.role_arn)
+        cdk.CfnOutput(self, "WebExecutionRoleArn", value=web_role.role_arn)
 
 
 def _environment_from_cli() -> cdk.Environment | None:

@@ -22,7 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CDK_BIN = ROOT / ".cdk-cli" / "node_modules" / ".bin" / "cdk"
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
-EXECUTION_ROLES = ("ApiExecutionRole", "WorkersExecutionRole", "DemoExecutionRole")
+EXECUTION_ROLES = (
+    "ApiExecutionRole",
+    "WorkersExecutionRole",
+    "DemoExecutionRole",
+    "WebExecutionRole",
+)
 STARTER_POLICY_SUFFIX = ":iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
 
@@ -114,6 +119,7 @@ def test_each_task_uses_its_execution_role(example_stack: cdk.Stack, template: T
         ("WorkerATask", "WorkersExecutionRole"),
         ("WorkerBTask", "WorkersExecutionRole"),
         ("DemoTask", "DemoExecutionRole"),
+        ("WebTask", "WebExecutionRole"),
     ):
         role_id = logical_id(example_stack, f"{role}/Resource/Resource")
         task_id = logical_id(example_stack, f"{task}/Resource")
@@ -130,8 +136,8 @@ def test_roles_have_trust_conditions_and_no_inline_policy(
         assert_trust_has_conditions(resources[role_id]["Properties"])
         assert "Policies" not in resources[role_id]["Properties"]
     template.resource_count_is("AWS::IAM::Policy", 0)
-    # Three execution roles and the four task roles aws-cdk-lib creates for the application.
-    template.resource_count_is("AWS::IAM::Role", 7)
+    # Four execution roles and the five task roles aws-cdk-lib creates for the application.
+    template.resource_count_is("AWS::IAM::Role", 9)
 
 
 def test_api_role_names_exactly_its_resources(example_stack: cdk.Stack, template: Template) -> None:
@@ -263,3 +269,26 @@ def test_compare_measures_peers_and_constructs(tmp_path: Path) -> None:
     text = compare.markdown(measurements, report)
     assert text.startswith("## Execution roles for one service")
     assert str(tmp_path) not in text
+
+
+def test_web_image_comes_from_the_bootstrap_repository(
+    example_stack: cdk.Stack, template: Template
+) -> None:
+    web_role = logical_id(example_stack, "WebExecutionRole/Resource/Resource")
+    policies = [
+        p["Properties"]
+        for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
+        if p["Properties"]["Roles"] == [{"Ref": web_role}]
+    ]
+    (policy,) = policies
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert set(statements) == {
+        "EcrAuthorizationToken",
+        "EcrImagePull",
+        "LogsWrite",
+        "S3FilesRead",
+        "S3FilesBucketLocation",
+    }
+    pull = json.dumps(statements["EcrImagePull"]["Resource"])
+    assert "container-assets" in pull and "repository/*" not in pull
+    assert json.dumps(statements["LogsWrite"]["Resource"]).endswith(':log-stream:web/*"]]}')

@@ -151,6 +151,12 @@ def test_example_app_has_no_open_findings(tmp_path: Path) -> None:
     } | {
         ("ApiExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
         ("WorkersExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
+        ("WebExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
+        (
+            "WebExecutionRole",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            "<AWS::AccountId>:log-group:<WebLogs48A7C011>:log-stream:web/*]",
+        ),
         (
             "DemoExecutionRole",
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
