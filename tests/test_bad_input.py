@@ -515,3 +515,31 @@ def test_role_that_covers_the_task_synthesizes() -> None:
         },
     )
     cdk.App.of(stack).synth()  # type: ignore[union-attr]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ExecutionRoleBase.__init__ (_base.py) appends log_groups_to_create to log_groups "
+    "before needs_from_props checks them, so a bad entry is reported as log_groups[i] with "
+    "the index shifted by len(log_groups)",
+)
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda s: "/ecs/app", "log_groups_to_create[0] is '/ecs/app' (str)"),
+        (lambda s: log_group(s, "/ecs/*"), "log_groups_to_create[0] (Stack/Logs-_ecs_*)"),
+    ],
+    ids=["string", "wildcard"],
+)
+def test_fails_when_log_groups_to_create_is_bad_and_names_that_prop(
+    make: Callable[[cdk.Stack], Any], fragment: str
+) -> None:
+    stack = new_stack()
+    with pytest.raises(ExecutionRoleError) as raised:
+        MinimalExecutionRole(
+            stack,
+            "Role",
+            log_groups=[log_group(stack, "/ecs/other")],
+            log_groups_to_create=[make(stack)],
+        )
+    assert fragment in str(raised.value)
