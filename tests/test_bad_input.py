@@ -517,12 +517,6 @@ def test_role_that_covers_the_task_synthesizes() -> None:
     cdk.App.of(stack).synth()  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ExecutionRoleBase.__init__ (_base.py) appends log_groups_to_create to log_groups "
-    "before needs_from_props checks them, so a bad entry is reported as log_groups[i] with "
-    "the index shifted by len(log_groups)",
-)
 @pytest.mark.parametrize(
     ("make", "fragment"),
     [

@@ -189,6 +189,8 @@ class ExecutionRoleBase(Construct):
                 f"{where}: log_stream_prefixes={log_stream_prefixes!r} scope writes to log "
                 "groups, but no log_groups are given; pass the log groups the prefixes apply to."
             )
+        # Checked under their own prop name before they join the log groups written to.
+        created = log_group_create_needs(where, log_groups_to_create)
         written = [*_sequence(where, "log_groups", log_groups)]
         written += [g for g in _sequence(where, "log_groups_to_create", log_groups_to_create)]
         needs = needs_from_props(
@@ -209,7 +211,7 @@ class ExecutionRoleBase(Construct):
             group_needs = [need for need in needs if need.kind == "log_group"]
             needs = [need for need in needs if need.kind != "log_group"]
             needs += log_stream_needs(where, group_needs, written, log_stream_prefixes)
-        needs += log_group_create_needs(where, log_groups_to_create)
+        needs += created
         needs += environment_file_needs(self, where, environment_files)
         needs += firelens_config_needs(self, where, firelens_config_files)
         needs += pull_through_needs(

@@ -17,7 +17,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ._errors import ExecutionRoleError
-from ._needs import Need, _as_sequence, _check_kind, _origin, log_group_arn_from_name
+from ._needs import (
+    Need,
+    _as_sequence,
+    _check_kind,
+    _check_no_wildcard,
+    _origin,
+    log_group_arn_from_name,
+)
 
 __all__ = [
     "S3File",
@@ -119,6 +126,8 @@ def log_group_create_needs(where: str, log_groups: Any) -> list[Need]:
     needs: list[Need] = []
     for index, log_group in enumerate(_as_sequence(where, "log_groups_to_create", log_groups)):
         _check_kind(where, "log_groups_to_create", index, log_group, "log_group")
+        arn = log_group_arn_from_name(log_group)
+        _check_no_wildcard(where, "log_groups_to_create", index, arn, _origin(log_group))
         needs.append(
             Need("log_group_create", log_group_arn_from_name(log_group), _origin(log_group))
         )
