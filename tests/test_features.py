@@ -97,7 +97,7 @@ def test_fails_when_an_environment_file_is_not_covered(
         Template.from_stack(env_stack)
     message = str(error.value)
     assert "s3:GetObject on" in message and "s3:::app-config/api/app.env" in message
-    assert "EnvStack/Task/app (environment file)" in message
+    assert "(needed by container EnvStack/Task/app for its environment file)" in message
     assert "add the resource to `environment_files`" in message
 
 
@@ -201,7 +201,10 @@ def test_fails_when_create_group_is_asked_but_not_allowed(env_stack: cdk.Stack) 
         Template.from_stack(env_stack)
     message = str(error.value)
     assert "logs:CreateLogGroup on" in message and "log-group:/ecs/new-group" in message
-    assert "(awslogs-create-group): add the resource to `log_groups_to_create`" in message
+    assert (
+        "add the resource to `log_groups_to_create` (needed by container EnvStack/Task/app for awslogs-create-group)"
+        in message
+    )
 
 
 def test_fails_when_a_plain_awslogs_option_names_an_unknown_group(env_stack: cdk.Stack) -> None:

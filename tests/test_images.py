@@ -162,4 +162,5 @@ def test_fails_when_an_ecr_uri_names_an_uncovered_repository(
     _task(env_stack, role, ecs.ContainerImage.from_registry(uri))
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
-    assert f"ecr:BatchGetImage on {arn} for EnvStack/Task/app" in str(error.value)
+    assert f"ecr:BatchGetImage on {arn}: add the resource to `repositories`" in str(error.value)
+    assert "(needed by container EnvStack/Task/app for its image " in str(error.value)

@@ -289,16 +289,18 @@ class ExecutionRoleBase(Construct):
         if self._packing_error:
             errors.append(self._packing_error)
         stack = cdk.Stack.of(self)
-        grants = [stack.resolve(s.to_statement_json()) for s in self._role.recorded_statements]
+        recorded = self._role.recorded_grants
+        grants = [stack.resolve(grant.statement.to_statement_json()) for grant in recorded]
+        origins = [grant.origin for grant in recorded]
         covers = self._covers()
-        grant_gaps = find_gaps(grants, covers)
+        grant_gaps = find_gaps(grants, covers, origins)
         gaps = grant_gaps + find_task_gaps(task_needs(self._role), covers, grant_gaps)
         if gaps:
             lines = [
                 f"{self.node.path}: the execution role does not cover {len(gaps)} permission(s) "
                 "that the app grants to it (it grants nothing by itself, so ECS would be denied):"
             ]
-            lines.extend(f"  - {gap.action} on {gap.resource}: {gap.fix}" for gap in gaps)
+            lines.extend(f"  - {gap.describe()}" for gap in gaps)
             errors.append("\n".join(lines))
         for task_path in implicit_log_routers(self._role):
             errors.append(

@@ -9,12 +9,16 @@ with what the role allows: CDK's own knowledge of the task definition is the ora
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from types import FrameType
 from typing import Any
 
+import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable, IValidation
 
@@ -22,7 +26,58 @@ from ._cfn import canonical, display
 from ._statements import ACTION_PROPS, ECR_PULL_ACTIONS, ECS_EXECUTION_ACTIONS
 from ._task_definitions import TaskNeed
 
-__all__ = ["Cover", "Gap", "RecordingRole", "covers_resource", "find_gaps", "find_task_gaps"]
+__all__ = [
+    "Cover",
+    "Gap",
+    "RecordedGrant",
+    "RecordingRole",
+    "covers_resource",
+    "find_gaps",
+    "find_task_gaps",
+]
+
+
+def _granting_task_definition() -> ecs.TaskDefinition | None:
+    """The task definition whose container aws-cdk-lib is building while it grants.
+
+    CDK grants while ``add_container`` (or a ``ContainerDefinition`` constructor) runs; the
+    Python frames of that call hold the task definition, so a gap can name the task family
+    that needs it.
+    """
+    frame: FrameType | None = sys._getframe(2)
+    for _ in range(_MAX_FRAMES):
+        if frame is None:
+            return None
+        local_values = frame.f_locals
+        for name in ("self", "task_definition", "task"):
+            value = local_values.get(name)
+            if isinstance(value, ecs.TaskDefinition):
+                return value
+        frame = frame.f_back
+    return None
+
+
+# Frames between the grant and the user's add_container call: jsii's callback machinery
+# and aws-cdk-lib's Python wrappers, a dozen or so.
+_MAX_FRAMES = 40
+
+
+@dataclass(frozen=True)
+class RecordedGrant:
+    """A statement aws-cdk-lib or user code granted to the role, and where it came from."""
+
+    statement: iam.PolicyStatement
+    task_definition: ecs.TaskDefinition | None
+
+    @property
+    def origin(self) -> str:
+        task = self.task_definition
+        if task is None:
+            return ""
+        family = task.family
+        if cdk.Token.is_unresolved(family):
+            return f"task definition {task.node.path}"
+        return f"task family {family!r} ({task.node.path})"
 
 
 class RecordingRole(iam.Role):
@@ -33,13 +88,13 @@ class RecordingRole(iam.Role):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         self._grant_dependable = grant_dependable
-        self.recorded_statements: list[iam.PolicyStatement] = []
+        self.recorded_grants: list[RecordedGrant] = []
         self.attached_inline_policies: list[iam.Policy] = []
 
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
-        self.recorded_statements.append(statement)
+        self.recorded_grants.append(RecordedGrant(statement, _granting_task_definition()))
         # The owning construct is the dependable: depending on it waits for the role and for
         # every policy built for it at synth.
         return iam.AddToPrincipalPolicyResult(
@@ -78,6 +133,12 @@ class Gap:
     fix: str
     # The resource in canonical form, to tell whether two gaps are about the same thing.
     pattern: str = ""
+    # What needs it: a task family, a container.
+    origin: str = ""
+
+    def describe(self) -> str:
+        needed_by = f" (needed by {self.origin})" if self.origin else ""
+        return f"{self.action} on {self.resource}: {self.fix}{needed_by}"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -119,15 +180,20 @@ _ECR_PULL = frozenset(a.lower() for a in ECR_PULL_ACTIONS)
 class _Gaps:
     def __init__(self) -> None:
         self.gaps: list[Gap] = []
-        self._seen: set[tuple[str, str]] = set()
+        self._seen: set[tuple[str, str, str]] = set()
 
     def add(self, gap: Gap) -> None:
-        if (gap.action, gap.resource) not in self._seen:
-            self._seen.add((gap.action, gap.resource))
+        key = (gap.action, gap.resource, gap.origin)
+        if key not in self._seen:
+            self._seen.add(key)
             self.gaps.append(gap)
 
 
-def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list[Gap]:
+def find_gaps(
+    grants: Sequence[dict[str, Any]],
+    covers: Sequence[Cover],
+    origins: Sequence[str] = (),
+) -> list[Gap]:
     """The (action, resource) pairs of resolved grant statements that ``covers`` do not allow.
 
     Only the actions ECS uses with an execution role count: ``secretsmanager:DescribeSecret``
@@ -135,7 +201,8 @@ def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list
     with no ECS action at all belongs to the task role and is reported as a gap.
     """
     gaps = _Gaps()
-    for grant in grants:
+    for index, grant in enumerate(grants):
+        origin = origins[index] if index < len(origins) else ""
         if grant.get("Effect", "Allow") != "Allow":
             continue
         resources = _as_list(grant.get("Resource"))
@@ -158,6 +225,7 @@ def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list
                         display(resource),
                         "ECS never uses these actions with the execution role; grant them to "
                         "the task definition's task_role, which the application uses",
+                        origin=origin,
                     )
                 )
             continue
@@ -175,7 +243,7 @@ def find_gaps(grants: Sequence[dict[str, Any]], covers: Sequence[Cover]) -> list
                             "task.add_firelens_log_router(...) and an image from a repository "
                             "in `repositories` (or from public.ecr.aws)"
                         )
-                    gaps.add(Gap(name, display(resource), fix, text))
+                    gaps.add(Gap(name, display(resource), fix, text, origin))
     return gaps.gaps
 
 
@@ -199,9 +267,10 @@ def find_task_gaps(
             gaps.add(
                 Gap(
                     need.action,
-                    f"{display(need.resource)} for {need.origin}",
+                    display(need.resource),
                     f"add the resource to `{need.prop}`",
                     text,
+                    need.origin,
                 )
             )
     return gaps.gaps

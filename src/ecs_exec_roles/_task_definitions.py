@@ -81,7 +81,7 @@ def task_needs(role: IConstruct) -> list[TaskNeed]:
     for task in task_definitions_using(role):
         stack = cdk.Stack.of(task)
         for container in _containers(task):
-            origin = f"{container.node.path}"
+            origin = f"container {container.node.path}"
             needs.extend(_environment_file_needs(stack, container, origin))
             needs.extend(_firelens_config_needs(stack, container, origin))
             needs.extend(_log_needs(stack, container, origin))
@@ -112,7 +112,7 @@ def _environment_file_needs(
                     stack,
                     location.bucket_name,
                     location.object_key,
-                    f"{origin} (environment file)",
+                    f"{origin} for its environment file",
                     "environment_files",
                 )
             )
@@ -137,7 +137,7 @@ def _firelens_config_needs(
         stack,
         match["bucket"],
         match["key"],
-        f"{origin} (FireLens config file)",
+        f"{origin} for its FireLens config file",
         "firelens_config_files",
     )
 
@@ -157,8 +157,8 @@ def _log_needs(stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
     stream = f"{prefix}/{container.container_name}/*" if prefix else "*"
     stream_arn = stack.resolve(f"{group_arn}:log-stream:{stream}")
     needs = [
-        TaskNeed("logs:CreateLogStream", stream_arn, f"{origin} (awslogs)", "log_groups"),
-        TaskNeed("logs:PutLogEvents", stream_arn, f"{origin} (awslogs)", "log_groups"),
+        TaskNeed("logs:CreateLogStream", stream_arn, f"{origin} for awslogs", "log_groups"),
+        TaskNeed("logs:PutLogEvents", stream_arn, f"{origin} for awslogs", "log_groups"),
     ]
     create = stack.resolve(options.get("awslogs-create-group", "false"))
     if isinstance(create, str) and create.lower() == "true":
@@ -166,7 +166,7 @@ def _log_needs(stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
             TaskNeed(
                 "logs:CreateLogGroup",
                 stack.resolve(group_arn),
-                f"{origin} (awslogs-create-group)",
+                f"{origin} for awslogs-create-group",
                 "log_groups_to_create",
             )
         )
@@ -184,7 +184,7 @@ def _image_needs(
         return []
     partition, region, account, name = repository
     arn = f"arn:{partition}:ecr:{region}:{account}:repository/{name}"
-    where = f"{origin} (image {image})"
+    where = f"{origin} for its image {image}"
     return [
         TaskNeed("ecr:GetAuthorizationToken", "*", where, "repositories"),
         *(
