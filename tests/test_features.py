@@ -202,8 +202,8 @@ def test_fails_when_create_group_is_asked_but_not_allowed(env_stack: cdk.Stack) 
     message = str(error.value)
     assert "logs:CreateLogGroup on" in message and "log-group:/ecs/new-group" in message
     assert (
-        "add the resource to `log_groups_to_create` (needed by container EnvStack/Task/app for awslogs-create-group)"
-        in message
+        "add the resource to `log_groups_to_create` "
+        "(needed by container EnvStack/Task/app for awslogs-create-group)" in message
     )
 
 
