@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -11,7 +11,7 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
-from ._cfn import canonical
+from ._cfn import canonical, flatten
 from ._coverage import Cover, CoverageValidation, RecordingRole, find_gaps, find_task_gaps
 from ._errors import ExecutionRoleError
 from ._features import (
@@ -22,7 +22,9 @@ from ._features import (
     image_asset_repositories,
     log_group_create_needs,
     log_stream_needs,
+    prefix_needs,
     pull_through_needs,
+    tag_needs,
 )
 from ._nag import acknowledge_wildcards
 from ._needs import Need, _as_sequence, needs_from_props
@@ -91,6 +93,7 @@ class ExecutionRoleBase(Construct):
             )
         self._max_managed_policies = max_managed_policies
         self._needs: list[Need] = []
+        self._families: dict[str, list[Need]] = {}
         self._finalized = False
         self._policies: list[iam.ManagedPolicy] = []
         self._packing_error: str | None = None
@@ -172,6 +175,7 @@ class ExecutionRoleBase(Construct):
         image_assets: Any = (),
         container_assets: bool = False,
         log_writes: bool = True,
+        family: str | None = None,
     ) -> None:
         """Check every prop, then add the needs they imply.
 
@@ -179,6 +183,8 @@ class ExecutionRoleBase(Construct):
             managed policy already writes to every log group).
         """
         where = self.node.path
+        if family is not None:
+            _check_family(where, family)
         if pull_through_cache_tagging and not pull_through_cache_prefixes:
             raise ExecutionRoleError(
                 f"{where}: pull_through_cache_tagging=True needs pull_through_cache_prefixes; "
@@ -219,7 +225,40 @@ class ExecutionRoleBase(Construct):
         )
         needs += guardduty_needs(self, where, guardduty_runtime_monitoring)
         needs += container_assets_needs(self, where, container_assets)
+        if family is not None:
+            self._families.setdefault(family, []).extend(needs)
         self._add_needs(needs)
+
+    def _add_scoped(
+        self,
+        *,
+        repository_prefixes: Any,
+        log_group_prefixes: Any,
+        secret_prefixes: Any,
+        parameter_prefixes: Any,
+        resource_tags: Any,
+    ) -> None:
+        where = self.node.path
+        self._add_needs(
+            prefix_needs(
+                self,
+                where,
+                repository_prefixes=repository_prefixes,
+                log_group_prefixes=log_group_prefixes,
+                secret_prefixes=secret_prefixes,
+                parameter_prefixes=parameter_prefixes,
+            )
+            + tag_needs(self, where, resource_tags)
+        )
+
+    def _family_report(self) -> Mapping[str, Sequence[str]]:
+        stack = cdk.Stack.of(self)
+        return {
+            family: tuple(
+                sorted({f"{need.kind}: {flatten(stack.resolve(need.arn))}" for need in needs})
+            )
+            for family, needs in sorted(self._families.items())
+        }
 
     # -- synthesis --------------------------------------------------------------------------
 
@@ -291,7 +330,7 @@ class ExecutionRoleBase(Construct):
         stack = cdk.Stack.of(self)
         recorded = self._role.recorded_grants
         grants = [stack.resolve(grant.statement.to_statement_json()) for grant in recorded]
-        origins = [grant.origin for grant in recorded]
+        origins = [(grant.origin, grant.family) for grant in recorded]
         covers = self._covers()
         grant_gaps = find_gaps(grants, covers, origins)
         gaps = grant_gaps + find_task_gaps(task_needs(self._role), covers, grant_gaps)
@@ -300,7 +339,13 @@ class ExecutionRoleBase(Construct):
                 f"{self.node.path}: the execution role does not cover {len(gaps)} permission(s) "
                 "that the app grants to it (it grants nothing by itself, so ECS would be denied):"
             ]
-            lines.extend(f"  - {gap.describe()}" for gap in gaps)
+            for gap in gaps:
+                line = f"  - {gap.describe()}"
+                if gap.family in self._families:
+                    line += (
+                        f"; the family is registered: add it with add_family({gap.family!r}, ...)"
+                    )
+                lines.append(line)
             errors.append("\n".join(lines))
         for task_path in implicit_log_routers(self._role):
             errors.append(
@@ -343,3 +388,16 @@ def _check_role_path(where: str, path: str | None) -> None:
 
 def _sequence(where: str, prop: str, values: Any) -> list[Any]:
     return list(_as_sequence(where, prop, values))
+
+
+# ECS task definition families: up to 255 letters, digits, hyphens and underscores.
+_FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+
+def _check_family(where: str, family: Any) -> None:
+    if not isinstance(family, str) or not _FAMILY.match(family):
+        raise ExecutionRoleError(
+            f"{where}: family {family!r} is not an ECS task definition family; use 1 to 255 "
+            "letters, digits, hyphens and underscores, the same as the task definition's "
+            "family."
+        )

@@ -70,6 +70,13 @@ class RecordedGrant:
     task_definition: ecs.TaskDefinition | None
 
     @property
+    def family(self) -> str:
+        task = self.task_definition
+        if task is None or cdk.Token.is_unresolved(task.family):
+            return ""
+        return str(task.family)
+
+    @property
     def origin(self) -> str:
         task = self.task_definition
         if task is None:
@@ -135,6 +142,8 @@ class Gap:
     pattern: str = ""
     # What needs it: a task family, a container.
     origin: str = ""
+    # The task definition family that needs it, when known.
+    family: str = ""
 
     def describe(self) -> str:
         needed_by = f" (needed by {self.origin})" if self.origin else ""
@@ -192,7 +201,7 @@ class _Gaps:
 def find_gaps(
     grants: Sequence[dict[str, Any]],
     covers: Sequence[Cover],
-    origins: Sequence[str] = (),
+    origins: Sequence[tuple[str, str]] = (),
 ) -> list[Gap]:
     """The (action, resource) pairs of resolved grant statements that ``covers`` do not allow.
 
@@ -202,7 +211,7 @@ def find_gaps(
     """
     gaps = _Gaps()
     for index, grant in enumerate(grants):
-        origin = origins[index] if index < len(origins) else ""
+        origin, family = origins[index] if index < len(origins) else ("", "")
         if grant.get("Effect", "Allow") != "Allow":
             continue
         resources = _as_list(grant.get("Resource"))
@@ -226,6 +235,7 @@ def find_gaps(
                         "ECS never uses these actions with the execution role; grant them to "
                         "the task definition's task_role, which the application uses",
                         origin=origin,
+                        family=family,
                     )
                 )
             continue
@@ -243,7 +253,7 @@ def find_gaps(
                             "task.add_firelens_log_router(...) and an image from a repository "
                             "in `repositories` (or from public.ecr.aws)"
                         )
-                    gaps.add(Gap(name, display(resource), fix, text, origin))
+                    gaps.add(Gap(name, display(resource), fix, text, origin, family))
     return gaps.gaps
 
 
@@ -271,6 +281,7 @@ def find_task_gaps(
                     f"add the resource to `{need.prop}`",
                     text,
                     need.origin,
+                    need.family,
                 )
             )
     return gaps.gaps

@@ -8,7 +8,7 @@ needs it implies; the statements for them are built in ``_statements``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,3 +301,106 @@ def image_asset_repositories(where: str, assets: Any) -> list[Any]:
             )
         repositories.append(asset.repository)
     return repositories
+
+
+# Prefixes become part of an ARN followed by "*": IAM wildcards or ARN separators in them
+# would widen the grant.
+_NAME_PREFIX = re.compile(r"^[A-Za-z0-9._/+=@#-]{1,256}$")
+_TAG_KEY = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
+_TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}$")
+
+
+def prefix_needs(
+    scope: Construct,
+    where: str,
+    *,
+    repository_prefixes: Any,
+    log_group_prefixes: Any,
+    secret_prefixes: Any,
+    parameter_prefixes: Any,
+) -> list[Need]:
+    """Needs that name every resource under a name prefix, for scale without enumeration."""
+    stack = cdk.Stack.of(scope)
+    head = f"arn:{stack.partition}"
+    tail = f"{stack.region}:{stack.account}"
+    rule = (
+        "a name prefix is letters, digits and . _ / + = @ # - (no '*', '?' or ':'), for "
+        "example 'team/'."
+    )
+    needs: list[Need] = []
+    for prefix in check_prefixes(
+        where, "repository_prefixes", repository_prefixes, _NAME_PREFIX, rule
+    ):
+        needs.append(
+            Need(
+                "repository",
+                f"{head}:ecr:{tail}:repository/{prefix}*",
+                f"repository_prefixes {prefix!r}",
+            )
+        )
+    for prefix in check_prefixes(
+        where, "log_group_prefixes", log_group_prefixes, _NAME_PREFIX, rule
+    ):
+        needs.append(
+            Need(
+                "log_group",
+                f"{head}:logs:{tail}:log-group:{prefix}*",
+                f"log_group_prefixes {prefix!r}",
+            )
+        )
+    for prefix in check_prefixes(where, "secret_prefixes", secret_prefixes, _NAME_PREFIX, rule):
+        needs.append(
+            Need(
+                "secret",
+                f"{head}:secretsmanager:{tail}:secret:{prefix}*",
+                f"secret_prefixes {prefix!r}",
+            )
+        )
+    for prefix in check_prefixes(
+        where, "parameter_prefixes", parameter_prefixes, _NAME_PREFIX, rule
+    ):
+        name = prefix.removeprefix("/")
+        needs.append(
+            Need(
+                "parameter",
+                f"{head}:ssm:{tail}:parameter/{name}*",
+                f"parameter_prefixes {prefix!r}",
+            )
+        )
+    return needs
+
+
+def tag_needs(scope: Construct, where: str, resource_tags: Any) -> list[Need]:
+    """Secrets, parameters and keys of the account and region that carry the given tags."""
+    if not resource_tags:
+        return []
+    if not isinstance(resource_tags, Mapping):
+        raise ExecutionRoleError(
+            f"{where}: resource_tags is {resource_tags!r}; pass a mapping of tag key to value, "
+            "for example {'team': 'payments'}."
+        )
+    tags: list[tuple[str, str]] = []
+    for key, value in sorted(resource_tags.items()):
+        if (
+            not isinstance(key, str)
+            or not isinstance(value, str)
+            or not _TAG_KEY.match(key)
+            or not _TAG_VALUE.match(value)
+            or "*" in value
+            or "?" in value
+        ):
+            raise ExecutionRoleError(
+                f"{where}: resource_tags has {key!r}: {value!r}; tag keys and values are "
+                "strings of letters, digits, spaces and _ . : / = + - @ (no '*' or '?')."
+            )
+        tags.append((key, value))
+    stack = cdk.Stack.of(scope)
+    head = f"arn:{stack.partition}"
+    tail = f"{stack.region}:{stack.account}"
+    origin = f"resource_tags {dict(tags)!r}"
+    frozen = tuple(tags)
+    return [
+        Need("secret_by_tag", f"{head}:secretsmanager:{tail}:secret:*", origin, tags=frozen),
+        Need("parameter_by_tag", f"{head}:ssm:{tail}:parameter/*", origin, tags=frozen),
+        Need("key_by_tag", f"{head}:kms:{tail}:key/*", origin, stack.region, tags=frozen),
+    ]

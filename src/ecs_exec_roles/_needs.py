@@ -26,6 +26,9 @@ KIND_PROPS = {
     "s3_bucket": "environment_files",
     "pull_through": "pull_through_cache_prefixes",
     "pull_through_tagging": "pull_through_cache_prefixes",
+    "secret_by_tag": "resource_tags",
+    "parameter_by_tag": "resource_tags",
+    "key_by_tag": "resource_tags",
 }
 
 # What each kind must look like, and how a user gets one from a name.
@@ -69,6 +72,9 @@ UNRESOLVED_ARN_MAX_CHARS = {
     "s3_bucket": 20 + 63,
     "pull_through": 60 + 256,
     "pull_through_tagging": 60 + 256,
+    "secret_by_tag": 80,
+    "parameter_by_tag": 80,
+    "key_by_tag": 80,
 }
 
 _KMS_ALIAS_ARN = re.compile(r"^arn:[^:]+:kms:[^:]*:[^:]*:alias/")
@@ -107,6 +113,8 @@ class Need:
     # CDK strings that count as covered only for grants aws-cdk-lib makes, whose precise use
     # the task definitions show (CDK grants a whole log group; streams are scoped by prefix).
     grant_aliases: tuple[str, ...] = ()
+    # For tag-scoped needs: the resource tags (key, value) the condition requires.
+    tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def prop(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -71,6 +71,19 @@ class SharedExecutionRole(ExecutionRoleBase):
         trust policy. Default: - ``True``.
     :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``.
         Default: - ``False``, the stack's region.
+    :param repository_prefixes: scoped mode: allow pulls from every repository whose name
+        starts with each prefix (``repository/<prefix>*``) in the stack's account and region.
+        Default: - none; repositories are enumerated.
+    :param log_group_prefixes: scoped mode: allow log writes to every log group whose name
+        starts with each prefix. Default: - none.
+    :param secret_prefixes: scoped mode: allow reading every secret whose name starts with
+        each prefix. Default: - none.
+    :param parameter_prefixes: scoped mode: allow reading every parameter whose name starts
+        with each prefix (with or without a leading ``/``). Default: - none.
+    :param resource_tags: scoped mode: allow reading every secret and parameter, and
+        decrypting through Secrets Manager or SSM with every key, of the stack's account and
+        region that carries all these tags (``aws:ResourceTag`` conditions).
+        Default: - none.
     :param max_managed_policies: how many customer-managed policies the role may use.
         Default: - 10, IAM's default quota.
     """
@@ -102,6 +115,11 @@ class SharedExecutionRole(ExecutionRoleBase):
         trust_conditions: bool = True,
         trust_all_regions: bool = False,
         max_managed_policies: int = DEFAULT_MAX_MANAGED_POLICIES,
+        repository_prefixes: Sequence[str] = (),
+        log_group_prefixes: Sequence[str] = (),
+        secret_prefixes: Sequence[str] = (),
+        parameter_prefixes: Sequence[str] = (),
+        resource_tags: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(
             scope,
@@ -130,6 +148,13 @@ class SharedExecutionRole(ExecutionRoleBase):
             guardduty_runtime_monitoring=guardduty_runtime_monitoring,
             image_assets=image_assets,
             container_assets=container_assets,
+        )
+        self._add_scoped(
+            repository_prefixes=repository_prefixes,
+            log_group_prefixes=log_group_prefixes,
+            secret_prefixes=secret_prefixes,
+            parameter_prefixes=parameter_prefixes,
+            resource_tags=resource_tags,
         )
 
     def add_resources(
@@ -171,6 +196,64 @@ class SharedExecutionRole(ExecutionRoleBase):
             image_assets=image_assets,
             container_assets=container_assets,
         )
+
+    def add_family(
+        self,
+        family: str,
+        *,
+        repositories: Sequence[ecr.IRepository] = (),
+        log_groups: Sequence[logs.ILogGroup] = (),
+        secrets: Sequence[secretsmanager.ISecret] = (),
+        parameters: Sequence[ssm.IParameter] = (),
+        keys: Sequence[kms.IKey] = (),
+        registry_credentials: Sequence[secretsmanager.ISecret] = (),
+        environment_files: Sequence[ecs.EnvironmentFile] = (),
+        log_groups_to_create: Sequence[logs.ILogGroup] = (),
+        log_stream_prefixes: Sequence[str] = (),
+        image_assets: Sequence[ecr_assets.DockerImageAsset] = (),
+    ) -> None:
+        """Register a task family and allow its resources.
+
+        The role then reports what each family needs (:attr:`families`), and a missing
+        permission of a task definition of that family names the family and this method.
+        Calling it again for the same family adds to it.
+
+        :param family: the task definition's ``family``.
+        :param repositories: the family's ECR repositories. Default: - none.
+        :param log_groups: the family's log groups. Default: - none.
+        :param secrets: the family's secrets. Default: - none.
+        :param parameters: the family's parameters. Default: - none.
+        :param keys: the family's customer managed keys. Default: - none.
+        :param registry_credentials: the family's registry credentials. Default: - none.
+        :param environment_files: the family's environment files. Default: - none.
+        :param log_groups_to_create: log groups the family's awslogs driver creates.
+            Default: - none.
+        :param log_stream_prefixes: the family's stream prefixes, for its log groups.
+            Default: - every stream of the family's log groups.
+        :param image_assets: the family's Docker image assets. Default: - none.
+        """
+        self._add_props(
+            family=family,
+            repositories=repositories,
+            log_groups=log_groups,
+            secrets=secrets,
+            parameters=parameters,
+            keys=keys,
+            registry_credentials=registry_credentials,
+            environment_files=environment_files,
+            log_groups_to_create=log_groups_to_create,
+            log_stream_prefixes=log_stream_prefixes,
+            image_assets=image_assets,
+        )
+
+    @property
+    def families(self) -> Mapping[str, Sequence[str]]:
+        """Each family registered with :meth:`add_family` and what it needs.
+
+        One ``kind: ARN`` line per resource, ARNs shown as cdk-nag shows them
+        (``<AWS::Partition>`` for unresolved parts).
+        """
+        return self._family_report()
 
     def add_repositories(self, *repositories: ecr.IRepository) -> None:
         """Allow image pulls from more ECR repositories."""

@@ -89,6 +89,9 @@ KIND_ACTIONS: dict[str, tuple[str, ...]] = {
     "s3_bucket": S3_BUCKET_ACTIONS,
     "pull_through": PULL_THROUGH_ACTIONS,
     "pull_through_tagging": PULL_THROUGH_TAGGING_ACTIONS,
+    "secret_by_tag": SECRET_READ_ACTIONS,
+    "parameter_by_tag": PARAMETER_READ_ACTIONS,
+    "key_by_tag": KEY_DECRYPT_ACTIONS,
 }
 
 _SERVICE_SIDS = {"secretsmanager": "SecretsManager", "ssm": "Ssm"}
@@ -253,6 +256,7 @@ def build_statements(
             Statement("S3FilesBucketLocation", S3_BUCKET_ACTIONS, resources_of("s3_bucket"))
         )
     statements.extend(_key_statements(by_kind.get("key", ()), resource, resolve, url_suffix))
+    statements.extend(_tag_statements(by_kind, resource, resolve, url_suffix))
     return statements
 
 
@@ -293,6 +297,48 @@ def _key_statements(
                 condition_resolved={
                     "StringEquals": {"kms:ViaService": via_resolved[0] if single else via_resolved}
                 },
+            )
+        )
+    return statements
+
+
+_TAG_REASON = (
+    "Tag-scoped: the resource part names every {what} of the account and region, and the "
+    "aws:ResourceTag condition allows only those carrying the tag; the role stays one size "
+    "however many task families use it."
+)
+
+
+def _tag_statements(
+    by_kind: dict[str, list[Need]],
+    resource: Callable[[Need], Resource],
+    resolve: Callable[[Any], Any],
+    url_suffix: str,
+) -> list[Statement]:
+    statements: list[Statement] = []
+    layout = (
+        ("secret_by_tag", "SecretsReadByTag", SECRET_READ_ACTIONS, "secret", ()),
+        ("parameter_by_tag", "ParametersReadByTag", PARAMETER_READ_ACTIONS, "parameter", ()),
+        ("key_by_tag", "KmsDecryptByTag", KEY_DECRYPT_ACTIONS, "key", ("secretsmanager", "ssm")),
+    )
+    for kind, sid, actions, what, services in layout:
+        needs = by_kind.get(kind, ())
+        if not needs:
+            continue
+        need = needs[0]
+        condition: dict[str, Any] = {f"aws:ResourceTag/{key}": value for key, value in need.tags}
+        if services:
+            condition["kms:ViaService"] = [
+                f"{service}.{need.region}.{url_suffix}" for service in services
+            ]
+        statements.append(
+            Statement(
+                sid,
+                actions,
+                _unique_sorted([resource(n) for n in needs]),
+                condition={"StringEquals": condition},
+                condition_resolved=resolve({"StringEquals": condition}),
+                reason=_TAG_REASON.format(what=what),
             )
         )
     return statements

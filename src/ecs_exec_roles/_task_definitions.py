@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aws_cdk as cdk
@@ -41,6 +41,7 @@ class TaskNeed:
     resource: Any
     origin: str
     prop: str
+    family: str = ""
 
 
 def _partition_of(region: str) -> str:
@@ -80,12 +81,15 @@ def task_needs(role: IConstruct) -> list[TaskNeed]:
     needs: list[TaskNeed] = []
     for task in task_definitions_using(role):
         stack = cdk.Stack.of(task)
+        family = "" if cdk.Token.is_unresolved(task.family) else str(task.family)
+        task_needs: list[TaskNeed] = []
         for container in _containers(task):
             origin = f"container {container.node.path}"
-            needs.extend(_environment_file_needs(stack, container, origin))
-            needs.extend(_firelens_config_needs(stack, container, origin))
-            needs.extend(_log_needs(stack, container, origin))
-            needs.extend(_image_needs(stack, container, origin))
+            task_needs.extend(_environment_file_needs(stack, container, origin))
+            task_needs.extend(_firelens_config_needs(stack, container, origin))
+            task_needs.extend(_log_needs(stack, container, origin))
+            task_needs.extend(_image_needs(stack, container, origin))
+        needs.extend(replace(need, family=family) for need in task_needs)
     return needs
 
 
