@@ -125,11 +125,13 @@ def test_prefix_mode_covers_every_family_under_the_prefixes(env_stack: cdk.Stack
     )
 
 
-def test_prefix_mode_stays_one_size_whatever_the_number_of_families(app: cdk.App) -> None:
+def test_prefix_mode_stays_one_size_whatever_the_number_of_families() -> None:
     sizes = []
     for count in (1, 40):
         stack = cdk.Stack(
-            app, f"Team{count}", env=cdk.Environment(account="123456789012", region="eu-west-1")
+            cdk.App(),
+            f"Team{count}",
+            env=cdk.Environment(account="123456789012", region="eu-west-1"),
         )
         shared = SharedExecutionRole(
             stack, "Team", repository_prefixes=["team/"], log_group_prefixes=["/ecs/team/"]

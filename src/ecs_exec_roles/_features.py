@@ -38,7 +38,10 @@ __all__ = [
 # A stream prefix or cache prefix is put into an ARN: IAM wildcards or ARN separators in it
 # would widen the grant or break the ARN.
 _PREFIX = re.compile(r"^[A-Za-z0-9._/#-]{1,256}$")
-_ECR_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._-]{1,29}$")
+# ECR's own rule for pull-through cache prefixes (2 to 30 characters, "/"-separated parts).
+_ECR_PREFIX = re.compile(
+    r"^(?=.{2,30}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+)
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,12 @@ def _check_key(where: str, prop: str, index: int, key: Any) -> None:
     if (
         not isinstance(key, str)
         or not key
-        or (not cdk.Token.is_unresolved(key) and ("*" in key or "?" in key))
+        or (not cdk.Token.is_unresolved(key) and ("*" in key or "?" in key or "${" in key))
     ):
         raise ExecutionRoleError(
             f"{where}: {prop}[{index}] has the object key {key!r}; give the exact key of one "
-            "object (no '*' or '?', which IAM reads as wildcards)."
+            "object (no '*' or '?', which IAM reads as wildcards, and no '${', which IAM reads "
+            "as a policy variable)."
         )
 
 
@@ -183,7 +187,8 @@ def pull_through_needs(scope: Construct, where: str, prefixes: Any, tagging: boo
         "pull_through_cache_prefixes",
         prefixes,
         _ECR_PREFIX,
-        "an ECR pull-through cache rule prefix is 2 to 30 lowercase letters, digits and . _ -.",
+        "an ECR pull-through cache rule prefix is 2 to 30 lowercase letters, digits and "
+        ". _ - /, as ECR accepts it (for example 'docker-hub' or 'team/docker-hub').",
     )
     stack = cdk.Stack.of(scope)
     needs: list[Need] = []
