@@ -29,11 +29,14 @@ from ._features import (
 from ._nag import acknowledge_wildcards
 from ._needs import Need, _as_sequence, needs_from_props
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
-from ._statements import KIND_ACTIONS, Statement, build_statements
-from ._task_definitions import implicit_log_routers, task_needs
-from ._trust import ecs_tasks_principal
+from ._statements import KIND_ACTIONS, LOGS_WRITE_ACTIONS, Statement, build_statements
+from ._task_definitions import task_needs
+from ._trust import ecs_tasks_principal, stack_environment
 
 __all__ = ["DEFAULT_MAX_MANAGED_POLICIES", "ExecutionRoleBase"]
+
+# Read once: every read of a jsii constant is a call into aws-cdk-lib.
+_MUTATING = cdk.AspectPriority.MUTATING
 
 # IAM's default quota of managed policies attached to one role.
 DEFAULT_MAX_MANAGED_POLICIES = 10
@@ -52,8 +55,7 @@ class _Finalize:
         self._owner = owner
 
     def visit(self, node: IConstruct) -> None:
-        if node.node.path == self._owner.node.path:
-            self._owner._finalize()
+        self._owner._finalize()
 
 
 class ExecutionRoleBase(Construct):
@@ -73,7 +75,7 @@ class ExecutionRoleBase(Construct):
         max_managed_policies: int,
     ) -> None:
         super().__init__(scope, id)
-        where = self.node.path
+        where = self._path = self.node.path
         _check_role_name(where, role_name)
         _check_role_path(where, path)
         if trust_all_regions and not trust_conditions:
@@ -94,6 +96,7 @@ class ExecutionRoleBase(Construct):
         self._max_managed_policies = max_managed_policies
         self._needs: list[Need] = []
         self._families: dict[str, list[Need]] = {}
+        self._built_statements: list[Statement] | None = None
         self._finalized = False
         self._policies: list[iam.ManagedPolicy] = []
         self._packing_error: str | None = None
@@ -110,7 +113,11 @@ class ExecutionRoleBase(Construct):
             permissions_boundary=permissions_boundary,
             description=description,
         )
-        cdk.Aspects.of(self).add(_Finalize(self), priority=cdk.AspectPriority.MUTATING)
+        # On the role's CloudFormation resource, a leaf: an aspect visits every construct
+        # under its scope, and the finalizer needs to run once.
+        cdk.Aspects.of(self._role.node.default_child).add(  # type: ignore[arg-type]
+            _Finalize(self), priority=_MUTATING
+        )
         self.node.add_validation(CoverageValidation(self))
 
     # -- public surface shared by every construct ------------------------------------------
@@ -263,8 +270,13 @@ class ExecutionRoleBase(Construct):
     # -- synthesis --------------------------------------------------------------------------
 
     def _statements(self) -> list[Statement]:
-        stack = cdk.Stack.of(self)
-        return build_statements(self._needs, stack.resolve, url_suffix=stack.url_suffix)
+        # Needs are fixed once synthesis begins, so the statements are built once then.
+        if self._built_statements is None or not self._finalized:
+            stack = cdk.Stack.of(self)
+            self._built_statements = build_statements(
+                self._needs, stack.resolve, url_suffix=stack.url_suffix
+            )
+        return self._built_statements
 
     def _pack(self) -> PackingResult:
         return pack(self._statements(), MANAGED_POLICY_MAX_CHARS)
@@ -272,8 +284,8 @@ class ExecutionRoleBase(Construct):
     def _finalize(self) -> None:
         if self._finalized:
             return
-        self._finalized = True
         packing = self._pack()
+        self._finalized = True
         limit = self._max_managed_policies - self._fixed_managed_policy_count()
         if len(packing.policies) > limit:
             self._packing_error = (
@@ -289,10 +301,9 @@ class ExecutionRoleBase(Construct):
             policy = iam.ManagedPolicy(
                 self,
                 "Policy" if index == 0 else f"Policy{index + 1}",
-                description=f"Permissions ECS needs to start tasks with {self.node.path}"[:1000],
-                document=iam.PolicyDocument(
-                    minimize=False,
-                    statements=[iam.PolicyStatement.from_json(s.to_json()) for s in statements],
+                description=f"Permissions ECS needs to start tasks with {self._path}"[:1000],
+                document=iam.PolicyDocument.from_json(
+                    {"Version": "2012-10-17", "Statement": [s.to_json() for s in statements]}
                 ),
                 # Attached from the policy's side: a key policy that names the role (CDK adds
                 # one for a secret encrypted with a key of the same stack) would otherwise
@@ -308,11 +319,25 @@ class ExecutionRoleBase(Construct):
     def _covers(self) -> list[Cover]:
         stack = cdk.Stack.of(self)
         covers = list(self._extra_covers())
+        _, stack_region, stack_account = stack_environment(stack)
+        region, account = (flatten(value) for value in stack.resolve([stack_region, stack_account]))
         for statement in self._statements():
             for action in statement.actions:
                 covers.extend(
                     Cover(action.lower(), canonical(r.resolved)) for r in statement.resources
                 )
+                if action in LOGS_WRITE_ACTIONS:
+                    # A log group of the stack appears as Fn::GetAtt here, and by its name
+                    # (Ref) in task definitions' awslogs options: cover both spellings.
+                    covers.extend(
+                        Cover(
+                            action.lower(),
+                            f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:"
+                            f"<{r.resolved['Fn::GetAtt'][0]}>:*",
+                        )
+                        for r in statement.resources
+                        if isinstance(r.resolved, dict) and "Fn::GetAtt" in r.resolved
+                    )
         for need in self._needs:
             for aliases, grants_only in ((need.aliases, False), (need.grant_aliases, True)):
                 for alias in aliases:
@@ -329,11 +354,15 @@ class ExecutionRoleBase(Construct):
             errors.append(self._packing_error)
         stack = cdk.Stack.of(self)
         recorded = self._role.recorded_grants
-        grants = [stack.resolve(grant.statement.to_statement_json()) for grant in recorded]
-        origins = [(grant.origin, grant.family) for grant in recorded]
+        grants = _resolved_statements(stack, [grant.statement for grant in recorded])
         covers = self._covers()
-        grant_gaps = find_gaps(grants, covers, origins)
-        gaps = grant_gaps + find_task_gaps(task_needs(self._role), covers, grant_gaps)
+        grant_gaps = find_gaps(grants, covers)
+        if grant_gaps:
+            # Naming what needs each gap reads the task definitions: only when there are gaps.
+            origins = [(grant.origin, grant.family) for grant in recorded]
+            grant_gaps = find_gaps(grants, covers, origins)
+        needs, routerless_tasks = task_needs(self, f"{self._path}/Resource")
+        gaps = grant_gaps + find_task_gaps(needs, covers, grant_gaps)
         if gaps:
             lines = [
                 f"{self.node.path}: the execution role does not cover {len(gaps)} permission(s) "
@@ -347,7 +376,7 @@ class ExecutionRoleBase(Construct):
                     )
                 lines.append(line)
             errors.append("\n".join(lines))
-        for task_path in implicit_log_routers(self._role):
+        for task_path in routerless_tasks:
             errors.append(
                 f"{self.node.path}: containers of {task_path} log through FireLens without a "
                 "log router, so aws-cdk-lib would add a default one whose image pull (ECR on "
@@ -401,3 +430,17 @@ def _check_family(where: str, family: Any) -> None:
             "letters, digits, hyphens and underscores, the same as the task definition's "
             "family."
         )
+
+
+def _resolved_statements(stack: cdk.Stack, statements: Sequence[iam.PolicyStatement]) -> Any:
+    """The statements in template form, with one resolve for all of them.
+
+    Each call into aws-cdk-lib costs more than the work it does; a document resolves its
+    statements in one. A document drops duplicate statements, and then they are resolved one
+    by one so that each keeps its place (the gap messages name where each came from).
+    """
+    if len(statements) > 1:
+        document = stack.resolve(iam.PolicyDocument(minimize=False, statements=statements))
+        if len(document["Statement"]) == len(statements):
+            return document["Statement"]
+    return stack.resolve([statement.to_statement_json() for statement in statements])

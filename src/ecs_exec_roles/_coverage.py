@@ -280,7 +280,7 @@ def find_task_gaps(
                     display(need.resource),
                     f"add the resource to `{need.prop}`",
                     text,
-                    need.origin,
+                    str(need.origin),
                     need.family,
                 )
             )

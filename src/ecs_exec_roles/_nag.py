@@ -21,19 +21,17 @@ __all__ = ["acknowledge_managed_policy", "acknowledge_wildcards"]
 
 def acknowledge_wildcards(policy: iam.ManagedPolicy, statements: Sequence[Statement]) -> None:
     """Acknowledge each unavoidable wildcard finding, one resource at a time, with its reason."""
-    stack = cdk.Stack.of(policy)
-    for statement in statements:
-        if not statement.reason:
-            continue
-        for resource in statement.resources:
-            flat = flatten(stack.resolve(resource.value))
-            if "*" in flat:
-                cdk.Validations.of(policy).acknowledge(
-                    cdk.Acknowledgment(
-                        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{flat}]",
-                        reason=statement.reason,
-                    )
-                )
+    acknowledgments = [
+        cdk.Acknowledgment(
+            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{flat}]", reason=statement.reason
+        )
+        for statement in statements
+        if statement.reason
+        for flat in (flatten(resource.resolved) for resource in statement.resources)
+        if "*" in flat
+    ]
+    if acknowledgments:
+        cdk.Validations.of(policy).acknowledge(*acknowledgments)
 
 
 def acknowledge_managed_policy(role: IConstruct, managed_policy_arn: Any, reason: str) -> None:

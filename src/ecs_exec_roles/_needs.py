@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
@@ -103,7 +103,9 @@ class Need:
 
     kind: str
     arn: str
-    origin: str
+    # Not part of equality: two needs of the same resource are one need, wherever they came
+    # from (and comparing would read construct paths).
+    origin: str | LazyOrigin = field(compare=False)
     region: str = ""
     services: tuple[str, ...] = ()
     # Other CDK strings naming the same resource (a log group's ARN built from its name, next
@@ -121,9 +123,32 @@ class Need:
         return KIND_PROPS[self.kind]
 
 
-def _origin(resource: Any) -> str:
-    node = getattr(resource, "node", None)
-    return str(node.path) if node is not None else repr(resource)
+class LazyOrigin:
+    """Where a resource came from (its construct path), read only when a message needs it.
+
+    Reading a construct's path is a call into aws-cdk-lib; most roles never print it.
+    """
+
+    __slots__ = ("_prefix", "_resource", "_suffix")
+
+    def __init__(self, resource: Any, prefix: str = "", suffix: str = "") -> None:
+        self._resource = resource
+        self._prefix = prefix
+        self._suffix = suffix
+
+    def __str__(self) -> str:
+        node = getattr(self._resource, "node", None)
+        path = str(node.path) if node is not None else repr(self._resource)
+        return f"{self._prefix}{path}{self._suffix}"
+
+    __repr__ = __str__
+
+    def with_suffix(self, suffix: str) -> LazyOrigin:
+        return LazyOrigin(self._resource, self._prefix, self._suffix + suffix)
+
+
+def _origin(resource: Any) -> LazyOrigin:
+    return LazyOrigin(resource)
 
 
 def _shown(value: Any) -> str:
@@ -134,13 +159,16 @@ def _shown(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
-def _check_kind(construct_path: str, prop: str, index: int, value: Any, kind: str) -> None:
+def _check_kind(construct_path: str, prop: str, index: int, value: Any, kind: str) -> Any:
+    """Check that ``value`` is a CDK object of ``kind``; return its identifying attribute."""
     attribute, type_name, example = _KIND_HINTS[kind]
-    if isinstance(value, (str, bytes)) or not hasattr(value, attribute):
+    found = None if isinstance(value, (str, bytes)) else getattr(value, attribute, None)
+    if found is None:
         raise ExecutionRoleError(
             f"{construct_path}: {prop}[{index}] is {_shown(value)}, "
             f"not a {type_name}. Pass a CDK object, for example {example}."
         )
+    return found
 
 
 def _literal_text(value: str) -> str:
@@ -154,7 +182,9 @@ def _shown_arn(arn: str) -> str:
     return repr(_STRING_TOKEN.sub("<token>", arn))
 
 
-def _check_no_wildcard(construct_path: str, prop: str, index: int, arn: str, origin: str) -> None:
+def _check_no_wildcard(
+    construct_path: str, prop: str, index: int, arn: str, origin: object
+) -> None:
     # IAM reads "*" and "?" in a Resource as wildcards: a name holding one would grant every
     # resource it matches, not the one resource the prop names.
     literal = _literal_text(arn)
@@ -166,7 +196,7 @@ def _check_no_wildcard(construct_path: str, prop: str, index: int, arn: str, ori
         )
 
 
-def _check_repository_arn(construct_path: str, index: int, arn: str, origin: str) -> None:
+def _check_repository_arn(construct_path: str, index: int, arn: str, origin: object) -> None:
     if ":repository/" not in arn:
         return
     name = arn.split(":repository/", 1)[1]
@@ -196,16 +226,18 @@ def _region_of(resource: Any) -> str:
     return str(resource.env.region)
 
 
-def secret_arn_for_policy(secret: Any) -> str:
+def secret_arn_for_policy(secret: Any, secret_arn: str | None = None) -> str:
     """The ARN that names a secret in IAM.
 
     A secret imported by name or partial ARN has no known six-character suffix; ``-??????``
     matches exactly that suffix, where ``-*`` or ``*`` would also match ``name-other``.
+
+    :param secret_arn: the secret's ``secret_arn``, when already read.
     """
     full_arn = secret.secret_full_arn
     if full_arn is not None:
         return str(full_arn)
-    return f"{secret.secret_arn}-??????"
+    return f"{secret_arn if secret_arn is not None else secret.secret_arn}-??????"
 
 
 def key_need(
@@ -254,25 +286,21 @@ def needs_from_props(
     """Check each prop and turn it into needs; keys of encrypted secrets are added too."""
     needs: list[Need] = []
     for index, repository in enumerate(_as_sequence(construct_path, "repositories", repositories)):
-        _check_kind(construct_path, "repositories", index, repository, "repository")
-        arn = str(repository.repository_arn)
+        arn = str(_check_kind(construct_path, "repositories", index, repository, "repository"))
         _check_no_wildcard(construct_path, "repositories", index, arn, _origin(repository))
         _check_repository_arn(construct_path, index, arn, _origin(repository))
         needs.append(Need("repository", arn, _origin(repository)))
     for index, log_group in enumerate(_as_sequence(construct_path, "log_groups", log_groups)):
-        _check_kind(construct_path, "log_groups", index, log_group, "log_group")
-        arn = str(log_group.log_group_arn)
+        arn = str(_check_kind(construct_path, "log_groups", index, log_group, "log_group"))
         # CDK's log group ARN ends in ":*" (the group's streams); only the name must be literal.
         _check_no_wildcard(
             construct_path, "log_groups", index, arn.removesuffix(":*"), _origin(log_group)
         )
-        needs.append(log_group_need(log_group))
+        needs.append(Need("log_group", arn, _origin(log_group)))
     for index, secret in enumerate(_as_sequence(construct_path, "secrets", secrets)):
-        _check_kind(construct_path, "secrets", index, secret, "secret")
-        _check_no_wildcard(
-            construct_path, "secrets", index, str(secret.secret_arn), _origin(secret)
-        )
-        needs.append(Need("secret", secret_arn_for_policy(secret), _origin(secret)))
+        secret_arn = str(_check_kind(construct_path, "secrets", index, secret, "secret"))
+        _check_no_wildcard(construct_path, "secrets", index, secret_arn, _origin(secret))
+        needs.append(Need("secret", secret_arn_for_policy(secret, secret_arn), _origin(secret)))
         key = secret.encryption_key
         if key is not None:
             needs.append(
@@ -307,13 +335,4 @@ def log_group_arn_from_name(log_group: Any, suffix: str = "") -> str:
     return (
         f"arn:{partition}:logs:{env.region}:{env.account}:log-group:"
         f"{log_group.log_group_name}{suffix}"
-    )
-
-
-def log_group_need(log_group: Any) -> Need:
-    return Need(
-        "log_group",
-        str(log_group.log_group_arn),
-        _origin(log_group),
-        aliases=(log_group_arn_from_name(log_group, ":*"),),
     )

@@ -169,8 +169,11 @@ def build_statements(
     :param url_suffix: the stack's URL suffix token, for ``kms:ViaService`` values.
     """
 
+    # One resolve for every ARN: each resolve is a call into aws-cdk-lib.
+    resolved_arns = dict(zip(needs, resolve([need.arn for need in needs]), strict=True))
+
     def resource(need: Need) -> Resource:
-        resolved = resolve(need.arn)
+        resolved = resolved_arns[need] if need in resolved_arns else resolve(need.arn)
         return Resource(
             need.arn, resolved, max_chars(resolved, UNRESOLVED_ARN_MAX_CHARS[need.kind])
         )

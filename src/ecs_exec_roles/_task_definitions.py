@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 from constructs import IConstruct
 
+from ._needs import LazyOrigin
+
 __all__ = [
     "TaskNeed",
     "ecr_image_repository",
-    "implicit_log_routers",
     "task_definitions_using",
     "task_needs",
 ]
@@ -39,9 +40,16 @@ class TaskNeed:
 
     action: str
     resource: Any
-    origin: str
+    origin: str | LazyOrigin
     prop: str
-    family: str = ""
+    # The task definition, for the family name of a message; read only when one is printed.
+    task: Any = field(default=None, compare=False)
+
+    @property
+    def family(self) -> str:
+        if self.task is None or cdk.Token.is_unresolved(self.task.family):
+            return ""
+        return str(self.task.family)
 
 
 def _partition_of(region: str) -> str:
@@ -61,14 +69,28 @@ def ecr_image_repository(image: str) -> tuple[str, str, str, str] | None:
     return _partition_of(region), region, match["account"], match["name"]
 
 
-def task_definitions_using(role: IConstruct) -> Iterator[ecs.TaskDefinition]:
-    """Every task definition in the app whose execution role is ``role``."""
-    path = role.node.path
-    for construct in role.node.root.node.find_all():
-        if isinstance(construct, ecs.TaskDefinition):
-            execution_role = construct.execution_role
-            if execution_role is not None and execution_role.node.path == path:
-                yield construct
+# The app's task definitions by execution role path, built once per app on first use. The
+# checks that use it run at synth, when the construct tree is complete and can no longer
+# change (aws-cdk-lib refuses changes after synthesis).
+_INDEX_ATTRIBUTE = "_ecs_exec_roles_task_definitions_by_role"
+
+
+def _task_definition_index(root: IConstruct) -> dict[str, list[ecs.TaskDefinition]]:
+    index: dict[str, list[ecs.TaskDefinition]] | None = getattr(root, _INDEX_ATTRIBUTE, None)
+    if index is None:
+        index = {}
+        for construct in root.node.find_all():
+            if isinstance(construct, ecs.TaskDefinition):
+                execution_role = construct.execution_role
+                if execution_role is not None:
+                    index.setdefault(execution_role.node.path, []).append(construct)
+        setattr(root, _INDEX_ATTRIBUTE, index)
+    return index
+
+
+def task_definitions_using(scope: IConstruct, role_path: str) -> Iterator[ecs.TaskDefinition]:
+    """Every task definition in the app of ``scope`` whose execution role is at ``role_path``."""
+    yield from _task_definition_index(scope.node.root).get(role_path, ())
 
 
 def _containers(task: ecs.TaskDefinition) -> Iterator[ecs.ContainerDefinition]:
@@ -77,24 +99,39 @@ def _containers(task: ecs.TaskDefinition) -> Iterator[ecs.ContainerDefinition]:
             yield child
 
 
-def task_needs(role: IConstruct) -> list[TaskNeed]:
+def task_needs(scope: IConstruct, role_path: str) -> tuple[list[TaskNeed], list[str]]:
+    """The needs of every container of the task definitions using ``role``, and the paths
+    of those task definitions that log through FireLens without a log router.
+
+    aws-cdk-lib adds a default router to such a task while it renders the template, after
+    every check has run: it pulls an image named by an SSM parameter and grants ECR actions
+    on ``*`` and writes to a log group it creates, none of which this role can name.
+    """
     needs: list[TaskNeed] = []
-    for task in task_definitions_using(role):
+    routerless: list[str] = []
+    for task in task_definitions_using(scope, role_path):
         stack = cdk.Stack.of(task)
-        family = "" if cdk.Token.is_unresolved(task.family) else str(task.family)
         task_needs: list[TaskNeed] = []
+        has_router = uses_firelens = False
         for container in _containers(task):
-            origin = f"container {container.node.path}"
+            origin = LazyOrigin(container, "container ")
             task_needs.extend(_environment_file_needs(stack, container, origin))
-            task_needs.extend(_firelens_config_needs(stack, container, origin))
-            task_needs.extend(_log_needs(stack, container, origin))
+            if isinstance(container, ecs.FirelensLogRouter):
+                has_router = True
+                task_needs.extend(_firelens_config_needs(stack, container, origin))
+            config = container.log_driver_config
+            if config is not None:
+                uses_firelens = uses_firelens or config.log_driver == "awsfirelens"
+                task_needs.extend(_log_needs(stack, container, config, origin))
             task_needs.extend(_image_needs(stack, container, origin))
-        needs.extend(replace(need, family=family) for need in task_needs)
-    return needs
+        needs.extend(replace(need, task=task) for need in task_needs)
+        if uses_firelens and not has_router:
+            routerless.append(task.node.path)
+    return needs, routerless
 
 
 def _s3_object_needs(
-    stack: cdk.Stack, bucket: str, key: str, origin: str, prop: str
+    stack: cdk.Stack, bucket: str, key: str, origin: LazyOrigin, prop: str
 ) -> list[TaskNeed]:
     object_arn = stack.resolve(f"arn:{stack.partition}:s3:::{bucket}/{key}")
     bucket_arn = stack.resolve(f"arn:{stack.partition}:s3:::{bucket}")
@@ -105,7 +142,7 @@ def _s3_object_needs(
 
 
 def _environment_file_needs(
-    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
+    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: LazyOrigin
 ) -> list[TaskNeed]:
     needs: list[TaskNeed] = []
     for config in container.environment_files or ():
@@ -116,7 +153,7 @@ def _environment_file_needs(
                     stack,
                     location.bucket_name,
                     location.object_key,
-                    f"{origin} for its environment file",
+                    origin.with_suffix(" for its environment file"),
                     "environment_files",
                 )
             )
@@ -127,7 +164,7 @@ _S3_ARN = re.compile(r"^arn:[^:]+:s3:::(?P<bucket>[^/]+)/(?P<key>.+)$")
 
 
 def _firelens_config_needs(
-    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
+    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: LazyOrigin
 ) -> list[TaskNeed]:
     config = getattr(container, "firelens_config", None)
     options = config.options if config is not None else None
@@ -141,14 +178,15 @@ def _firelens_config_needs(
         stack,
         match["bucket"],
         match["key"],
-        f"{origin} for its FireLens config file",
+        origin.with_suffix(" for its FireLens config file"),
         "firelens_config_files",
     )
 
 
-def _log_needs(stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str) -> list[TaskNeed]:
-    config = container.log_driver_config
-    if config is None or config.log_driver != "awslogs" or config.options is None:
+def _log_needs(
+    stack: cdk.Stack, container: ecs.ContainerDefinition, config: Any, origin: LazyOrigin
+) -> list[TaskNeed]:
+    if config.log_driver != "awslogs" or config.options is None:
         return []
     options = dict(config.options)
     group = options.get("awslogs-group")
@@ -161,8 +199,10 @@ def _log_needs(stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
     stream = f"{prefix}/{container.container_name}/*" if prefix else "*"
     stream_arn = stack.resolve(f"{group_arn}:log-stream:{stream}")
     needs = [
-        TaskNeed("logs:CreateLogStream", stream_arn, f"{origin} for awslogs", "log_groups"),
-        TaskNeed("logs:PutLogEvents", stream_arn, f"{origin} for awslogs", "log_groups"),
+        TaskNeed(
+            "logs:CreateLogStream", stream_arn, origin.with_suffix(" for awslogs"), "log_groups"
+        ),
+        TaskNeed("logs:PutLogEvents", stream_arn, origin.with_suffix(" for awslogs"), "log_groups"),
     ]
     create = stack.resolve(options.get("awslogs-create-group", "false"))
     if isinstance(create, str) and create.lower() == "true":
@@ -170,7 +210,7 @@ def _log_needs(stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
             TaskNeed(
                 "logs:CreateLogGroup",
                 stack.resolve(group_arn),
-                f"{origin} for awslogs-create-group",
+                origin.with_suffix(" for awslogs-create-group"),
                 "log_groups_to_create",
             )
         )
@@ -178,7 +218,7 @@ def _log_needs(stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
 
 
 def _image_needs(
-    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: str
+    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: LazyOrigin
 ) -> list[TaskNeed]:
     image = stack.resolve(container.image_name)
     if not isinstance(image, str):
@@ -188,7 +228,7 @@ def _image_needs(
         return []
     partition, region, account, name = repository
     arn = f"arn:{partition}:ecr:{region}:{account}:repository/{name}"
-    where = f"{origin} for its image {image}"
+    where = origin.with_suffix(f" for its image {image}")
     return [
         TaskNeed("ecr:GetAuthorizationToken", "*", where, "repositories"),
         *(
@@ -200,23 +240,3 @@ def _image_needs(
             )
         ),
     ]
-
-
-def implicit_log_routers(role: IConstruct) -> list[str]:
-    """Task definitions whose containers log through FireLens without a log router.
-
-    aws-cdk-lib adds a default router to such a task while it renders the template, after
-    every check has run: it pulls an image named by an SSM parameter and grants ECR actions
-    on ``*`` and writes to a log group it creates, none of which this role can name.
-    """
-    paths: list[str] = []
-    for task in task_definitions_using(role):
-        containers = list(_containers(task))
-        has_router = any(isinstance(c, ecs.FirelensLogRouter) for c in containers)
-        uses_firelens = any(
-            c.log_driver_config is not None and c.log_driver_config.log_driver == "awsfirelens"
-            for c in containers
-        )
-        if uses_firelens and not has_router:
-            paths.append(task.node.path)
-    return paths

@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-__all__ = ["ECS_TASKS_SERVICE", "ecs_tasks_principal"]
+__all__ = ["ECS_TASKS_SERVICE", "ecs_tasks_principal", "stack_environment"]
 
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
@@ -22,12 +22,25 @@ def ecs_tasks_principal(
     """
     if not trust_conditions:
         return iam.ServicePrincipal(ECS_TASKS_SERVICE)
-    stack = cdk.Stack.of(scope)
-    region = "*" if trust_all_regions else stack.region
+    partition, region, account = stack_environment(cdk.Stack.of(scope))
+    if trust_all_regions:
+        region = "*"
     return iam.ServicePrincipal(
         ECS_TASKS_SERVICE,
         conditions={
-            "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:ecs:{region}:{stack.account}:*"},
-            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account}:*"},
+            "StringEquals": {"aws:SourceAccount": account},
         },
     )
+
+
+_ENVIRONMENT_ATTRIBUTE = "_ecs_exec_roles_environment"
+
+
+def stack_environment(stack: cdk.Stack) -> tuple[str, str, str]:
+    """The stack's partition, region and account (tokens or literals), read once per stack."""
+    environment: tuple[str, str, str] | None = getattr(stack, _ENVIRONMENT_ATTRIBUTE, None)
+    if environment is None:
+        environment = (stack.partition, stack.region, stack.account)
+        setattr(stack, _ENVIRONMENT_ATTRIBUTE, environment)
+    return environment
