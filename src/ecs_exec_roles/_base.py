@@ -12,7 +12,14 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from ._cfn import canonical, flatten
-from ._coverage import Cover, CoverageValidation, RecordingRole, find_gaps, find_task_gaps
+from ._coverage import (
+    Cover,
+    CoverageValidation,
+    RecordedGrant,
+    RecordingRole,
+    find_gaps,
+    find_task_gaps,
+)
 from ._errors import ExecutionRoleError
 from ._features import (
     container_assets_needs,
@@ -189,7 +196,7 @@ class ExecutionRoleBase(Construct):
         :param log_writes: whether log groups get write permissions here (the starter's
             managed policy already writes to every log group).
         """
-        where = self.node.path
+        where = self._path
         if family is not None:
             _check_family(where, family)
         if pull_through_cache_tagging and not pull_through_cache_prefixes:
@@ -245,7 +252,7 @@ class ExecutionRoleBase(Construct):
         parameter_prefixes: Any,
         resource_tags: Any,
     ) -> None:
-        where = self.node.path
+        where = self._path
         self._add_needs(
             prefix_needs(
                 self,
@@ -354,11 +361,12 @@ class ExecutionRoleBase(Construct):
             errors.append(self._packing_error)
         stack = cdk.Stack.of(self)
         recorded = self._role.recorded_grants
-        grants = _resolved_statements(stack, [grant.statement for grant in recorded])
         covers = self._covers()
-        grant_gaps = find_gaps(grants, covers)
+        grant_gaps = find_gaps(_resolved_statements(stack, recorded), covers)
         if grant_gaps:
-            # Naming what needs each gap reads the task definitions: only when there are gaps.
+            # Naming what needs each gap takes each grant on its own and reads the task
+            # definitions: only when there are gaps.
+            grants = stack.resolve([grant.statement.to_statement_json() for grant in recorded])
             origins = [(grant.origin, grant.family) for grant in recorded]
             grant_gaps = find_gaps(grants, covers, origins)
         needs, routerless_tasks = task_needs(self, f"{self._path}/Resource")
@@ -432,15 +440,13 @@ def _check_family(where: str, family: Any) -> None:
         )
 
 
-def _resolved_statements(stack: cdk.Stack, statements: Sequence[iam.PolicyStatement]) -> Any:
-    """The statements in template form, with one resolve for all of them.
+def _resolved_statements(stack: cdk.Stack, grants: Sequence[RecordedGrant]) -> Any:
+    """The distinct granted statements in template form, resolved in one call.
 
-    Each call into aws-cdk-lib costs more than the work it does; a document resolves its
-    statements in one. A document drops duplicate statements, and then they are resolved one
-    by one so that each keeps its place (the gap messages name where each came from).
+    Each call into aws-cdk-lib costs more than the work it does; a document resolves all its
+    statements at once and drops duplicates (every ECR image grants the same token statement).
     """
-    if len(statements) > 1:
-        document = stack.resolve(iam.PolicyDocument(minimize=False, statements=statements))
-        if len(document["Statement"]) == len(statements):
-            return document["Statement"]
-    return stack.resolve([statement.to_statement_json() for statement in statements])
+    if not grants:
+        return []
+    document = iam.PolicyDocument(minimize=False, statements=[g.statement for g in grants])
+    return stack.resolve(document)["Statement"]

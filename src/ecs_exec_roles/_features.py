@@ -190,6 +190,8 @@ def pull_through_needs(scope: Construct, where: str, prefixes: Any, tagging: boo
         "an ECR pull-through cache rule prefix is 2 to 30 lowercase letters, digits and "
         ". _ - /, as ECR accepts it (for example 'docker-hub' or 'team/docker-hub').",
     )
+    if not checked:
+        return []
     stack = cdk.Stack.of(scope)
     needs: list[Need] = []
     for prefix in checked:
