@@ -273,3 +273,60 @@ def test_report_reader_sees_cloudformation_validate_warnings(tmp_path: Path) -> 
     assert [(f.id, f.construct_path) for f in report.findings] == [
         ("CloudFormation-Validate::F3034", "Stack/Queue")
     ]
+
+
+@pytest.mark.parametrize("environment", ["agnostic", "env"])
+def test_roles_with_every_feature_have_no_open_findings(environment: str, tmp_path: Path) -> None:
+    from aws_cdk import aws_s3 as s3
+
+    from ecs_exec_roles import S3File
+
+    app = nag_app(tmp_path)
+    env = cdk.Environment(account=ACCOUNT, region=REGION) if environment == "env" else None
+    stack = cdk.Stack(app, "Features", env=env)
+    resources = imported_resources(stack)
+    bucket = s3.Bucket.from_bucket_name(stack, "Config", "app-config")
+    env_file = ecs.EnvironmentFile.from_bucket(bucket, "api/app.env")
+    created = logs.LogGroup.from_log_group_name(stack, "Created", "/ecs/created")
+    common = {
+        "environment_files": [env_file],
+        "firelens_config_files": [S3File(bucket=bucket, key="fluent-bit.conf")],
+        "log_groups_to_create": [created],
+        "pull_through_cache_prefixes": ["docker-hub"],
+        "pull_through_cache_tagging": True,
+        "registry_credentials": [resources.secret],
+        "container_assets": True,
+    }
+    MinimalExecutionRole(
+        stack,
+        "Minimal",
+        repositories=[resources.repository],
+        log_groups=[resources.log_group],
+        log_stream_prefixes=["api"],
+        guardduty_runtime_monitoring=True,
+        **common,  # type: ignore[arg-type]
+    )
+    SharedExecutionRole(
+        stack,
+        "Scoped",
+        repository_prefixes=["team/"],
+        log_group_prefixes=["/ecs/team/"],
+        secret_prefixes=["team/"],
+        parameter_prefixes=["/team/"],
+        resource_tags={"team": "payments"},
+        **common,  # type: ignore[arg-type]
+    )
+    StarterExecutionRole(stack, "Starter", **common)  # type: ignore[arg-type]
+    report = synth_with_report(app)
+    assert_clean(report)
+    acknowledged = {f.rule for f in report.acknowledged}
+    reasons = {f.rule: f.reason for f in report.acknowledged}
+    # Each wildcard is acknowledged with the reason of its own feature.
+    assert "name prefixes" in next(r for k, r in reasons.items() if "repository/team/*" in k)
+    assert "pull-through cache" in next(r for k, r in reasons.items() if "docker-hub/*" in k)
+    assert "aws:ResourceTag" in next(r for k, r in reasons.items() if ":secret:*" in k)
+    # Every acknowledgment names one resource; none is a bare action wildcard.
+    assert all(
+        rule.startswith(("AwsSolutions-IAM5[Resource::", "AwsSolutions-IAM4[Policy::"))
+        for rule in acknowledged
+    )

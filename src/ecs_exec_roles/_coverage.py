@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -28,6 +29,7 @@ from ._task_definitions import TaskNeed
 
 __all__ = [
     "Cover",
+    "CoverIndex",
     "Gap",
     "RecordedGrant",
     "RecordingRole",
@@ -48,13 +50,19 @@ def _granting_task_definition() -> ecs.TaskDefinition | None:
     for _ in range(_MAX_FRAMES):
         if frame is None:
             return None
-        local_values = frame.f_locals
-        for name in ("self", "task_definition", "task"):
-            value = local_values.get(name)
-            if isinstance(value, ecs.TaskDefinition):
-                return value
+        # Reading a frame's locals copies them; only frames of aws-cdk-lib's ECS wrappers
+        # can hold the task definition.
+        if frame.f_code.co_filename.endswith(_ECS_MODULE_FILE):
+            local_values = frame.f_locals
+            for name in ("self", "task_definition", "task"):
+                value = local_values.get(name)
+                if isinstance(value, ecs.TaskDefinition):
+                    return value
         frame = frame.f_back
     return None
+
+
+_ECS_MODULE_FILE = str(Path("aws_cdk") / "aws_ecs" / "__init__.py")
 
 
 # Frames between the grant and the user's add_container call: jsii's callback machinery
@@ -173,6 +181,39 @@ def covers_resource(cover: Cover, action: str, resource: str) -> bool:
     return cover.pattern == resource
 
 
+class CoverIndex:
+    """Covers arranged for fast lookup: exact resources in sets, ``prefix*`` patterns as
+    prefixes, any other wildcard pattern as a regular expression; per action.
+
+    A shared role checks every grant against every resource it names; a linear scan grows
+    with the square of the number of task families.
+    """
+
+    def __init__(self, covers: Iterable[Cover]) -> None:
+        self._exact: dict[str, set[str]] = {}
+        self._prefixes: dict[str, list[str]] = {}
+        self._globs: dict[str, list[re.Pattern[str]]] = {}
+        for cover in covers:
+            pattern = cover.pattern
+            if pattern == "*":
+                self._prefixes.setdefault(cover.action, []).append("")
+            elif "?" not in pattern and pattern.find("*") == len(pattern) - 1:
+                self._prefixes.setdefault(cover.action, []).append(pattern[:-1])
+            elif "*" in pattern or "?" in pattern:
+                self._globs.setdefault(cover.action, []).append(_glob(pattern))
+            else:
+                self._exact.setdefault(cover.action, set()).add(pattern)
+        self._prefix_tuples = {action: tuple(p) for action, p in self._prefixes.items()}
+
+    def allows(self, action: str, resource: str) -> bool:
+        if resource in self._exact.get(action, ()):
+            return True
+        prefixes = self._prefix_tuples.get(action)
+        if prefixes and resource.startswith(prefixes):
+            return True
+        return any(glob.fullmatch(resource) for glob in self._globs.get(action, ()))
+
+
 def _ecs_subset(actions: Iterable[str]) -> list[str]:
     subset: list[str] = []
     for action in actions:
@@ -209,6 +250,7 @@ def find_gaps(
     from ``grant_read`` is never called by ECS, so a grant is covered by its ECS subset. A grant
     with no ECS action at all belongs to the task role and is reported as a gap.
     """
+    index_of_covers = CoverIndex(covers)
     gaps = _Gaps()
     for index, grant in enumerate(grants):
         origin, family = origins[index] if index < len(origins) else ("", "")
@@ -242,7 +284,7 @@ def find_gaps(
         for action in subset:
             for resource in resources:
                 text = canonical(resource)
-                if not any(covers_resource(cover, action, text) for cover in covers):
+                if not index_of_covers.allows(action, text):
                     prop = ACTION_PROPS.get(action, "a prop of the construct")
                     name = ECS_EXECUTION_ACTIONS[action]
                     fix = f"add the resource to `{prop}`"
@@ -265,15 +307,17 @@ def find_task_gaps(
     A need inside a resource already reported from a grant (a log stream of a log group that
     CDK granted) is not reported twice.
     """
-    precise = [cover for cover in covers if not cover.grants_only]
-    reported = [Cover(gap.action.lower(), gap.pattern) for gap in grant_gaps if gap.pattern]
+    precise = CoverIndex(cover for cover in covers if not cover.grants_only)
+    reported = CoverIndex(
+        Cover(gap.action.lower(), gap.pattern) for gap in grant_gaps if gap.pattern
+    )
     gaps = _Gaps()
     for need in needs:
         text = canonical(need.resource)
         action = need.action.lower()
-        if any(covers_resource(cover, action, text) for cover in reported):
+        if reported.allows(action, text):
             continue
-        if not any(covers_resource(cover, action, text) for cover in precise):
+        if not precise.allows(action, text):
             gaps.add(
                 Gap(
                     need.action,

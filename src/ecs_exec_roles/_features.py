@@ -175,6 +175,7 @@ def log_stream_needs(
                     log_group_arn_from_name(log_group, f":log-stream:{prefix}/*"),
                     group_need.origin,
                     grant_aliases=(group_need.arn, *group_need.aliases),
+                    reason=_STREAM_REASON,
                 )
             )
     return needs
@@ -196,12 +197,11 @@ def pull_through_needs(scope: Construct, where: str, prefixes: Any, tagging: boo
     needs: list[Need] = []
     for prefix in checked:
         arn = f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/{prefix}/*"
-        needs.append(Need("repository", arn, f"pull_through_cache_prefixes {prefix!r}"))
-        needs.append(Need("pull_through", arn, f"pull_through_cache_prefixes {prefix!r}"))
+        origin = f"pull_through_cache_prefixes {prefix!r}"
+        needs.append(Need("repository", arn, origin, reason=_PULL_THROUGH_REASON))
+        needs.append(Need("pull_through", arn, origin, reason=_PULL_THROUGH_REASON))
         if tagging:
-            needs.append(
-                Need("pull_through_tagging", arn, f"pull_through_cache_prefixes {prefix!r}")
-            )
+            needs.append(Need("pull_through_tagging", arn, origin, reason=_PULL_THROUGH_REASON))
     return needs
 
 
@@ -264,6 +264,20 @@ def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
 
 
 _DEFAULT_QUALIFIER = "hnb659fds"
+
+_PULL_THROUGH_REASON = (
+    "A pull-through cache creates one repository per upstream image under its rule prefix, "
+    "unknown before the first pull; the wildcard covers only repositories under that prefix."
+)
+_PREFIX_REASON = (
+    "Scoped mode chosen by the user (SharedExecutionRole name prefixes): every {what} whose "
+    "name starts with the prefix, so the role stays one size however many task families "
+    "use it."
+)
+_STREAM_REASON = (
+    "The awslogs driver names streams prefix/container/task-id, unknown before launch; the "
+    "wildcard covers only streams under the task's stream prefix in this log group."
+)
 
 
 def container_assets_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
@@ -343,6 +357,7 @@ def prefix_needs(
                 "repository",
                 f"{head}:ecr:{tail}:repository/{prefix}*",
                 f"repository_prefixes {prefix!r}",
+                reason=_PREFIX_REASON.format(what="repository"),
             )
         )
     for prefix in check_prefixes(
@@ -353,6 +368,7 @@ def prefix_needs(
                 "log_group",
                 f"{head}:logs:{tail}:log-group:{prefix}*",
                 f"log_group_prefixes {prefix!r}",
+                reason=_PREFIX_REASON.format(what="log group (and its streams)"),
             )
         )
     for prefix in check_prefixes(where, "secret_prefixes", secret_prefixes, _NAME_PREFIX, rule):
@@ -361,6 +377,7 @@ def prefix_needs(
                 "secret",
                 f"{head}:secretsmanager:{tail}:secret:{prefix}*",
                 f"secret_prefixes {prefix!r}",
+                reason=_PREFIX_REASON.format(what="secret"),
             )
         )
     for prefix in check_prefixes(
@@ -372,6 +389,7 @@ def prefix_needs(
                 "parameter",
                 f"{head}:ssm:{tail}:parameter/{name}*",
                 f"parameter_prefixes {prefix!r}",
+                reason=_PREFIX_REASON.format(what="parameter"),
             )
         )
     return needs

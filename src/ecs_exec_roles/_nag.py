@@ -23,12 +23,12 @@ def acknowledge_wildcards(policy: iam.ManagedPolicy, statements: Sequence[Statem
     """Acknowledge each unavoidable wildcard finding, one resource at a time, with its reason."""
     acknowledgments = [
         cdk.Acknowledgment(
-            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{flat}]", reason=statement.reason
+            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{flat}]",
+            reason=resource.reason or statement.reason,
         )
         for statement in statements
-        if statement.reason
-        for flat in (flatten(resource.resolved) for resource in statement.resources)
-        if "*" in flat
+        for resource, flat in ((r, flatten(r.resolved)) for r in statement.resources)
+        if "*" in flat and (resource.reason or statement.reason)
     ]
     if acknowledgments:
         cdk.Validations.of(policy).acknowledge(*acknowledgments)

@@ -117,6 +117,8 @@ class Need:
     grant_aliases: tuple[str, ...] = ()
     # For tag-scoped needs: the resource tags (key, value) the condition requires.
     tags: tuple[tuple[str, str], ...] = ()
+    # Why a wildcard in this ARN is unavoidable, for its cdk-nag acknowledgment.
+    reason: str = field(default="", compare=False)
 
     @property
     def prop(self) -> str:

@@ -104,6 +104,8 @@ class Resource:
     value: str
     resolved: Any
     max_chars: int
+    # Why a wildcard in this resource is unavoidable (else the statement's reason applies).
+    reason: str = field(default="", compare=False)
 
     @property
     def key(self) -> str:
@@ -175,7 +177,10 @@ def build_statements(
     def resource(need: Need) -> Resource:
         resolved = resolved_arns[need] if need in resolved_arns else resolve(need.arn)
         return Resource(
-            need.arn, resolved, max_chars(resolved, UNRESOLVED_ARN_MAX_CHARS[need.kind])
+            need.arn,
+            resolved,
+            max_chars(resolved, UNRESOLVED_ARN_MAX_CHARS[need.kind]),
+            need.reason,
         )
 
     by_kind: dict[str, list[Need]] = {}
@@ -199,35 +204,13 @@ def build_statements(
             )
         )
     if repositories:
-        statements.append(
-            Statement(
-                "EcrImagePull",
-                ECR_PULL_ACTIONS,
-                repositories,
-                reason="A pull-through cache creates one repository per upstream image under "
-                "its prefix; the wildcard covers only repositories under that prefix.",
-            )
-        )
+        statements.append(Statement("EcrImagePull", ECR_PULL_ACTIONS, repositories))
     if pull_through:
-        statements.append(
-            Statement(
-                "EcrPullThroughCache",
-                PULL_THROUGH_ACTIONS,
-                pull_through,
-                reason="A pull-through cache creates one repository per upstream image under "
-                "its prefix; the wildcard covers only repositories under that prefix.",
-            )
-        )
+        statements.append(Statement("EcrPullThroughCache", PULL_THROUGH_ACTIONS, pull_through))
     tagging = resources_of("pull_through_tagging")
     if tagging:
         statements.append(
-            Statement(
-                "EcrPullThroughCacheTagging",
-                PULL_THROUGH_TAGGING_ACTIONS,
-                tagging,
-                reason="Repository creation templates tag the repositories a pull-through "
-                "cache creates under its prefix, unknown before the first pull.",
-            )
+            Statement("EcrPullThroughCacheTagging", PULL_THROUGH_TAGGING_ACTIONS, tagging)
         )
     log_writes = _unique_sorted([*resources_of("log_group"), *resources_of("log_stream")])
     if log_writes:
