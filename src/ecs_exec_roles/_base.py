@@ -9,6 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_iam as iam
+from aws_cdk import region_info
 from constructs import Construct, IConstruct
 
 from ._cfn import canonical, flatten
@@ -281,7 +282,10 @@ class ExecutionRoleBase(Construct):
         if self._built_statements is None or not self._finalized:
             stack = cdk.Stack.of(self)
             self._built_statements = build_statements(
-                self._needs, stack.resolve, url_suffix=stack.url_suffix
+                self._needs,
+                stack.resolve,
+                url_suffix=stack.url_suffix,
+                pseudo_max_chars=_known_pseudo_lengths(stack),
             )
         return self._built_statements
 
@@ -450,3 +454,17 @@ def _resolved_statements(stack: cdk.Stack, grants: Sequence[RecordedGrant]) -> A
         return []
     document = iam.PolicyDocument(minimize=False, statements=[g.statement for g in grants])
     return stack.resolve(document)["Statement"]
+
+
+def _known_pseudo_lengths(stack: cdk.Stack) -> dict[str, int]:
+    """Lengths of pseudo parameters fixed by the stack's environment.
+
+    A stack in a concrete region deploys to that region's partition, so ``AWS::Partition``
+    counts at its real length rather than the longest one (``aws`` is 3 characters,
+    ``aws-iso-b`` 9): about 6 characters per ARN, which a shared role spends on more families.
+    """
+    _, region, _ = stack_environment(stack)
+    if cdk.Token.is_unresolved(region):
+        return {}
+    partition = region_info.RegionInfo.get(region).partition
+    return {"AWS::Partition": len(partition)} if partition else {}

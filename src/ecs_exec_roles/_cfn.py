@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 # Longest value each pseudo parameter can take. IAM counts policy size after CloudFormation
@@ -67,7 +68,9 @@ def canonical(resolved: Any) -> str:
     return _LITERAL_PARTITION.sub("arn:<AWS::Partition>:", flatten(resolved), count=1)
 
 
-def max_chars(resolved: Any, unresolved_max_chars: int) -> int:
+def max_chars(
+    resolved: Any, unresolved_max_chars: int, pseudo_max_chars: Mapping[str, int] | None = None
+) -> int:
     """Upper bound of the characters IAM counts for a resolved value once deployed.
 
     Literal strings count exactly (as JSON, quotes included). A ``Fn::Join`` counts its literal
@@ -76,19 +79,20 @@ def max_chars(resolved: Any, unresolved_max_chars: int) -> int:
     template cannot know, and counts as ``unresolved_max_chars``: the longest ARN that kind of
     resource can have.
     """
-    return 2 + _inner_max_chars(resolved, unresolved_max_chars)
+    bounds = {**_PSEUDO_MAX_CHARS, **(pseudo_max_chars or {})}
+    return 2 + _inner_max_chars(resolved, unresolved_max_chars, bounds)
 
 
-def _inner_max_chars(resolved: Any, unresolved_max_chars: int) -> int:
+def _inner_max_chars(resolved: Any, unresolved_max_chars: int, bounds: Mapping[str, int]) -> int:
     if isinstance(resolved, str):
         # json.dumps escapes nothing in ARNs except quotes and backslashes, which ARNs lack.
         return len(json.dumps(resolved)) - 2
     if isinstance(resolved, dict) and len(resolved) == 1:
         ((function, argument),) = resolved.items()
-        if function == "Ref" and argument in _PSEUDO_MAX_CHARS:
-            return _PSEUDO_MAX_CHARS[argument]
+        if function == "Ref" and argument in bounds:
+            return bounds[argument]
         if function == "Fn::Join":
             delimiter, parts = argument
-            total = sum(_inner_max_chars(part, unresolved_max_chars) for part in parts)
+            total = sum(_inner_max_chars(part, unresolved_max_chars, bounds) for part in parts)
             return total + len(delimiter) * max(len(parts) - 1, 0)
     return unresolved_max_chars

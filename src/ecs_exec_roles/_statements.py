@@ -8,7 +8,7 @@ props are given in another order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,12 +163,15 @@ def build_statements(
     resolve: Callable[[Any], Any],
     *,
     url_suffix: str,
+    pseudo_max_chars: Mapping[str, int] | None = None,
 ) -> list[Statement]:
     """Turn needs into the role's statements, in a fixed order, without duplicates.
 
     :param needs: what the task families need.
     :param resolve: resolves a CDK string to its template form (``Stack.resolve``).
     :param url_suffix: the stack's URL suffix token, for ``kms:ViaService`` values.
+    :param pseudo_max_chars: the length of pseudo parameters known for the stack (the
+        partition of a stack in a known region), used instead of their longest value.
     """
 
     # One resolve for every ARN: each resolve is a call into aws-cdk-lib.
@@ -179,7 +182,7 @@ def build_statements(
         return Resource(
             need.arn,
             resolved,
-            max_chars(resolved, UNRESOLVED_ARN_MAX_CHARS[need.kind]),
+            max_chars(resolved, UNRESOLVED_ARN_MAX_CHARS[need.kind], pseudo_max_chars),
             need.reason,
         )
 
