@@ -463,8 +463,17 @@ def _known_pseudo_lengths(stack: cdk.Stack) -> dict[str, int]:
     counts at its real length rather than the longest one (``aws`` is 3 characters,
     ``aws-iso-b`` 9): about 6 characters per ARN, which a shared role spends on more families.
     """
-    _, region, _ = stack_environment(stack)
-    if cdk.Token.is_unresolved(region):
-        return {}
-    partition = region_info.RegionInfo.get(region).partition
-    return {"AWS::Partition": len(partition)} if partition else {}
+    known: dict[str, int] | None = getattr(stack, _PSEUDO_LENGTHS_ATTRIBUTE, None)
+    if known is None:
+        _, region, _ = stack_environment(stack)
+        partition = (
+            None
+            if cdk.Token.is_unresolved(region)
+            else region_info.RegionInfo.get(region).partition
+        )
+        known = {"AWS::Partition": len(partition)} if partition else {}
+        setattr(stack, _PSEUDO_LENGTHS_ATTRIBUTE, known)
+    return known
+
+
+_PSEUDO_LENGTHS_ATTRIBUTE = "_ecs_exec_roles_pseudo_lengths"
