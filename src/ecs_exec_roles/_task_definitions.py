@@ -18,6 +18,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 from constructs import IConstruct
 
+from ._cfn import flatten
 from ._needs import LazyOrigin
 
 __all__ = [
@@ -93,66 +94,66 @@ def task_definitions_using(scope: IConstruct, role_path: str) -> Iterator[ecs.Ta
     yield from _task_definition_index(scope.node.root).get(role_path, ())
 
 
-def _containers(task: ecs.TaskDefinition) -> Iterator[ecs.ContainerDefinition]:
-    for child in task.node.children:
-        if isinstance(child, ecs.ContainerDefinition):
-            yield child
-
-
 def task_needs(scope: IConstruct, role_path: str) -> tuple[list[TaskNeed], list[str]]:
-    """The needs of every container of the task definitions using ``role``, and the paths
-    of those task definitions that log through FireLens without a log router.
+    """The needs of every container of the task definitions using the role at ``role_path``.
 
-    aws-cdk-lib adds a default router to such a task while it renders the template, after
-    every check has run: it pulls an image named by an SSM parameter and grants ECR actions
-    on ``*`` and writes to a log group it creates, none of which this role can name.
+    Each task definition's containers are read from its template form, resolved in one call
+    (aws-cdk-lib has already rendered them when checks run). Resources are returned in the
+    flattened text form of ``_cfn.flatten``.
+
+    Also returns the paths of task definitions whose containers log through FireLens without
+    a log router: aws-cdk-lib adds a default one whose image pull it grants on ECR ``*``.
     """
     needs: list[TaskNeed] = []
     routerless: list[str] = []
+    account_by_stack: dict[str, str] = {}
     for task in task_definitions_using(scope, role_path):
+        resource = task.node.default_child
         stack = cdk.Stack.of(task)
+        containers, stack_account = stack.resolve(
+            [resource.container_definitions, stack.account]  # type: ignore[union-attr]
+        )
+        account = account_by_stack.setdefault(stack.artifact_id, flatten(stack_account))
         task_needs: list[TaskNeed] = []
         has_router = uses_firelens = False
-        for container in _containers(task):
-            origin = LazyOrigin(container, "container ")
-            task_needs.extend(_environment_file_needs(stack, container, origin))
-            if isinstance(container, ecs.FirelensLogRouter):
+        for container in containers or ():
+            origin = LazyOrigin(task, "container ", f"/{container.get('name', '?')}")
+            task_needs.extend(_environment_file_needs(container, origin))
+            firelens = container.get("firelensConfiguration")
+            if firelens is not None:
                 has_router = True
-                task_needs.extend(_firelens_config_needs(stack, container, origin))
-            config = container.log_driver_config
-            if config is not None:
-                uses_firelens = uses_firelens or config.log_driver == "awsfirelens"
-                task_needs.extend(_log_needs(stack, container, config, origin))
-            task_needs.extend(_image_needs(stack, container, origin))
+                task_needs.extend(_firelens_config_needs(firelens, origin))
+            log_configuration = container.get("logConfiguration") or {}
+            uses_firelens = uses_firelens or log_configuration.get("logDriver") == "awsfirelens"
+            task_needs.extend(_log_needs(container, log_configuration, account, origin))
+            task_needs.extend(_image_needs(container, origin))
         needs.extend(replace(need, task=task) for need in task_needs)
         if uses_firelens and not has_router:
             routerless.append(task.node.path)
     return needs, routerless
 
 
-def _s3_object_needs(
-    stack: cdk.Stack, bucket: str, key: str, origin: LazyOrigin, prop: str
-) -> list[TaskNeed]:
-    object_arn = stack.resolve(f"arn:{stack.partition}:s3:::{bucket}/{key}")
-    bucket_arn = stack.resolve(f"arn:{stack.partition}:s3:::{bucket}")
+# The partition may still be the flattened pseudo parameter "<AWS::Partition>".
+_S3_ARN = re.compile(r"^(?P<bucket>arn:(?:<AWS::Partition>|[^:]+):s3:::[^/]+)/(?P<key>.+)$")
+
+
+def _s3_object_needs(object_arn: str, origin: LazyOrigin, prop: str) -> list[TaskNeed]:
+    match = _S3_ARN.match(object_arn)
+    if match is None:
+        return []
     return [
         TaskNeed("s3:GetObject", object_arn, origin, prop),
-        TaskNeed("s3:GetBucketLocation", bucket_arn, origin, prop),
+        TaskNeed("s3:GetBucketLocation", match["bucket"], origin, prop),
     ]
 
 
-def _environment_file_needs(
-    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: LazyOrigin
-) -> list[TaskNeed]:
+def _environment_file_needs(container: dict[str, Any], origin: LazyOrigin) -> list[TaskNeed]:
     needs: list[TaskNeed] = []
-    for config in container.environment_files or ():
-        if str(config.file_type) in ("s3", "EnvironmentFileType.S3"):
-            location = config.s3_location
+    for environment_file in container.get("environmentFiles") or ():
+        if environment_file.get("type") == "s3":
             needs.extend(
                 _s3_object_needs(
-                    stack,
-                    location.bucket_name,
-                    location.object_key,
+                    flatten(environment_file.get("value")),
                     origin.with_suffix(" for its environment file"),
                     "environment_files",
                 )
@@ -160,56 +161,41 @@ def _environment_file_needs(
     return needs
 
 
-_S3_ARN = re.compile(r"^arn:[^:]+:s3:::(?P<bucket>[^/]+)/(?P<key>.+)$")
-
-
-def _firelens_config_needs(
-    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: LazyOrigin
-) -> list[TaskNeed]:
-    config = getattr(container, "firelens_config", None)
-    options = config.options if config is not None else None
-    if options is None or options.config_file_type != ecs.FirelensConfigFileType.S3:
-        return []
-    value = stack.resolve(options.config_file_value)
-    match = _S3_ARN.match(value) if isinstance(value, str) else None
-    if match is None:
+def _firelens_config_needs(firelens: dict[str, Any], origin: LazyOrigin) -> list[TaskNeed]:
+    options = firelens.get("options") or {}
+    if options.get("config-file-type") != "s3":
         return []
     return _s3_object_needs(
-        stack,
-        match["bucket"],
-        match["key"],
+        flatten(options.get("config-file-value")),
         origin.with_suffix(" for its FireLens config file"),
         "firelens_config_files",
     )
 
 
 def _log_needs(
-    stack: cdk.Stack, container: ecs.ContainerDefinition, config: Any, origin: LazyOrigin
+    container: dict[str, Any], log_configuration: dict[str, Any], account: str, origin: LazyOrigin
 ) -> list[TaskNeed]:
-    if config.log_driver != "awslogs" or config.options is None:
+    options = log_configuration.get("options") or {}
+    if log_configuration.get("logDriver") != "awslogs" or "awslogs-group" not in options:
         return []
-    options = dict(config.options)
-    group = options.get("awslogs-group")
-    if group is None:
-        return []
-    region = options.get("awslogs-region", stack.region)
-    group_arn = f"arn:{stack.partition}:logs:{region}:{stack.account}:log-group:{group}"
-    prefix = options.get("awslogs-stream-prefix")
+    group = flatten(options["awslogs-group"])
+    region = flatten(options.get("awslogs-region", "<AWS::Region>"))
+    group_arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}"
+    prefix = flatten(options.get("awslogs-stream-prefix", ""))
     # The driver names streams prefix/container-name/task-id, or the container ID without prefix.
-    stream = f"{prefix}/{container.container_name}/*" if prefix else "*"
-    stream_arn = stack.resolve(f"{group_arn}:log-stream:{stream}")
+    stream = f"{prefix}/{container.get('name', '*')}/*" if prefix else "*"
+    stream_arn = f"{group_arn}:log-stream:{stream}"
+    awslogs = origin.with_suffix(" for awslogs")
     needs = [
-        TaskNeed(
-            "logs:CreateLogStream", stream_arn, origin.with_suffix(" for awslogs"), "log_groups"
-        ),
-        TaskNeed("logs:PutLogEvents", stream_arn, origin.with_suffix(" for awslogs"), "log_groups"),
+        TaskNeed("logs:CreateLogStream", stream_arn, awslogs, "log_groups"),
+        TaskNeed("logs:PutLogEvents", stream_arn, awslogs, "log_groups"),
     ]
-    create = stack.resolve(options.get("awslogs-create-group", "false"))
+    create = options.get("awslogs-create-group", "false")
     if isinstance(create, str) and create.lower() == "true":
         needs.append(
             TaskNeed(
                 "logs:CreateLogGroup",
-                stack.resolve(group_arn),
+                group_arn,
                 origin.with_suffix(" for awslogs-create-group"),
                 "log_groups_to_create",
             )
@@ -217,10 +203,8 @@ def _log_needs(
     return needs
 
 
-def _image_needs(
-    stack: cdk.Stack, container: ecs.ContainerDefinition, origin: LazyOrigin
-) -> list[TaskNeed]:
-    image = stack.resolve(container.image_name)
+def _image_needs(container: dict[str, Any], origin: LazyOrigin) -> list[TaskNeed]:
+    image = container.get("image")
     if not isinstance(image, str):
         return []
     repository = ecr_image_repository(image)
