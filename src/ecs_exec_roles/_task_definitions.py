@@ -106,14 +106,15 @@ def task_needs(scope: IConstruct, role_path: str) -> tuple[list[TaskNeed], list[
     """
     needs: list[TaskNeed] = []
     routerless: list[str] = []
-    account_by_stack: dict[str, str] = {}
+    # By stack object: jsii hands back the same Python object for the same stack.
+    account_by_stack: dict[int, str] = {}
     for task in task_definitions_using(scope, role_path):
         resource = task.node.default_child
         stack = cdk.Stack.of(task)
-        containers, stack_account = stack.resolve(
-            [resource.container_definitions, stack.account]  # type: ignore[union-attr]
-        )
-        account = account_by_stack.setdefault(stack.artifact_id, flatten(stack_account))
+        if id(stack) not in account_by_stack:
+            account_by_stack[id(stack)] = flatten(stack.resolve(stack.account))
+        account = account_by_stack[id(stack)]
+        containers = stack.resolve(resource.container_definitions)  # type: ignore[union-attr]
         task_needs: list[TaskNeed] = []
         has_router = uses_firelens = False
         for container in containers or ():
