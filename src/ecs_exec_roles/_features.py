@@ -25,6 +25,7 @@ from ._needs import (
     _origin,
     log_group_arn_from_name,
 )
+from ._trust import stack_environment
 
 __all__ = [
     "S3File",
@@ -341,57 +342,45 @@ def prefix_needs(
     parameter_prefixes: Any,
 ) -> list[Need]:
     """Needs that name every resource under a name prefix, for scale without enumeration."""
-    stack = cdk.Stack.of(scope)
-    head = f"arn:{stack.partition}"
-    tail = f"{stack.region}:{stack.account}"
+    partition, region, account = stack_environment(cdk.Stack.of(scope))
     rule = (
         "a name prefix is letters, digits and . _ / + = @ # - (no '*', '?' or ':'), for "
         "example 'team/'."
     )
+    # (prop, values, kind, ARN up to the name, what the reason calls it)
+    layout = (
+        (
+            "repository_prefixes",
+            repository_prefixes,
+            "repository",
+            "ecr",
+            "repository/",
+            "repository",
+        ),
+        (
+            "log_group_prefixes",
+            log_group_prefixes,
+            "log_group",
+            "logs",
+            "log-group:",
+            "log group (and its streams)",
+        ),
+        ("secret_prefixes", secret_prefixes, "secret", "secretsmanager", "secret:", "secret"),
+        ("parameter_prefixes", parameter_prefixes, "parameter", "ssm", "parameter/", "parameter"),
+    )
     needs: list[Need] = []
-    for prefix in check_prefixes(
-        where, "repository_prefixes", repository_prefixes, _NAME_PREFIX, rule
-    ):
-        needs.append(
-            Need(
-                "repository",
-                f"{head}:ecr:{tail}:repository/{prefix}*",
-                f"repository_prefixes {prefix!r}",
-                reason=_PREFIX_REASON.format(what="repository"),
+    for prop, values, kind, service, resource_type, what in layout:
+        for prefix in check_prefixes(where, prop, values, _NAME_PREFIX, rule):
+            # Parameter ARNs hold the name without its leading "/".
+            name = prefix.removeprefix("/") if kind == "parameter" else prefix
+            needs.append(
+                Need(
+                    kind,
+                    f"arn:{partition}:{service}:{region}:{account}:{resource_type}{name}*",
+                    f"{prop} {prefix!r}",
+                    reason=_PREFIX_REASON.format(what=what),
+                )
             )
-        )
-    for prefix in check_prefixes(
-        where, "log_group_prefixes", log_group_prefixes, _NAME_PREFIX, rule
-    ):
-        needs.append(
-            Need(
-                "log_group",
-                f"{head}:logs:{tail}:log-group:{prefix}*",
-                f"log_group_prefixes {prefix!r}",
-                reason=_PREFIX_REASON.format(what="log group (and its streams)"),
-            )
-        )
-    for prefix in check_prefixes(where, "secret_prefixes", secret_prefixes, _NAME_PREFIX, rule):
-        needs.append(
-            Need(
-                "secret",
-                f"{head}:secretsmanager:{tail}:secret:{prefix}*",
-                f"secret_prefixes {prefix!r}",
-                reason=_PREFIX_REASON.format(what="secret"),
-            )
-        )
-    for prefix in check_prefixes(
-        where, "parameter_prefixes", parameter_prefixes, _NAME_PREFIX, rule
-    ):
-        name = prefix.removeprefix("/")
-        needs.append(
-            Need(
-                "parameter",
-                f"{head}:ssm:{tail}:parameter/{name}*",
-                f"parameter_prefixes {prefix!r}",
-                reason=_PREFIX_REASON.format(what="parameter"),
-            )
-        )
     return needs
 
 
