@@ -33,7 +33,6 @@ __all__ = [
     "Gap",
     "RecordedGrant",
     "RecordingRole",
-    "covers_resource",
     "find_gaps",
     "find_task_gaps",
 ]
@@ -168,17 +167,6 @@ def _as_list(value: Any) -> list[Any]:
 def _glob(pattern: str) -> re.Pattern[str]:
     parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile("".join(parts), re.DOTALL)
-
-
-def covers_resource(cover: Cover, action: str, resource: str) -> bool:
-    """Whether ``cover`` allows ``action`` on the canonical ``resource``."""
-    if cover.action != action:
-        return False
-    if cover.pattern == "*":
-        return True
-    if "*" in cover.pattern or "?" in cover.pattern:
-        return _glob(cover.pattern).fullmatch(resource) is not None
-    return cover.pattern == resource
 
 
 class CoverIndex:
