@@ -166,7 +166,7 @@ class ExecutionRoleBase(Construct):
     def _add_needs(self, needs: Sequence[Need]) -> None:
         if self._finalized:
             raise ExecutionRoleError(
-                f"{self.node.path}: resources were added after synthesis began; add them "
+                f"{self._path}: resources were added after synthesis began; add them "
                 "while building the app, before app.synth() or Template.from_stack()."
             )
         self._needs.extend(needs)
@@ -212,8 +212,10 @@ class ExecutionRoleBase(Construct):
             )
         # Checked under their own prop name before they join the log groups written to.
         created = log_group_create_needs(where, log_groups_to_create)
-        written = [*_sequence(where, "log_groups", log_groups)]
-        written += [g for g in _sequence(where, "log_groups_to_create", log_groups_to_create)]
+        written = [
+            *_sequence(where, "log_groups", log_groups),
+            *_sequence(where, "log_groups_to_create", log_groups_to_create),
+        ]
         needs = needs_from_props(
             where,
             repositories=[
@@ -300,7 +302,7 @@ class ExecutionRoleBase(Construct):
         limit = self._max_managed_policies - self._fixed_managed_policy_count()
         if len(packing.policies) > limit:
             self._packing_error = (
-                f"{self.node.path}: the role's statements need {packing.total_chars} characters "
+                f"{self._path}: the role's statements need {packing.total_chars} characters "
                 f"(counted as IAM does, unresolved ARNs at their longest), which is "
                 f"{len(packing.policies)} managed policies of {MANAGED_POLICY_MAX_CHARS} "
                 f"characters; max_managed_policies is {self._max_managed_policies}. Ways out: "
@@ -350,13 +352,12 @@ class ExecutionRoleBase(Construct):
                         if isinstance(r.resolved, dict) and "Fn::GetAtt" in r.resolved
                     )
         for need in self._needs:
-            for aliases, grants_only in ((need.aliases, False), (need.grant_aliases, True)):
-                for alias in aliases:
-                    pattern = canonical(stack.resolve(alias))
-                    covers.extend(
-                        Cover(action.lower(), pattern, grants_only)
-                        for action in KIND_ACTIONS[need.kind]
-                    )
+            for alias in need.grant_aliases:
+                pattern = canonical(stack.resolve(alias))
+                covers.extend(
+                    Cover(action.lower(), pattern, grants_only=True)
+                    for action in KIND_ACTIONS[need.kind]
+                )
         return covers
 
     def _synth_errors(self) -> list[str]:
@@ -377,7 +378,7 @@ class ExecutionRoleBase(Construct):
         gaps = grant_gaps + find_task_gaps(needs, covers, grant_gaps)
         if gaps:
             lines = [
-                f"{self.node.path}: the execution role does not cover {len(gaps)} permission(s) "
+                f"{self._path}: the execution role does not cover {len(gaps)} permission(s) "
                 "that the app grants to it (it grants nothing by itself, so ECS would be denied):"
             ]
             for gap in gaps:
@@ -390,7 +391,7 @@ class ExecutionRoleBase(Construct):
             errors.append("\n".join(lines))
         for task_path in routerless_tasks:
             errors.append(
-                f"{self.node.path}: containers of {task_path} log through FireLens without a "
+                f"{self._path}: containers of {task_path} log through FireLens without a "
                 "log router, so aws-cdk-lib would add a default one whose image pull (ECR on "
                 "'*') and log group this role cannot name. Add the router yourself with "
                 "task.add_firelens_log_router(...), with an image this role covers (or one "
@@ -399,7 +400,7 @@ class ExecutionRoleBase(Construct):
             )
         for policy in self._role.attached_inline_policies:
             errors.append(
-                f"{self.node.path}: the inline policy {policy.node.path} is attached to the "
+                f"{self._path}: the inline policy {policy.node.path} is attached to the "
                 "execution role, which takes its permissions only from its props. Pass the "
                 "resources through the props, or attach the policy to the task role."
             )

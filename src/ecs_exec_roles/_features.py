@@ -175,7 +175,7 @@ def log_stream_needs(
                     "log_stream",
                     log_group_arn_from_name(log_group, f":log-stream:{prefix}/*"),
                     group_need.origin,
-                    grant_aliases=(group_need.arn, *group_need.aliases),
+                    grant_aliases=(group_need.arn,),
                     reason=_STREAM_REASON,
                 )
             )

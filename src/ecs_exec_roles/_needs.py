@@ -108,10 +108,6 @@ class Need:
     origin: str | LazyOrigin = field(compare=False)
     region: str = ""
     services: tuple[str, ...] = ()
-    # Other CDK strings naming the same resource (a log group's ARN built from its name, next
-    # to CDK's ``log_group_arn``), so a grant or a task definition that names it either way
-    # is recognised as covered.
-    aliases: tuple[str, ...] = ()
     # CDK strings that count as covered only for grants aws-cdk-lib makes, whose precise use
     # the task definitions show (CDK grants a whole log group; streams are scoped by prefix).
     grant_aliases: tuple[str, ...] = ()
