@@ -7,20 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_iam as iam
-from aws_cdk import region_info
-from constructs import Construct, IConstruct
+from constructs import Construct
 
-from ._cfn import canonical, flatten
-from ._coverage import (
-    Cover,
-    CoverageValidation,
-    RecordedGrant,
-    RecordingRole,
-    find_gaps,
-    find_task_gaps,
-)
+from ._batch import Resolver, StackRoles
+from ._cfn import canonical, flatten, is_unresolved
+from ._coverage import Cover, RecordingRole, find_gaps, find_task_gaps
 from ._errors import ExecutionRoleError
 from ._features import (
     container_assets_needs,
@@ -38,13 +30,10 @@ from ._nag import acknowledge_wildcards
 from ._needs import Need, _as_sequence, needs_from_props
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
 from ._statements import KIND_ACTIONS, LOGS_WRITE_ACTIONS, Statement, build_statements
-from ._task_definitions import task_needs
-from ._trust import ecs_tasks_principal, stack_environment
+from ._task_definitions import TaskNeed
+from ._trust import ecs_tasks_principal, partition_of_region, stack_environment
 
 __all__ = ["DEFAULT_MAX_MANAGED_POLICIES", "ExecutionRoleBase"]
-
-# Read once: every read of a jsii constant is a call into aws-cdk-lib.
-_MUTATING = cdk.AspectPriority.MUTATING
 
 # IAM's default quota of managed policies attached to one role.
 DEFAULT_MAX_MANAGED_POLICIES = 10
@@ -53,17 +42,6 @@ _QUOTA_MAX_MANAGED_POLICIES = 25
 
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _ROLE_PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
-
-
-@jsii.implements(cdk.IAspect)
-class _Finalize:
-    """Builds the role's policies once every prop and ``add_*`` call is known."""
-
-    def __init__(self, owner: ExecutionRoleBase) -> None:
-        self._owner = owner
-
-    def visit(self, node: IConstruct) -> None:
-        self._owner._finalize()
 
 
 class ExecutionRoleBase(Construct):
@@ -108,25 +86,27 @@ class ExecutionRoleBase(Construct):
         self._finalized = False
         self._policies: list[iam.ManagedPolicy] = []
         self._packing_error: str | None = None
+        self._stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
+        self._registry = StackRoles.of(self._stack)
+        # One principal per stack and trust setting: the roles of a stack trust the same.
+        trust = (trust_conditions, trust_all_regions)
+        principal = self._registry.principals.get(trust)
+        if principal is None:
+            principal = self._registry.principals[trust] = ecs_tasks_principal(
+                self._stack, trust_conditions=trust_conditions, trust_all_regions=trust_all_regions
+            )
         self._role = RecordingRole(
             # "Resource" keeps the role's logical ID close to the construct's own name.
             self,
             "Resource",
             grant_dependable=self,
-            assumed_by=ecs_tasks_principal(
-                self, trust_conditions=trust_conditions, trust_all_regions=trust_all_regions
-            ),
+            assumed_by=principal,
             role_name=role_name,
             path=path,
             permissions_boundary=permissions_boundary,
             description=description,
         )
-        # On the role's CloudFormation resource, a leaf: an aspect visits every construct
-        # under its scope, and the finalizer needs to run once.
-        cdk.Aspects.of(self._role.node.default_child).add(  # type: ignore[arg-type]
-            _Finalize(self), priority=_MUTATING
-        )
-        self.node.add_validation(CoverageValidation(self))
+        self._registry.register(self, self._role)
 
     # -- public surface shared by every construct ------------------------------------------
 
@@ -269,7 +249,7 @@ class ExecutionRoleBase(Construct):
         )
 
     def _family_report(self) -> Mapping[str, Sequence[str]]:
-        stack = cdk.Stack.of(self)
+        stack = self._stack
         return {
             family: tuple(
                 sorted({f"{need.kind}: {flatten(stack.resolve(need.arn))}" for need in needs})
@@ -279,14 +259,14 @@ class ExecutionRoleBase(Construct):
 
     # -- synthesis --------------------------------------------------------------------------
 
-    def _statements(self) -> list[Statement]:
+    def _statements(self, resolver: Resolver | None = None) -> list[Statement]:
         # Needs are fixed once synthesis begins, so the statements are built once then.
         if self._built_statements is None or not self._finalized:
-            stack = cdk.Stack.of(self)
+            stack = self._stack
             self._built_statements = build_statements(
                 self._needs,
-                stack.resolve,
-                url_suffix=stack.url_suffix,
+                resolver or stack.resolve,
+                url_suffix=self._registry.url_suffix,
                 pseudo_max_chars=_known_pseudo_lengths(stack),
             )
         return self._built_statements
@@ -294,11 +274,16 @@ class ExecutionRoleBase(Construct):
     def _pack(self) -> PackingResult:
         return pack(self._statements(), MANAGED_POLICY_MAX_CHARS)
 
-    def _finalize(self) -> None:
+    def _values_to_resolve(self) -> list[str]:
+        """Every CDK string the role's statements and coverage check resolve."""
+        return [value for need in self._needs for value in (need.arn, *need.grant_aliases)]
+
+    def _finalize(self, resolver: Resolver) -> None:
         if self._finalized:
             return
-        packing = self._pack()
+        self._statements(resolver)
         self._finalized = True
+        packing = self._pack()
         limit = self._max_managed_policies - self._fixed_managed_policy_count()
         if len(packing.policies) > limit:
             self._packing_error = (
@@ -330,10 +315,9 @@ class ExecutionRoleBase(Construct):
         return 0
 
     def _covers(self) -> list[Cover]:
-        stack = cdk.Stack.of(self)
+        resolve = self._registry.resolver
         covers = list(self._extra_covers())
-        _, stack_region, stack_account = stack_environment(stack)
-        region, account = (flatten(value) for value in stack.resolve([stack_region, stack_account]))
+        region, account = self._registry.region_account()
         for statement in self._statements():
             for action in statement.actions:
                 covers.extend(
@@ -353,29 +337,40 @@ class ExecutionRoleBase(Construct):
                     )
         for need in self._needs:
             for alias in need.grant_aliases:
-                pattern = canonical(stack.resolve(alias))
+                pattern = canonical(resolve(alias))
                 covers.extend(
                     Cover(action.lower(), pattern, grants_only=True)
                     for action in KIND_ACTIONS[need.kind]
                 )
         return covers
 
-    def _synth_errors(self) -> list[str]:
+    def _synth_errors(
+        self, grants: Sequence[Any], task_needs: Sequence[TaskNeed], routerless: Sequence[str]
+    ) -> list[str]:
+        """What is wrong with the role once the app is built.
+
+        :param grants: the distinct statements granted to the role, resolved.
+        :param task_needs: the needs read from the task definitions that use the role.
+        :param routerless: task definitions using FireLens without a log router.
+        """
+        if not self._finalized:
+            return [
+                f"{self._path}: the role was created after its policies were built (by an "
+                "aspect?); create it while building the app, before synthesis."
+            ]
         errors = []
         if self._packing_error:
             errors.append(self._packing_error)
-        stack = cdk.Stack.of(self)
         recorded = self._role.recorded_grants
         covers = self._covers()
-        grant_gaps = find_gaps(_resolved_statements(stack, recorded), covers)
+        grant_gaps = find_gaps(grants, covers)
         if grant_gaps:
             # Naming what needs each gap takes each grant on its own and reads the task
             # definitions: only when there are gaps.
-            grants = stack.resolve([grant.statement.to_statement_json() for grant in recorded])
+            each = self._stack.resolve([grant.statement.to_statement_json() for grant in recorded])
             origins = [(grant.origin, grant.family) for grant in recorded]
-            grant_gaps = find_gaps(grants, covers, origins)
-        needs, routerless_tasks = task_needs(self, f"{self._path}/Resource")
-        gaps = grant_gaps + find_task_gaps(needs, covers, grant_gaps)
+            grant_gaps = find_gaps(each, covers, origins)
+        gaps = grant_gaps + find_task_gaps(task_needs, covers, grant_gaps)
         if gaps:
             lines = [
                 f"{self._path}: the execution role does not cover {len(gaps)} permission(s) "
@@ -389,7 +384,7 @@ class ExecutionRoleBase(Construct):
                     )
                 lines.append(line)
             errors.append("\n".join(lines))
-        for task_path in routerless_tasks:
+        for task_path in routerless:
             errors.append(
                 f"{self._path}: containers of {task_path} log through FireLens without a "
                 "log router, so aws-cdk-lib would add a default one whose image pull (ECR on "
@@ -408,7 +403,7 @@ class ExecutionRoleBase(Construct):
 
 
 def _check_role_name(where: str, role_name: str | None) -> None:
-    if role_name is None or cdk.Token.is_unresolved(role_name):
+    if role_name is None or is_unresolved(role_name):
         return
     if not isinstance(role_name, str) or not _ROLE_NAME.match(role_name):
         raise ExecutionRoleError(
@@ -419,7 +414,7 @@ def _check_role_name(where: str, role_name: str | None) -> None:
 
 
 def _check_role_path(where: str, path: str | None) -> None:
-    if path is None or cdk.Token.is_unresolved(path):
+    if path is None or is_unresolved(path):
         return
     if not isinstance(path, str) or len(path) > 512 or not _ROLE_PATH.match(path):
         raise ExecutionRoleError(
@@ -445,18 +440,6 @@ def _check_family(where: str, family: Any) -> None:
         )
 
 
-def _resolved_statements(stack: cdk.Stack, grants: Sequence[RecordedGrant]) -> Any:
-    """The distinct granted statements in template form, resolved in one call.
-
-    Each call into aws-cdk-lib costs more than the work it does; a document resolves all its
-    statements at once and drops duplicates (every ECR image grants the same token statement).
-    """
-    if not grants:
-        return []
-    document = iam.PolicyDocument(minimize=False, statements=[g.statement for g in grants])
-    return stack.resolve(document)["Statement"]
-
-
 def _known_pseudo_lengths(stack: cdk.Stack) -> dict[str, int]:
     """Lengths of pseudo parameters fixed by the stack's environment.
 
@@ -467,11 +450,7 @@ def _known_pseudo_lengths(stack: cdk.Stack) -> dict[str, int]:
     known: dict[str, int] | None = getattr(stack, _PSEUDO_LENGTHS_ATTRIBUTE, None)
     if known is None:
         _, region, _ = stack_environment(stack)
-        partition = (
-            None
-            if cdk.Token.is_unresolved(region)
-            else region_info.RegionInfo.get(region).partition
-        )
+        partition = None if is_unresolved(region) else partition_of_region(region)
         known = {"AWS::Partition": len(partition)} if partition else {}
         setattr(stack, _PSEUDO_LENGTHS_ATTRIBUTE, known)
     return known

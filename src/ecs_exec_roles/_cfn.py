@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import aws_cdk as cdk
+
 # Longest value each pseudo parameter can take. IAM counts policy size after CloudFormation
 # substitutes them, so an unresolved pseudo parameter is counted at its longest value.
 _PSEUDO_MAX_CHARS = {
@@ -53,6 +55,21 @@ def flatten(resolved: Any) -> str:
         if "Ref" in resolved:
             return f"<{flatten(resolved['Ref'])}>"
     return json.dumps(resolved, separators=(",", ":"))
+
+
+# How aws-cdk-lib encodes an unresolved value inside a string, or as a list's one element.
+_TOKEN_MARKERS = re.compile(r"[$#]\{Token\[")
+
+
+def is_unresolved(value: Any) -> bool:
+    """``Token.is_unresolved`` for strings, without a call into aws-cdk-lib.
+
+    A string holds a token exactly when aws-cdk-lib's encoding marker is in it; other values
+    are asked of aws-cdk-lib.
+    """
+    if isinstance(value, str):
+        return _TOKEN_MARKERS.search(value) is not None
+    return bool(cdk.Token.is_unresolved(value))
 
 
 _LITERAL_PARTITION = re.compile(r"^arn:aws(?:-[a-z]+(?:-[a-z]+)?)?:")

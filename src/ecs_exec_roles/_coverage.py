@@ -18,10 +18,9 @@ from types import FrameType
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from constructs import Construct, IDependable, IValidation
+from constructs import Construct, IDependable
 
 from ._cfn import canonical, display
 from ._statements import ACTION_PROPS, ECR_PULL_ACTIONS, ECS_EXECUTION_ACTIONS
@@ -170,8 +169,9 @@ def _glob(pattern: str) -> re.Pattern[str]:
 
 
 class CoverIndex:
-    """Covers arranged for fast lookup: exact resources in sets, ``prefix*`` patterns as
-    prefixes, any other wildcard pattern as a regular expression; per action.
+    """Covers arranged for fast lookup, per action: exact resources in sets, ``prefix*``
+    patterns as prefixes, ``name??????`` patterns (a secret's random suffix) by their fixed
+    part and length, any other wildcard pattern as a regular expression.
 
     A shared role checks every grant against every resource it names; a linear scan grows
     with the square of the number of task families.
@@ -180,18 +180,27 @@ class CoverIndex:
     def __init__(self, covers: Iterable[Cover]) -> None:
         self._exact: dict[str, set[str]] = {}
         self._prefixes: dict[str, list[str]] = {}
+        self._suffixed: dict[str, set[tuple[str, int]]] = {}
         self._globs: dict[str, list[re.Pattern[str]]] = {}
         for cover in covers:
             pattern = cover.pattern
+            fixed = pattern.rstrip("?")
             if pattern == "*":
                 self._prefixes.setdefault(cover.action, []).append("")
             elif "?" not in pattern and pattern.find("*") == len(pattern) - 1:
                 self._prefixes.setdefault(cover.action, []).append(pattern[:-1])
+            elif fixed != pattern and "?" not in fixed and "*" not in fixed:
+                unknown = len(pattern) - len(fixed)
+                self._suffixed.setdefault(cover.action, set()).add((fixed, unknown))
             elif "*" in pattern or "?" in pattern:
                 self._globs.setdefault(cover.action, []).append(_glob(pattern))
             else:
                 self._exact.setdefault(cover.action, set()).add(pattern)
         self._prefix_tuples = {action: tuple(p) for action, p in self._prefixes.items()}
+        self._suffix_lengths = {
+            action: sorted({unknown for _, unknown in entries})
+            for action, entries in self._suffixed.items()
+        }
 
     def allows(self, action: str, resource: str) -> bool:
         if resource in self._exact.get(action, ()):
@@ -199,13 +208,24 @@ class CoverIndex:
         prefixes = self._prefix_tuples.get(action)
         if prefixes and resource.startswith(prefixes):
             return True
+        suffixed = self._suffixed.get(action)
+        if suffixed and any(
+            len(resource) >= unknown and (resource[: len(resource) - unknown], unknown) in suffixed
+            for unknown in self._suffix_lengths[action]
+        ):
+            return True
         return any(glob.fullmatch(resource) for glob in self._globs.get(action, ()))
 
 
 def _ecs_subset(actions: Iterable[str]) -> list[str]:
     subset: list[str] = []
     for action in actions:
-        pattern = _glob(action.lower())
+        lower = action.lower()
+        if "*" not in lower and "?" not in lower:
+            if lower in ECS_EXECUTION_ACTIONS and lower not in subset:
+                subset.append(lower)
+            continue
+        pattern = _glob(lower)
         subset.extend(
             sorted(a for a in ECS_EXECUTION_ACTIONS if pattern.fullmatch(a) and a not in subset)
         )
@@ -317,14 +337,3 @@ def find_task_gaps(
                 )
             )
     return gaps.gaps
-
-
-@jsii.implements(IValidation)
-class CoverageValidation:
-    """Runs at synth: every grant made to the role must be covered by what it allows."""
-
-    def __init__(self, owner: Any) -> None:
-        self._owner = owner
-
-    def validate(self) -> list[str]:
-        return list(self._owner._synth_errors())

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
 from ._needs import (
     Need,
@@ -26,6 +26,9 @@ from ._needs import (
     log_group_arn_from_name,
 )
 from ._trust import stack_environment
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_s3 as s3
 
 __all__ = [
     "S3File",
@@ -69,7 +72,7 @@ def _check_key(where: str, prop: str, index: int, key: Any) -> None:
     if (
         not isinstance(key, str)
         or not key
-        or (not cdk.Token.is_unresolved(key) and ("*" in key or "?" in key or "${" in key))
+        or (not is_unresolved(key) and ("*" in key or "?" in key or "${" in key))
     ):
         raise ExecutionRoleError(
             f"{where}: {prop}[{index}] has the object key {key!r}; give the exact key of one "
@@ -238,7 +241,7 @@ def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
         return []
     stack = cdk.Stack.of(scope)
     region = stack.region
-    if cdk.Token.is_unresolved(region):
+    if is_unresolved(region):
         # Environment-agnostic stack: look the account up at deploy time. A region missing
         # from the mapping fails the deployment rather than granting anything broader.
         mapping = cdk.CfnMapping(

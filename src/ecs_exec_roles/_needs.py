@@ -9,6 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
 
 __all__ = ["KIND_PROPS", "Need", "needs_from_props"]
@@ -198,7 +199,7 @@ def _check_repository_arn(construct_path: str, index: int, arn: str, origin: obj
     if ":repository/" not in arn:
         return
     name = arn.split(":repository/", 1)[1]
-    if cdk.Token.is_unresolved(name) or _ECR_REPOSITORY_NAME.match(name):
+    if is_unresolved(name) or _ECR_REPOSITORY_NAME.match(name):
         return
     raise ExecutionRoleError(
         f"{construct_path}: repositories[{index}] ({origin}) has the ARN {_shown_arn(arn)}, whose "
@@ -252,7 +253,7 @@ def key_need(
     _check_kind(construct_path, prop, index, key, "key")
     _check_no_wildcard(construct_path, prop, index, str(key.key_arn), _origin(key))
     if hasattr(key, "alias_name") or (
-        not cdk.Token.is_unresolved(key.key_arn) and _KMS_ALIAS_ARN.match(str(key.key_arn))
+        not is_unresolved(key.key_arn) and _KMS_ALIAS_ARN.match(str(key.key_arn))
     ):
         name = getattr(key, "alias_name", key.key_arn)
         raise ExecutionRoleError(
@@ -262,7 +263,7 @@ def key_need(
             "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')."
         )
     key_arn = str(key.key_arn)
-    if not cdk.Token.is_unresolved(key_arn) and not _KMS_KEY_ARN.match(key_arn):
+    if not is_unresolved(key_arn) and not _KMS_KEY_ARN.match(key_arn):
         raise ExecutionRoleError(
             f"{construct_path}: {label} ({_origin(key)}) has the ARN {_shown_arn(key_arn)}, which "
             "is not a KMS key ARN. kms:Decrypt is evaluated against "

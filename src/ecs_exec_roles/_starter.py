@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from aws_cdk import aws_ecr_assets as ecr_assets
-from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ._base import DEFAULT_MAX_MANAGED_POLICIES, ExecutionRoleBase
@@ -18,6 +13,14 @@ from ._coverage import Cover
 from ._features import S3File
 from ._nag import acknowledge_managed_policy
 from ._statements import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, LOGS_WRITE_ACTIONS
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_ecr_assets as ecr_assets
+    from aws_cdk import aws_ecs as ecs
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_secretsmanager as secretsmanager
+    from aws_cdk import aws_ssm as ssm
 
 __all__ = ["STARTER_MANAGED_POLICY_NAME", "StarterExecutionRole"]
 

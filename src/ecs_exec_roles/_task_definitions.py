@@ -10,7 +10,7 @@ are read here from each container of each task definition whose execution role i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,12 +20,13 @@ from constructs import IConstruct
 
 from ._cfn import flatten
 from ._needs import LazyOrigin
+from ._trust import partition_of_region, stack_environment
 
 __all__ = [
     "TaskNeed",
     "ecr_image_repository",
     "task_definitions_using",
-    "task_needs",
+    "task_needs_of",
 ]
 
 # <account>.dkr.ecr.<region>.<amazonaws.com | amazonaws.com.cn>/<name>[:tag | @sha256:digest]
@@ -53,85 +54,94 @@ class TaskNeed:
         return str(self.task.family)
 
 
-def _partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 def ecr_image_repository(image: str) -> tuple[str, str, str, str] | None:
     """(partition, region, account, repository name) of an ECR image URI, else ``None``."""
     match = _ECR_IMAGE_URI.match(image)
     if match is None:
         return None
     region = match["region"]
-    return _partition_of(region), region, match["account"], match["name"]
+    return partition_of_region(region) or "aws", region, match["account"], match["name"]
 
 
-# The app's task definitions by execution role path, built once per app on first use. The
-# checks that use it run at synth, when the construct tree is complete and can no longer
-# change (aws-cdk-lib refuses changes after synthesis).
+# The app's task definitions by execution role (the Python object: jsii hands back the very
+# object a role was created as), built once per app on first use. The checks that use it run
+# at synth, when the construct tree is complete and can no longer change (aws-cdk-lib refuses
+# changes after synthesis).
 _INDEX_ATTRIBUTE = "_ecs_exec_roles_task_definitions_by_role"
 
 
-def _task_definition_index(root: IConstruct) -> dict[str, list[ecs.TaskDefinition]]:
-    index: dict[str, list[ecs.TaskDefinition]] | None = getattr(root, _INDEX_ATTRIBUTE, None)
+def _task_definition_index(root: IConstruct) -> dict[int, list[ecs.TaskDefinition]]:
+    index: dict[int, list[ecs.TaskDefinition]] | None = getattr(root, _INDEX_ATTRIBUTE, None)
     if index is None:
         index = {}
         for construct in root.node.find_all():
             if isinstance(construct, ecs.TaskDefinition):
                 execution_role = construct.execution_role
                 if execution_role is not None:
-                    index.setdefault(execution_role.node.path, []).append(construct)
+                    index.setdefault(id(execution_role), []).append(construct)
         setattr(root, _INDEX_ATTRIBUTE, index)
     return index
 
 
-def task_definitions_using(scope: IConstruct, role_path: str) -> Iterator[ecs.TaskDefinition]:
-    """Every task definition in the app of ``scope`` whose execution role is at ``role_path``."""
-    yield from _task_definition_index(scope.node.root).get(role_path, ())
+def task_definitions_using(root: IConstruct, role: Any) -> Sequence[ecs.TaskDefinition]:
+    """Every task definition in the app whose execution role is ``role``."""
+    return _task_definition_index(root).get(id(role), ())
 
 
-def task_needs(scope: IConstruct, role_path: str) -> tuple[list[TaskNeed], list[str]]:
-    """The needs of every container of the task definitions using the role at ``role_path``.
+def task_needs_of(
+    root: IConstruct, roles: Sequence[Any]
+) -> dict[int, tuple[list[TaskNeed], list[str]]]:
+    """The needs of every container of the task definitions using each role, by ``id(role)``.
 
-    Each task definition's containers are read from its template form, resolved in one call
-    (aws-cdk-lib has already rendered them when checks run). Resources are returned in the
-    flattened text form of ``_cfn.flatten``.
+    Containers are read from their template form (aws-cdk-lib has already rendered them when
+    checks run), all task definitions of a stack resolved in one call. Resources are returned
+    in the flattened text form of ``_cfn.flatten``.
 
     Also returns the paths of task definitions whose containers log through FireLens without
     a log router: aws-cdk-lib adds a default one whose image pull it grants on ECR ``*``.
     """
-    needs: list[TaskNeed] = []
-    routerless: list[str] = []
-    # By stack object: jsii hands back the same Python object for the same stack.
-    account_by_stack: dict[int, str] = {}
-    for task in task_definitions_using(scope, role_path):
-        resource = task.node.default_child
-        stack = cdk.Stack.of(task)
-        if id(stack) not in account_by_stack:
-            account_by_stack[id(stack)] = flatten(stack.resolve(stack.account))
-        account = account_by_stack[id(stack)]
-        containers = stack.resolve(resource.container_definitions)  # type: ignore[union-attr]
-        task_needs: list[TaskNeed] = []
-        has_router = uses_firelens = False
-        for container in containers or ():
-            origin = LazyOrigin(task, "container ", f"/{container.get('name', '?')}")
-            task_needs.extend(_environment_file_needs(container, origin))
-            firelens = container.get("firelensConfiguration")
-            if firelens is not None:
-                has_router = True
-                task_needs.extend(_firelens_config_needs(firelens, origin))
-            log_configuration = container.get("logConfiguration") or {}
-            uses_firelens = uses_firelens or log_configuration.get("logDriver") == "awsfirelens"
-            task_needs.extend(_log_needs(container, log_configuration, account, origin))
-            task_needs.extend(_image_needs(container, origin))
-        needs.extend(replace(need, task=task) for need in task_needs)
-        if uses_firelens and not has_router:
-            routerless.append(task.node.path)
-    return needs, routerless
+    # Task definitions grouped by their stack (jsii hands back one object per stack).
+    by_stack: dict[int, tuple[cdk.Stack, list[tuple[int, ecs.TaskDefinition, Any]]]] = {}
+    for role in roles:
+        for task in task_definitions_using(root, role):
+            stack = task.stack
+            resource = task.node.default_child
+            by_stack.setdefault(id(stack), (stack, []))[1].append(
+                (id(role), task, resource.container_definitions)  # type: ignore[union-attr]
+            )
+    result: dict[int, tuple[list[TaskNeed], list[str]]] = {}
+    for stack, tasks in by_stack.values():
+        _, _, stack_account = stack_environment(stack)
+        account, *all_containers = stack.resolve(
+            [stack_account, *(containers for _, _, containers in tasks)]
+        )
+        account = flatten(account)
+        for (role_id, task, _), containers in zip(tasks, all_containers, strict=True):
+            needs, routerless = result.setdefault(role_id, ([], []))
+            if _container_needs(task, containers or (), account, needs):
+                routerless.append(task.node.path)
+    return result
+
+
+def _container_needs(
+    task: ecs.TaskDefinition, containers: Sequence[Any], account: str, needs: list[TaskNeed]
+) -> bool:
+    """Add the needs of one task definition's containers; whether it lacks a log router."""
+    task_needs: list[TaskNeed] = []
+    has_router = uses_firelens = False
+    for container in containers:
+        origin = LazyOrigin(task, "container ", f"/{container.get('name', '?')}")
+        task_needs.extend(_environment_file_needs(container, origin))
+        firelens = container.get("firelensConfiguration")
+        if firelens is not None:
+            has_router = True
+            task_needs.extend(_firelens_config_needs(firelens, origin))
+        log_configuration = container.get("logConfiguration") or {}
+        uses_firelens = uses_firelens or log_configuration.get("logDriver") == "awsfirelens"
+        task_needs.extend(_log_needs(container, log_configuration, account, origin))
+        task_needs.extend(_image_needs(container, origin))
+    needs.extend(replace(need, task=task) for need in task_needs)
+    return uses_firelens and not has_router
 
 
 # The partition may still be the flattened pseudo parameter "<AWS::Partition>".

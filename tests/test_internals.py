@@ -1,0 +1,80 @@
+"""Shortcuts taken to avoid calls into aws-cdk-lib agree with what aws-cdk-lib says."""
+
+from __future__ import annotations
+
+import re
+
+import aws_cdk as cdk
+import jsii
+import pytest
+from aws_cdk import region_info
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecs_exec_roles._batch import MUTATING_ASPECT_PRIORITY
+from ecs_exec_roles._cfn import is_unresolved
+from ecs_exec_roles._coverage import Cover, CoverIndex
+from ecs_exec_roles._trust import partition_of_region
+
+
+def test_aspect_priority_is_cdks_mutating_priority() -> None:
+    assert MUTATING_ASPECT_PRIORITY == cdk.AspectPriority.MUTATING
+
+
+@pytest.mark.parametrize("region", sorted(region_info.RegionInfo.regions, key=lambda r: r.name))
+def test_partition_of_every_known_region_is_cdks(region: region_info.RegionInfo) -> None:
+    assert partition_of_region(region.name) == region.partition
+
+
+@pytest.mark.parametrize("region", ["", "moon-base-1x", "xx-isoz-east-1", "eu-west"])
+def test_unknown_region_shapes_have_no_partition(region: str) -> None:
+    assert partition_of_region(region) is None
+
+
+@jsii.implements(cdk.IStringProducer)
+class _Producer:
+    def produce(self, context: cdk.IResolveContext) -> str:
+        return "x"
+
+
+def test_is_unresolved_agrees_with_cdk() -> None:
+    stack = cdk.Stack(cdk.App(), "S")
+    values = [
+        "plain",
+        "arn:aws:ecr:eu-west-1:123456789012:repository/api",
+        "${not-a-token}",
+        stack.region,
+        f"prefix-{stack.account}-suffix",
+        cdk.Lazy.string(_Producer()),
+        cdk.Fn.join("", ["a", stack.partition]),
+        cdk.Token.as_list(cdk.Fn.split(",", "a,b"))[0],
+    ]
+    for value in values:
+        assert is_unresolved(value) == cdk.Token.is_unresolved(value), value
+
+
+# Resources and patterns over a small alphabet, so that matches are frequent.
+_TEXT = st.text(alphabet="ab:/-", min_size=0, max_size=8)
+_PATTERN = st.text(alphabet="ab:/-*?", min_size=1, max_size=8)
+
+
+def _glob_matches(pattern: str, resource: str) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, resource, re.DOTALL) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(patterns=st.lists(_PATTERN, max_size=5), resource=_TEXT)
+def test_cover_index_matches_like_iam_wildcards(patterns: list[str], resource: str) -> None:
+    index = CoverIndex(Cover("ecr:batchgetimage", pattern) for pattern in patterns)
+    expected = any(_glob_matches(pattern, resource) for pattern in patterns)
+    assert index.allows("ecr:batchgetimage", resource) == expected
+    assert not index.allows("ecr:getdownloadurlforlayer", resource)
+
+
+def test_cover_index_secret_suffix_needs_exactly_six_characters() -> None:
+    index = CoverIndex([Cover("secretsmanager:getsecretvalue", "arn:x:secret:db-??????")])
+    assert index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC123")
+    assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC12")
+    assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC1234")
+    assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:dc-AbC123")
