@@ -198,3 +198,50 @@ def test_partition_token_and_literal_partition_compare_equal() -> None:
     assert canonical("arn:aws-cn:ecr:cn-north-1:1:repository/a") == (
         "arn:<AWS::Partition>:ecr:cn-north-1:1:repository/a"
     )
+
+
+def _platform_and_service(app: cdk.App) -> tuple[cdk.Stack, cdk.Stack]:
+    env = cdk.Environment(account="123456789012", region="eu-west-1")
+    return cdk.Stack(app, "Platform", env=env), cdk.Stack(app, "Service", env=env)
+
+
+def test_task_definition_in_another_stack_is_checked_against_the_role(app: cdk.App) -> None:
+    # The role and the log group live in a platform stack; the service's task definition
+    # names the log group by import, and the check still sees the same log group.
+    platform, service = _platform_and_service(app)
+    log_group = logs.LogGroup(platform, "Logs")
+    repository = ecr.Repository(platform, "Repo")
+    role = SharedExecutionRole(platform, "Role", repositories=[repository], log_groups=[log_group])
+    task = ecs.FargateTaskDefinition(service, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_ecr_repository(repository),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
+    )
+    template = Template.from_stack(service)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.resource_count_is("AWS::ECS::TaskDefinition", 1)
+
+
+def test_missing_log_group_of_another_stack_fails_once(app: cdk.App) -> None:
+    platform, service = _platform_and_service(app)
+    covered = logs.LogGroup(platform, "Logs")
+    missing = logs.LogGroup(platform, "Other")
+    role = SharedExecutionRole(platform, "Role", log_groups=[covered])
+    task = ecs.FargateTaskDefinition(service, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/nginx:1"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=missing),
+    )
+    with pytest.raises(RuntimeError) as error:
+        app.synth()
+    message = str(error.value)
+    assert "Platform/Role: the execution role does not cover 2 permission(s)" in message
+    logical_id = platform.get_logical_id(missing.node.default_child)  # type: ignore[arg-type]
+    assert (
+        f'  - logs:CreateLogStream on {{"Fn::GetAtt":["{logical_id}","Arn"]}}: add the '
+        "resource to `log_groups` (needed by task family" in message
+    )
+    # The streams of the same log group, read from the container, are not listed again.
+    assert "log-stream:app/app/*" not in message

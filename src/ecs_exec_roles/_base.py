@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import aws_cdk as cdk
@@ -12,7 +13,7 @@ from constructs import Construct
 
 from ._batch import Resolver, StackRoles
 from ._cfn import canonical, flatten, is_unresolved
-from ._coverage import Cover, RecordingRole, find_gaps, find_task_gaps
+from ._coverage import Cover, Gap, RecordingRole, find_gaps, find_task_gaps
 from ._errors import ExecutionRoleError
 from ._features import (
     container_assets_needs,
@@ -40,6 +41,8 @@ DEFAULT_MAX_MANAGED_POLICIES = 10
 # The highest value the quota can be raised to.
 _QUOTA_MAX_MANAGED_POLICIES = 25
 
+# A resource's ARN as Fn::GetAtt, flattened: <LogicalId.Arn>.
+_GET_ATT_ARN = re.compile(r"^<([A-Za-z0-9]+)\.Arn>$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _ROLE_PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
 
@@ -344,6 +347,18 @@ class ExecutionRoleBase(Construct):
                 )
         return covers
 
+    def _log_group_aliases(self, gaps: Sequence[Gap]) -> list[Gap]:
+        """Gaps on a log group of the stack, under the name (``Ref``) its streams appear by
+        in awslogs options, so that a missing log group is reported once."""
+        region, account = self._registry.region_account()
+        aliases = []
+        for gap in gaps:
+            match = _GET_ATT_ARN.match(gap.pattern)
+            if match and gap.action in LOGS_WRITE_ACTIONS:
+                pattern = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:<{match[1]}>:*"
+                aliases.append(replace(gap, pattern=pattern))
+        return aliases
+
     def _synth_errors(
         self, grants: Sequence[Any], task_needs: Sequence[TaskNeed], routerless: Sequence[str]
     ) -> list[str]:
@@ -370,7 +385,9 @@ class ExecutionRoleBase(Construct):
             each = self._stack.resolve([grant.statement.to_statement_json() for grant in recorded])
             origins = [(grant.origin, grant.family) for grant in recorded]
             grant_gaps = find_gaps(each, covers, origins)
-        gaps = grant_gaps + find_task_gaps(task_needs, covers, grant_gaps)
+        gaps = grant_gaps + find_task_gaps(
+            task_needs, covers, grant_gaps + self._log_group_aliases(grant_gaps)
+        )
         if gaps:
             lines = [
                 f"{self._path}: the execution role does not cover {len(gaps)} permission(s) "

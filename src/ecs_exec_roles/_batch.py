@@ -119,7 +119,7 @@ class StackRoles:
 
     def errors(self) -> list[str]:
         grants = _resolved_grants(self.stack, self.roles)
-        needs = task_needs_of(self.stack.node.root, [role._role for role in self.roles])
+        needs = task_needs_of(self.stack, [role._role for role in self.roles])
         errors: list[str] = []
         for role, role_grants in zip(self.roles, grants, strict=True):
             task_needs, routerless = needs.get(id(role._role), ([], []))

@@ -100,7 +100,11 @@ class RecordingRole(iam.Role):
         self, scope: Construct, id: str, *, grant_dependable: IDependable, **kwargs: Any
     ) -> None:
         super().__init__(scope, id, **kwargs)
-        self._grant_dependable = grant_dependable
+        # The owning construct is the dependable: depending on it waits for the role and for
+        # every policy built for it at synth. One result serves every grant.
+        self._grant_result = iam.AddToPrincipalPolicyResult(
+            statement_added=True, policy_dependable=grant_dependable
+        )
         self.recorded_grants: list[RecordedGrant] = []
         self.attached_inline_policies: list[iam.Policy] = []
 
@@ -108,11 +112,7 @@ class RecordingRole(iam.Role):
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
         self.recorded_grants.append(RecordedGrant(statement, _granting_task_definition()))
-        # The owning construct is the dependable: depending on it waits for the role and for
-        # every policy built for it at synth.
-        return iam.AddToPrincipalPolicyResult(
-            statement_added=True, policy_dependable=self._grant_dependable
-        )
+        return self._grant_result
 
     def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
         return bool(self.add_to_principal_policy(statement).statement_added)

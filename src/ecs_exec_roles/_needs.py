@@ -158,10 +158,27 @@ def _shown(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
+def read_attribute(value: Any, name: str) -> Any:
+    """``getattr(value, name, None)``, reading an aws-cdk-lib property once.
+
+    jsii hands Python an object that implements several interfaces (most imported resources)
+    as a proxy over one object per interface, whose attribute lookup reads the property once
+    to test that it exists and again to return it; each read is a call into aws-cdk-lib.
+    """
+    if isinstance(value, (str, bytes)):
+        return None
+    delegates = getattr(value, "__dict__", {}).get("_delegates")
+    if isinstance(delegates, list):
+        for delegate in delegates:
+            if hasattr(type(delegate), name):
+                return getattr(delegate, name)
+    return getattr(value, name, None)
+
+
 def _check_kind(construct_path: str, prop: str, index: int, value: Any, kind: str) -> Any:
     """Check that ``value`` is a CDK object of ``kind``; return its identifying attribute."""
     attribute, type_name, example = _KIND_HINTS[kind]
-    found = None if isinstance(value, (str, bytes)) else getattr(value, attribute, None)
+    found = read_attribute(value, attribute)
     if found is None:
         raise ExecutionRoleError(
             f"{construct_path}: {prop}[{index}] is {_shown(value)}, "
@@ -233,7 +250,7 @@ def secret_arn_for_policy(secret: Any, secret_arn: str | None = None) -> str:
 
     :param secret_arn: the secret's ``secret_arn``, when already read.
     """
-    full_arn = secret.secret_full_arn
+    full_arn = read_attribute(secret, "secret_full_arn")
     if full_arn is not None:
         return str(full_arn)
     return f"{secret_arn if secret_arn is not None else secret.secret_arn}-??????"
@@ -250,19 +267,16 @@ def key_need(
 ) -> Need:
     """The need of a KMS key; ``label`` names it in messages when it is not ``prop[index]``."""
     label = label or f"{prop}[{index}]"
-    _check_kind(construct_path, prop, index, key, "key")
-    _check_no_wildcard(construct_path, prop, index, str(key.key_arn), _origin(key))
-    if hasattr(key, "alias_name") or (
-        not is_unresolved(key.key_arn) and _KMS_ALIAS_ARN.match(str(key.key_arn))
-    ):
-        name = getattr(key, "alias_name", key.key_arn)
+    key_arn = str(_check_kind(construct_path, prop, index, key, "key"))
+    _check_no_wildcard(construct_path, prop, index, key_arn, _origin(key))
+    if hasattr(key, "alias_name") or (not is_unresolved(key_arn) and _KMS_ALIAS_ARN.match(key_arn)):
+        name = getattr(key, "alias_name", key_arn)
         raise ExecutionRoleError(
             f"{construct_path}: {label} is the KMS alias {name!r}. IAM evaluates "
             "kms:Decrypt against the key ARN, never the alias ARN, so a grant on an alias "
             "allows nothing. Pass the key itself, for example "
             "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')."
         )
-    key_arn = str(key.key_arn)
     if not is_unresolved(key_arn) and not _KMS_KEY_ARN.match(key_arn):
         raise ExecutionRoleError(
             f"{construct_path}: {label} ({_origin(key)}) has the ARN {_shown_arn(key_arn)}, which "
@@ -300,7 +314,7 @@ def needs_from_props(
         secret_arn = str(_check_kind(construct_path, "secrets", index, secret, "secret"))
         _check_no_wildcard(construct_path, "secrets", index, secret_arn, _origin(secret))
         needs.append(Need("secret", secret_arn_for_policy(secret, secret_arn), _origin(secret)))
-        key = secret.encryption_key
+        key = read_attribute(secret, "encryption_key")
         if key is not None:
             needs.append(
                 key_need(
@@ -313,11 +327,11 @@ def needs_from_props(
                 )
             )
     for index, parameter in enumerate(_as_sequence(construct_path, "parameters", parameters)):
-        _check_kind(construct_path, "parameters", index, parameter, "parameter")
-        _check_no_wildcard(
-            construct_path, "parameters", index, str(parameter.parameter_arn), _origin(parameter)
+        parameter_arn = str(
+            _check_kind(construct_path, "parameters", index, parameter, "parameter")
         )
-        needs.append(Need("parameter", str(parameter.parameter_arn), _origin(parameter)))
+        _check_no_wildcard(construct_path, "parameters", index, parameter_arn, _origin(parameter))
+        needs.append(Need("parameter", parameter_arn, _origin(parameter)))
     for index, key in enumerate(_as_sequence(construct_path, "keys", keys)):
         needs.append(key_need(construct_path, "keys", index, key, ("secretsmanager", "ssm")))
     return needs

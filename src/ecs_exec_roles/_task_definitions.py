@@ -89,37 +89,37 @@ def task_definitions_using(root: IConstruct, role: Any) -> Sequence[ecs.TaskDefi
 
 
 def task_needs_of(
-    root: IConstruct, roles: Sequence[Any]
+    stack: cdk.Stack, roles: Sequence[Any]
 ) -> dict[int, tuple[list[TaskNeed], list[str]]]:
     """The needs of every container of the task definitions using each role, by ``id(role)``.
 
     Containers are read from their template form (aws-cdk-lib has already rendered them when
-    checks run), all task definitions of a stack resolved in one call. Resources are returned
-    in the flattened text form of ``_cfn.flatten``.
+    checks run), all in one call, resolved in the roles' ``stack``: a task definition in
+    another stack names the roles' resources by import there, but by the same ``Ref`` and
+    ``Fn::GetAtt`` as the roles' statements here. Resources are returned in the flattened
+    text form of ``_cfn.flatten``.
 
     Also returns the paths of task definitions whose containers log through FireLens without
     a log router: aws-cdk-lib adds a default one whose image pull it grants on ECR ``*``.
     """
-    # Task definitions grouped by their stack (jsii hands back one object per stack).
-    by_stack: dict[int, tuple[cdk.Stack, list[tuple[int, ecs.TaskDefinition, Any]]]] = {}
-    for role in roles:
-        for task in task_definitions_using(root, role):
-            stack = task.stack
-            resource = task.node.default_child
-            by_stack.setdefault(id(stack), (stack, []))[1].append(
-                (id(role), task, resource.container_definitions)  # type: ignore[union-attr]
-            )
+    root = stack.node.root
+    tasks = [
+        (id(role), task, task.node.default_child.container_definitions)  # type: ignore[union-attr]
+        for role in roles
+        for task in task_definitions_using(root, role)
+    ]
     result: dict[int, tuple[list[TaskNeed], list[str]]] = {}
-    for stack, tasks in by_stack.values():
-        _, _, stack_account = stack_environment(stack)
-        account, *all_containers = stack.resolve(
-            [stack_account, *(containers for _, _, containers in tasks)]
-        )
-        account = flatten(account)
-        for (role_id, task, _), containers in zip(tasks, all_containers, strict=True):
-            needs, routerless = result.setdefault(role_id, ([], []))
-            if _container_needs(task, containers or (), account, needs):
-                routerless.append(task.node.path)
+    if not tasks:
+        return result
+    _, _, stack_account = stack_environment(stack)
+    account, *all_containers = stack.resolve(
+        [stack_account, *(containers for _, _, containers in tasks)]
+    )
+    account = flatten(account)
+    for (role_id, task, _), containers in zip(tasks, all_containers, strict=True):
+        needs, routerless = result.setdefault(role_id, ([], []))
+        if _container_needs(task, containers or (), account, needs):
+            routerless.append(task.node.path)
     return result
 
 
