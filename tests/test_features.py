@@ -13,6 +13,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -493,7 +494,139 @@ def test_fails_when_firelens_has_no_explicit_log_router(env_stack: cdk.Stack) ->
         Template.from_stack(env_stack)
     message = str(error.value)
     assert "ecr:BatchGetImage on *: this role names repositories, never '*'" in message
+    assert "pass firelens_default_router=True" in message
     assert "task.add_firelens_log_router(...)" in message
+
+
+def _routerless_task(stack: cdk.Stack, role: Any, id: str = "Task") -> ecs.TaskDefinition:
+    """A task whose container logs through FireLens with no router: aws-cdk-lib adds one."""
+    task = ecs.FargateTaskDefinition(stack, id, execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}),
+    )
+    return task
+
+
+@pytest.mark.parametrize("construct", [MinimalExecutionRole, SharedExecutionRole])
+def test_default_log_router_is_covered_when_asked(env_stack: cdk.Stack, construct: Any) -> None:
+    role = construct(env_stack, "Api", firelens_default_router=True)
+    task = _routerless_task(env_stack, role)
+    template = Template.from_stack(env_stack)
+    template.resource_count_is("AWS::IAM::Policy", 1)  # the task role's, not ours
+    statements = policy_statements(template.to_json(), role_logical_id(env_stack, role))
+    router_logs = env_stack.get_logical_id(
+        task.node.find_child("log-router").node.find_child("LogGroup").node.default_child
+    )
+    assert statements == [
+        {
+            "Sid": "EcrAuthorizationToken",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "EcrImagePull",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            "Resource": _arn(":ecr:eu-west-1:906394416424:repository/aws-for-fluent-bit"),
+        },
+        {
+            "Sid": "LogsWrite",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": {"Fn::GetAtt": [router_logs, "Arn"]},
+        },
+    ]
+
+
+def test_default_log_router_of_several_tasks(env_stack: cdk.Stack) -> None:
+    role = SharedExecutionRole(env_stack, "Shared", firelens_default_router=True)
+    tasks = [_routerless_task(env_stack, role, f"Task{index}") for index in range(2)]
+    template = Template.from_stack(env_stack)
+    statements = policy_statements(template.to_json(), role_logical_id(env_stack, role))
+    written = next(s for s in statements if s["Sid"] == "LogsWrite")["Resource"]
+    assert sorted(r["Fn::GetAtt"][0] for r in written) == sorted(
+        env_stack.get_logical_id(
+            task.node.find_child("log-router").node.find_child("LogGroup").node.default_child
+        )
+        for task in tasks
+    )
+
+
+def test_default_log_router_option_excuses_only_the_routers_grant(env_stack: cdk.Stack) -> None:
+    # The same ECR-on-'*' grant made by user code, beyond the one for the router, still fails.
+    role = MinimalExecutionRole(env_stack, "Api", firelens_default_router=True)
+    _routerless_task(env_stack, role)
+    role.role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=[
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            resources=["*"],
+        )
+    )
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    message = str(error.value)
+    assert "ecr:BatchGetImage on *: this role names repositories, never '*'" in message
+    assert "logs:" not in message
+
+
+def test_default_log_router_option_without_a_router_adds_only_the_image(
+    env_stack: cdk.Stack,
+) -> None:
+    role = MinimalExecutionRole(env_stack, "Api", firelens_default_router=True)
+    assert _sids(env_stack, role) == ["EcrAuthorizationToken", "EcrImagePull"]
+
+
+def test_default_log_router_in_an_environment_agnostic_stack_uses_a_mapping(
+    stack: cdk.Stack,
+) -> None:
+    role = MinimalExecutionRole(stack, "Api", firelens_default_router=True)
+    _routerless_task(stack, role)
+    template = template_json(stack)
+    resource = _statement(template, stack, role, "EcrImagePull")["Resource"]
+    (mapping_id,) = template["Mappings"]
+    assert {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "account"]} in resource[
+        "Fn::Join"
+    ][1]
+    assert template["Mappings"][mapping_id]["cn-north-1"] == {"account": "128054284489"}
+    assert template["Mappings"][mapping_id]["us-east-1"] == {"account": "906394416424"}
+
+
+def test_fails_when_the_fluent_bit_region_is_unknown(app: cdk.App) -> None:
+    stack = cdk.Stack(app, "Far", env=cdk.Environment(account="123456789012", region="ap-east-2"))
+    with pytest.raises(
+        ExecutionRoleError, match="aws-for-fluent-bit repository of region 'ap-east-2'"
+    ):
+        MinimalExecutionRole(stack, "Api", firelens_default_router=True)
+
+
+def test_default_log_router_in_another_stack_fails_with_guidance(app: cdk.App) -> None:
+    env = cdk.Environment(account="123456789012", region="eu-west-1")
+    platform = cdk.Stack(app, "Platform", env=env)
+    service = cdk.Stack(app, "Service", env=env)
+    role = SharedExecutionRole(platform, "Shared", firelens_default_router=True)
+    _routerless_task(service, role)
+    with pytest.raises(RuntimeError) as error:
+        app.synth()
+    assert "Service/Task is in another stack" in str(error.value)
+
+
+def test_starter_role_covers_the_default_log_router(env_stack: cdk.Stack) -> None:
+    # The AWS managed policy allows ECR pulls and log writes on '*'.
+    role = StarterExecutionRole(env_stack, "Api")
+    _routerless_task(env_stack, role)
+    Template.from_stack(env_stack).resource_count_is("AWS::IAM::ManagedPolicy", 0)
 
 
 def test_explicit_log_router_from_a_covered_repository(env_stack: cdk.Stack) -> None:

@@ -330,3 +330,22 @@ def test_roles_with_every_feature_have_no_open_findings(environment: str, tmp_pa
         rule.startswith(("AwsSolutions-IAM5[Resource::", "AwsSolutions-IAM4[Policy::"))
         for rule in acknowledged
     )
+
+
+def test_default_log_router_role_has_no_findings(tmp_path: Path) -> None:
+    # The task definition and the router's log group are aws-cdk-lib's (their own findings
+    # are not the role's); the role and its policies must have none.
+    app = nag_app(tmp_path)
+    stack = cdk.Stack(app, "Router", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    role = MinimalExecutionRole(stack, "Minimal", firelens_default_router=True)
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}),
+    )
+    report = synth_with_report(app)
+    assert report.plugins  # the packs ran
+    ours = [f for f in report.findings if f.construct_path.startswith("Router/Minimal")]
+    assert ours == [], report.format()
+    assert any(f.construct_path.startswith("Router/Minimal") for f in report.acknowledged)

@@ -19,6 +19,7 @@ from ._features import (
     container_assets_needs,
     environment_file_needs,
     firelens_config_needs,
+    fluent_bit_needs,
     guardduty_needs,
     image_asset_repositories,
     log_group_create_needs,
@@ -28,10 +29,16 @@ from ._features import (
     tag_needs,
 )
 from ._nag import acknowledge_wildcards
-from ._needs import Need, _as_sequence, needs_from_props
+from ._needs import LazyOrigin, Need, _as_sequence, needs_from_props
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
-from ._statements import KIND_ACTIONS, LOGS_WRITE_ACTIONS, Statement, build_statements
-from ._task_definitions import TaskNeed
+from ._statements import (
+    ECR_PULL_ACTIONS,
+    KIND_ACTIONS,
+    LOGS_WRITE_ACTIONS,
+    Statement,
+    build_statements,
+)
+from ._task_definitions import TaskNeed, default_firelens_routers
 from ._trust import ecs_tasks_principal, partition_of_region, stack_environment
 
 __all__ = ["DEFAULT_MAX_MANAGED_POLICIES", "ExecutionRoleBase"]
@@ -89,6 +96,11 @@ class ExecutionRoleBase(Construct):
         self._finalized = False
         self._policies: list[iam.ManagedPolicy] = []
         self._packing_error: str | None = None
+        # aws-cdk-lib's default FireLens log router: asked for, and the task definitions
+        # found with one at finalize.
+        self._default_router = False
+        self._default_router_tasks: list[str] = []
+        self._default_router_errors: list[str] = []
         self._stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
         self._registry = StackRoles.of(self._stack)
         # One principal per stack and trust setting: the roles of a stack trust the same.
@@ -170,6 +182,7 @@ class ExecutionRoleBase(Construct):
         pull_through_cache_prefixes: Any = (),
         pull_through_cache_tagging: bool = False,
         guardduty_runtime_monitoring: bool = False,
+        firelens_default_router: bool = False,
         image_assets: Any = (),
         container_assets: bool = False,
         log_writes: bool = True,
@@ -224,6 +237,8 @@ class ExecutionRoleBase(Construct):
             self, where, pull_through_cache_prefixes, pull_through_cache_tagging
         )
         needs += guardduty_needs(self, where, guardduty_runtime_monitoring)
+        needs += fluent_bit_needs(self, where, firelens_default_router)
+        self._default_router = self._default_router or bool(firelens_default_router)
         needs += container_assets_needs(self, where, container_assets)
         if family is not None:
             self._families.setdefault(family, []).extend(needs)
@@ -284,6 +299,8 @@ class ExecutionRoleBase(Construct):
     def _finalize(self, resolver: Resolver) -> None:
         if self._finalized:
             return
+        if self._default_router:
+            self._add_default_router_needs()
         self._statements(resolver)
         self._finalized = True
         packing = self._pack()
@@ -313,6 +330,33 @@ class ExecutionRoleBase(Construct):
             )
             self._policies.append(policy)
             acknowledge_wildcards(policy, statements)
+
+    def _add_default_router_needs(self) -> None:
+        """Cover the log group of each default FireLens log router of the role's tasks.
+
+        aws-cdk-lib adds the router, and the log group it writes to, when it renders the
+        containers of a task definition that logs through FireLens without a router of its
+        own; rendering them here adds both before the role's statements are built.
+        """
+        for task, log_group in default_firelens_routers(self._stack.node.root, self._role):
+            task_path = task.node.path
+            if task.stack is not self._stack:
+                self._default_router_errors.append(
+                    f"{self._path}: firelens_default_router=True, but {task_path} is in "
+                    "another stack, whose router log group this role cannot name without a "
+                    "dependency cycle between the stacks. Add the router yourself with "
+                    "task.add_firelens_log_router(...) and a log group from this role's stack "
+                    "in `log_groups`."
+                )
+                continue
+            self._default_router_tasks.append(task_path)
+            self._needs.append(
+                Need(
+                    "log_group",
+                    log_group.log_group_arn,
+                    LazyOrigin(task, "the default FireLens log router of "),
+                )
+            )
 
     def _fixed_managed_policy_count(self) -> int:
         return 0
@@ -359,32 +403,37 @@ class ExecutionRoleBase(Construct):
                 aliases.append(replace(gap, pattern=pattern))
         return aliases
 
-    def _synth_errors(
-        self, grants: Sequence[Any], task_needs: Sequence[TaskNeed], routerless: Sequence[str]
-    ) -> list[str]:
+    def _synth_errors(self, grants: Sequence[Any], task_needs: Sequence[TaskNeed]) -> list[str]:
         """What is wrong with the role once the app is built.
 
         :param grants: the distinct statements granted to the role, resolved.
         :param task_needs: the needs read from the task definitions that use the role.
-        :param routerless: task definitions using FireLens without a log router.
         """
         if not self._finalized:
             return [
                 f"{self._path}: the role was created after its policies were built (by an "
                 "aspect?); create it while building the app, before synthesis."
             ]
-        errors = []
+        errors = list(self._default_router_errors)
         if self._packing_error:
             errors.append(self._packing_error)
         recorded = self._role.recorded_grants
         covers = self._covers()
-        grant_gaps = find_gaps(grants, covers)
-        if grant_gaps:
+        # aws-cdk-lib grants ECR pulls on '*' once for each default FireLens log router; a
+        # role that covers the routers (their image repository) excuses that many of them.
+        excused = len(self._default_router_tasks)
+        grant_gaps = [] if excused else find_gaps(grants, covers)
+        if grant_gaps or excused:
             # Naming what needs each gap takes each grant on its own and reads the task
-            # definitions: only when there are gaps.
+            # definitions: only when there are gaps (or routers to excuse).
             each = self._stack.resolve([grant.statement.to_statement_json() for grant in recorded])
-            origins = [(grant.origin, grant.family) for grant in recorded]
-            grant_gaps = find_gaps(each, covers, origins)
+            kept = []
+            for grant, record in zip(each, recorded, strict=True):
+                if excused and _is_router_image_grant(grant):
+                    excused -= 1
+                    continue
+                kept.append((grant, (record.origin, record.family)))
+            grant_gaps = find_gaps([g for g, _ in kept], covers, [o for _, o in kept])
         gaps = grant_gaps + find_task_gaps(
             task_needs, covers, grant_gaps + self._log_group_aliases(grant_gaps)
         )
@@ -401,15 +450,6 @@ class ExecutionRoleBase(Construct):
                     )
                 lines.append(line)
             errors.append("\n".join(lines))
-        for task_path in routerless:
-            errors.append(
-                f"{self._path}: containers of {task_path} log through FireLens without a "
-                "log router, so aws-cdk-lib would add a default one whose image pull (ECR on "
-                "'*') and log group this role cannot name. Add the router yourself with "
-                "task.add_firelens_log_router(...), with an image this role covers (or one "
-                "from public.ecr.aws, which needs no ECR permission) and, if it logs with "
-                "awslogs, a log group in `log_groups`."
-            )
         for policy in self._role.attached_inline_policies:
             errors.append(
                 f"{self._path}: the inline policy {policy.node.path} is attached to the "
@@ -417,6 +457,21 @@ class ExecutionRoleBase(Construct):
                 "resources through the props, or attach the policy to the task role."
             )
         return errors
+
+
+# What aws-cdk-lib grants the execution role for its default FireLens log router's image.
+_ROUTER_IMAGE_ACTIONS = frozenset(("ecr:GetAuthorizationToken", *ECR_PULL_ACTIONS))
+
+
+def _is_router_image_grant(grant: Any) -> bool:
+    actions = grant.get("Action")
+    actions = [actions] if isinstance(actions, str) else actions or []
+    return (
+        grant.get("Effect", "Allow") == "Allow"
+        and grant.get("Resource") in ("*", ["*"])
+        and "Condition" not in grant
+        and set(actions) == _ROUTER_IMAGE_ACTIONS
+    )
 
 
 def _check_role_name(where: str, role_name: str | None) -> None:

@@ -122,8 +122,7 @@ class StackRoles:
         needs = task_needs_of(self.stack, [role._role for role in self.roles])
         errors: list[str] = []
         for role, role_grants in zip(self.roles, grants, strict=True):
-            task_needs, routerless = needs.get(id(role._role), ([], []))
-            errors.extend(role._synth_errors(role_grants, task_needs, routerless))
+            errors.extend(role._synth_errors(role_grants, needs.get(id(role._role), [])))
         return errors
 
 

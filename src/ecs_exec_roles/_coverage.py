@@ -299,7 +299,9 @@ def find_gaps(
                     if text == "*" and action in _ECR_PULL:
                         fix = (
                             "this role names repositories, never '*'; aws-cdk-lib grants ECR "
-                            "on '*' for its default FireLens log router: add the router with "
+                            "on '*' for its default FireLens log router: pass "
+                            "firelens_default_router=True (pulls from the aws-for-fluent-bit "
+                            "repository of the region only), or add the router with "
                             "task.add_firelens_log_router(...) and an image from a repository "
                             "in `repositories` (or from public.ecr.aws)"
                         )

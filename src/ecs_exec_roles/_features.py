@@ -235,10 +235,56 @@ GUARDDUTY_AGENT_ACCOUNTS = {
 GUARDDUTY_AGENT_REPOSITORY = "aws-guardduty-agent-fargate"
 
 
-def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
-    """Pulls from the AWS-owned GuardDuty agent repository of the stack's region."""
-    if not enabled:
-        return []
+# AWS accounts whose ECR repository "aws-for-fluent-bit" holds the AWS for Fluent Bit image
+# that aws-cdk-lib's default FireLens log router pulls (through the public SSM parameter
+# /aws/service/aws-for-fluent-bit/latest), per region, as the aws-for-fluent-bit project
+# publishes them: one account for its 17 original commercial regions, one for China, one for
+# AWS GovCloud (US), and a replica account per opt-in region (only those it lists here).
+_FLUENT_BIT_CLASSIC_ACCOUNT = "906394416424"
+FLUENT_BIT_ACCOUNTS = {
+    **{
+        region: _FLUENT_BIT_CLASSIC_ACCOUNT
+        for region in (
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+            "ca-central-1",
+            "sa-east-1",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+            "eu-central-1",
+            "eu-north-1",
+            "ap-south-1",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+        )
+    },
+    "ap-east-1": "449074385750",
+    "me-south-1": "741863432321",
+    "cn-north-1": "128054284489",
+    "cn-northwest-1": "128054284489",
+    "us-gov-east-1": "161423150738",
+    "us-gov-west-1": "161423150738",
+}
+FLUENT_BIT_REPOSITORY = "aws-for-fluent-bit"
+
+
+def _aws_owned_repository_need(
+    scope: Construct,
+    where: str,
+    *,
+    prop: str,
+    accounts: Mapping[str, str],
+    repository: str,
+    mapping_id: str,
+    source: str,
+) -> Need:
+    """Pulls from an AWS-owned ECR repository whose account depends on the region."""
     stack = cdk.Stack.of(scope)
     region = stack.region
     if is_unresolved(region):
@@ -246,25 +292,57 @@ def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
         # from the mapping fails the deployment rather than granting anything broader.
         mapping = cdk.CfnMapping(
             scope,
-            "GuardDutyAgentAccounts",
-            mapping={
-                name: {"account": account} for name, account in GUARDDUTY_AGENT_ACCOUNTS.items()
-            },
+            mapping_id,
+            mapping={name: {"account": account} for name, account in accounts.items()},
         )
         account = mapping.find_in_map(region, "account")
-    elif region in GUARDDUTY_AGENT_ACCOUNTS:
-        account = GUARDDUTY_AGENT_ACCOUNTS[region]
+    elif region in accounts:
+        account = accounts[region]
     else:
         raise ExecutionRoleError(
-            f"{where}: guardduty_runtime_monitoring=True, but the GuardDuty agent repository "
-            f"of region {region!r} is not known to this library (it knows "
-            f"{', '.join(sorted(GUARDDUTY_AGENT_ACCOUNTS))}). Pass the repository from the "
-            "GuardDuty User Guide in repositories instead, for example "
-            "ecr.Repository.from_repository_arn(scope, 'GuardDutyAgent', "
-            f"'arn:aws:ecr:{region}:<account>:repository/{GUARDDUTY_AGENT_REPOSITORY}')."
+            f"{where}: {prop}=True, but the {repository} repository of region {region!r} is "
+            f"not known to this library (it knows {', '.join(sorted(accounts))}). Pass the "
+            f"repository from {source} in repositories instead, for example "
+            f"ecr.Repository.from_repository_arn(scope, 'Repo', "
+            f"'arn:aws:ecr:{region}:<account>:repository/{repository}')."
         )
-    arn = f"arn:{stack.partition}:ecr:{region}:{account}:repository/{GUARDDUTY_AGENT_REPOSITORY}"
-    return [Need("repository", arn, "guardduty_runtime_monitoring")]
+    arn = f"arn:{stack.partition}:ecr:{region}:{account}:repository/{repository}"
+    return Need("repository", arn, prop)
+
+
+def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
+    """Pulls from the AWS-owned GuardDuty agent repository of the stack's region."""
+    if not enabled:
+        return []
+    return [
+        _aws_owned_repository_need(
+            scope,
+            where,
+            prop="guardduty_runtime_monitoring",
+            accounts=GUARDDUTY_AGENT_ACCOUNTS,
+            repository=GUARDDUTY_AGENT_REPOSITORY,
+            mapping_id="GuardDutyAgentAccounts",
+            source="the GuardDuty User Guide",
+        )
+    ]
+
+
+def fluent_bit_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
+    """Pulls from the AWS-owned aws-for-fluent-bit repository of the stack's region: the image
+    of aws-cdk-lib's default FireLens log router."""
+    if not enabled:
+        return []
+    return [
+        _aws_owned_repository_need(
+            scope,
+            where,
+            prop="firelens_default_router",
+            accounts=FLUENT_BIT_ACCOUNTS,
+            repository=FLUENT_BIT_REPOSITORY,
+            mapping_id="FluentBitImageAccounts",
+            source="the aws-for-fluent-bit SSM parameter of the region",
+        )
+    ]
 
 
 _DEFAULT_QUALIFIER = "hnb659fds"

@@ -67,6 +67,11 @@ class MinimalExecutionRole(ExecutionRoleBase):
         agent that GuardDuty adds to Fargate tasks, from its AWS-owned repository in the
         stack's region. Default: - ``False``: a role scoped to your repositories blocks the
         sidecar.
+    :param firelens_default_router: cover the FireLens log router that aws-cdk-lib adds to a
+        task definition whose containers log through FireLens without one: pulls from the
+        AWS-owned ``aws-for-fluent-bit`` repository of the stack's region (instead of the
+        ECR pull on ``*`` aws-cdk-lib grants for it) and writes to the log group aws-cdk-lib
+        creates for the router. Default: - ``False``: add the router yourself, or synth fails.
     :param image_assets: Docker image assets the containers use; allows pulls from their
         repository. Default: - none.
     :param container_assets: allow pulls from the CDK bootstrap's container-assets repository
@@ -104,6 +109,7 @@ class MinimalExecutionRole(ExecutionRoleBase):
         image_assets: Sequence[ecr_assets.DockerImageAsset] = (),
         container_assets: bool = False,
         guardduty_runtime_monitoring: bool = False,
+        firelens_default_router: bool = False,
         role_name: str | None = None,
         path: str | None = None,
         permissions_boundary: iam.IManagedPolicy | None = None,
@@ -137,6 +143,7 @@ class MinimalExecutionRole(ExecutionRoleBase):
             pull_through_cache_tagging=pull_through_cache_tagging,
             log_stream_prefixes=log_stream_prefixes,
             guardduty_runtime_monitoring=guardduty_runtime_monitoring,
+            firelens_default_router=firelens_default_router,
             image_assets=image_assets,
             container_assets=container_assets,
         )

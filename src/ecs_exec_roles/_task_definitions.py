@@ -16,6 +16,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
 from constructs import IConstruct
 
 from ._cfn import flatten
@@ -24,6 +25,7 @@ from ._trust import partition_of_region, stack_environment
 
 __all__ = [
     "TaskNeed",
+    "default_firelens_routers",
     "ecr_image_repository",
     "task_definitions_using",
     "task_needs_of",
@@ -73,13 +75,18 @@ _INDEX_ATTRIBUTE = "_ecs_exec_roles_task_definitions_by_role"
 def _task_definition_index(root: IConstruct) -> dict[int, list[ecs.TaskDefinition]]:
     index: dict[int, list[ecs.TaskDefinition]] | None = getattr(root, _INDEX_ATTRIBUTE, None)
     if index is None:
-        index = {}
-        for construct in root.node.find_all():
-            if isinstance(construct, ecs.TaskDefinition):
-                execution_role = construct.execution_role
-                if execution_role is not None:
-                    index.setdefault(id(execution_role), []).append(construct)
+        index = _scan_task_definitions(root)
         setattr(root, _INDEX_ATTRIBUTE, index)
+    return index
+
+
+def _scan_task_definitions(root: IConstruct) -> dict[int, list[ecs.TaskDefinition]]:
+    index: dict[int, list[ecs.TaskDefinition]] = {}
+    for construct in root.node.find_all():
+        if isinstance(construct, ecs.TaskDefinition):
+            execution_role = construct.execution_role
+            if execution_role is not None:
+                index.setdefault(id(execution_role), []).append(construct)
     return index
 
 
@@ -88,9 +95,7 @@ def task_definitions_using(root: IConstruct, role: Any) -> Sequence[ecs.TaskDefi
     return _task_definition_index(root).get(id(role), ())
 
 
-def task_needs_of(
-    stack: cdk.Stack, roles: Sequence[Any]
-) -> dict[int, tuple[list[TaskNeed], list[str]]]:
+def task_needs_of(stack: cdk.Stack, roles: Sequence[Any]) -> dict[int, list[TaskNeed]]:
     """The needs of every container of the task definitions using each role, by ``id(role)``.
 
     Containers are read from their template form (aws-cdk-lib has already rendered them when
@@ -98,9 +103,6 @@ def task_needs_of(
     another stack names the roles' resources by import there, but by the same ``Ref`` and
     ``Fn::GetAtt`` as the roles' statements here. Resources are returned in the flattened
     text form of ``_cfn.flatten``.
-
-    Also returns the paths of task definitions whose containers log through FireLens without
-    a log router: aws-cdk-lib adds a default one whose image pull it grants on ECR ``*``.
     """
     root = stack.node.root
     tasks = [
@@ -108,7 +110,7 @@ def task_needs_of(
         for role in roles
         for task in task_definitions_using(root, role)
     ]
-    result: dict[int, tuple[list[TaskNeed], list[str]]] = {}
+    result: dict[int, list[TaskNeed]] = {}
     if not tasks:
         return result
     _, _, stack_account = stack_environment(stack)
@@ -117,31 +119,67 @@ def task_needs_of(
     )
     account = flatten(account)
     for (role_id, task, _), containers in zip(tasks, all_containers, strict=True):
-        needs, routerless = result.setdefault(role_id, ([], []))
-        if _container_needs(task, containers or (), account, needs):
-            routerless.append(task.node.path)
+        _container_needs(task, containers or (), account, result.setdefault(role_id, []))
     return result
 
 
 def _container_needs(
     task: ecs.TaskDefinition, containers: Sequence[Any], account: str, needs: list[TaskNeed]
-) -> bool:
-    """Add the needs of one task definition's containers; whether it lacks a log router."""
+) -> None:
+    """Add the needs of one task definition's containers."""
     task_needs: list[TaskNeed] = []
-    has_router = uses_firelens = False
     for container in containers:
         origin = LazyOrigin(task, "container ", f"/{container.get('name', '?')}")
         task_needs.extend(_environment_file_needs(container, origin))
         firelens = container.get("firelensConfiguration")
         if firelens is not None:
-            has_router = True
             task_needs.extend(_firelens_config_needs(firelens, origin))
         log_configuration = container.get("logConfiguration") or {}
-        uses_firelens = uses_firelens or log_configuration.get("logDriver") == "awsfirelens"
         task_needs.extend(_log_needs(container, log_configuration, account, origin))
         task_needs.extend(_image_needs(container, origin))
     needs.extend(replace(need, task=task) for need in task_needs)
-    return uses_firelens and not has_router
+
+
+# aws-cdk-lib's default FireLens log router: the container it names "log-router", whose
+# image is the public SSM parameter /aws/service/aws-for-fluent-bit/<tag>, a CfnParameter
+# named after that path.
+_DEFAULT_ROUTER_NAME = "log-router"
+_FLUENT_BIT_PARAMETER = re.compile(r"^SsmParameterValueawsserviceawsforfluentbit")
+
+
+def default_firelens_routers(
+    root: IConstruct, role: Any
+) -> list[tuple[ecs.TaskDefinition, logs.ILogGroup]]:
+    """Each task definition using ``role`` that has aws-cdk-lib's default FireLens log
+    router, with the log group the router writes to.
+
+    Rendering a task definition's containers adds the default router (and its log group)
+    when a container logs through FireLens without one; this renders them, so it runs before
+    the role's statements are built. The app is scanned afresh (not the cached index): more
+    task definitions may still be added until synthesis.
+    """
+    routers: list[tuple[ecs.TaskDefinition, logs.ILogGroup]] = []
+    for task in _scan_task_definitions(root).get(id(role), ()):
+        stack = task.stack
+        containers = stack.resolve(task.node.default_child.container_definitions)  # type: ignore[union-attr]
+        if not any(_is_default_router(container) for container in containers or ()):
+            continue
+        router = task.node.try_find_child(_DEFAULT_ROUTER_NAME)
+        log_group = router.node.try_find_child("LogGroup") if router is not None else None
+        if isinstance(log_group, logs.LogGroup):
+            routers.append((task, log_group))
+    return routers
+
+
+def _is_default_router(container: dict[str, Any]) -> bool:
+    image = container.get("image")
+    return (
+        container.get("name") == _DEFAULT_ROUTER_NAME
+        and container.get("firelensConfiguration") is not None
+        and isinstance(image, dict)
+        and isinstance(image.get("Ref"), str)
+        and _FLUENT_BIT_PARAMETER.match(image["Ref"]) is not None
+    )
 
 
 # The partition may still be the flattened pseudo parameter "<AWS::Partition>".
