@@ -78,3 +78,37 @@ def test_cover_index_secret_suffix_needs_exactly_six_characters() -> None:
     assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC12")
     assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC1234")
     assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:dc-AbC123")
+
+
+def test_task_definition_index_pairs_each_task_with_its_own_resource() -> None:
+    from aws_cdk import aws_ecs as ecs
+    from aws_cdk import aws_iam as iam
+    from constructs import Construct
+
+    from ecs_exec_roles._task_definitions import _scan_task_definitions
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "S")
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    task_role = iam.Role(
+        stack, "TaskRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
+    )
+    nested = Construct(stack, "Nested")
+    tasks = [
+        ecs.FargateTaskDefinition(stack, "A", execution_role=role),
+        ecs.FargateTaskDefinition(nested, "B", execution_role=role, task_role=task_role),
+        ecs.Ec2TaskDefinition(nested, "C", execution_role=role),
+    ]
+    # A raw resource after a task definition, and one with no task definition before it.
+    ecs.CfnTaskDefinition(nested, "Raw", family="raw")
+    ecs.CfnTaskDefinition(stack, "Raw2", family="raw2")
+    ecs.FargateTaskDefinition(stack, "NoRole")
+    for task in tasks:
+        task.add_container("app", image=ecs.ContainerImage.from_registry("nginx"))
+    (entries,) = _scan_task_definitions(app).values()
+    assert sorted(entry.task.node.path for entry in entries) == sorted(
+        task.node.path for task in tasks
+    )
+    for entry in entries:
+        assert entry.resource is not None
+        assert entry.resource.node.path == entry.task.node.default_child.node.path  # type: ignore[union-attr]

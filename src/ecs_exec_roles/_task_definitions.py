@@ -72,27 +72,53 @@ def ecr_image_repository(image: str) -> tuple[str, str, str, str] | None:
 _INDEX_ATTRIBUTE = "_ecs_exec_roles_task_definitions_by_role"
 
 
-def _task_definition_index(root: IConstruct) -> dict[int, list[ecs.TaskDefinition]]:
-    index: dict[int, list[ecs.TaskDefinition]] | None = getattr(root, _INDEX_ATTRIBUTE, None)
+def _task_definition_index(root: IConstruct) -> dict[int, list[_IndexedTask]]:
+    index: dict[int, list[_IndexedTask]] | None = getattr(root, _INDEX_ATTRIBUTE, None)
     if index is None:
         index = _scan_task_definitions(root)
         setattr(root, _INDEX_ATTRIBUTE, index)
     return index
 
 
-def _scan_task_definitions(root: IConstruct) -> dict[int, list[ecs.TaskDefinition]]:
-    index: dict[int, list[ecs.TaskDefinition]] = {}
+@dataclass
+class _IndexedTask:
+    """A task definition and its CloudFormation resource."""
+
+    task: ecs.TaskDefinition
+    resource: ecs.CfnTaskDefinition | None = None
+
+    @property
+    def cfn(self) -> ecs.CfnTaskDefinition:
+        if self.resource is None:
+            self.resource = self.task.node.default_child  # type: ignore[assignment]
+        return self.resource  # type: ignore[return-value]
+
+
+def _scan_task_definitions(root: IConstruct) -> dict[int, list[_IndexedTask]]:
+    """The app's task definitions by ``id`` of their execution role.
+
+    Each one's resource is taken from the same walk: the tree is listed in pre-order, and a
+    task definition creates its ``Resource`` child before any other task definition can
+    follow it, so the first ``CfnTaskDefinition`` after one is its own. (Reading
+    ``node.default_child`` instead is two calls into aws-cdk-lib per task definition.)
+    """
+    index: dict[int, list[_IndexedTask]] = {}
+    pending: _IndexedTask | None = None
     for construct in root.node.find_all():
         if isinstance(construct, ecs.TaskDefinition):
+            pending = _IndexedTask(construct)
             execution_role = construct.execution_role
             if execution_role is not None:
-                index.setdefault(id(execution_role), []).append(construct)
+                index.setdefault(id(execution_role), []).append(pending)
+        elif pending is not None and isinstance(construct, ecs.CfnTaskDefinition):
+            pending.resource = construct
+            pending = None
     return index
 
 
-def task_definitions_using(root: IConstruct, role: Any) -> Sequence[ecs.TaskDefinition]:
+def task_definitions_using(root: IConstruct, role: Any) -> list[ecs.TaskDefinition]:
     """Every task definition in the app whose execution role is ``role``."""
-    return _task_definition_index(root).get(id(role), ())
+    return [entry.task for entry in _task_definition_index(root).get(id(role), ())]
 
 
 def task_needs_of(stack: cdk.Stack, roles: Sequence[Any]) -> dict[int, list[TaskNeed]]:
@@ -104,11 +130,11 @@ def task_needs_of(stack: cdk.Stack, roles: Sequence[Any]) -> dict[int, list[Task
     ``Fn::GetAtt`` as the roles' statements here. Resources are returned in the flattened
     text form of ``_cfn.flatten``.
     """
-    root = stack.node.root
+    index = _task_definition_index(stack.node.root)
     tasks = [
-        (id(role), task, task.node.default_child.container_definitions)  # type: ignore[union-attr]
+        (id(role), entry.task, entry.cfn.container_definitions)
         for role in roles
-        for task in task_definitions_using(root, role)
+        for entry in index.get(id(role), ())
     ]
     result: dict[int, list[TaskNeed]] = {}
     if not tasks:
@@ -159,9 +185,9 @@ def default_firelens_routers(
     task definitions may still be added until synthesis.
     """
     routers: list[tuple[ecs.TaskDefinition, logs.ILogGroup]] = []
-    for task in _scan_task_definitions(root).get(id(role), ()):
-        stack = task.stack
-        containers = stack.resolve(task.node.default_child.container_definitions)  # type: ignore[union-attr]
+    for entry in _scan_task_definitions(root).get(id(role), ()):
+        task = entry.task
+        containers = task.stack.resolve(entry.cfn.container_definitions)
         if not any(_is_default_router(container) for container in containers or ()):
             continue
         router = task.node.try_find_child(_DEFAULT_ROUTER_NAME)
