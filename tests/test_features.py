@@ -474,9 +474,30 @@ def test_guardduty_is_not_allowed_unless_asked(env_stack: cdk.Stack) -> None:
 
 
 def test_fails_when_the_guardduty_region_is_unknown(app: cdk.App) -> None:
-    stack = cdk.Stack(app, "Far", env=cdk.Environment(account="123456789012", region="ap-east-2"))
-    with pytest.raises(ExecutionRoleError, match="region 'ap-east-2' is not known"):
+    # The GuardDuty User Guide lists no Fargate agent repository in AWS GovCloud (US).
+    stack = cdk.Stack(
+        app, "Gov", env=cdk.Environment(account="123456789012", region="us-gov-west-1")
+    )
+    with pytest.raises(ExecutionRoleError, match="region 'us-gov-west-1' is not known"):
         MinimalExecutionRole(stack, "Api", guardduty_runtime_monitoring=True)
+
+
+@pytest.mark.parametrize(
+    ("region", "account"),
+    [
+        ("ap-northeast-1", "533107202818"),
+        ("af-south-1", "197869348890"),
+        ("ap-east-2", "259886477082"),
+    ],
+)
+def test_guardduty_agent_repository_of_opt_in_and_newer_regions(
+    app: cdk.App, region: str, account: str
+) -> None:
+    stack = cdk.Stack(app, "Far", env=cdk.Environment(account="123456789012", region=region))
+    role = MinimalExecutionRole(stack, "Api", guardduty_runtime_monitoring=True)
+    assert _statement(template_json(stack), stack, role, "EcrImagePull")["Resource"] == _arn(
+        f":ecr:{region}:{account}:repository/aws-guardduty-agent-fargate"
+    )
 
 
 # -- FireLens log router -----------------------------------------------------------------------
