@@ -1,6 +1,6 @@
 """Run the benchmarks of ecs-exec-roles against aws-cdk-lib, measured in the same run.
 
-    PATH=.venv/bin:$PATH python benchmarks/run.py              # everything (about 10 minutes)
+    PATH=.venv/bin:$PATH python benchmarks/run.py              # everything (about 5 minutes)
     PATH=.venv/bin:$PATH python benchmarks/run.py --only capacity --only policy-chars
     PATH=.venv/bin:$PATH python benchmarks/run.py --quick      # fewer runs, coarser search
     PATH=.venv/bin:$PATH python benchmarks/run.py --markdown   # also print a README table
@@ -268,7 +268,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         help="3 timed runs and no warm-up, capacity to within 8 families; not for publishing.",
     )
     parser.add_argument(
-        "--runs", type=int, help="timed synth processes per side (default 5; 3 with --quick)."
+        "--runs", type=int, help="timed synth processes per side (default 7; 3 with --quick)."
     )
     parser.add_argument(
         "--markdown", action="store_true", help="also print the results as a Markdown table."
@@ -282,7 +282,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> int:
     arguments = parse_arguments(argv)
     settings = Settings(
-        runs=arguments.runs or (3 if arguments.quick else 5),
+        runs=arguments.runs or (3 if arguments.quick else 7),
         warmup_runs=0 if arguments.quick else 1,
         capacity_resolution=8 if arguments.quick else 1,
         policy_families=100,
