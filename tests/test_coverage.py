@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr as ecr
@@ -14,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
+from constructs import Construct, IConstruct
 
 from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
 from ecs_exec_roles._coverage import Cover, find_gaps
@@ -245,3 +247,40 @@ def test_missing_log_group_of_another_stack_fails_once(app: cdk.App) -> None:
     )
     # The streams of the same log group, read from the container, are not listed again.
     assert "log-stream:app/app/*" not in message
+
+
+def test_role_created_by_a_later_aspect_fails_instead_of_staying_empty(
+    env_stack: cdk.Stack,
+) -> None:
+    # The policies of a stack's roles are built by an aspect on its first role; a role that
+    # an aspect creates after that one ran would have none, so synth says so.
+    MinimalExecutionRole(env_stack, "First")
+    later = Construct(env_stack, "Later")
+    created: list[MinimalExecutionRole] = []
+
+    @jsii.implements(cdk.IAspect)
+    class AddRole:
+        def visit(self, node: IConstruct) -> None:
+            if node is later and not created:
+                created.append(MinimalExecutionRole(env_stack, "Late"))
+
+    cdk.Aspects.of(later).add(AddRole())
+    with pytest.raises(RuntimeError, match="EnvStack/Late: the role was created after"):
+        Template.from_stack(env_stack)
+    assert created
+
+
+def test_role_created_by_an_aspect_before_the_first_role_is_visited(env_stack: cdk.Stack) -> None:
+    # An aspect of the stack visits it before its roles, so the role it adds is built too.
+    MinimalExecutionRole(env_stack, "First")
+    created: list[MinimalExecutionRole] = []
+
+    @jsii.implements(cdk.IAspect)
+    class AddRole:
+        def visit(self, node: IConstruct) -> None:
+            if node is env_stack and not created:
+                created.append(MinimalExecutionRole(env_stack, "Early"))
+
+    cdk.Aspects.of(env_stack).add(AddRole())
+    Template.from_stack(env_stack).resource_count_is("AWS::IAM::Role", 2)
+    assert created
