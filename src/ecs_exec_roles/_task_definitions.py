@@ -27,7 +27,6 @@ __all__ = [
     "TaskNeed",
     "default_firelens_routers",
     "ecr_image_repository",
-    "task_definitions_using",
     "task_needs_of",
 ]
 
@@ -114,11 +113,6 @@ def _scan_task_definitions(root: IConstruct) -> dict[int, list[_IndexedTask]]:
             pending.resource = construct
             pending = None
     return index
-
-
-def task_definitions_using(root: IConstruct, role: Any) -> list[ecs.TaskDefinition]:
-    """Every task definition in the app whose execution role is ``role``."""
-    return [entry.task for entry in _task_definition_index(root).get(id(role), ())]
 
 
 def task_needs_of(stack: cdk.Stack, roles: Sequence[Any]) -> dict[int, list[TaskNeed]]:
