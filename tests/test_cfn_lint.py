@@ -1,4 +1,5 @@
-"""cfn-lint on every template the example app synthesizes: no error, warning or information."""
+"""cfn-lint on every template the example app synthesizes, and on a default FireLens log router's:
+no error, warning or information."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ecs as ecs
 from cfnlint.api import ManualArgs, lint, lint_file
+
+from ecs_exec_roles import MinimalExecutionRole
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from examples import app as example
@@ -52,3 +56,26 @@ def test_lint_config_reports_warnings_and_information() -> None:
     }
     rule_ids = {match.rule.id for match in lint(json.dumps(template), config=CONFIG)}
     assert {"W2001", "I3011"} <= rule_ids
+
+
+@pytest.mark.parametrize(
+    "env",
+    [None, cdk.Environment(account="123456789012", region="eu-west-1")],
+    ids=["environment-agnostic", "concrete-env"],
+)
+def test_default_log_router_template_has_no_cfn_lint_findings(
+    env: cdk.Environment | None, tmp_path: Path
+) -> None:
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"), analytics_reporting=True)
+    stack = cdk.Stack(app, "Router", env=env)
+    role = MinimalExecutionRole(stack, "Api", firelens_default_router=True)
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}),
+    )
+    (template,) = sorted(Path(app.synth().directory).glob("*.template.json"))
+    assert "aws-for-fluent-bit" in template.read_text()
+    matches = lint_file(template, config=CONFIG)
+    assert matches == [], "\n".join(f"{m.rule.id} {m}" for m in matches)
