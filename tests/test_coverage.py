@@ -16,6 +16,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
 from constructs import Construct, IConstruct
+from helpers import policy_statements, role_logical_id
 
 from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
 from ecs_exec_roles._coverage import Cover, find_gaps
@@ -284,3 +285,50 @@ def test_role_created_by_an_aspect_before_the_first_role_is_visited(env_stack: c
     cdk.Aspects.of(env_stack).add(AddRole())
     Template.from_stack(env_stack).resource_count_is("AWS::IAM::Role", 2)
     assert created
+
+
+def test_role_in_a_nested_stack_covers_resources_of_its_parent(app: cdk.App) -> None:
+    # aws-cdk-lib passes the parent's repository and log group to the nested stack as
+    # parameters while it prepares the app; the check compares in that form.
+    parent = cdk.Stack(
+        app, "Parent", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
+    log_group = logs.LogGroup(parent, "Logs")
+    repository = ecr.Repository(parent, "Repo")
+    nested = cdk.NestedStack(parent, "Nested")
+    role = MinimalExecutionRole(nested, "Api", repositories=[repository], log_groups=[log_group])
+    task = ecs.FargateTaskDefinition(nested, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_ecr_repository(repository),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
+    )
+    template = Template.from_stack(nested)
+    statements = policy_statements(template.to_json(), role_logical_id(nested, role))
+    written = next(s for s in statements if s["Sid"] == "LogsWrite")["Resource"]
+    assert written["Ref"].startswith("referenceto") and written["Ref"].endswith("Arn")
+
+
+def test_role_in_a_nested_stack_still_fails_for_a_missing_log_group(app: cdk.App) -> None:
+    parent = cdk.Stack(
+        app, "Parent", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
+    covered = logs.LogGroup(parent, "Logs")
+    missing = logs.LogGroup(parent, "Other")
+    nested = cdk.NestedStack(parent, "Nested")
+    role = MinimalExecutionRole(nested, "Api", log_groups=[covered])
+    task = ecs.FargateTaskDefinition(nested, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/nginx:1"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=missing),
+    )
+    with pytest.raises(RuntimeError) as error:
+        app.synth()
+    message = str(error.value)
+    assert "Parent/Nested/Api: the execution role does not cover" in message
+    logical_id = parent.get_logical_id(missing.node.default_child)  # type: ignore[arg-type]
+    assert f'logs:PutLogEvents on {{"Fn::GetAtt":["{logical_id}","Arn"]}}' in message
+    # The covered log group is not reported, under either spelling.
+    assert "referencetoParentLogs" not in message
+    assert parent.get_logical_id(covered.node.default_child) not in message  # type: ignore[arg-type]

@@ -48,8 +48,30 @@ DEFAULT_MAX_MANAGED_POLICIES = 10
 # The highest value the quota can be raised to.
 _QUOTA_MAX_MANAGED_POLICIES = 25
 
-# A resource's ARN as Fn::GetAtt, flattened: <LogicalId.Arn>.
+# A log group's ARN as the template has it, flattened: Fn::GetAtt of a log group of the stack
+# (<LogicalId.Arn>), or the parameter a nested stack receives it by (<referenceto...Arn>, whose
+# name twin <referenceto...Ref> carries the log group's name).
 _GET_ATT_ARN = re.compile(r"^<([A-Za-z0-9]+)\.Arn>$")
+_NESTED_ARN_PARAMETER = re.compile(r"^<(referenceto[A-Za-z0-9]+)Arn>$")
+
+
+def _flat_log_group_name_form(flat_arn: str) -> str | None:
+    """How awslogs options name the log group whose flattened ARN is ``flat_arn``."""
+    match = _GET_ATT_ARN.match(flat_arn)
+    if match:
+        return f"<{match[1]}>"
+    match = _NESTED_ARN_PARAMETER.match(flat_arn)
+    if match:
+        return f"<{match[1]}Ref>"
+    return None
+
+
+def _log_group_name_form(resolved: Any) -> str | None:
+    if isinstance(resolved, dict) and ("Fn::GetAtt" in resolved or "Ref" in resolved):
+        return _flat_log_group_name_form(flatten(resolved))
+    return None
+
+
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _ROLE_PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
 
@@ -361,27 +383,35 @@ class ExecutionRoleBase(Construct):
     def _fixed_managed_policy_count(self) -> int:
         return 0
 
-    def _covers(self) -> list[Cover]:
-        resolve = self._registry.resolver
+    def _check_values(self) -> list[str]:
+        """Every CDK string the coverage check resolves: the statements' resources, aliases."""
+        return [
+            *(r.value for statement in self._statements() for r in statement.resources),
+            *(alias for need in self._needs for alias in need.grant_aliases),
+        ]
+
+    def _covers(self, resolve: Resolver) -> list[Cover]:
+        """What the role allows, in the form grants and task definitions have at synth.
+
+        :param resolve: resolves at check time, after aws-cdk-lib has prepared the app: a
+            resource of a parent stack is then a parameter of a nested stack, for example.
+        """
         covers = list(self._extra_covers())
         region, account = self._registry.region_account()
         for statement in self._statements():
             for action in statement.actions:
-                covers.extend(
-                    Cover(action.lower(), canonical(r.resolved)) for r in statement.resources
-                )
-                if action in LOGS_WRITE_ACTIONS:
-                    # A log group of the stack appears as Fn::GetAtt here, and by its name
-                    # (Ref) in task definitions' awslogs options: cover both spellings.
-                    covers.extend(
-                        Cover(
-                            action.lower(),
-                            f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:"
-                            f"<{r.resolved['Fn::GetAtt'][0]}>:*",
+                for resource in statement.resources:
+                    resolved = resolve(resource.value)
+                    covers.append(Cover(action.lower(), canonical(resolved)))
+                    name = _log_group_name_form(resolved) if action in LOGS_WRITE_ACTIONS else None
+                    if name is not None:
+                        # awslogs options name the log group by name: cover that spelling too.
+                        covers.append(
+                            Cover(
+                                action.lower(),
+                                f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{name}:*",
+                            )
                         )
-                        for r in statement.resources
-                        if isinstance(r.resolved, dict) and "Fn::GetAtt" in r.resolved
-                    )
         for need in self._needs:
             for alias in need.grant_aliases:
                 pattern = canonical(resolve(alias))
@@ -392,22 +422,25 @@ class ExecutionRoleBase(Construct):
         return covers
 
     def _log_group_aliases(self, gaps: Sequence[Gap]) -> list[Gap]:
-        """Gaps on a log group of the stack, under the name (``Ref``) its streams appear by
-        in awslogs options, so that a missing log group is reported once."""
+        """Gaps on a log group of the stack, under the name its streams appear by in awslogs
+        options, so that a missing log group is reported once."""
         region, account = self._registry.region_account()
         aliases = []
         for gap in gaps:
-            match = _GET_ATT_ARN.match(gap.pattern)
-            if match and gap.action in LOGS_WRITE_ACTIONS:
-                pattern = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:<{match[1]}>:*"
+            name = _flat_log_group_name_form(gap.pattern)
+            if name is not None and gap.action in LOGS_WRITE_ACTIONS:
+                pattern = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{name}:*"
                 aliases.append(replace(gap, pattern=pattern))
         return aliases
 
-    def _synth_errors(self, grants: Sequence[Any], task_needs: Sequence[TaskNeed]) -> list[str]:
+    def _synth_errors(
+        self, grants: Sequence[Any], task_needs: Sequence[TaskNeed], resolve: Resolver
+    ) -> list[str]:
         """What is wrong with the role once the app is built.
 
         :param grants: the distinct statements granted to the role, resolved.
         :param task_needs: the needs read from the task definitions that use the role.
+        :param resolve: resolves the role's own values at check time.
         """
         if not self._finalized:
             return [
@@ -418,7 +451,7 @@ class ExecutionRoleBase(Construct):
         if self._packing_error:
             errors.append(self._packing_error)
         recorded = self._role.recorded_grants
-        covers = self._covers()
+        covers = self._covers(resolve)
         # aws-cdk-lib grants ECR pulls on '*' once for each default FireLens log router; a
         # role that covers the routers (their image repository) excuses that many of them.
         excused = len(self._default_router_tasks)

@@ -120,9 +120,16 @@ class StackRoles:
     def errors(self) -> list[str]:
         grants = _resolved_grants(self.stack, self.roles)
         needs = task_needs_of(self.stack, [role._role for role in self.roles])
+        # The roles' values resolved again, now that aws-cdk-lib has prepared the app (and,
+        # for example, turned a parent stack's resource into a nested stack's parameter):
+        # grants and task definitions are in that form too.
+        check = Resolver(self.stack)
+        check.prefetch(
+            value for role in self.roles if role._finalized for value in role._check_values()
+        )
         errors: list[str] = []
         for role, role_grants in zip(self.roles, grants, strict=True):
-            errors.extend(role._synth_errors(role_grants, needs.get(id(role._role), [])))
+            errors.extend(role._synth_errors(role_grants, needs.get(id(role._role), []), check))
         return errors
 
 
