@@ -19,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Template
 from helpers import policy_statements, role_logical_id, template_json
+from iam_eval import Environment, is_allowed, role_policies
 
 from ecs_exec_roles import (
     ExecutionRoleError,
@@ -674,3 +675,30 @@ def test_explicit_log_router_from_a_covered_repository(env_stack: cdk.Stack) -> 
     template.resource_count_is("AWS::IAM::Policy", 0)
     statements = policy_statements(template.to_json(), role_logical_id(env_stack, role))
     assert "*" not in [s["Resource"] for s in statements if s["Sid"] == "EcrImagePull"]
+
+
+def test_default_log_router_role_allows_exactly_the_router(env_stack: cdk.Stack) -> None:
+    # Evaluated as IAM would: the router's image and log streams, nothing next to them.
+    role = MinimalExecutionRole(env_stack, "Api", firelens_default_router=True)
+    task = _routerless_task(env_stack, role)
+    template = Template.from_stack(env_stack).to_json()
+    router_logs = env_stack.get_logical_id(
+        task.node.find_child("log-router").node.find_child("LogGroup").node.default_child
+    )
+    group = "arn:aws:logs:eu-west-1:123456789012:log-group:EnvStack-Router-Logs"
+    env = Environment(attributes={router_logs: {"Arn": f"{group}:*"}})
+    policies = role_policies(template, role_logical_id(env_stack, role), env)
+    image = "arn:aws:ecr:eu-west-1:906394416424:repository/aws-for-fluent-bit"
+
+    def allowed(action: str, resource: str) -> bool:
+        return is_allowed(policies, action, resource)
+
+    assert allowed("ecr:GetAuthorizationToken", "*")
+    assert allowed("ecr:BatchGetImage", image)
+    assert allowed("ecr:GetDownloadUrlForLayer", image)
+    assert not allowed("ecr:BatchGetImage", image + "-other")
+    assert not allowed("ecr:BatchGetImage", image.replace("906394416424", "123456789012"))
+    assert not allowed("ecr:BatchGetImage", image.replace("eu-west-1", "us-east-1"))
+    assert allowed("logs:PutLogEvents", f"{group}:log-stream:firelens/log-router/abc")
+    assert not allowed("logs:PutLogEvents", f"{group}-other:log-stream:x")
+    assert not allowed("logs:CreateLogGroup", group)
