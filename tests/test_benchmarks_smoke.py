@@ -72,3 +72,16 @@ def test_report_prints_text_and_markdown(capsys: pytest.CaptureFixture[str]) -> 
     assert "| Title | 265 | 140 |" in printed
     assert dict(machine_facts())["Python"]
     assert run.parse_arguments(["--quick", "--only", "capacity"]).only == ["capacity"]
+
+
+def test_calls_into_aws_cdk_lib_per_family_stay_low() -> None:
+    # A guard on the design, not a timing: each task family costs a fixed number of round
+    # trips between Python and aws-cdk-lib's Node process beyond what aws-cdk-lib's own roles
+    # need (about 54 per MinimalExecutionRole before they were batched per stack).
+    from benchmarks.calls import count_calls
+
+    minimal = count_calls("ours-minimal", "cdk-auto", 10)
+    assert minimal.cdk > 0
+    assert minimal.extra_per_family <= 24, minimal
+    shared = count_calls("ours-shared", "cdk-shared", 10)
+    assert shared.extra_per_family <= 16, shared
