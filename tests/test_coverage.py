@@ -215,9 +215,9 @@ def test_task_definition_in_another_stack_is_checked_against_the_role(app: cdk.A
     log_group = logs.LogGroup(platform, "Logs")
     repository = ecr.Repository(platform, "Repo")
     role = SharedExecutionRole(platform, "Role", repositories=[repository], log_groups=[log_group])
-    task = ecs.FargateTaskDefinition(service, "Task", execution_role=role.role)
-    task.add_container(
-        "app",
+    _task(
+        service,
+        role.role,
         image=ecs.ContainerImage.from_ecr_repository(repository),
         logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
     )
@@ -231,9 +231,9 @@ def test_missing_log_group_of_another_stack_fails_once(app: cdk.App) -> None:
     covered = logs.LogGroup(platform, "Logs")
     missing = logs.LogGroup(platform, "Other")
     role = SharedExecutionRole(platform, "Role", log_groups=[covered])
-    task = ecs.FargateTaskDefinition(service, "Task", execution_role=role.role)
-    task.add_container(
-        "app",
+    _task(
+        service,
+        role.role,
         image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/nginx:1"),
         logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=missing),
     )
@@ -297,9 +297,9 @@ def test_role_in_a_nested_stack_covers_resources_of_its_parent(app: cdk.App) -> 
     repository = ecr.Repository(parent, "Repo")
     nested = cdk.NestedStack(parent, "Nested")
     role = MinimalExecutionRole(nested, "Api", repositories=[repository], log_groups=[log_group])
-    task = ecs.FargateTaskDefinition(nested, "Task", execution_role=role.role)
-    task.add_container(
-        "app",
+    _task(
+        nested,
+        role.role,
         image=ecs.ContainerImage.from_ecr_repository(repository),
         logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
     )
@@ -317,9 +317,9 @@ def test_role_in_a_nested_stack_still_fails_for_a_missing_log_group(app: cdk.App
     missing = logs.LogGroup(parent, "Other")
     nested = cdk.NestedStack(parent, "Nested")
     role = MinimalExecutionRole(nested, "Api", log_groups=[covered])
-    task = ecs.FargateTaskDefinition(nested, "Task", execution_role=role.role)
-    task.add_container(
-        "app",
+    _task(
+        nested,
+        role.role,
         image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/nginx:1"),
         logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=missing),
     )

@@ -397,21 +397,17 @@ class ExecutionRoleBase(Construct):
             resource of a parent stack is then a parameter of a nested stack, for example.
         """
         covers = list(self._extra_covers())
-        region, account = self._registry.region_account()
         for statement in self._statements():
-            for action in statement.actions:
-                for resource in statement.resources:
-                    resolved = resolve(resource.value)
-                    covers.append(Cover(action.lower(), canonical(resolved)))
-                    name = _log_group_name_form(resolved) if action in LOGS_WRITE_ACTIONS else None
-                    if name is not None:
-                        # awslogs options name the log group by name: cover that spelling too.
-                        covers.append(
-                            Cover(
-                                action.lower(),
-                                f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{name}:*",
-                            )
-                        )
+            actions = [action.lower() for action in statement.actions]
+            writes_logs = statement.actions == LOGS_WRITE_ACTIONS
+            for resource in statement.resources:
+                resolved = resolve(resource.value)
+                patterns = [canonical(resolved)]
+                name = _log_group_name_form(resolved) if writes_logs else None
+                if name is not None:
+                    # awslogs options name the log group by name: cover that spelling too.
+                    patterns.append(self._log_group_pattern(name))
+                covers.extend(Cover(action, pattern) for action in actions for pattern in patterns)
         for need in self._needs:
             for alias in need.grant_aliases:
                 pattern = canonical(resolve(alias))
@@ -424,14 +420,17 @@ class ExecutionRoleBase(Construct):
     def _log_group_aliases(self, gaps: Sequence[Gap]) -> list[Gap]:
         """Gaps on a log group of the stack, under the name its streams appear by in awslogs
         options, so that a missing log group is reported once."""
-        region, account = self._registry.region_account()
         aliases = []
         for gap in gaps:
             name = _flat_log_group_name_form(gap.pattern)
             if name is not None and gap.action in LOGS_WRITE_ACTIONS:
-                pattern = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{name}:*"
-                aliases.append(replace(gap, pattern=pattern))
+                aliases.append(replace(gap, pattern=self._log_group_pattern(name)))
         return aliases
+
+    def _log_group_pattern(self, name: str) -> str:
+        """The streams of the stack's log group ``name``, as task definitions' needs spell it."""
+        region, account = self._registry.region_account()
+        return f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{name}:*"
 
     def _synth_errors(
         self, grants: Sequence[Any], task_needs: Sequence[TaskNeed], resolve: Resolver

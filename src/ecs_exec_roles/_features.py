@@ -301,8 +301,7 @@ def _aws_owned_repository_need(
     source: str,
 ) -> Need:
     """Pulls from an AWS-owned ECR repository whose account depends on the region."""
-    stack = cdk.Stack.of(scope)
-    region = stack.region
+    partition, region, _ = stack_environment(cdk.Stack.of(scope))
     if is_unresolved(region):
         # Environment-agnostic stack: look the account up at deploy time. A region missing
         # from the mapping fails the deployment rather than granting anything broader.
@@ -322,7 +321,7 @@ def _aws_owned_repository_need(
             f"ecr.Repository.from_repository_arn(scope, 'Repo', "
             f"'arn:aws:ecr:{region}:<account>:repository/{repository}')."
         )
-    arn = f"arn:{stack.partition}:ecr:{region}:{account}:repository/{repository}"
+    arn = f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
     return Need("repository", arn, prop)
 
 
