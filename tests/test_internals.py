@@ -112,3 +112,25 @@ def test_task_definition_index_pairs_each_task_with_its_own_resource() -> None:
     for entry in entries:
         assert entry.resource is not None
         assert entry.resource.node.path == entry.task.node.default_child.node.path  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "child_id", ["Role", "team/payments/Role", "a//b", "Rôle with spaces", "/leading", "x-/-y"]
+)
+def test_role_paths_are_the_paths_aws_cdk_lib_gives(child_id: str) -> None:
+    from constructs import Construct
+
+    from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole
+
+    app = cdk.App()
+    stage = cdk.Stage(app, "Stage")
+    stack = cdk.Stack(stage, "Stack")
+    deep = Construct(Construct(stack, "Outer/Part"), "Inner")
+    roles = [
+        MinimalExecutionRole(stack, child_id),
+        SharedExecutionRole(deep, child_id),
+        MinimalExecutionRole(deep, f"{child_id}2"),
+        MinimalExecutionRole(cdk.Stack(app, "Top"), child_id),
+    ]
+    for role in roles:
+        assert role._path == role.node.path

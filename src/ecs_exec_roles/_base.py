@@ -93,7 +93,9 @@ class ExecutionRoleBase(Construct):
         max_managed_policies: int,
     ) -> None:
         super().__init__(scope, id)
-        where = self._path = self.node.path
+        self._stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
+        self._registry = StackRoles.of(self._stack)
+        where = self._path = self._registry.child_path(scope, id)
         _check_role_name(where, role_name)
         _check_role_path(where, path)
         if trust_all_regions and not trust_conditions:
@@ -123,8 +125,6 @@ class ExecutionRoleBase(Construct):
         self._default_router = False
         self._default_router_tasks: list[str] = []
         self._default_router_errors: list[str] = []
-        self._stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
-        self._registry = StackRoles.of(self._stack)
         # One principal per stack and trust setting: the roles of a stack trust the same.
         trust = (trust_conditions, trust_all_regions)
         principal = self._registry.principals.get(trust)

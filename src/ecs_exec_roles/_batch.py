@@ -68,6 +68,9 @@ class StackRoles:
         self._finalized_count = 0
         self._region_account: tuple[str, str] | None = None
         self._url_suffix: str | None = None
+        # Construct paths of the scopes roles were created in, by id() (the scope is kept
+        # alive with it).
+        self._scope_paths: dict[int, tuple[IConstruct, str]] = {}
 
     @classmethod
     def of(cls, stack: cdk.Stack) -> StackRoles:
@@ -76,6 +79,18 @@ class StackRoles:
             registry = cls(stack)
             setattr(stack, _ATTRIBUTE, registry)
         return registry
+
+    def child_path(self, scope: IConstruct, child_id: str) -> str:
+        """The construct path of ``scope``'s child ``child_id``, as ``node.path`` gives it.
+
+        A scope's path is read once (two calls into aws-cdk-lib); a child's is the scope's
+        plus its id, in which the constructs library replaces each ``/`` with ``--``.
+        """
+        entry = self._scope_paths.get(id(scope))
+        if entry is None:
+            entry = self._scope_paths[id(scope)] = (scope, str(scope.node.path))
+        own = child_id.replace("/", "--")
+        return f"{entry[1]}/{own}" if entry[1] else own
 
     def register(self, role: ExecutionRoleBase, role_scope: IConstruct) -> None:
         """Add a role; the first one of the stack installs the finalizer and the check.
