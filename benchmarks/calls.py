@@ -5,7 +5,10 @@ that runs aws-cdk-lib; for the apps the synth-time benchmarks build, those round
 where our constructs spend most of their time. Unlike time, the count is exact and does not
 depend on the machine's load, so it shows what a change to the constructs costs.
 
-Usage: PATH=.venv/bin:$PATH python benchmarks/calls.py [FAMILIES]
+With ``--by-cause`` each call is also put down to what made it (see ``CAUSES``), which is
+where the per-family floor of the design shows.
+
+Usage: PATH=.venv/bin:$PATH python benchmarks/calls.py [FAMILIES] [--by-cause]
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 if __name__ == "__main__":
@@ -28,20 +32,55 @@ from jsii._kernel.providers import process as _jsii_process
 
 from benchmarks.apps import synth_scenario
 
-__all__ = ["CallCount", "count_calls", "counting_calls"]
+__all__ = ["CAUSES", "CallCount", "cause_of", "count_calls", "count_causes", "counting_calls"]
 
 # Ours, and the aws-cdk-lib scenario it is compared with, as in the synth-time benchmarks.
 PAIRS = (("ours-minimal", "cdk-auto"), ("ours-shared", "cdk-shared"))
 
+# What makes a call, by the library's innermost module on the Python stack when it is sent.
+CAUSES = {
+    "app": "the app's own code (the same on both sides)",
+    "callback": "answers to aws-cdk-lib calling into Python: each grant it makes to the role "
+    "(the finalizer and the check, once per stack)",
+    "props": "reading the resources given as props (ARN; a secret's full ARN and key)",
+    "setup": "creating the role and its construct",
+    "policies": "building the managed policies at synth (and their cdk-nag acknowledgments)",
+    "check": "the synth-time check (each task definition's role and containers)",
+}
+_LIBRARY_DIRECTORY = "/ecs_exec_roles/"
+_CAUSE_OF_MODULE = {"_needs.py": "props", "_features.py": "props", "_task_definitions.py": "check"}
+_CAUSE_OF_ENTRY = {"visit": "policies", "validate": "check"}
+
+
+def cause_of(request: Any, frame: FrameType | None) -> str:
+    """The cause (a key of ``CAUSES``) of a request sent from ``frame``."""
+    innermost: str | None = None
+    entry: str | None = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if _LIBRARY_DIRECTORY in filename:
+            if innermost is None:
+                innermost = filename.rsplit("/", 1)[-1]
+            entry = frame.f_code.co_name
+        frame = frame.f_back
+    if innermost is None:
+        # A callback's answer is sent after the library's code has returned.
+        return "callback" if type(request).__name__ == "_CompleteRequest" else "app"
+    if innermost in _CAUSE_OF_MODULE:
+        return _CAUSE_OF_MODULE[innermost]
+    return _CAUSE_OF_ENTRY.get(entry or "", "setup")
+
 
 @contextmanager
-def counting_calls() -> Iterator[collections.Counter[str]]:
-    """Count the requests sent to the Node process, by kind, while the block runs."""
+def counting_calls(*, by_cause: bool = False) -> Iterator[collections.Counter[str]]:
+    """Count the requests sent to the Node process while the block runs: by kind, or by
+    cause (see ``CAUSES``)."""
     counter: collections.Counter[str] = collections.Counter()
     original = _jsii_process._NodeProcess.send
 
     def send(self: Any, request: Any, response_type: Any) -> Any:
-        counter[type(request).__name__] += 1
+        key = cause_of(request, sys._getframe(1)) if by_cause else type(request).__name__
+        counter[key] += 1
         return original(self, request, response_type)
 
     _jsii_process._NodeProcess.send = send  # type: ignore[method-assign]
@@ -79,14 +118,32 @@ def count_calls(ours_scenario: str, cdk_scenario: str, families: int) -> CallCou
     )
 
 
+def count_causes(scenario: str, families: int) -> collections.Counter[str]:
+    """Calls to build and synthesize ``scenario``, by cause, after one untimed run."""
+    synth_scenario(scenario, 1)
+    with counting_calls(by_cause=True) as counter:
+        synth_scenario(scenario, families)
+    return counter
+
+
 def main(argv: list[str]) -> None:
-    families = int(argv[0]) if argv else 50
+    by_cause = "--by-cause" in argv
+    numbers = [arg for arg in argv if arg != "--by-cause"]
+    families = int(numbers[0]) if numbers else 50
     for ours, cdk in PAIRS:
         count = count_calls(ours, cdk, families)
         print(
             f"{families} families, {ours}: {count.ours} calls; {cdk}: {count.cdk} calls; "
             f"{count.extra_per_family:.1f} more per family"
         )
+        if by_cause:
+            ours_causes, cdk_causes = count_causes(ours, families), count_causes(cdk, families)
+            for cause, text in CAUSES.items():
+                extra = (ours_causes[cause] - cdk_causes[cause]) / families
+                print(
+                    f"  {ours_causes[cause]:6d} vs {cdk_causes[cause]:6d}  "
+                    f"{extra:5.1f} per family  {text}"
+                )
 
 
 if __name__ == "__main__":

@@ -85,3 +85,16 @@ def test_calls_into_aws_cdk_lib_per_family_stay_low() -> None:
     assert minimal.extra_per_family <= 24, minimal
     shared = count_calls("ours-shared", "cdk-shared", 10)
     assert shared.extra_per_family <= 16, shared
+
+
+def test_calls_by_cause_put_every_extra_call_on_the_library() -> None:
+    from benchmarks.calls import CAUSES, count_causes
+
+    ours, cdk = count_causes("ours-minimal", 3), count_causes("cdk-auto", 3)
+    assert set(ours) <= set(CAUSES) and set(cdk) == {"app"}
+    # The app's own calls are the same whichever role it uses: the extra ones are ours.
+    assert ours["app"] == cdk["app"]
+    # Three families: each reads its repository, log group and secret (ARN, full ARN, key)...
+    assert ours["props"] == 3 * 5
+    # ...and each grant aws-cdk-lib makes (pull, token, logs, secret) is a callback.
+    assert ours["callback"] >= 3 * 4
