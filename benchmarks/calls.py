@@ -73,8 +73,8 @@ def cause_of(request: Any, frame: FrameType | None) -> str:
 
 @contextmanager
 def counting_calls(*, by_cause: bool = False) -> Iterator[collections.Counter[str]]:
-    """Count the requests sent to the Node process while the block runs: by kind, or by
-    cause (see ``CAUSES``)."""
+    """Count the requests sent to the Node process while the block runs: by kind (the jsii
+    request), or by cause (see ``CAUSES``)."""
     counter: collections.Counter[str] = collections.Counter()
     original = _jsii_process._NodeProcess.send
 
@@ -97,33 +97,29 @@ class CallCount:
     cdk_scenario: str
     ours: int
     cdk: int
+    ours_causes: collections.Counter[str]
+    cdk_causes: collections.Counter[str]
 
     @property
     def extra_per_family(self) -> float:
         return (self.ours - self.cdk) / self.families
 
 
-def count_calls(ours_scenario: str, cdk_scenario: str, families: int) -> CallCount:
-    """Calls to build and synthesize each scenario, after one untimed run of each (which
-    loads aws-cdk-lib's modules into the Node process once for both)."""
-    for scenario in (ours_scenario, cdk_scenario):
-        synth_scenario(scenario, 1)
-    totals = {}
-    for scenario in (ours_scenario, cdk_scenario):
-        with counting_calls() as counter:
-            synth_scenario(scenario, families)
-        totals[scenario] = sum(counter.values())
-    return CallCount(
-        families, ours_scenario, cdk_scenario, totals[ours_scenario], totals[cdk_scenario]
-    )
-
-
 def count_causes(scenario: str, families: int) -> collections.Counter[str]:
-    """Calls to build and synthesize ``scenario``, by cause, after one untimed run."""
+    """Calls to build and synthesize ``scenario``, by cause, after one untimed run (which
+    loads the aws-cdk-lib modules it uses into the Node process)."""
     synth_scenario(scenario, 1)
     with counting_calls(by_cause=True) as counter:
         synth_scenario(scenario, families)
     return counter
+
+
+def count_calls(ours_scenario: str, cdk_scenario: str, families: int) -> CallCount:
+    """Calls to build and synthesize each scenario, and their causes."""
+    ours, cdk = (count_causes(scenario, families) for scenario in (ours_scenario, cdk_scenario))
+    return CallCount(
+        families, ours_scenario, cdk_scenario, sum(ours.values()), sum(cdk.values()), ours, cdk
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -137,12 +133,11 @@ def main(argv: list[str]) -> None:
             f"{count.extra_per_family:.1f} more per family"
         )
         if by_cause:
-            ours_causes, cdk_causes = count_causes(ours, families), count_causes(cdk, families)
             for cause, text in CAUSES.items():
-                extra = (ours_causes[cause] - cdk_causes[cause]) / families
+                ours_calls, cdk_calls = count.ours_causes[cause], count.cdk_causes[cause]
                 print(
-                    f"  {ours_causes[cause]:6d} vs {cdk_causes[cause]:6d}  "
-                    f"{extra:5.1f} per family  {text}"
+                    f"  {ours_calls:6d} vs {cdk_calls:6d}  "
+                    f"{(ours_calls - cdk_calls) / families:5.1f} per family  {text}"
                 )
 
 
