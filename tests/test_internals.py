@@ -11,7 +11,7 @@ from aws_cdk import region_info
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecs_exec_roles._batch import MUTATING_ASPECT_PRIORITY
+from ecs_exec_roles._lifecycle import MUTATING_ASPECT_PRIORITY, StackRoles
 from ecs_exec_roles._cfn import is_unresolved
 from ecs_exec_roles._coverage import Cover, CoverIndex
 from ecs_exec_roles._trust import partition_of_region
@@ -85,7 +85,7 @@ def test_task_definition_index_pairs_each_task_with_its_own_resource() -> None:
     from aws_cdk import aws_iam as iam
     from constructs import Construct
 
-    from ecs_exec_roles._task_definitions import _scan_task_definitions
+    from ecs_exec_roles._task_definitions import scan_task_definitions
 
     app = cdk.App()
     stack = cdk.Stack(app, "S")
@@ -105,7 +105,7 @@ def test_task_definition_index_pairs_each_task_with_its_own_resource() -> None:
     ecs.FargateTaskDefinition(stack, "NoRole")
     for task in tasks:
         task.add_container("app", image=ecs.ContainerImage.from_registry("nginx"))
-    (entries,) = _scan_task_definitions(app).values()
+    (entries,) = scan_task_definitions(app).values()
     assert sorted(entry.task.node.path for entry in entries) == sorted(
         task.node.path for task in tasks
     )
@@ -133,4 +133,7 @@ def test_role_paths_are_the_paths_aws_cdk_lib_gives(child_id: str) -> None:
         MinimalExecutionRole(cdk.Stack(app, "Top"), child_id),
     ]
     for role in roles:
-        assert role._path == role.node.path
+        scope = role.node.scope
+        assert scope is not None
+        registry = StackRoles.of(cdk.Stack.of(role))
+        assert registry.child_path(scope, role.node.id) == role.node.path

@@ -1,126 +1,40 @@
-"""The synth-time check that the role covers every grant made to it.
+"""What the role allows, matched against what the app grants it and its tasks need.
 
-aws-cdk-lib grants the execution role what a task definition needs (image pulls, log writes,
-secrets, parameters) through ``add_to_principal_policy``. The role records those statements
-instead of adding them, so CDK never widens it, and at synth each recorded grant is compared
-with what the role allows: CDK's own knowledge of the task definition is the oracle.
+Pure functions over resolved CloudFormation values: the role's statements become covers
+(action, resource pattern) in the canonical form of ``_cfn.canonical``; grants and the needs
+read from task definitions are matched against them, and what is not covered is a gap.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
-from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aws_cdk as cdk
-from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
-from constructs import Construct, IDependable
+from ._cfn import canonical, display, flatten
+from ._kinds import ECS_EXECUTION_ACTIONS, LOGS_WRITE_ACTIONS, kind_of_action
 
-from ._cfn import canonical, display
-from ._statements import ACTION_PROPS, ECR_PULL_ACTIONS, ECS_EXECUTION_ACTIONS
-from ._task_definitions import TaskNeed
+if TYPE_CHECKING:
+    from ._needs import Need
+    from ._statements import Statement
+    from ._task_definitions import TaskNeed
 
 __all__ = [
     "Cover",
     "CoverIndex",
+    "FixHint",
     "Gap",
-    "RecordedGrant",
-    "RecordingRole",
+    "covers_of",
     "find_gaps",
     "find_task_gaps",
+    "log_group_aliases",
 ]
 
-
-def _granting_task_definition() -> ecs.TaskDefinition | None:
-    """The task definition whose container aws-cdk-lib is building while it grants.
-
-    CDK grants while ``add_container`` (or a ``ContainerDefinition`` constructor) runs; the
-    Python frames of that call hold the task definition, so a gap can name the task family
-    that needs it.
-    """
-    frame: FrameType | None = sys._getframe(2)
-    for _ in range(_MAX_FRAMES):
-        if frame is None:
-            return None
-        # Reading a frame's locals copies them; only frames of aws-cdk-lib's ECS wrappers
-        # can hold the task definition.
-        if frame.f_code.co_filename.endswith(_ECS_MODULE_FILE):
-            local_values = frame.f_locals
-            for name in ("self", "task_definition", "task"):
-                value = local_values.get(name)
-                if isinstance(value, ecs.TaskDefinition):
-                    return value
-        frame = frame.f_back
-    return None
-
-
-_ECS_MODULE_FILE = str(Path("aws_cdk") / "aws_ecs" / "__init__.py")
-
-
-# Frames between the grant and the user's add_container call: jsii's callback machinery
-# and aws-cdk-lib's Python wrappers, a dozen or so.
-_MAX_FRAMES = 40
-
-
-@dataclass(frozen=True)
-class RecordedGrant:
-    """A statement aws-cdk-lib or user code granted to the role, and where it came from."""
-
-    statement: iam.PolicyStatement
-    task_definition: ecs.TaskDefinition | None
-
-    @property
-    def family(self) -> str:
-        task = self.task_definition
-        if task is None or cdk.Token.is_unresolved(task.family):
-            return ""
-        return str(task.family)
-
-    @property
-    def origin(self) -> str:
-        task = self.task_definition
-        if task is None:
-            return ""
-        family = task.family
-        if cdk.Token.is_unresolved(family):
-            return f"task definition {task.node.path}"
-        return f"task family {family!r} ({task.node.path})"
-
-
-class RecordingRole(iam.Role):
-    """An ``iam.Role`` that records grants instead of adding them to a default policy."""
-
-    def __init__(
-        self, scope: Construct, id: str, *, grant_dependable: IDependable, **kwargs: Any
-    ) -> None:
-        super().__init__(scope, id, **kwargs)
-        # The owning construct is the dependable: depending on it waits for the role and for
-        # every policy built for it at synth. One result serves every grant.
-        self._grant_result = iam.AddToPrincipalPolicyResult(
-            statement_added=True, policy_dependable=grant_dependable
-        )
-        self.recorded_grants: list[RecordedGrant] = []
-        self.attached_inline_policies: list[iam.Policy] = []
-
-    def add_to_principal_policy(
-        self, statement: iam.PolicyStatement
-    ) -> iam.AddToPrincipalPolicyResult:
-        self.recorded_grants.append(RecordedGrant(statement, _granting_task_definition()))
-        return self._grant_result
-
-    def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
-        return bool(self.add_to_principal_policy(statement).statement_added)
-
-    def attach_inline_policy(self, policy: iam.Policy) -> None:
-        # An inline policy would widen the role behind the construct's back; it is reported
-        # at synth rather than attached.
-        self.attached_inline_policies.append(policy)
+# How to fix a gap on (lower-case action, canonical resource), where the kind's prop is not
+# the answer; ``None`` when the hint does not apply.
+FixHint = Callable[[str, str], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -217,6 +131,80 @@ class CoverIndex:
         return any(glob.fullmatch(resource) for glob in self._globs.get(action, ()))
 
 
+# A log group's ARN as the template has it, flattened: Fn::GetAtt of a log group of the stack
+# (<LogicalId.Arn>), or the parameter a nested stack receives it by (<referenceto...Arn>, whose
+# name twin <referenceto...Ref> carries the log group's name).
+_GET_ATT_ARN = re.compile(r"^<([A-Za-z0-9]+)\.Arn>$")
+_NESTED_ARN_PARAMETER = re.compile(r"^<(referenceto[A-Za-z0-9]+)Arn>$")
+
+
+def _flat_log_group_name_form(flat_arn: str) -> str | None:
+    """How awslogs options name the log group whose flattened ARN is ``flat_arn``."""
+    match = _GET_ATT_ARN.match(flat_arn)
+    if match:
+        return f"<{match[1]}>"
+    match = _NESTED_ARN_PARAMETER.match(flat_arn)
+    if match:
+        return f"<{match[1]}Ref>"
+    return None
+
+
+def _log_group_name_form(resolved: Any) -> str | None:
+    if isinstance(resolved, dict) and ("Fn::GetAtt" in resolved or "Ref" in resolved):
+        return _flat_log_group_name_form(flatten(resolved))
+    return None
+
+
+# The streams of the stack's log group named ``name``, as task definitions' needs spell it.
+StreamPattern = Callable[[str], str]
+
+
+def covers_of(
+    statements: Sequence[Statement],
+    needs: Sequence[Need],
+    extra: Sequence[Cover],
+    resolve: Callable[[Any], Any],
+    stream_pattern: StreamPattern,
+) -> list[Cover]:
+    """What the role allows, in the form grants and task definitions have at synth.
+
+    :param extra: what the role allows besides its statements (an AWS managed policy).
+    :param resolve: resolves at check time, after aws-cdk-lib has prepared the app: a
+        resource of a parent stack is then a parameter of a nested stack, for example.
+    :param stream_pattern: the stream pattern of a log group of the stack, by its name form.
+    """
+    covers = list(extra)
+    for statement in statements:
+        actions = [action.lower() for action in statement.actions]
+        writes_logs = statement.actions == LOGS_WRITE_ACTIONS
+        for resource in statement.resources:
+            resolved = resolve(resource.value)
+            patterns = [canonical(resolved)]
+            name = _log_group_name_form(resolved) if writes_logs else None
+            if name is not None:
+                # awslogs options name the log group by name: cover that spelling too.
+                patterns.append(stream_pattern(name))
+            covers.extend(Cover(action, pattern) for action in actions for pattern in patterns)
+    for need in needs:
+        for alias in need.grant_aliases:
+            pattern = canonical(resolve(alias))
+            covers.extend(
+                Cover(action.lower(), pattern, grants_only=True) for action in need.kind.actions
+            )
+    return covers
+
+
+def log_group_aliases(gaps: Sequence[Gap], stream_pattern: StreamPattern) -> list[Gap]:
+    """Gaps on a log group of the stack, under the name its streams appear by in awslogs
+    options, so that a missing log group is reported once."""
+    aliases = []
+    for gap in gaps:
+        name = _flat_log_group_name_form(gap.pattern)
+        if name is not None and gap.action in LOGS_WRITE_ACTIONS:
+            aliases.append(replace(gap, pattern=stream_pattern(name)))
+    return aliases
+
+
 def _ecs_subset(actions: Iterable[str]) -> list[str]:
     subset: list[str] = []
     for action in actions:
@@ -230,9 +218,6 @@ def _ecs_subset(actions: Iterable[str]) -> list[str]:
             sorted(a for a in ECS_EXECUTION_ACTIONS if pattern.fullmatch(a) and a not in subset)
         )
     return subset
-
-
-_ECR_PULL = frozenset(a.lower() for a in ECR_PULL_ACTIONS)
 
 
 class _Gaps:
@@ -251,6 +236,7 @@ def find_gaps(
     grants: Sequence[dict[str, Any]],
     covers: Sequence[Cover],
     origins: Sequence[tuple[str, str]] = (),
+    hints: Sequence[FixHint] = (),
 ) -> list[Gap]:
     """The (action, resource) pairs of resolved grant statements that ``covers`` do not allow.
 
@@ -293,20 +279,19 @@ def find_gaps(
             for resource in resources:
                 text = canonical(resource)
                 if not index_of_covers.allows(action, text):
-                    prop = ACTION_PROPS.get(action, "a prop of the construct")
                     name = ECS_EXECUTION_ACTIONS[action]
-                    fix = f"add the resource to `{prop}`"
-                    if text == "*" and action in _ECR_PULL:
-                        fix = (
-                            "this role names repositories, never '*'; aws-cdk-lib grants ECR "
-                            "on '*' for its default FireLens log router: pass "
-                            "firelens_default_router=True (pulls from the aws-for-fluent-bit "
-                            "repository of the region only), or add the router with "
-                            "task.add_firelens_log_router(...) and an image from a repository "
-                            "in `repositories` (or from public.ecr.aws)"
-                        )
+                    fix = _fix(action, text, hints)
                     gaps.add(Gap(name, display(resource), fix, text, origin, family))
     return gaps.gaps
+
+
+def _fix(action: str, resource: str, hints: Sequence[FixHint]) -> str:
+    for hint in hints:
+        fix = hint(action, resource)
+        if fix is not None:
+            return fix
+    kind = kind_of_action(action)
+    return f"add the resource to `{kind.prop if kind else 'a prop of the construct'}`"
 
 
 def find_task_gaps(

@@ -1,13 +1,14 @@
 """Needs for the ECS features beyond images, logs, secrets and parameters.
 
 Environment files and FireLens configuration files in S3, ``awslogs-create-group``, log
-stream scoping and the ECR pull-through cache. Each function checks its input and returns the
-needs it implies; the statements for them are built in ``_statements``.
+stream scoping, the ECR pull-through cache, AWS-owned image repositories (GuardDuty's agent)
+and container image assets. Each function takes checked props (``_props``), checks the CDK
+objects it reads and returns the needs they imply; the statements for them are built in
+``_statements``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,35 +18,27 @@ from constructs import Construct
 
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
-from ._needs import (
-    Need,
-    _as_sequence,
-    _check_kind,
-    _check_no_wildcard,
-    _origin,
-    log_group_arn_from_name,
-)
+from ._kinds import Kind
+from ._needs import LazyOrigin, Need, check_kind, check_no_wildcard, log_group_arn_from_name
 from ._trust import stack_environment
 
 if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
 
 __all__ = [
+    "GUARDDUTY_AGENT_ACCOUNTS",
+    "GUARDDUTY_AGENT_REPOSITORY",
     "S3File",
+    "aws_owned_repository_need",
+    "container_assets_needs",
     "environment_file_needs",
     "firelens_config_needs",
+    "guardduty_needs",
+    "image_asset_repositories",
     "log_group_create_needs",
     "log_stream_needs",
     "pull_through_needs",
 ]
-
-# A stream prefix or cache prefix is put into an ARN: IAM wildcards or ARN separators in it
-# would widen the grant or break the ARN.
-_PREFIX = re.compile(r"^[A-Za-z0-9._/#-]{1,256}$")
-# ECR's own rule for pull-through cache prefixes (2 to 30 characters, "/"-separated parts).
-_ECR_PREFIX = re.compile(
-    r"^(?=.{2,30}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
-)
 
 
 @dataclass(frozen=True)
@@ -60,11 +53,11 @@ class S3File:
     key: str
 
 
-def _s3_needs(scope: Construct, bucket_name: str, key: str, origin: str, prop: str) -> list[Need]:
+def _s3_needs(scope: Construct, bucket_name: str, key: str, origin: str) -> list[Need]:
     partition = cdk.Stack.of(scope).partition
     return [
-        Need("s3_object", f"arn:{partition}:s3:::{bucket_name}/{key}", origin),
-        Need("s3_bucket", f"arn:{partition}:s3:::{bucket_name}", origin),
+        Need(Kind.S3_OBJECT, f"arn:{partition}:s3:::{bucket_name}/{key}", origin),
+        Need(Kind.S3_BUCKET, f"arn:{partition}:s3:::{bucket_name}", origin),
     ]
 
 
@@ -81,10 +74,10 @@ def _check_key(where: str, prop: str, index: int, key: Any) -> None:
         )
 
 
-def environment_file_needs(scope: Construct, where: str, files: Any) -> list[Need]:
+def environment_file_needs(scope: Construct, where: str, files: Sequence[Any]) -> list[Need]:
     """``s3:GetObject`` on each environment file, ``s3:GetBucketLocation`` on its bucket."""
     needs: list[Need] = []
-    for index, environment_file in enumerate(_as_sequence(where, "environment_files", files)):
+    for index, environment_file in enumerate(files):
         if isinstance(environment_file, (str, bytes)) or not hasattr(environment_file, "bind"):
             raise ExecutionRoleError(
                 f"{where}: environment_files[{index}] is {environment_file!r}, not an "
@@ -100,22 +93,21 @@ def environment_file_needs(scope: Construct, where: str, files: Any) -> list[Nee
                 location.bucket_name,
                 location.object_key,
                 f"environment_files[{index}]",
-                "environment_files",
             )
         )
     return needs
 
 
-def firelens_config_needs(scope: Construct, where: str, files: Any) -> list[Need]:
+def firelens_config_needs(scope: Construct, where: str, files: Sequence[Any]) -> list[Need]:
     """The same permissions for FireLens configuration files in S3 (EC2 launch type)."""
     needs: list[Need] = []
-    for index, config_file in enumerate(_as_sequence(where, "firelens_config_files", files)):
+    for index, config_file in enumerate(files):
         if not isinstance(config_file, S3File):
             raise ExecutionRoleError(
                 f"{where}: firelens_config_files[{index}] is {config_file!r}, not an S3File. "
                 "Pass S3File(bucket=bucket, key='fluent-bit.conf')."
             )
-        _check_kind(where, "firelens_config_files", index, config_file.bucket, "bucket")
+        check_kind(where, "firelens_config_files", index, config_file.bucket, "bucket")
         _check_key(where, "firelens_config_files", index, config_file.key)
         needs.extend(
             _s3_needs(
@@ -123,59 +115,38 @@ def firelens_config_needs(scope: Construct, where: str, files: Any) -> list[Need
                 config_file.bucket.bucket_name,
                 config_file.key,
                 f"firelens_config_files[{index}]",
-                "firelens_config_files",
             )
         )
     return needs
 
 
-def log_group_create_needs(where: str, log_groups: Any) -> list[Need]:
+def log_group_create_needs(where: str, log_groups: Sequence[Any]) -> list[Need]:
     """``logs:CreateLogGroup`` on exactly each group, for ``awslogs-create-group``."""
     needs: list[Need] = []
-    for index, log_group in enumerate(_as_sequence(where, "log_groups_to_create", log_groups)):
-        _check_kind(where, "log_groups_to_create", index, log_group, "log_group")
+    for index, log_group in enumerate(log_groups):
+        check_kind(where, "log_groups_to_create", index, log_group, "log_group")
         arn = log_group_arn_from_name(log_group)
-        _check_no_wildcard(where, "log_groups_to_create", index, arn, _origin(log_group))
-        needs.append(
-            Need("log_group_create", log_group_arn_from_name(log_group), _origin(log_group))
-        )
+        check_no_wildcard(where, "log_groups_to_create", index, arn, LazyOrigin(log_group))
+        needs.append(Need(Kind.LOG_GROUP_CREATE, arn, LazyOrigin(log_group)))
     return needs
 
 
-def check_prefixes(
-    where: str, prop: str, prefixes: Any, pattern: re.Pattern[str], rule: str
-) -> list[str]:
-    checked: list[str] = []
-    for index, prefix in enumerate(_as_sequence(where, prop, prefixes)):
-        if not isinstance(prefix, str) or not pattern.match(prefix):
-            raise ExecutionRoleError(f"{where}: {prop}[{index}] is {prefix!r}; {rule}")
-        checked.append(prefix)
-    return checked
-
-
 def log_stream_needs(
-    where: str, log_group_needs: Sequence[Need], log_groups: Any, prefixes: Any
+    log_group_needs: Sequence[Need], log_groups: Sequence[Any], prefixes: Sequence[str]
 ) -> list[Need]:
     """Log writes scoped to ``log-group:<group>:log-stream:<prefix>/*`` for each prefix.
 
     The awslogs driver names streams ``prefix/container-name/task-id``, so the prefix is the
     task definition's ``stream_prefix``.
+
+    :param log_group_needs: the needs of ``log_groups``, in the same order.
     """
-    checked = check_prefixes(
-        where,
-        "log_stream_prefixes",
-        prefixes,
-        _PREFIX,
-        "a stream prefix is the awslogs-stream-prefix of the containers, made of letters, "
-        "digits and . _ / # - (no '*', '?' or ':').",
-    )
     needs: list[Need] = []
-    groups = list(_as_sequence(where, "log_groups", log_groups))
-    for log_group, group_need in zip(groups, log_group_needs, strict=True):
-        for prefix in checked:
+    for log_group, group_need in zip(log_groups, log_group_needs, strict=True):
+        for prefix in prefixes:
             needs.append(
                 Need(
-                    "log_stream",
+                    Kind.LOG_STREAM,
                     log_group_arn_from_name(log_group, f":log-stream:{prefix}/*"),
                     group_need.origin,
                     grant_aliases=(group_need.arn,),
@@ -185,27 +156,19 @@ def log_stream_needs(
     return needs
 
 
-def pull_through_needs(scope: Construct, where: str, prefixes: Any, tagging: bool) -> list[Need]:
+def pull_through_needs(scope: Construct, prefixes: Sequence[str], tagging: bool) -> list[Need]:
     """Pull-through cache: import and first-pull repository creation under each prefix."""
-    checked = check_prefixes(
-        where,
-        "pull_through_cache_prefixes",
-        prefixes,
-        _ECR_PREFIX,
-        "an ECR pull-through cache rule prefix is 2 to 30 lowercase letters, digits and "
-        ". _ - /, as ECR accepts it (for example 'docker-hub' or 'team/docker-hub').",
-    )
-    if not checked:
+    if not prefixes:
         return []
     stack = cdk.Stack.of(scope)
     needs: list[Need] = []
-    for prefix in checked:
+    for prefix in prefixes:
         arn = f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/{prefix}/*"
         origin = f"pull_through_cache_prefixes {prefix!r}"
-        needs.append(Need("repository", arn, origin, reason=_PULL_THROUGH_REASON))
-        needs.append(Need("pull_through", arn, origin, reason=_PULL_THROUGH_REASON))
+        needs.append(Need(Kind.REPOSITORY, arn, origin, reason=_PULL_THROUGH_REASON))
+        needs.append(Need(Kind.PULL_THROUGH, arn, origin, reason=_PULL_THROUGH_REASON))
         if tagging:
-            needs.append(Need("pull_through_tagging", arn, origin, reason=_PULL_THROUGH_REASON))
+            needs.append(Need(Kind.PULL_THROUGH_TAGGING, arn, origin, reason=_PULL_THROUGH_REASON))
     return needs
 
 
@@ -251,46 +214,7 @@ GUARDDUTY_AGENT_ACCOUNTS = {
 GUARDDUTY_AGENT_REPOSITORY = "aws-guardduty-agent-fargate"
 
 
-# AWS accounts whose ECR repository "aws-for-fluent-bit" holds the AWS for Fluent Bit image
-# that aws-cdk-lib's default FireLens log router pulls (through the public SSM parameter
-# /aws/service/aws-for-fluent-bit/latest), per region, as the aws-for-fluent-bit project
-# publishes them: one account for its 17 original commercial regions, one for China, one for
-# AWS GovCloud (US), and a replica account per opt-in region (only those it lists here).
-_FLUENT_BIT_CLASSIC_ACCOUNT = "906394416424"
-FLUENT_BIT_ACCOUNTS = {
-    **{
-        region: _FLUENT_BIT_CLASSIC_ACCOUNT
-        for region in (
-            "us-east-1",
-            "us-east-2",
-            "us-west-1",
-            "us-west-2",
-            "ca-central-1",
-            "sa-east-1",
-            "eu-west-1",
-            "eu-west-2",
-            "eu-west-3",
-            "eu-central-1",
-            "eu-north-1",
-            "ap-south-1",
-            "ap-southeast-1",
-            "ap-southeast-2",
-            "ap-northeast-1",
-            "ap-northeast-2",
-            "ap-northeast-3",
-        )
-    },
-    "ap-east-1": "449074385750",
-    "me-south-1": "741863432321",
-    "cn-north-1": "128054284489",
-    "cn-northwest-1": "128054284489",
-    "us-gov-east-1": "161423150738",
-    "us-gov-west-1": "161423150738",
-}
-FLUENT_BIT_REPOSITORY = "aws-for-fluent-bit"
-
-
-def _aws_owned_repository_need(
+def aws_owned_repository_need(
     scope: Construct,
     where: str,
     *,
@@ -322,7 +246,7 @@ def _aws_owned_repository_need(
             f"'arn:aws:ecr:{region}:<account>:repository/{repository}')."
         )
     arn = f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
-    return Need("repository", arn, prop)
+    return Need(Kind.REPOSITORY, arn, prop)
 
 
 def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
@@ -330,7 +254,7 @@ def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
     if not enabled:
         return []
     return [
-        _aws_owned_repository_need(
+        aws_owned_repository_need(
             scope,
             where,
             prop="guardduty_runtime_monitoring",
@@ -342,34 +266,11 @@ def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
     ]
 
 
-def fluent_bit_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
-    """Pulls from the AWS-owned aws-for-fluent-bit repository of the stack's region: the image
-    of aws-cdk-lib's default FireLens log router."""
-    if not enabled:
-        return []
-    return [
-        _aws_owned_repository_need(
-            scope,
-            where,
-            prop="firelens_default_router",
-            accounts=FLUENT_BIT_ACCOUNTS,
-            repository=FLUENT_BIT_REPOSITORY,
-            mapping_id="FluentBitImageAccounts",
-            source="the aws-for-fluent-bit SSM parameter of the region",
-        )
-    ]
-
-
 _DEFAULT_QUALIFIER = "hnb659fds"
 
 _PULL_THROUGH_REASON = (
     "A pull-through cache creates one repository per upstream image under its rule prefix, "
     "unknown before the first pull; the wildcard covers only repositories under that prefix."
-)
-_PREFIX_REASON = (
-    "Scoped mode chosen by the user (SharedExecutionRole name prefixes): every {what} whose "
-    "name starts with the prefix, so the role stays one size however many task families "
-    "use it."
 )
 _STREAM_REASON = (
     "The awslogs driver names streams prefix/container/task-id, unknown before launch; the "
@@ -404,13 +305,13 @@ def container_assets_needs(scope: Construct, where: str, enabled: bool) -> list[
     )
     name = f"cdk-{qualifier}-container-assets-{stack.account}-{stack.region}"
     arn = f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/{name}"
-    return [Need("repository", arn, "container_assets")]
+    return [Need(Kind.REPOSITORY, arn, "container_assets")]
 
 
-def image_asset_repositories(where: str, assets: Any) -> list[Any]:
+def image_asset_repositories(where: str, assets: Sequence[Any]) -> list[Any]:
     """The repositories of ``ecr_assets.DockerImageAsset`` objects."""
     repositories = []
-    for index, asset in enumerate(_as_sequence(where, "image_assets", assets)):
+    for index, asset in enumerate(assets):
         if isinstance(asset, (str, bytes)) or not hasattr(asset, "image_uri"):
             raise ExecutionRoleError(
                 f"{where}: image_assets[{index}] is {asset!r}, not an ecr_assets.DockerImageAsset. "
@@ -419,98 +320,3 @@ def image_asset_repositories(where: str, assets: Any) -> list[Any]:
             )
         repositories.append(asset.repository)
     return repositories
-
-
-# Prefixes become part of an ARN followed by "*": IAM wildcards or ARN separators in them
-# would widen the grant.
-_NAME_PREFIX = re.compile(r"^[A-Za-z0-9._/+=@#-]{1,256}$")
-_TAG_KEY = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
-_TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}$")
-
-
-def prefix_needs(
-    scope: Construct,
-    where: str,
-    *,
-    repository_prefixes: Any,
-    log_group_prefixes: Any,
-    secret_prefixes: Any,
-    parameter_prefixes: Any,
-) -> list[Need]:
-    """Needs that name every resource under a name prefix, for scale without enumeration."""
-    partition, region, account = stack_environment(cdk.Stack.of(scope))
-    rule = (
-        "a name prefix is letters, digits and . _ / + = @ # - (no '*', '?' or ':'), for "
-        "example 'team/'."
-    )
-    # (prop, values, kind, ARN up to the name, what the reason calls it)
-    layout = (
-        (
-            "repository_prefixes",
-            repository_prefixes,
-            "repository",
-            "ecr",
-            "repository/",
-            "repository",
-        ),
-        (
-            "log_group_prefixes",
-            log_group_prefixes,
-            "log_group",
-            "logs",
-            "log-group:",
-            "log group (and its streams)",
-        ),
-        ("secret_prefixes", secret_prefixes, "secret", "secretsmanager", "secret:", "secret"),
-        ("parameter_prefixes", parameter_prefixes, "parameter", "ssm", "parameter/", "parameter"),
-    )
-    needs: list[Need] = []
-    for prop, values, kind, service, resource_type, what in layout:
-        for prefix in check_prefixes(where, prop, values, _NAME_PREFIX, rule):
-            # Parameter ARNs hold the name without its leading "/".
-            name = prefix.removeprefix("/") if kind == "parameter" else prefix
-            needs.append(
-                Need(
-                    kind,
-                    f"arn:{partition}:{service}:{region}:{account}:{resource_type}{name}*",
-                    f"{prop} {prefix!r}",
-                    reason=_PREFIX_REASON.format(what=what),
-                )
-            )
-    return needs
-
-
-def tag_needs(scope: Construct, where: str, resource_tags: Any) -> list[Need]:
-    """Secrets, parameters and keys of the account and region that carry the given tags."""
-    if not resource_tags:
-        return []
-    if not isinstance(resource_tags, Mapping):
-        raise ExecutionRoleError(
-            f"{where}: resource_tags is {resource_tags!r}; pass a mapping of tag key to value, "
-            "for example {'team': 'payments'}."
-        )
-    tags: list[tuple[str, str]] = []
-    for key, value in sorted(resource_tags.items()):
-        if (
-            not isinstance(key, str)
-            or not isinstance(value, str)
-            or not _TAG_KEY.match(key)
-            or not _TAG_VALUE.match(value)
-            or "*" in value
-            or "?" in value
-        ):
-            raise ExecutionRoleError(
-                f"{where}: resource_tags has {key!r}: {value!r}; tag keys and values are "
-                "strings of letters, digits, spaces and _ . : / = + - @ (no '*' or '?')."
-            )
-        tags.append((key, value))
-    stack = cdk.Stack.of(scope)
-    head = f"arn:{stack.partition}"
-    tail = f"{stack.region}:{stack.account}"
-    origin = f"resource_tags {dict(tags)!r}"
-    frozen = tuple(tags)
-    return [
-        Need("secret_by_tag", f"{head}:secretsmanager:{tail}:secret:*", origin, tags=frozen),
-        Need("parameter_by_tag", f"{head}:ssm:{tail}:parameter/*", origin, tags=frozen),
-        Need("key_by_tag", f"{head}:kms:{tail}:key/*", origin, stack.region, tags=frozen),
-    ]

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from constructs import Construct
 
-from ._base import DEFAULT_MAX_MANAGED_POLICIES, ExecutionRoleBase
+from ._base import ExecutionRoleBase
 from ._features import S3File
+from ._props import DEFAULT_MAX_MANAGED_POLICIES
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ecr as ecr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,26 +11,25 @@ import aws_cdk as cdk
 
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
+from ._kinds import Kind
+from ._props import shown
 
-__all__ = ["KIND_PROPS", "Need", "needs_from_props"]
-
-# The prop a user adds a resource to, per kind of need; used in every coverage message.
-KIND_PROPS = {
-    "repository": "repositories",
-    "log_group": "log_groups",
-    "secret": "secrets",
-    "parameter": "parameters",
-    "key": "keys",
-    "log_stream": "log_groups",
-    "log_group_create": "log_groups_to_create",
-    "s3_object": "environment_files",
-    "s3_bucket": "environment_files",
-    "pull_through": "pull_through_cache_prefixes",
-    "pull_through_tagging": "pull_through_cache_prefixes",
-    "secret_by_tag": "resource_tags",
-    "parameter_by_tag": "resource_tags",
-    "key_by_tag": "resource_tags",
-}
+__all__ = [
+    "LazyOrigin",
+    "Need",
+    "check_kind",
+    "check_no_wildcard",
+    "key_need",
+    "key_needs",
+    "log_group_arn_from_name",
+    "log_group_needs",
+    "parameter_needs",
+    "read_attribute",
+    "repository_needs",
+    "secret_arn_for_policy",
+    "secret_needs",
+    "shown_arn",
+]
 
 # What each kind must look like, and how a user gets one from a name.
 _KIND_HINTS = {
@@ -58,26 +57,6 @@ _KIND_HINTS = {
     "bucket": ("bucket_name", "s3.IBucket", "s3.Bucket.from_bucket_name(scope, 'Bucket', 'name')"),
 }
 
-# Longest ARN each kind can have; used as the size bound of an ARN the template cannot know
-# (a resource created in the stack). Name limits: ECR repository 256, log group 512,
-# secret 512 (+7 for the random suffix), SSM parameter ARN 1011 in total, KMS key id 36.
-UNRESOLVED_ARN_MAX_CHARS = {
-    "repository": 60 + 256,
-    "log_group": 60 + 512 + 2,
-    "secret": 60 + 512 + 7,
-    "parameter": 1011,
-    "key": 60 + 36,
-    "log_stream": 60 + 512 + 12 + 512,
-    "log_group_create": 60 + 512,
-    "s3_object": 20 + 63 + 1024,
-    "s3_bucket": 20 + 63,
-    "pull_through": 60 + 256,
-    "pull_through_tagging": 60 + 256,
-    "secret_by_tag": 80,
-    "parameter_by_tag": 80,
-    "key_by_tag": 80,
-}
-
 _KMS_ALIAS_ARN = re.compile(r"^arn:[^:]+:kms:[^:]*:[^:]*:alias/")
 _KMS_KEY_ARN = re.compile(r"^arn:[^:]+:kms:[^:]+:[^:]+:key/[^/]+$")
 # An unresolved string token as CDK encodes it inside a string.
@@ -94,7 +73,7 @@ _ECR_REPOSITORY_NAME = re.compile(
 class Need:
     """One resource the execution role must name.
 
-    :param kind: ``repository``, ``log_group``, ``secret``, ``parameter`` or ``key``.
+    :param kind: what kind of resource it is (see ``_kinds.Kind``).
     :param arn: the IAM resource as a CDK string (may hold tokens).
     :param origin: where it came from, for messages (a construct path or the prop).
     :param region: the resource's region (a token in environment-agnostic stacks); keys use
@@ -102,7 +81,7 @@ class Need:
     :param services: for keys, the services allowed to use the key (``kms:ViaService``).
     """
 
-    kind: str
+    kind: Kind
     arn: str
     # Not part of equality: two needs of the same resource are one need, wherever they came
     # from (and comparing would read construct paths).
@@ -116,10 +95,6 @@ class Need:
     tags: tuple[tuple[str, str], ...] = ()
     # Why a wildcard in this ARN is unavoidable, for its cdk-nag acknowledgment.
     reason: str = field(default="", compare=False)
-
-    @property
-    def prop(self) -> str:
-        return KIND_PROPS[self.kind]
 
 
 class LazyOrigin:
@@ -146,18 +121,6 @@ class LazyOrigin:
         return LazyOrigin(self._resource, self._prefix, self._suffix + suffix)
 
 
-def _origin(resource: Any) -> LazyOrigin:
-    return LazyOrigin(resource)
-
-
-def _shown(value: Any) -> str:
-    """A value for a message: constructs by their path, plain values with ``!r``."""
-    node = getattr(value, "node", None)
-    if node is not None:
-        return f"the construct {node.path!r}"
-    return f"{value!r} ({type(value).__name__})"
-
-
 def read_attribute(value: Any, name: str) -> Any:
     """``getattr(value, name, None)``, reading an aws-cdk-lib property once.
 
@@ -175,13 +138,13 @@ def read_attribute(value: Any, name: str) -> Any:
     return getattr(value, name, None)
 
 
-def _check_kind(construct_path: str, prop: str, index: int, value: Any, kind: str) -> Any:
+def check_kind(construct_path: str, prop: str, index: int, value: Any, kind: str) -> Any:
     """Check that ``value`` is a CDK object of ``kind``; return its identifying attribute."""
     attribute, type_name, example = _KIND_HINTS[kind]
     found = read_attribute(value, attribute)
     if found is None:
         raise ExecutionRoleError(
-            f"{construct_path}: {prop}[{index}] is {_shown(value)}, "
+            f"{construct_path}: {prop}[{index}] is {shown(value)}, "
             f"not a {type_name}. Pass a CDK object, for example {example}."
         )
     return found
@@ -192,50 +155,39 @@ def _literal_text(value: str) -> str:
     return _STRING_TOKEN.sub("", value)
 
 
-def _shown_arn(arn: str) -> str:
+def shown_arn(arn: str) -> str:
     """An ARN for a message: pseudo parameters as ``<AWS::Partition>``, other tokens elided."""
     arn = _PSEUDO_TOKEN.sub(lambda m: f"<AWS::{m.group(1)}>", arn)
     return repr(_STRING_TOKEN.sub("<token>", arn))
 
 
-def _check_no_wildcard(
-    construct_path: str, prop: str, index: int, arn: str, origin: object
-) -> None:
+def check_no_wildcard(construct_path: str, prop: str, index: int, arn: str, origin: object) -> None:
     # IAM reads "*" and "?" in a Resource as wildcards: a name holding one would grant every
     # resource it matches, not the one resource the prop names.
     literal = _literal_text(arn)
     if "*" in literal or "?" in literal:
         raise ExecutionRoleError(
-            f"{construct_path}: {prop}[{index}] ({origin}) has the ARN {_shown_arn(arn)}, "
+            f"{construct_path}: {prop}[{index}] ({origin}) has the ARN {shown_arn(arn)}, "
             "which holds the IAM wildcard '*' or '?'. IAM would allow every resource the "
             "pattern matches. Import each resource by its exact name or ARN."
         )
 
 
-def _check_repository_arn(construct_path: str, index: int, arn: str, origin: object) -> None:
+def _check_repository_arn(
+    construct_path: str, prop: str, index: int, arn: str, origin: object
+) -> None:
     if ":repository/" not in arn:
         return
     name = arn.split(":repository/", 1)[1]
     if is_unresolved(name) or _ECR_REPOSITORY_NAME.match(name):
         return
     raise ExecutionRoleError(
-        f"{construct_path}: repositories[{index}] ({origin}) has the ARN {_shown_arn(arn)}, whose "
+        f"{construct_path}: {prop}[{index}] ({origin}) has the ARN {shown_arn(arn)}, whose "
         f"name {name!r} is not a valid ECR repository name; ECR names are "
         "lowercase letters, digits and . _ - /, so the grant would match no image pull. "
         "Use the repository's exact name, for example "
         "ecr.Repository.from_repository_name(scope, 'Repo', 'my-app')."
     )
-
-
-def _as_sequence(construct_path: str, prop: str, values: Any) -> Sequence[Any]:
-    if values is None:
-        return ()
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-        raise ExecutionRoleError(
-            f"{construct_path}: {prop} is {_shown(values)}, not a sequence; pass a list of "
-            f"CDK objects, for example {prop}=[obj] rather than {prop}=obj."
-        )
-    return tuple(values)
 
 
 def _region_of(resource: Any) -> str:
@@ -267,8 +219,8 @@ def key_need(
 ) -> Need:
     """The need of a KMS key; ``label`` names it in messages when it is not ``prop[index]``."""
     label = label or f"{prop}[{index}]"
-    key_arn = str(_check_kind(construct_path, prop, index, key, "key"))
-    _check_no_wildcard(construct_path, prop, index, key_arn, _origin(key))
+    key_arn = str(check_kind(construct_path, prop, index, key, "key"))
+    check_no_wildcard(construct_path, prop, index, key_arn, LazyOrigin(key))
     if hasattr(key, "alias_name") or (not is_unresolved(key_arn) and _KMS_ALIAS_ARN.match(key_arn)):
         name = getattr(key, "alias_name", key_arn)
         raise ExecutionRoleError(
@@ -279,62 +231,76 @@ def key_need(
         )
     if not is_unresolved(key_arn) and not _KMS_KEY_ARN.match(key_arn):
         raise ExecutionRoleError(
-            f"{construct_path}: {label} ({_origin(key)}) has the ARN {_shown_arn(key_arn)}, which "
-            "is not a KMS key ARN. kms:Decrypt is evaluated against "
+            f"{construct_path}: {label} ({LazyOrigin(key)}) has the ARN {shown_arn(key_arn)}, "
+            "which is not a KMS key ARN. kms:Decrypt is evaluated against "
             "arn:<partition>:kms:<region>:<account>:key/<key-id>; pass that ARN, for example "
             "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')."
         )
-    return Need("key", key_arn, _origin(key), _region_of(key), services)
+    return Need(Kind.KEY, key_arn, LazyOrigin(key), _region_of(key), services)
 
 
-def needs_from_props(
-    construct_path: str,
-    *,
-    repositories: Any = (),
-    log_groups: Any = (),
-    secrets: Any = (),
-    parameters: Any = (),
-    keys: Any = (),
-) -> list[Need]:
-    """Check each prop and turn it into needs; keys of encrypted secrets are added too."""
+def repository_needs(where: str, prop: str, repositories: Sequence[Any]) -> list[Need]:
+    """Image pulls from each ECR repository of ``prop``."""
     needs: list[Need] = []
-    for index, repository in enumerate(_as_sequence(construct_path, "repositories", repositories)):
-        arn = str(_check_kind(construct_path, "repositories", index, repository, "repository"))
-        _check_no_wildcard(construct_path, "repositories", index, arn, _origin(repository))
-        _check_repository_arn(construct_path, index, arn, _origin(repository))
-        needs.append(Need("repository", arn, _origin(repository)))
-    for index, log_group in enumerate(_as_sequence(construct_path, "log_groups", log_groups)):
-        arn = str(_check_kind(construct_path, "log_groups", index, log_group, "log_group"))
+    for index, repository in enumerate(repositories):
+        arn = str(check_kind(where, prop, index, repository, "repository"))
+        check_no_wildcard(where, prop, index, arn, LazyOrigin(repository))
+        _check_repository_arn(where, prop, index, arn, LazyOrigin(repository))
+        needs.append(Need(Kind.REPOSITORY, arn, LazyOrigin(repository)))
+    return needs
+
+
+def log_group_needs(where: str, prop: str, log_groups: Sequence[Any]) -> list[Need]:
+    """Log writes to each log group of ``prop``."""
+    needs: list[Need] = []
+    for index, log_group in enumerate(log_groups):
+        arn = str(check_kind(where, prop, index, log_group, "log_group"))
         # CDK's log group ARN ends in ":*" (the group's streams); only the name must be literal.
-        _check_no_wildcard(
-            construct_path, "log_groups", index, arn.removesuffix(":*"), _origin(log_group)
+        check_no_wildcard(where, prop, index, arn.removesuffix(":*"), LazyOrigin(log_group))
+        needs.append(Need(Kind.LOG_GROUP, arn, LazyOrigin(log_group)))
+    return needs
+
+
+def secret_needs(where: str, prop: str, secrets: Sequence[Any]) -> list[Need]:
+    """Reads of each secret of ``prop``, and decryption with the key its object carries."""
+    needs: list[Need] = []
+    for index, secret in enumerate(secrets):
+        secret_arn = str(check_kind(where, prop, index, secret, "secret"))
+        check_no_wildcard(where, prop, index, secret_arn, LazyOrigin(secret))
+        needs.append(
+            Need(Kind.SECRET, secret_arn_for_policy(secret, secret_arn), LazyOrigin(secret))
         )
-        needs.append(Need("log_group", arn, _origin(log_group)))
-    for index, secret in enumerate(_as_sequence(construct_path, "secrets", secrets)):
-        secret_arn = str(_check_kind(construct_path, "secrets", index, secret, "secret"))
-        _check_no_wildcard(construct_path, "secrets", index, secret_arn, _origin(secret))
-        needs.append(Need("secret", secret_arn_for_policy(secret, secret_arn), _origin(secret)))
         key = read_attribute(secret, "encryption_key")
         if key is not None:
             needs.append(
                 key_need(
-                    construct_path,
-                    "secrets",
+                    where,
+                    prop,
                     index,
                     key,
                     ("secretsmanager",),
-                    label=f"the encryption key of secrets[{index}]",
+                    label=f"the encryption key of {prop}[{index}]",
                 )
             )
-    for index, parameter in enumerate(_as_sequence(construct_path, "parameters", parameters)):
-        parameter_arn = str(
-            _check_kind(construct_path, "parameters", index, parameter, "parameter")
-        )
-        _check_no_wildcard(construct_path, "parameters", index, parameter_arn, _origin(parameter))
-        needs.append(Need("parameter", parameter_arn, _origin(parameter)))
-    for index, key in enumerate(_as_sequence(construct_path, "keys", keys)):
-        needs.append(key_need(construct_path, "keys", index, key, ("secretsmanager", "ssm")))
     return needs
+
+
+def parameter_needs(where: str, prop: str, parameters: Sequence[Any]) -> list[Need]:
+    """Reads of each SSM parameter of ``prop``."""
+    needs: list[Need] = []
+    for index, parameter in enumerate(parameters):
+        parameter_arn = str(check_kind(where, prop, index, parameter, "parameter"))
+        check_no_wildcard(where, prop, index, parameter_arn, LazyOrigin(parameter))
+        needs.append(Need(Kind.PARAMETER, parameter_arn, LazyOrigin(parameter)))
+    return needs
+
+
+def key_needs(where: str, prop: str, keys: Sequence[Any]) -> list[Need]:
+    """Decryption with each key of ``prop``, through Secrets Manager and SSM."""
+    return [
+        key_need(where, prop, index, key, ("secretsmanager", "ssm"))
+        for index, key in enumerate(keys)
+    ]
 
 
 def log_group_arn_from_name(log_group: Any, suffix: str = "") -> str:

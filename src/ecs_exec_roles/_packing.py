@@ -57,12 +57,10 @@ def policy_chars(statements: Sequence[Statement]) -> int:
 
 @dataclass(frozen=True)
 class PackingResult:
+    """Statements packed into policies, in order, and their size as IAM counts it."""
+
     policies: tuple[tuple[Statement, ...], ...]
     total_chars: int
-
-    @property
-    def policy_chars(self) -> tuple[int, ...]:
-        return tuple(policy_chars(policy) for policy in self.policies)
 
 
 def pack(

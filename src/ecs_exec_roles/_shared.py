@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from constructs import Construct
 
-from ._base import DEFAULT_MAX_MANAGED_POLICIES, ExecutionRoleBase
+from ._base import ExecutionRoleBase
 from ._features import S3File
+from ._props import DEFAULT_MAX_MANAGED_POLICIES, ScopedProps
+from ._scoped import scoped_needs
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ecr as ecr
@@ -159,13 +161,15 @@ class SharedExecutionRole(ExecutionRoleBase):
             image_assets=image_assets,
             container_assets=container_assets,
         )
-        self._add_scoped(
+        scoped = ScopedProps.checked(
+            self._plan.where,
             repository_prefixes=repository_prefixes,
             log_group_prefixes=log_group_prefixes,
             secret_prefixes=secret_prefixes,
             parameter_prefixes=parameter_prefixes,
             resource_tags=resource_tags,
         )
+        self._plan.add(scoped_needs(self, scoped))
 
     def add_resources(
         self,
@@ -263,7 +267,7 @@ class SharedExecutionRole(ExecutionRoleBase):
         One ``kind: ARN`` line per resource, ARNs shown as cdk-nag shows them
         (``<AWS::Partition>`` for unresolved parts).
         """
-        return self._family_report()
+        return self._plan.family_report(self._stack.resolve)
 
     def add_repositories(self, *repositories: ecr.IRepository) -> None:
         """Allow image pulls from more ECR repositories."""

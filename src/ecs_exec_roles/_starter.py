@@ -5,30 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._base import DEFAULT_MAX_MANAGED_POLICIES, ExecutionRoleBase
-from ._coverage import Cover
+from ._base import ExecutionRoleBase
 from ._features import S3File
-from ._nag import acknowledge_managed_policy
-from ._statements import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, LOGS_WRITE_ACTIONS
+from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, LOGS_WRITE_ACTIONS
+from ._plan import AwsManagedPolicy
+from ._props import DEFAULT_MAX_MANAGED_POLICIES
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ecr_assets as ecr_assets
     from aws_cdk import aws_ecs as ecs
+    from aws_cdk import aws_iam as iam
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_logs as logs
     from aws_cdk import aws_secretsmanager as secretsmanager
     from aws_cdk import aws_ssm as ssm
 
-__all__ = ["STARTER_MANAGED_POLICY_NAME", "StarterExecutionRole"]
-
-STARTER_MANAGED_POLICY_NAME = "service-role/AmazonECSTaskExecutionRolePolicy"
+__all__ = ["STARTER_MANAGED_POLICY", "StarterExecutionRole"]
 
 # What AmazonECSTaskExecutionRolePolicy allows: the four ECR actions and the two log actions,
 # on every resource. Nothing for secrets, parameters or KMS.
-_STARTER_ACTIONS = (ECR_TOKEN_ACTION, *ECR_PULL_ACTIONS, *LOGS_WRITE_ACTIONS)
+STARTER_MANAGED_POLICY = AwsManagedPolicy(
+    "service-role/AmazonECSTaskExecutionRolePolicy",
+    (ECR_TOKEN_ACTION, *ECR_PULL_ACTIONS, *LOGS_WRITE_ACTIONS),
+    "StarterExecutionRole is the AWS managed task execution policy by design; "
+    "MinimalExecutionRole scopes ECR and logs to named resources.",
+)
 
 
 class StarterExecutionRole(ExecutionRoleBase):
@@ -113,14 +116,7 @@ class StarterExecutionRole(ExecutionRoleBase):
             trust_conditions=trust_conditions,
             trust_all_regions=trust_all_regions,
             max_managed_policies=max_managed_policies,
-        )
-        managed_policy = iam.ManagedPolicy.from_aws_managed_policy_name(STARTER_MANAGED_POLICY_NAME)
-        self._role.add_managed_policy(managed_policy)
-        acknowledge_managed_policy(
-            self._role,
-            managed_policy.managed_policy_arn,
-            "StarterExecutionRole is the AWS managed task execution policy by design; "
-            "MinimalExecutionRole scopes ECR and logs to named resources.",
+            aws_managed_policies=(STARTER_MANAGED_POLICY,),
         )
         self._add_props(
             secrets=secrets,
@@ -136,9 +132,3 @@ class StarterExecutionRole(ExecutionRoleBase):
             image_assets=image_assets,
             container_assets=container_assets,
         )
-
-    def _extra_covers(self) -> list[Cover]:
-        return [Cover(action.lower(), "*") for action in _STARTER_ACTIONS]
-
-    def _fixed_managed_policy_count(self) -> int:
-        return 1

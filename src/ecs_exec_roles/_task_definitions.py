@@ -16,17 +16,18 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_logs as logs
 from constructs import IConstruct
 
 from ._cfn import flatten
+from ._kinds import ECR_TOKEN_ACTION, Kind
 from ._needs import LazyOrigin
 from ._trust import partition_of_region, stack_environment
 
 __all__ = [
+    "IndexedTask",
     "TaskNeed",
-    "default_firelens_routers",
     "ecr_image_repository",
+    "scan_task_definitions",
     "task_needs_of",
 ]
 
@@ -71,16 +72,16 @@ def ecr_image_repository(image: str) -> tuple[str, str, str, str] | None:
 _INDEX_ATTRIBUTE = "_ecs_exec_roles_task_definitions_by_role"
 
 
-def _task_definition_index(root: IConstruct) -> dict[int, list[_IndexedTask]]:
-    index: dict[int, list[_IndexedTask]] | None = getattr(root, _INDEX_ATTRIBUTE, None)
+def _task_definition_index(root: IConstruct) -> dict[int, list[IndexedTask]]:
+    index: dict[int, list[IndexedTask]] | None = getattr(root, _INDEX_ATTRIBUTE, None)
     if index is None:
-        index = _scan_task_definitions(root)
+        index = scan_task_definitions(root)
         setattr(root, _INDEX_ATTRIBUTE, index)
     return index
 
 
 @dataclass
-class _IndexedTask:
+class IndexedTask:
     """A task definition and its CloudFormation resource."""
 
     task: ecs.TaskDefinition
@@ -93,7 +94,7 @@ class _IndexedTask:
         return self.resource  # type: ignore[return-value]
 
 
-def _scan_task_definitions(root: IConstruct) -> dict[int, list[_IndexedTask]]:
+def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
     """The app's task definitions by ``id`` of their execution role.
 
     Each one's resource is taken from the same walk: the tree is listed in pre-order, and a
@@ -101,11 +102,11 @@ def _scan_task_definitions(root: IConstruct) -> dict[int, list[_IndexedTask]]:
     follow it, so the first ``CfnTaskDefinition`` after one is its own. (Reading
     ``node.default_child`` instead is two calls into aws-cdk-lib per task definition.)
     """
-    index: dict[int, list[_IndexedTask]] = {}
-    pending: _IndexedTask | None = None
+    index: dict[int, list[IndexedTask]] = {}
+    pending: IndexedTask | None = None
     for construct in root.node.find_all():
         if isinstance(construct, ecs.TaskDefinition):
-            pending = _IndexedTask(construct)
+            pending = IndexedTask(construct)
             execution_role = construct.execution_role
             if execution_role is not None:
                 index.setdefault(id(execution_role), []).append(pending)
@@ -160,48 +161,6 @@ def _container_needs(
     needs.extend(replace(need, task=task) for need in task_needs)
 
 
-# aws-cdk-lib's default FireLens log router: the container it names "log-router", whose
-# image is the public SSM parameter /aws/service/aws-for-fluent-bit/<tag>, a CfnParameter
-# named after that path.
-_DEFAULT_ROUTER_NAME = "log-router"
-_FLUENT_BIT_PARAMETER = re.compile(r"^SsmParameterValueawsserviceawsforfluentbit")
-
-
-def default_firelens_routers(
-    root: IConstruct, role: Any
-) -> list[tuple[ecs.TaskDefinition, logs.ILogGroup]]:
-    """Each task definition using ``role`` that has aws-cdk-lib's default FireLens log
-    router, with the log group the router writes to.
-
-    Rendering a task definition's containers adds the default router (and its log group)
-    when a container logs through FireLens without one; this renders them, so it runs before
-    the role's statements are built. The app is scanned afresh (not the cached index): more
-    task definitions may still be added until synthesis.
-    """
-    routers: list[tuple[ecs.TaskDefinition, logs.ILogGroup]] = []
-    for entry in _scan_task_definitions(root).get(id(role), ()):
-        task = entry.task
-        containers = task.stack.resolve(entry.cfn.container_definitions)
-        if not any(_is_default_router(container) for container in containers or ()):
-            continue
-        router = task.node.try_find_child(_DEFAULT_ROUTER_NAME)
-        log_group = router.node.try_find_child("LogGroup") if router is not None else None
-        if isinstance(log_group, logs.LogGroup):
-            routers.append((task, log_group))
-    return routers
-
-
-def _is_default_router(container: dict[str, Any]) -> bool:
-    image = container.get("image")
-    return (
-        container.get("name") == _DEFAULT_ROUTER_NAME
-        and container.get("firelensConfiguration") is not None
-        and isinstance(image, dict)
-        and isinstance(image.get("Ref"), str)
-        and _FLUENT_BIT_PARAMETER.match(image["Ref"]) is not None
-    )
-
-
 # The partition may still be the flattened pseudo parameter "<AWS::Partition>".
 _S3_ARN = re.compile(r"^(?P<bucket>arn:(?:<AWS::Partition>|[^:]+):s3:::[^/]+)/(?P<key>.+)$")
 
@@ -211,8 +170,8 @@ def _s3_object_needs(object_arn: str, origin: LazyOrigin, prop: str) -> list[Tas
     if match is None:
         return []
     return [
-        TaskNeed("s3:GetObject", object_arn, origin, prop),
-        TaskNeed("s3:GetBucketLocation", match["bucket"], origin, prop),
+        *(TaskNeed(action, object_arn, origin, prop) for action in Kind.S3_OBJECT.actions),
+        *(TaskNeed(action, match["bucket"], origin, prop) for action in Kind.S3_BUCKET.actions),
     ]
 
 
@@ -256,18 +215,18 @@ def _log_needs(
     stream_arn = f"{group_arn}:log-stream:{stream}"
     awslogs = origin.with_suffix(" for awslogs")
     needs = [
-        TaskNeed("logs:CreateLogStream", stream_arn, awslogs, "log_groups"),
-        TaskNeed("logs:PutLogEvents", stream_arn, awslogs, "log_groups"),
+        TaskNeed(action, stream_arn, awslogs, "log_groups") for action in Kind.LOG_STREAM.actions
     ]
     create = options.get("awslogs-create-group", "false")
     if isinstance(create, str) and create.lower() == "true":
-        needs.append(
+        needs.extend(
             TaskNeed(
-                "logs:CreateLogGroup",
+                action,
                 group_arn,
                 origin.with_suffix(" for awslogs-create-group"),
                 "log_groups_to_create",
             )
+            for action in Kind.LOG_GROUP_CREATE.actions
         )
     return needs
 
@@ -283,13 +242,6 @@ def _image_needs(container: dict[str, Any], origin: LazyOrigin) -> list[TaskNeed
     arn = f"arn:{partition}:ecr:{region}:{account}:repository/{name}"
     where = origin.with_suffix(f" for its image {image}")
     return [
-        TaskNeed("ecr:GetAuthorizationToken", "*", where, "repositories"),
-        *(
-            TaskNeed(action, arn, where, "repositories")
-            for action in (
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-            )
-        ),
+        TaskNeed(ECR_TOKEN_ACTION, "*", where, "repositories"),
+        *(TaskNeed(action, arn, where, "repositories") for action in Kind.REPOSITORY.actions),
     ]

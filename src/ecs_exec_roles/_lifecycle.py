@@ -1,29 +1,36 @@
-"""The execution roles of one stack, finalized and checked together at synth.
+"""The synth lifecycle of a stack's execution roles: finalized, then checked, together.
 
-Every call from Python into aws-cdk-lib is a message to its JavaScript process, which costs
-more than most of the work it asks for. A stack's roles therefore share one finalizer aspect,
-one validation, one resolve of all their ARNs and one resolve of all the grants made to them,
-instead of one of each per role.
+A construct registers its role's :class:`RoleEntry` (its plan, its recording role and the
+scope its policies go under). When aspects run, the stack's finalizer seals each plan and
+builds its policies (``_synthesis``); at validation, the checks (``_checks``) run over each
+role's facts. Every call from Python into aws-cdk-lib is a message to its JavaScript process,
+which costs more than most of the work it asks for, so a stack's roles share one finalizer
+aspect, one validation, one resolve of all their ARNs and one resolve of all the grants made to
+them, instead of one of each per role.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_iam as iam
-from constructs import IConstruct, IValidation
+from constructs import Construct, IConstruct, IValidation
 
 from ._cfn import flatten
-from ._task_definitions import task_needs_of
+from ._checks import Facts, Grant, errors_of
+from ._firelens import find_routers
+from ._plan import Plan
+from ._recorder import RecordingRole
+from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
+from ._task_definitions import scan_task_definitions, task_needs_of
 from ._trust import stack_environment
 
-if TYPE_CHECKING:
-    from ._base import ExecutionRoleBase
-
-__all__ = ["Resolver", "StackRoles"]
+__all__ = ["Resolver", "RoleEntry", "StackRoles"]
 
 # cdk.AspectPriority.MUTATING, a documented constant; reading it from Python is a call into
 # aws-cdk-lib that costs more than the rest of the module's import.
@@ -57,12 +64,26 @@ class Resolver:
         return self._stack.resolve(value)
 
 
+@dataclass(eq=False)
+class RoleEntry:
+    """One execution role of a stack: its plan, its role, and where its policies go.
+
+    :param scope: the construct the policies are created under.
+    """
+
+    plan: Plan
+    role: RecordingRole
+    scope: Construct
+    synthesis: Synthesis | None = None
+    policies: list[iam.ManagedPolicy] = field(default_factory=list)
+
+
 class StackRoles:
     """The execution roles of one stack, in the order they were created."""
 
     def __init__(self, stack: cdk.Stack) -> None:
         self.stack = stack
-        self.roles: list[ExecutionRoleBase] = []
+        self.entries: list[RoleEntry] = []
         self.principals: dict[tuple[bool, bool], iam.IPrincipal] = {}
         self._resolver: Resolver | None = None
         self._finalized_count = 0
@@ -92,16 +113,16 @@ class StackRoles:
         own = child_id.replace("/", "--")
         return f"{entry[1]}/{own}" if entry[1] else own
 
-    def register(self, role: ExecutionRoleBase, role_scope: IConstruct) -> None:
+    def register(self, entry: RoleEntry) -> None:
         """Add a role; the first one of the stack installs the finalizer and the check.
 
         The finalizer is an aspect on the first role (it visits the role and its children,
         and builds each role's policies once).
         """
-        if not self.roles:
-            cdk.Aspects.of(role_scope).add(_Finalize(self), priority=MUTATING_ASPECT_PRIORITY)
+        if not self.entries:
+            cdk.Aspects.of(entry.role).add(_Finalize(self), priority=MUTATING_ASPECT_PRIORITY)
             self.stack.node.add_validation(_Validate(self))
-        self.roles.append(role)
+        self.entries.append(entry)
 
     @property
     def resolver(self) -> Resolver:
@@ -123,32 +144,77 @@ class StackRoles:
             self._region_account = (flat_region, flat_account)
         return self._region_account
 
+    def stream_pattern(self, name: str) -> str:
+        """The streams of the stack's log group ``name``, as task definitions' needs spell it."""
+        region, account = self.region_account()
+        return f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{name}:*"
+
     def finalize(self) -> None:
         """Build the policies of every role not built yet (the aspect visits several nodes)."""
-        new = self.roles[self._finalized_count :]
-        self._finalized_count = len(self.roles)
+        new = self.entries[self._finalized_count :]
+        self._finalized_count = len(self.entries)
         resolver = self.resolver
-        resolver.prefetch(value for role in new for value in role._values_to_resolve())
-        for role in new:
-            role._finalize(resolver)
+        resolver.prefetch(
+            value
+            for entry in new
+            for need in entry.plan.needs
+            for value in (need.arn, *need.grant_aliases)
+        )
+        for entry in new:
+            self._finalize(entry, resolver)
+
+    def _finalize(self, entry: RoleEntry, resolver: Resolver) -> None:
+        plan = entry.plan
+        if plan.default_router:
+            tasks = scan_task_definitions(self.stack.node.root).get(id(entry.role), [])
+            plan.observe_routers(find_routers(plan.where, self.stack, entry.role, tasks))
+        plan.seal()
+        entry.synthesis = synthesize(
+            plan,
+            resolver,
+            url_suffix=self.url_suffix,
+            pseudo_max_chars=known_pseudo_lengths(self.stack),
+        )
+        if entry.synthesis.fits(plan):
+            entry.policies = create_policies(entry.scope, entry.role, plan, entry.synthesis)
 
     def errors(self) -> list[str]:
-        grants = _resolved_grants(self.stack, self.roles)
-        needs = task_needs_of(self.stack, [role._role for role in self.roles])
+        entries = self.entries
+        grants = _resolved_grants(self.stack, entries)
+        needs = task_needs_of(self.stack, [entry.role for entry in entries])
         # The roles' values resolved again, now that aws-cdk-lib has prepared the app (and,
         # for example, turned a parent stack's resource into a nested stack's parameter):
         # grants and task definitions are in that form too.
         check = Resolver(self.stack)
         check.prefetch(
-            value for role in self.roles if role._finalized for value in role._check_values()
+            value for entry in entries if entry.synthesis for value in _check_values(entry)
         )
         errors: list[str] = []
-        for role, role_grants in zip(self.roles, grants, strict=True):
-            errors.extend(role._synth_errors(role_grants, needs.get(id(role._role), []), check))
+        for entry, role_grants in zip(entries, grants, strict=True):
+            facts = Facts(
+                entry.plan,
+                entry.synthesis,
+                distinct_grants=role_grants,
+                each_grant=functools.partial(_each_grant, self.stack, entry.role),
+                task_needs=needs.get(id(entry.role), []),
+                inline_policies=[p.node.path for p in entry.role.attached_inline_policies],
+                resolve=check,
+                stream_pattern=self.stream_pattern,
+            )
+            errors.extend(errors_of(facts))
         return errors
 
 
-def _resolved_grants(stack: cdk.Stack, roles: Sequence[ExecutionRoleBase]) -> list[Any]:
+def _check_values(entry: RoleEntry) -> list[str]:
+    """Every CDK string the coverage check resolves: the statements' resources, aliases."""
+    statements = entry.synthesis.statements if entry.synthesis else ()
+    return [
+        *(r.value for statement in statements for r in statement.resources),
+        *(alias for need in entry.plan.needs for alias in need.grant_aliases),
+    ]
+
+
+def _resolved_grants(stack: cdk.Stack, entries: Sequence[RoleEntry]) -> list[Any]:
     """Each role's distinct granted statements in template form, all resolved in one call.
 
     A policy document per role drops duplicate statements (every ECR image grants the same
@@ -156,14 +222,25 @@ def _resolved_grants(stack: cdk.Stack, roles: Sequence[ExecutionRoleBase]) -> li
     """
     documents = [
         iam.PolicyDocument(
-            minimize=False, statements=[grant.statement for grant in role._role.recorded_grants]
+            minimize=False, statements=[grant.statement for grant in entry.role.recorded_grants]
         )
-        for role in roles
-        if role._role.recorded_grants
+        for entry in entries
+        if entry.role.recorded_grants
     ]
     resolved = iter(stack.resolve(documents) if documents else ())
     return [
-        next(resolved).get("Statement", []) if role._role.recorded_grants else [] for role in roles
+        next(resolved).get("Statement", []) if entry.role.recorded_grants else []
+        for entry in entries
+    ]
+
+
+def _each_grant(stack: cdk.Stack, role: RecordingRole) -> list[Grant]:
+    """Every grant made to ``role`` on its own, resolved, with what made it."""
+    recorded = role.recorded_grants
+    each = stack.resolve([grant.statement.to_statement_json() for grant in recorded])
+    return [
+        Grant(statement, record.origin, record.family, record.rendered_task)
+        for statement, record in zip(each, recorded, strict=True)
     ]
 
 

@@ -1,0 +1,222 @@
+"""The synth-time checks of one execution role: small functions over its facts.
+
+Each check takes the :class:`Facts` of a role (its plan and synthesis, what the app grants it,
+what the task definitions that use it need) and returns findings; :data:`CHECKS` lists them in
+the order their messages are printed. A role whose plan was never sealed (created after its
+stack's policies were built) gets one finding and no other check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from ._coverage import (
+    Cover,
+    FixHint,
+    Gap,
+    StreamPattern,
+    covers_of,
+    find_gaps,
+    find_task_gaps,
+    log_group_aliases,
+)
+from ._firelens import is_router_image_grant, router_image_fix
+from ._packing import MANAGED_POLICY_MAX_CHARS
+
+if TYPE_CHECKING:
+    from ._plan import Plan
+    from ._synthesis import Synthesis
+    from ._task_definitions import TaskNeed
+
+__all__ = ["CHECKS", "Facts", "Finding", "Grant", "errors_of"]
+
+# Hints for gaps whose fix is not a prop of the resource's kind.
+_FIX_HINTS: tuple[FixHint, ...] = (router_image_fix,)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A statement granted to the role, resolved, and where it came from.
+
+    :param rendered_task: the task definition the library was rendering when it was granted.
+    """
+
+    statement: dict[str, Any]
+    origin: str = ""
+    family: str = ""
+    rendered_task: Any = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a role: a message, or a permission it does not cover."""
+
+    message: str = ""
+    gap: Gap | None = None
+
+
+class Facts:
+    """What the checks of one role look at.
+
+    :param synthesis: the plan's synthesis (``None`` while the plan is not sealed).
+    :param distinct_grants: the distinct statements granted to the role, resolved.
+    :param each_grant: every grant on its own, with its origin (resolved only when a check
+        needs to name what made a grant).
+    :param task_needs: the needs read from the task definitions that use the role.
+    :param inline_policies: the paths of inline policies attached to the role.
+    :param resolve: resolves the role's own values at check time.
+    :param stream_pattern: the stream pattern of a log group of the stack, by name form.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        synthesis: Synthesis | None,
+        *,
+        distinct_grants: Sequence[dict[str, Any]] = (),
+        each_grant: Callable[[], Sequence[Grant]] = tuple,
+        task_needs: Sequence[TaskNeed] = (),
+        inline_policies: Sequence[str] = (),
+        resolve: Callable[[Any], Any] = lambda value: value,
+        stream_pattern: StreamPattern = lambda name: name,
+    ) -> None:
+        self.plan = plan
+        self.synthesis = synthesis
+        self.distinct_grants = distinct_grants
+        self.each_grant = each_grant
+        self.task_needs = task_needs
+        self.inline_policies = inline_policies
+        self.resolve = resolve
+        self.stream_pattern = stream_pattern
+
+    @cached_property
+    def covers(self) -> list[Cover]:
+        statements = self.synthesis.statements if self.synthesis else ()
+        return covers_of(
+            statements, self.plan.needs, self.plan.role_covers, self.resolve, self.stream_pattern
+        )
+
+    @cached_property
+    def grant_gaps(self) -> list[Gap]:
+        """Grants the role does not cover, less aws-cdk-lib's pull on ``*`` for a default
+        FireLens router the role covers."""
+        routers = self.plan.routers.tasks if self.plan.routers else []
+        if not routers:
+            gaps = find_gaps(self.distinct_grants, self.covers, hints=_FIX_HINTS)
+            if not gaps:
+                return gaps
+        # Naming what needs each gap takes each grant on its own: only when there are gaps
+        # (or routers to excuse).
+        kept = [
+            grant
+            for grant in self.each_grant()
+            if not (
+                any(grant.rendered_task is task for task in routers)
+                and is_router_image_grant(grant.statement, grant.rendered_task)
+            )
+        ]
+        return find_gaps(
+            [grant.statement for grant in kept],
+            self.covers,
+            [(grant.origin, grant.family) for grant in kept],
+            hints=_FIX_HINTS,
+        )
+
+
+Check = Callable[[Facts], list[Finding]]
+
+
+def check_default_routers(facts: Facts) -> list[Finding]:
+    """A default FireLens router the role cannot cover (in another stack)."""
+    routers = facts.plan.routers
+    return [Finding(message) for message in routers.errors] if routers else []
+
+
+def check_policy_count(facts: Facts) -> list[Finding]:
+    """The statements fit in the managed policies the role may have."""
+    synthesis, plan = facts.synthesis, facts.plan
+    if synthesis is None or synthesis.fits(plan):
+        return []
+    packing = synthesis.packing
+    return [
+        Finding(
+            f"{plan.where}: the role's statements need {packing.total_chars} characters "
+            f"(counted as IAM does, unresolved ARNs at their longest), which is "
+            f"{len(packing.policies)} managed policies of {MANAGED_POLICY_MAX_CHARS} "
+            f"characters; max_managed_policies is {plan.options.max_managed_policies}. Ways "
+            "out: raise the IAM quota of managed policies per role and max_managed_policies "
+            "with it, or split the task families over several roles."
+        )
+    ]
+
+
+def check_grants_covered(facts: Facts) -> list[Finding]:
+    """Every grant aws-cdk-lib or the app makes to the role is covered."""
+    return [Finding(gap=gap) for gap in facts.grant_gaps]
+
+
+def check_task_needs_covered(facts: Facts) -> list[Finding]:
+    """Every need read from the task definitions is covered (once per missing resource)."""
+    reported = facts.grant_gaps + log_group_aliases(facts.grant_gaps, facts.stream_pattern)
+    return [Finding(gap=gap) for gap in find_task_gaps(facts.task_needs, facts.covers, reported)]
+
+
+def check_no_inline_policies(facts: Facts) -> list[Finding]:
+    """No inline policy is attached to the role behind its props."""
+    return [
+        Finding(
+            f"{facts.plan.where}: the inline policy {path} is attached to the "
+            "execution role, which takes its permissions only from its props. Pass the "
+            "resources through the props, or attach the policy to the task role."
+        )
+        for path in facts.inline_policies
+    ]
+
+
+CHECKS: tuple[Check, ...] = (
+    check_default_routers,
+    check_policy_count,
+    check_grants_covered,
+    check_task_needs_covered,
+    check_no_inline_policies,
+)
+
+
+def errors_of(facts: Facts) -> list[str]:
+    """The messages of every check of one role; a role's gaps form one message."""
+    plan = facts.plan
+    if not plan.sealed:
+        return [
+            f"{plan.where}: the role was created after its policies were built (by an "
+            "aspect?); create it while building the app, before synthesis."
+        ]
+    errors: list[str] = []
+    gaps: list[Gap] = []
+    gaps_at = 0
+    for check in CHECKS:
+        for finding in check(facts):
+            if finding.gap is None:
+                errors.append(finding.message)
+                continue
+            if not gaps:
+                gaps_at = len(errors)
+            gaps.append(finding.gap)
+    if gaps:
+        errors.insert(gaps_at, _gaps_message(plan, gaps))
+    return errors
+
+
+def _gaps_message(plan: Plan, gaps: Sequence[Gap]) -> str:
+    lines = [
+        f"{plan.where}: the execution role does not cover {len(gaps)} permission(s) "
+        "that the app grants to it (it grants nothing by itself, so ECS would be denied):"
+    ]
+    for gap in gaps:
+        line = f"  - {gap.describe()}"
+        if gap.family in plan.families:
+            line += f"; the family is registered: add it with add_family({gap.family!r}, ...)"
+        lines.append(line)
+    return "\n".join(lines)

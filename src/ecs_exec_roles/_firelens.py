@@ -1,0 +1,208 @@
+"""aws-cdk-lib's default FireLens log router, in one place.
+
+aws-cdk-lib adds a ``log-router`` container while it renders a task definition whose
+containers log through ``awsfirelens`` without a router of their own: its image is the public
+SSM parameter ``/aws/service/aws-for-fluent-bit/<tag>`` (the ``aws-for-fluent-bit`` repository
+of an AWS-owned account of the region), it logs with ``awslogs`` to a log group aws-cdk-lib
+creates, and aws-cdk-lib grants the execution role ECR pulls on ``*`` for the image.
+
+With ``firelens_default_router=True`` the role instead allows the AWS-owned repository of the
+stack's region, and the router's log group, which exists only once the task definition has
+been rendered: :func:`find_routers` renders the task definitions that use the role before its
+statements are built. A grant made while the library renders a task definition is that task's
+router grant; the check excuses its pull on ``*`` (and only that one) through
+:func:`is_router_image_grant`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import aws_logs as logs
+
+from ._features import aws_owned_repository_need
+from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
+from ._needs import LazyOrigin, Need
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+    from aws_cdk import aws_ecs as ecs
+    from constructs import Construct
+
+    from ._recorder import RecordingRole
+    from ._task_definitions import IndexedTask
+
+__all__ = [
+    "FLUENT_BIT_ACCOUNTS",
+    "FLUENT_BIT_REPOSITORY",
+    "Routers",
+    "find_routers",
+    "is_router_image_grant",
+    "router_image_fix",
+    "router_image_needs",
+]
+
+# AWS accounts whose ECR repository "aws-for-fluent-bit" holds the AWS for Fluent Bit image
+# that aws-cdk-lib's default FireLens log router pulls (through the public SSM parameter
+# /aws/service/aws-for-fluent-bit/latest), per region, as the aws-for-fluent-bit project
+# publishes them: one account for its 17 original commercial regions, one for China, one for
+# AWS GovCloud (US), and a replica account per opt-in region (only those it lists here).
+_FLUENT_BIT_CLASSIC_ACCOUNT = "906394416424"
+FLUENT_BIT_ACCOUNTS = {
+    **{
+        region: _FLUENT_BIT_CLASSIC_ACCOUNT
+        for region in (
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+            "ca-central-1",
+            "sa-east-1",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+            "eu-central-1",
+            "eu-north-1",
+            "ap-south-1",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+        )
+    },
+    "ap-east-1": "449074385750",
+    "me-south-1": "741863432321",
+    "cn-north-1": "128054284489",
+    "cn-northwest-1": "128054284489",
+    "us-gov-east-1": "161423150738",
+    "us-gov-west-1": "161423150738",
+}
+FLUENT_BIT_REPOSITORY = "aws-for-fluent-bit"
+
+
+def router_image_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
+    """Pulls from the AWS-owned aws-for-fluent-bit repository of the stack's region: the image
+    of aws-cdk-lib's default FireLens log router."""
+    if not enabled:
+        return []
+    return [
+        aws_owned_repository_need(
+            scope,
+            where,
+            prop="firelens_default_router",
+            accounts=FLUENT_BIT_ACCOUNTS,
+            repository=FLUENT_BIT_REPOSITORY,
+            mapping_id="FluentBitImageAccounts",
+            source="the aws-for-fluent-bit SSM parameter of the region",
+        )
+    ]
+
+
+# aws-cdk-lib names its default router container "log-router"; its image is a CfnParameter
+# named after the SSM path /aws/service/aws-for-fluent-bit/<tag>.
+_ROUTER_NAME = "log-router"
+_FLUENT_BIT_PARAMETER = re.compile(r"^SsmParameterValueawsserviceawsforfluentbit")
+
+
+@dataclass
+class Routers:
+    """The default routers of a role's task definitions, found while they were rendered.
+
+    :param needs: the log group each router in the role's stack writes to.
+    :param tasks: the task definitions whose router the role covers.
+    :param errors: a message for each router in another stack, which the role cannot cover.
+    """
+
+    needs: list[Need] = field(default_factory=list)
+    tasks: list[ecs.TaskDefinition] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def find_routers(
+    where: str, stack: cdk.Stack, role: RecordingRole, tasks: list[IndexedTask]
+) -> Routers:
+    """Render each task definition using ``role`` and note its default router, if any.
+
+    Rendering adds the router, its log group and its grants; the grants are marked as made
+    while that task definition was rendered.
+    """
+    found = Routers()
+    for entry in tasks:
+        task = entry.task
+        with role.rendering(task):
+            containers = task.stack.resolve(entry.cfn.container_definitions)
+        if not any(_is_default_router(container) for container in containers or ()):
+            continue
+        router = task.node.try_find_child(_ROUTER_NAME)
+        log_group = router.node.try_find_child("LogGroup") if router is not None else None
+        if not isinstance(log_group, logs.LogGroup):
+            continue
+        task_path = task.node.path
+        if task.stack is not stack:
+            found.errors.append(
+                f"{where}: firelens_default_router=True, but {task_path} is in "
+                "another stack, whose router log group this role cannot name without a "
+                "dependency cycle between the stacks. Add the router yourself with "
+                "task.add_firelens_log_router(...) and a log group from this role's stack "
+                "in `log_groups`."
+            )
+            continue
+        found.tasks.append(task)
+        found.needs.append(
+            Need(
+                Kind.LOG_GROUP,
+                log_group.log_group_arn,
+                LazyOrigin(task, "the default FireLens log router of "),
+            )
+        )
+    return found
+
+
+def _is_default_router(container: dict[str, Any]) -> bool:
+    image = container.get("image")
+    return (
+        container.get("name") == _ROUTER_NAME
+        and container.get("firelensConfiguration") is not None
+        and isinstance(image, dict)
+        and isinstance(image.get("Ref"), str)
+        and _FLUENT_BIT_PARAMETER.match(image["Ref"]) is not None
+    )
+
+
+# What aws-cdk-lib grants the execution role for its default FireLens log router's image.
+_ROUTER_IMAGE_ACTIONS = frozenset((ECR_TOKEN_ACTION, *ECR_PULL_ACTIONS))
+
+
+def is_router_image_grant(grant: dict[str, Any], rendered_task: ecs.TaskDefinition | None) -> bool:
+    """Whether ``grant`` (resolved) is the pull on ``*`` aws-cdk-lib made for the default
+    router of ``rendered_task``, the task definition being rendered when it was granted."""
+    if rendered_task is None:
+        return False
+    actions = grant.get("Action")
+    actions = [actions] if isinstance(actions, str) else actions or []
+    return (
+        grant.get("Effect", "Allow") == "Allow"
+        and grant.get("Resource") in ("*", ["*"])
+        and "Condition" not in grant
+        and set(actions) == _ROUTER_IMAGE_ACTIONS
+    )
+
+
+_ECR_PULL = frozenset(action.lower() for action in ECR_PULL_ACTIONS)
+
+
+def router_image_fix(action: str, resource: str) -> str | None:
+    """How to fix an ECR pull on ``*``: aws-cdk-lib grants one for its default router."""
+    if resource != "*" or action not in _ECR_PULL:
+        return None
+    return (
+        "this role names repositories, never '*'; aws-cdk-lib grants ECR "
+        "on '*' for its default FireLens log router: pass "
+        "firelens_default_router=True (pulls from the aws-for-fluent-bit "
+        "repository of the region only), or add the router with "
+        "task.add_firelens_log_router(...) and an image from a repository "
+        "in `repositories` (or from public.ecr.aws)"
+    )

@@ -1,0 +1,177 @@
+"""Every kind of resource an execution role names: one table, read by every other module.
+
+A kind says which actions ECS calls on a resource of that kind, which statement its resources
+go into, the prop a user names one in (for messages), and the longest ARN it can have (the size
+bound of an ARN the template cannot know). No action name is written anywhere else.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "ECR_PULL_ACTIONS",
+    "ECR_TOKEN_ACTION",
+    "ECS_EXECUTION_ACTIONS",
+    "LOGS_WRITE_ACTIONS",
+    "Kind",
+    "Shape",
+    "kind_of_action",
+]
+
+ECR_TOKEN_ACTION = "ecr:GetAuthorizationToken"
+ECR_PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+)
+LOGS_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+_LOGS_CREATE_GROUP_ACTIONS = ("logs:CreateLogGroup",)
+_SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
+_PARAMETER_READ_ACTIONS = ("ssm:GetParameters",)
+_KEY_DECRYPT_ACTIONS = ("kms:Decrypt",)
+_PULL_THROUGH_ACTIONS = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+_PULL_THROUGH_TAGGING_ACTIONS = ("ecr:TagResource",)
+
+# Longest names, as the services document them: ECR repository 256, log group 512, log stream
+# 512, secret 512 (+7 for the random suffix), SSM parameter ARN 1,011 in total, KMS key id 36,
+# S3 bucket 63, object key 1,024. ARNs get 60 characters for partition, service, region,
+# account and resource type (20 for S3, which has no region or account).
+_ARN_HEAD = 60
+_S3_ARN_HEAD = 20
+
+
+class Shape(enum.Enum):
+    """How a kind's statement is built."""
+
+    PLAIN = "plain"  # the actions on the resources
+    VIA_SERVICE = "via_service"  # per kms:ViaService condition
+    TAGGED = "tagged"  # every resource of the account, with aws:ResourceTag conditions
+
+
+class Kind(enum.Enum):
+    """A kind of resource need. Members are in the order of the role's statements."""
+
+    # label, prop to fix a gap, actions, statement id, longest ARN, statement shape
+    REPOSITORY = ("repository", "repositories", ECR_PULL_ACTIONS, "EcrImagePull", _ARN_HEAD + 256)
+    PULL_THROUGH = (
+        "pull_through",
+        "pull_through_cache_prefixes",
+        _PULL_THROUGH_ACTIONS,
+        "EcrPullThroughCache",
+        _ARN_HEAD + 256,
+    )
+    PULL_THROUGH_TAGGING = (
+        "pull_through_tagging",
+        "pull_through_cache_prefixes` (with pull_through_cache_tagging=True)",
+        _PULL_THROUGH_TAGGING_ACTIONS,
+        "EcrPullThroughCacheTagging",
+        _ARN_HEAD + 256,
+    )
+    LOG_GROUP = ("log_group", "log_groups", LOGS_WRITE_ACTIONS, "LogsWrite", _ARN_HEAD + 512 + 2)
+    LOG_STREAM = (
+        "log_stream",
+        "log_groups",
+        LOGS_WRITE_ACTIONS,
+        "LogsWrite",
+        _ARN_HEAD + 512 + 12 + 512,
+    )
+    LOG_GROUP_CREATE = (
+        "log_group_create",
+        "log_groups_to_create",
+        _LOGS_CREATE_GROUP_ACTIONS,
+        "LogsCreateGroup",
+        _ARN_HEAD + 512,
+    )
+    SECRET = ("secret", "secrets", _SECRET_READ_ACTIONS, "SecretsRead", _ARN_HEAD + 512 + 7)
+    PARAMETER = ("parameter", "parameters", _PARAMETER_READ_ACTIONS, "ParametersRead", 1011)
+    S3_OBJECT = (
+        "s3_object",
+        "environment_files` or `firelens_config_files",
+        ("s3:GetObject",),
+        "S3FilesRead",
+        _S3_ARN_HEAD + 63 + 1024,
+    )
+    S3_BUCKET = (
+        "s3_bucket",
+        "environment_files` or `firelens_config_files",
+        ("s3:GetBucketLocation",),
+        "S3FilesBucketLocation",
+        _S3_ARN_HEAD + 63,
+    )
+    KEY = (
+        "key",
+        "keys",
+        _KEY_DECRYPT_ACTIONS,
+        "KmsDecryptVia",
+        _ARN_HEAD + 36,
+        Shape.VIA_SERVICE,
+    )
+    SECRET_BY_TAG = (
+        "secret_by_tag",
+        "resource_tags",
+        _SECRET_READ_ACTIONS,
+        "SecretsReadByTag",
+        80,
+        Shape.TAGGED,
+    )
+    PARAMETER_BY_TAG = (
+        "parameter_by_tag",
+        "resource_tags",
+        _PARAMETER_READ_ACTIONS,
+        "ParametersReadByTag",
+        80,
+        Shape.TAGGED,
+    )
+    KEY_BY_TAG = (
+        "key_by_tag",
+        "resource_tags",
+        _KEY_DECRYPT_ACTIONS,
+        "KmsDecryptByTag",
+        80,
+        Shape.TAGGED,
+    )
+
+    def __init__(
+        self,
+        label: str,
+        prop: str,
+        actions: tuple[str, ...],
+        sid: str,
+        longest_arn: int,
+        shape: Shape = Shape.PLAIN,
+    ) -> None:
+        #: How reports and messages name the kind.
+        self.label = label
+        #: The prop (or props) a resource of this kind is added to, as messages name it.
+        self.prop = prop
+        #: The actions ECS calls on a resource of this kind, as the role allows them.
+        self.actions = actions
+        #: The statement the kind's resources go into (a prefix for keys).
+        self.sid = sid
+        #: The longest ARN of the kind: the size bound of an ARN the template cannot know.
+        self.longest_arn = longest_arn
+        self.shape = shape
+
+    def __repr__(self) -> str:
+        return f"Kind.{self.name}"
+
+
+# Every action the ECS agent or Fargate uses with a task execution role, by lower-case name.
+# A grant's other actions (DescribeSecret from grant_read, ssm:GetParameter, ...) are never
+# called by ECS.
+ECS_EXECUTION_ACTIONS = {
+    action.lower(): action for action in (ECR_TOKEN_ACTION, *(a for k in Kind for a in k.actions))
+}
+
+# The kind a gap on an action is fixed with: the first kind allowing it (the ECR token comes
+# with every repository).
+_KIND_OF_ACTION = {ECR_TOKEN_ACTION.lower(): Kind.REPOSITORY}
+for _kind in Kind:
+    for _action in _kind.actions:
+        _KIND_OF_ACTION.setdefault(_action.lower(), _kind)
+
+
+def kind_of_action(action: str) -> Kind | None:
+    """The kind whose prop fixes a missing ``action`` (lower-case), if ECS calls it."""
+    return _KIND_OF_ACTION.get(action)

@@ -1,0 +1,320 @@
+"""The constructs' props, checked and frozen before anything is built.
+
+The public constructors keep their typed keyword arguments, documented one by one; inside,
+they are gathered into the frozen objects below, whose ``checked`` constructors raise
+:class:`ExecutionRoleError` for every value that cannot give a correct role. Each CDK object
+is checked where it is read (``_needs``, ``_features``), which reads it once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._cfn import is_unresolved
+from ._errors import ExecutionRoleError
+
+__all__ = [
+    "DEFAULT_MAX_MANAGED_POLICIES",
+    "ECR_PREFIX",
+    "ResourceProps",
+    "RoleOptions",
+    "ScopedProps",
+    "as_sequence",
+    "check_prefixes",
+    "shown",
+]
+
+# IAM's default quota of managed policies attached to one role.
+DEFAULT_MAX_MANAGED_POLICIES = 10
+# The highest value the quota can be raised to.
+_QUOTA_MAX_MANAGED_POLICIES = 25
+
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ROLE_PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
+# ECS task definition families: up to 255 letters, digits, hyphens and underscores.
+_FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+# A stream prefix is put into an ARN: IAM wildcards or ARN separators in it would widen the
+# grant or break the ARN.
+_STREAM_PREFIX = re.compile(r"^[A-Za-z0-9._/#-]{1,256}$")
+# ECR's own rule for pull-through cache prefixes (2 to 30 characters, "/"-separated parts).
+ECR_PREFIX = re.compile(
+    r"^(?=.{2,30}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+)
+# Name prefixes become part of an ARN followed by "*": IAM wildcards or ARN separators in them
+# would widen the grant.
+_NAME_PREFIX = re.compile(r"^[A-Za-z0-9._/+=@#-]{1,256}$")
+_TAG_KEY = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
+_TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}$")
+
+
+def shown(value: Any) -> str:
+    """A value for a message: constructs by their path, plain values with ``!r``."""
+    node = getattr(value, "node", None)
+    if node is not None:
+        return f"the construct {node.path!r}"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def as_sequence(where: str, prop: str, values: Any) -> tuple[Any, ...]:
+    """``values`` as a tuple, or an error for a value that is not a sequence of objects."""
+    if values is None:
+        return ()
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise ExecutionRoleError(
+            f"{where}: {prop} is {shown(values)}, not a sequence; pass a list of "
+            f"CDK objects, for example {prop}=[obj] rather than {prop}=obj."
+        )
+    return tuple(values)
+
+
+def check_prefixes(
+    where: str, prop: str, prefixes: Any, pattern: re.Pattern[str], rule: str
+) -> tuple[str, ...]:
+    """Each prefix of ``prop``, checked against ``pattern``; ``rule`` explains it."""
+    checked: list[str] = []
+    for index, prefix in enumerate(as_sequence(where, prop, prefixes)):
+        if not isinstance(prefix, str) or not pattern.match(prefix):
+            raise ExecutionRoleError(f"{where}: {prop}[{index}] is {prefix!r}; {rule}")
+        checked.append(prefix)
+    return tuple(checked)
+
+
+@dataclass(frozen=True)
+class RoleOptions:
+    """The role's own settings: name, path, boundary, description, trust and policy cap."""
+
+    role_name: str | None
+    path: str | None
+    permissions_boundary: Any
+    description: str | None
+    trust_conditions: bool
+    trust_all_regions: bool
+    max_managed_policies: int
+
+    @classmethod
+    def checked(
+        cls,
+        where: str,
+        *,
+        role_name: str | None,
+        path: str | None,
+        permissions_boundary: Any,
+        description: str | None,
+        trust_conditions: bool,
+        trust_all_regions: bool,
+        max_managed_policies: int,
+    ) -> RoleOptions:
+        _check_role_name(where, role_name)
+        _check_role_path(where, path)
+        if trust_all_regions and not trust_conditions:
+            raise ExecutionRoleError(
+                f"{where}: trust_all_regions=True widens the aws:SourceArn condition, but "
+                "trust_conditions=False removes it. Set only one of them."
+            )
+        if (
+            isinstance(max_managed_policies, bool)
+            or not isinstance(max_managed_policies, int)
+            or not 1 <= max_managed_policies <= _QUOTA_MAX_MANAGED_POLICIES
+        ):
+            raise ExecutionRoleError(
+                f"{where}: max_managed_policies is {max_managed_policies!r}; IAM allows 1 to "
+                f"{_QUOTA_MAX_MANAGED_POLICIES} managed policies per role (10 unless the quota "
+                "was raised). Pass an int in that range."
+            )
+        return cls(
+            role_name,
+            path,
+            permissions_boundary,
+            description,
+            bool(trust_conditions),
+            bool(trust_all_regions),
+            max_managed_policies,
+        )
+
+
+def _check_role_name(where: str, role_name: str | None) -> None:
+    if role_name is None or is_unresolved(role_name):
+        return
+    if not isinstance(role_name, str) or not _ROLE_NAME.match(role_name):
+        raise ExecutionRoleError(
+            f"{where}: role_name {role_name!r} is not a valid IAM role name. Use 1 to 64 "
+            "letters, digits or the characters +=,.@_-, or leave role_name unset to let "
+            "CloudFormation generate one."
+        )
+
+
+def _check_role_path(where: str, path: str | None) -> None:
+    if path is None or is_unresolved(path):
+        return
+    if not isinstance(path, str) or len(path) > 512 or not _ROLE_PATH.match(path):
+        raise ExecutionRoleError(
+            f"{where}: path {path!r} is not a valid IAM path. It must start and end with '/', "
+            "for example '/ecs/', and be at most 512 printable ASCII characters."
+        )
+
+
+@dataclass(frozen=True)
+class ResourceProps:
+    """The resources and features one call names (a constructor, ``add_resources`` or
+    ``add_family``), as tuples. CDK objects are checked when they are read."""
+
+    repositories: tuple[Any, ...] = ()
+    log_groups: tuple[Any, ...] = ()
+    secrets: tuple[Any, ...] = ()
+    parameters: tuple[Any, ...] = ()
+    keys: tuple[Any, ...] = ()
+    registry_credentials: tuple[Any, ...] = ()
+    environment_files: tuple[Any, ...] = ()
+    firelens_config_files: tuple[Any, ...] = ()
+    log_groups_to_create: tuple[Any, ...] = ()
+    log_stream_prefixes: tuple[str, ...] = ()
+    pull_through_cache_prefixes: tuple[str, ...] = ()
+    pull_through_cache_tagging: bool = False
+    guardduty_runtime_monitoring: bool = False
+    firelens_default_router: bool = False
+    image_assets: tuple[Any, ...] = ()
+    container_assets: bool = False
+    # Whether log groups get write permissions (the starter's managed policy already writes to
+    # every log group).
+    log_writes: bool = True
+    family: str | None = None
+
+    @classmethod
+    def checked(cls, where: str, **values: Any) -> ResourceProps:
+        """Check the props of one call; unknown names are a programming error (TypeError)."""
+        family = values.get("family")
+        if family is not None and (not isinstance(family, str) or not _FAMILY.match(family)):
+            raise ExecutionRoleError(
+                f"{where}: family {family!r} is not an ECS task definition family; use 1 to "
+                "255 letters, digits, hyphens and underscores, the same as the task "
+                "definition's family."
+            )
+        if values.get("pull_through_cache_tagging") and not values.get(
+            "pull_through_cache_prefixes"
+        ):
+            raise ExecutionRoleError(
+                f"{where}: pull_through_cache_tagging=True needs pull_through_cache_prefixes; "
+                "name the cache rule prefixes whose repositories are tagged."
+            )
+        stream_prefixes = values.get("log_stream_prefixes")
+        if stream_prefixes and not (values.get("log_groups") or values.get("log_groups_to_create")):
+            raise ExecutionRoleError(
+                f"{where}: log_stream_prefixes={stream_prefixes!r} scope writes to log "
+                "groups, but no log_groups are given; pass the log groups the prefixes apply to."
+            )
+        checked: dict[str, Any] = {}
+        for name, value in values.items():
+            if name in _SEQUENCE_PROPS:
+                checked[name] = as_sequence(where, name, value)
+            elif name in _SWITCHES:
+                checked[name] = bool(value)
+            else:
+                checked[name] = value
+        checked["log_stream_prefixes"] = check_prefixes(
+            where,
+            "log_stream_prefixes",
+            checked.get("log_stream_prefixes", ()),
+            _STREAM_PREFIX,
+            "a stream prefix is the awslogs-stream-prefix of the containers, made of letters, "
+            "digits and . _ / # - (no '*', '?' or ':').",
+        )
+        checked["pull_through_cache_prefixes"] = check_prefixes(
+            where,
+            "pull_through_cache_prefixes",
+            checked.get("pull_through_cache_prefixes", ()),
+            ECR_PREFIX,
+            "an ECR pull-through cache rule prefix is 2 to 30 lowercase letters, digits and "
+            ". _ - /, as ECR accepts it (for example 'docker-hub' or 'team/docker-hub').",
+        )
+        return cls(**checked)
+
+
+_SEQUENCE_PROPS = frozenset(
+    (
+        "repositories",
+        "log_groups",
+        "secrets",
+        "parameters",
+        "keys",
+        "registry_credentials",
+        "environment_files",
+        "firelens_config_files",
+        "log_groups_to_create",
+        "image_assets",
+    )
+)
+_SWITCHES = frozenset(
+    (
+        "pull_through_cache_tagging",
+        "guardduty_runtime_monitoring",
+        "firelens_default_router",
+        "container_assets",
+        "log_writes",
+    )
+)
+
+
+@dataclass(frozen=True)
+class ScopedProps:
+    """SharedExecutionRole's scoped modes: name prefixes and resource tags."""
+
+    repository_prefixes: tuple[str, ...] = ()
+    log_group_prefixes: tuple[str, ...] = ()
+    secret_prefixes: tuple[str, ...] = ()
+    parameter_prefixes: tuple[str, ...] = ()
+    resource_tags: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def checked(
+        cls,
+        where: str,
+        *,
+        repository_prefixes: Any,
+        log_group_prefixes: Any,
+        secret_prefixes: Any,
+        parameter_prefixes: Any,
+        resource_tags: Any,
+    ) -> ScopedProps:
+        rule = (
+            "a name prefix is letters, digits and . _ / + = @ # - (no '*', '?' or ':'), for "
+            "example 'team/'."
+        )
+        prefixes = {
+            prop: check_prefixes(where, prop, values, _NAME_PREFIX, rule)
+            for prop, values in (
+                ("repository_prefixes", repository_prefixes),
+                ("log_group_prefixes", log_group_prefixes),
+                ("secret_prefixes", secret_prefixes),
+                ("parameter_prefixes", parameter_prefixes),
+            )
+        }
+        return cls(**prefixes, resource_tags=_checked_tags(where, resource_tags))
+
+
+def _checked_tags(where: str, resource_tags: Any) -> tuple[tuple[str, str], ...]:
+    if not resource_tags:
+        return ()
+    if not isinstance(resource_tags, Mapping):
+        raise ExecutionRoleError(
+            f"{where}: resource_tags is {resource_tags!r}; pass a mapping of tag key to value, "
+            "for example {'team': 'payments'}."
+        )
+    tags: list[tuple[str, str]] = []
+    for key, value in sorted(resource_tags.items()):
+        if (
+            not isinstance(key, str)
+            or not isinstance(value, str)
+            or not _TAG_KEY.match(key)
+            or not _TAG_VALUE.match(value)
+            or "*" in value
+            or "?" in value
+        ):
+            raise ExecutionRoleError(
+                f"{where}: resource_tags has {key!r}: {value!r}; tag keys and values are "
+                "strings of letters, digits, spaces and _ . : / = + - @ (no '*' or '?')."
+            )
+        tags.append((key, value))
+    return tuple(tags)

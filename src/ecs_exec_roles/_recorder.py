@@ -1,0 +1,125 @@
+"""The grant recorder: the execution role that records grants instead of adding them.
+
+aws-cdk-lib grants the execution role what a task definition needs (image pulls, log writes,
+secrets, parameters) through ``add_to_principal_policy``. The role records those statements
+instead of adding them, so CDK never widens it; at synth each recorded grant is compared with
+what the role allows (``_checks``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from constructs import Construct, IDependable
+
+__all__ = ["RecordedGrant", "RecordingRole"]
+
+
+def _granting_task_definition() -> ecs.TaskDefinition | None:
+    """The task definition whose container aws-cdk-lib is building while it grants.
+
+    CDK grants while ``add_container`` (or a ``ContainerDefinition`` constructor) runs; the
+    Python frames of that call hold the task definition, so a gap can name the task family
+    that needs it.
+    """
+    frame: FrameType | None = sys._getframe(2)
+    for _ in range(_MAX_FRAMES):
+        if frame is None:
+            return None
+        # Reading a frame's locals copies them; only frames of aws-cdk-lib's ECS wrappers
+        # can hold the task definition.
+        if frame.f_code.co_filename.endswith(_ECS_MODULE_FILE):
+            local_values = frame.f_locals
+            for name in ("self", "task_definition", "task"):
+                value = local_values.get(name)
+                if isinstance(value, ecs.TaskDefinition):
+                    return value
+        frame = frame.f_back
+    return None
+
+
+_ECS_MODULE_FILE = str(Path("aws_cdk") / "aws_ecs" / "__init__.py")
+
+
+# Frames between the grant and the user's add_container call: jsii's callback machinery
+# and aws-cdk-lib's Python wrappers, a dozen or so.
+_MAX_FRAMES = 40
+
+
+@dataclass(frozen=True)
+class RecordedGrant:
+    """A statement aws-cdk-lib or user code granted to the role, and where it came from."""
+
+    statement: iam.PolicyStatement
+    task_definition: ecs.TaskDefinition | None
+    # The task definition the library was rendering when the grant was made: aws-cdk-lib
+    # grants while rendering only for what it adds then (its default FireLens log router).
+    rendered_task: ecs.TaskDefinition | None = None
+
+    @property
+    def family(self) -> str:
+        task = self.task_definition
+        if task is None or cdk.Token.is_unresolved(task.family):
+            return ""
+        return str(task.family)
+
+    @property
+    def origin(self) -> str:
+        task = self.task_definition
+        if task is None:
+            return ""
+        family = task.family
+        if cdk.Token.is_unresolved(family):
+            return f"task definition {task.node.path}"
+        return f"task family {family!r} ({task.node.path})"
+
+
+class RecordingRole(iam.Role):
+    """An ``iam.Role`` that records grants instead of adding them to a default policy."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, grant_dependable: IDependable, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        # The owning construct is the dependable: depending on it waits for the role and for
+        # every policy built for it at synth. One result serves every grant.
+        self._grant_result = iam.AddToPrincipalPolicyResult(
+            statement_added=True, policy_dependable=grant_dependable
+        )
+        self.recorded_grants: list[RecordedGrant] = []
+        self.attached_inline_policies: list[iam.Policy] = []
+        self._rendering: ecs.TaskDefinition | None = None
+
+    def add_to_principal_policy(
+        self, statement: iam.PolicyStatement
+    ) -> iam.AddToPrincipalPolicyResult:
+        self.recorded_grants.append(
+            RecordedGrant(statement, _granting_task_definition(), self._rendering)
+        )
+        return self._grant_result
+
+    def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
+        return bool(self.add_to_principal_policy(statement).statement_added)
+
+    def attach_inline_policy(self, policy: iam.Policy) -> None:
+        # An inline policy would widen the role behind the construct's back; it is reported
+        # at synth rather than attached.
+        self.attached_inline_policies.append(policy)
+
+    @contextmanager
+    def rendering(self, task: ecs.TaskDefinition) -> Iterator[None]:
+        """Mark the grants made while the block renders ``task``'s containers."""
+        self._rendering = task
+        try:
+            yield
+        finally:
+            self._rendering = None

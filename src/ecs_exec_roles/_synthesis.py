@@ -1,0 +1,95 @@
+"""Synthesis of a sealed plan: its statements, packed into customer-managed policies.
+
+:func:`synthesize` is pure over the plan (given a resolver); :func:`create_policies` turns the
+packing into ``iam.ManagedPolicy`` constructs with their cdk-nag acknowledgments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+
+from ._cfn import is_unresolved
+from ._nag import acknowledge_wildcards
+from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
+from ._statements import Statement, build_statements
+from ._trust import partition_of_region, stack_environment
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ._plan import Plan
+
+__all__ = ["Synthesis", "create_policies", "known_pseudo_lengths", "synthesize"]
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """A plan's statements and their packing."""
+
+    statements: tuple[Statement, ...]
+    packing: PackingResult
+
+    def fits(self, plan: Plan) -> bool:
+        """Whether the packing needs no more policies than the plan allows."""
+        return len(self.packing.policies) <= plan.policy_limit
+
+
+def synthesize(
+    plan: Plan,
+    resolve: Callable[[Any], Any],
+    *,
+    url_suffix: str,
+    pseudo_max_chars: dict[str, int],
+) -> Synthesis:
+    """The statements of a sealed plan, packed within IAM's size quota."""
+    statements = build_statements(
+        plan.needs, resolve, url_suffix=url_suffix, pseudo_max_chars=pseudo_max_chars
+    )
+    return Synthesis(tuple(statements), pack(statements, MANAGED_POLICY_MAX_CHARS))
+
+
+def create_policies(
+    scope: Construct, role: iam.IRole, plan: Plan, synthesis: Synthesis
+) -> list[iam.ManagedPolicy]:
+    """One customer-managed policy per packed group of statements: ``Policy``, ``Policy2``..."""
+    policies = []
+    for index, statements in enumerate(synthesis.packing.policies):
+        policy = iam.ManagedPolicy(
+            scope,
+            "Policy" if index == 0 else f"Policy{index + 1}",
+            description=f"Permissions ECS needs to start tasks with {plan.where}"[:1000],
+            document=iam.PolicyDocument.from_json(
+                {"Version": "2012-10-17", "Statement": [s.to_json() for s in statements]}
+            ),
+            # Attached from the policy's side: a key policy that names the role (CDK adds
+            # one for a secret encrypted with a key of the same stack) would otherwise
+            # close a dependency cycle role -> policy -> secret -> key -> role.
+            roles=[role],
+        )
+        policies.append(policy)
+        acknowledge_wildcards(policy, statements)
+    return policies
+
+
+_PSEUDO_LENGTHS_ATTRIBUTE = "_ecs_exec_roles_pseudo_lengths"
+
+
+def known_pseudo_lengths(stack: cdk.Stack) -> dict[str, int]:
+    """Lengths of pseudo parameters fixed by the stack's environment.
+
+    A stack in a concrete region deploys to that region's partition, so ``AWS::Partition``
+    counts at its real length rather than the longest one (``aws`` is 3 characters,
+    ``aws-iso-b`` 9): about 6 characters per ARN, which a shared role spends on more families.
+    """
+    known: dict[str, int] | None = getattr(stack, _PSEUDO_LENGTHS_ATTRIBUTE, None)
+    if known is None:
+        _, region, _ = stack_environment(stack)
+        partition = None if is_unresolved(region) else partition_of_region(region)
+        known = {"AWS::Partition": len(partition)} if partition else {}
+        setattr(stack, _PSEUDO_LENGTHS_ATTRIBUTE, known)
+    return known
