@@ -514,7 +514,21 @@ def test_role_that_covers_the_task_synthesizes() -> None:
             "P": ecs.Secret.from_ssm_parameter(parameter(stack)),
         },
     )
-    cdk.App.of(stack).synth()  # type: ignore[union-attr]
+    template = cdk.App.of(stack).synth().get_stack_by_name("Stack").template  # type: ignore[union-attr]
+    policies = [
+        resource["Properties"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    assert [s["Sid"] for p in policies for s in p["PolicyDocument"]["Statement"]] == [
+        "EcrAuthorizationToken",
+        "EcrImagePull",
+        "LogsWrite",
+        "SecretsRead",
+        "ParametersRead",
+    ]
+    # aws-cdk-lib's grants were recorded, not added: no inline policy on the role.
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
 
 
 @pytest.mark.parametrize(

@@ -1,159 +1,61 @@
-"""The synth-time check: every grant made to the role is covered, or synth fails."""
+"""Matching what the role allows against grants and task needs (``_coverage``), directly."""
 
 from __future__ import annotations
 
 import re
 
-import aws_cdk as cdk
-import jsii
-import pytest
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_ssm as ssm
-from aws_cdk.assertions import Template
-from constructs import Construct, IConstruct
-from helpers import policy_statements, role_logical_id
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
-from ecs_exec_roles._coverage import Cover, find_gaps
+from ecs_exec_roles._coverage import (
+    Cover,
+    CoverIndex,
+    Gap,
+    covers_of,
+    find_gaps,
+    find_task_gaps,
+    log_group_aliases,
+)
+from ecs_exec_roles._kinds import Kind
+from ecs_exec_roles._needs import Need
+from ecs_exec_roles._statements import Resource, Statement
+from ecs_exec_roles._task_definitions import TaskNeed
 
-
-def _task(stack: cdk.Stack, role: iam.IRole, **container: object) -> ecs.FargateTaskDefinition:
-    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role)
-    task.add_container("app", **container)  # type: ignore[arg-type]
-    return task
+SECRET = "arn:<AWS::Partition>:secretsmanager:r:1:secret:db-??????"
 
 
-def test_covered_grants_add_nothing(env_stack: cdk.Stack) -> None:
-    repository = ecr.Repository.from_repository_name(env_stack, "Repo", "api")
-    secret = secretsmanager.Secret.from_secret_name_v2(env_stack, "Db", "api/db")
-    role = MinimalExecutionRole(env_stack, "Api", repositories=[repository], secrets=[secret])
-    _task(
-        env_stack,
-        role.role,
-        image=ecs.ContainerImage.from_ecr_repository(repository),
-        secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
-    )
-    # grant_read adds secretsmanager:DescribeSecret, which ECS never calls: still covered.
-    secret.grant_read(role.role)
-    template = Template.from_stack(env_stack)
-    template.resource_count_is("AWS::IAM::Policy", 0)
+def _pattern(name: str) -> str:
+    return f"arn:<AWS::Partition>:logs:r:1:log-group:{name}:*"
 
 
-def test_fails_when_a_repository_is_missing(env_stack: cdk.Stack) -> None:
-    repository = ecr.Repository.from_repository_name(env_stack, "Repo", "api")
-    role = MinimalExecutionRole(env_stack, "Api")
-    _task(env_stack, role.role, image=ecs.ContainerImage.from_ecr_repository(repository))
-    with pytest.raises(RuntimeError) as error:
-        Template.from_stack(env_stack)
-    message = str(error.value)
-    assert "EnvStack/Api: the execution role does not cover 4 permission(s)" in message
-    assert "  - ecr:GetAuthorizationToken on *: add the resource to `repositories`" in message
-    assert re.search(
-        r"  - ecr:BatchGetImage on .*:ecr:eu-west-1:123456789012:repository/api.*: "
-        r"add the resource to `repositories`",
-        message,
-    )
+# Resources and patterns over a small alphabet, so that matches are frequent.
+_TEXT = st.text(alphabet="ab:/-", min_size=0, max_size=8)
+_PATTERN = st.text(alphabet="ab:/-*?", min_size=1, max_size=8)
 
 
-def test_fails_when_a_log_group_secret_and_parameter_are_missing(env_stack: cdk.Stack) -> None:
-    log_group = logs.LogGroup.from_log_group_name(env_stack, "Logs", "/ecs/api")
-    secret = secretsmanager.Secret.from_secret_name_v2(env_stack, "Db", "api/db")
-    parameter = ssm.StringParameter.from_string_parameter_name(env_stack, "Flag", "/api/flag")
-    role = MinimalExecutionRole(env_stack, "Api")
-    _task(
-        env_stack,
-        role.role,
-        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
-        logging=ecs.LogDrivers.aws_logs(stream_prefix="api", log_group=log_group),
-        secrets={
-            "DB": ecs.Secret.from_secrets_manager(secret),
-            "FLAG": ecs.Secret.from_ssm_parameter(parameter),
-        },
-    )
-    with pytest.raises(RuntimeError) as error:
-        Template.from_stack(env_stack)
-    message = str(error.value)
-    assert "log-group:/ecs/api:*" in message and "`log_groups`" in message
-    assert "secret:api/db-??????" in message and "`secrets`" in message
-    assert "parameter/api/flag" in message and "`parameters`" in message
-    assert "logs:PutLogEvents" in message
-    assert "secretsmanager:GetSecretValue" in message
-    assert "ssm:GetParameters" in message
-    # Actions ECS never uses are not reported.
-    assert "DescribeSecret" not in message
+def _glob_matches(pattern: str, resource: str) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, resource, re.DOTALL) is not None
 
 
-def test_fails_when_a_grant_has_no_ecs_action(env_stack: cdk.Stack) -> None:
-    table = dynamodb.TableV2(
-        env_stack,
-        "Table",
-        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-    )
-    role = MinimalExecutionRole(env_stack, "Api")
-    table.grant_read_data(role.role)
-    with pytest.raises(RuntimeError, match="grant them to the task definition's task_role"):
-        Template.from_stack(env_stack)
+@settings(max_examples=300, deadline=None)
+@given(patterns=st.lists(_PATTERN, max_size=5), resource=_TEXT)
+def test_cover_index_matches_like_iam_wildcards(patterns: list[str], resource: str) -> None:
+    index = CoverIndex(Cover("ecr:batchgetimage", pattern) for pattern in patterns)
+    expected = any(_glob_matches(pattern, resource) for pattern in patterns)
+    assert index.allows("ecr:batchgetimage", resource) == expected
+    assert not index.allows("ecr:getdownloadurlforlayer", resource)
 
 
-def test_fails_when_an_inline_policy_is_attached(stack: cdk.Stack) -> None:
-    role = MinimalExecutionRole(stack, "Api")
-    iam.Policy(
-        stack,
-        "Extra",
-        roles=[role.role],
-        statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])],
-    )
-    with pytest.raises(RuntimeError, match="the inline policy Stack/Extra is attached"):
-        Template.from_stack(stack)
+def test_cover_index_secret_suffix_needs_exactly_six_characters() -> None:
+    index = CoverIndex([Cover("secretsmanager:getsecretvalue", "arn:x:secret:db-??????")])
+    assert index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC123")
+    assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC12")
+    assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC1234")
+    assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:dc-AbC123")
 
 
-def test_starter_covers_ecr_and_logs_through_the_managed_policy(stack: cdk.Stack) -> None:
-    repository = ecr.Repository.from_repository_name(stack, "Repo", "api")
-    log_group = logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api")
-    role = StarterExecutionRole(stack, "Demo")
-    _task(
-        stack,
-        role.role,
-        image=ecs.ContainerImage.from_ecr_repository(repository),
-        logging=ecs.LogDrivers.aws_logs(stream_prefix="demo", log_group=log_group),
-    )
-    template = Template.from_stack(stack)
-    template.resource_count_is("AWS::IAM::Policy", 0)
-    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
-
-
-def test_fails_when_the_starter_lacks_a_secret(stack: cdk.Stack) -> None:
-    secret = secretsmanager.Secret.from_secret_name_v2(stack, "Db", "api/db")
-    role = StarterExecutionRole(stack, "Demo")
-    _task(
-        stack,
-        role.role,
-        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
-        secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
-    )
-    with pytest.raises(RuntimeError, match=r"Stack/Demo: .*\n  - secretsmanager:GetSecretValue"):
-        Template.from_stack(stack)
-
-
-def test_shared_role_is_checked_across_task_definitions(stack: cdk.Stack) -> None:
-    first = ecr.Repository.from_repository_name(stack, "First", "first")
-    second = ecr.Repository.from_repository_name(stack, "Second", "second")
-    shared = SharedExecutionRole(stack, "Shared", repositories=[first])
-    for name, repository in (("One", first), ("Two", second)):
-        task = ecs.FargateTaskDefinition(stack, name, execution_role=shared.role)
-        task.add_container("app", image=ecs.ContainerImage.from_ecr_repository(repository))
-    with pytest.raises(RuntimeError) as error:
-        Template.from_stack(stack)
-    assert "repository/second" in str(error.value)
-    assert "repository/first" not in str(error.value)
-
-
-def test_find_gaps_unit() -> None:
+def test_find_gaps_covers_a_grant_by_its_ecs_subset() -> None:
     covers = [
         Cover(
             "secretsmanager:getsecretvalue",
@@ -191,144 +93,70 @@ def test_find_gaps_unit() -> None:
     assert len(find_gaps(other, covers)) == 1
 
 
-def test_partition_token_and_literal_partition_compare_equal() -> None:
-    from ecs_exec_roles._cfn import canonical
+def test_fails_when_a_grant_has_no_action_ecs_calls() -> None:
+    grant = {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:t"}
+    (gap,) = find_gaps([grant], [], [("task family 'api' (S/Api)", "api")])
+    assert gap.action == "dynamodb:GetItem"
+    assert "task_role" in gap.fix
+    assert gap.describe().endswith("(needed by task family 'api' (S/Api))")
 
-    token_form = {
-        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecr:eu-west-1:1:repository/a"]]
-    }
-    assert canonical(token_form) == canonical("arn:aws:ecr:eu-west-1:1:repository/a")
-    assert canonical("arn:aws-cn:ecr:cn-north-1:1:repository/a") == (
-        "arn:<AWS::Partition>:ecr:cn-north-1:1:repository/a"
+
+def test_fails_when_a_grant_uses_not_action() -> None:
+    grant = {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}
+    (gap,) = find_gaps([grant], [Cover("ecr:batchgetimage", "*")])
+    assert gap.action == "NotAction/NotResource"
+
+
+def test_a_fix_hint_replaces_the_kinds_prop_where_it_applies() -> None:
+    grant = {"Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": "*"}
+    assert find_gaps([grant], [])[0].fix == "add the resource to `repositories`"
+    (gap,) = find_gaps([grant], [], hints=[lambda action, resource: f"hint {action} {resource}"])
+    assert gap.fix == "hint ecr:batchgetimage *"
+
+
+def test_covers_of_spells_a_log_group_of_the_stack_by_its_name_too() -> None:
+    statement = Statement(
+        "LogsWrite",
+        Kind.LOG_GROUP.actions,
+        (Resource("${Token[1]}", {"Fn::GetAtt": ["Logs1234", "Arn"]}, 10),),
     )
+    resolved = {"${Token[1]}": {"Fn::GetAtt": ["Logs1234", "Arn"]}}
+    covers = covers_of([statement], [], [], resolved.__getitem__, _pattern)
+    patterns = {cover.pattern for cover in covers if cover.action == "logs:putlogevents"}
+    assert patterns == {"<Logs1234.Arn>", _pattern("<Logs1234>")}
 
 
-def _platform_and_service(app: cdk.App) -> tuple[cdk.Stack, cdk.Stack]:
-    env = cdk.Environment(account="123456789012", region="eu-west-1")
-    return cdk.Stack(app, "Platform", env=env), cdk.Stack(app, "Service", env=env)
+def test_covers_of_takes_grant_aliases_for_grants_only() -> None:
+    need = Need(Kind.LOG_STREAM, "stream", "p", grant_aliases=("group",))
+    covers = covers_of([], [need], [Cover("x:y", "*")], lambda value: f"arn:aws:{value}", _pattern)
+    assert Cover("x:y", "*") in covers
+    assert Cover("logs:createlogstream", "arn:<AWS::Partition>:group", grants_only=True) in covers
 
 
-def test_task_definition_in_another_stack_is_checked_against_the_role(app: cdk.App) -> None:
-    # The role and the log group live in a platform stack; the service's task definition
-    # names the log group by import, and the check still sees the same log group.
-    platform, service = _platform_and_service(app)
-    log_group = logs.LogGroup(platform, "Logs")
-    repository = ecr.Repository(platform, "Repo")
-    role = SharedExecutionRole(platform, "Role", repositories=[repository], log_groups=[log_group])
-    _task(
-        service,
-        role.role,
-        image=ecs.ContainerImage.from_ecr_repository(repository),
-        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
+def test_task_needs_are_covered_only_by_precise_covers() -> None:
+    need = TaskNeed(
+        "logs:PutLogEvents",
+        _pattern("/ecs/api").replace(":*", ":log-stream:x/*"),
+        "o",
+        "log_groups",
     )
-    template = Template.from_stack(service)
-    template.resource_count_is("AWS::IAM::Policy", 0)
-    template.resource_count_is("AWS::ECS::TaskDefinition", 1)
+    coarse = [Cover("logs:putlogevents", _pattern("/ecs/api"), grants_only=True)]
+    assert [gap.action for gap in find_task_gaps([need], coarse)] == ["logs:PutLogEvents"]
+    precise = [Cover("logs:putlogevents", _pattern("/ecs/api"))]
+    assert find_task_gaps([need], precise) == []
 
 
-def test_missing_log_group_of_another_stack_fails_once(app: cdk.App) -> None:
-    platform, service = _platform_and_service(app)
-    covered = logs.LogGroup(platform, "Logs")
-    missing = logs.LogGroup(platform, "Other")
-    role = SharedExecutionRole(platform, "Role", log_groups=[covered])
-    _task(
-        service,
-        role.role,
-        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/nginx:1"),
-        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=missing),
-    )
-    with pytest.raises(RuntimeError) as error:
-        app.synth()
-    message = str(error.value)
-    assert "Platform/Role: the execution role does not cover 2 permission(s)" in message
-    logical_id = platform.get_logical_id(missing.node.default_child)  # type: ignore[arg-type]
-    assert (
-        f'  - logs:CreateLogStream on {{"Fn::GetAtt":["{logical_id}","Arn"]}}: add the '
-        "resource to `log_groups` (needed by task family" in message
-    )
-    # The streams of the same log group, read from the container, are not listed again.
-    assert "log-stream:app/app/*" not in message
+def test_a_task_need_inside_a_reported_grant_gap_is_not_reported_again() -> None:
+    need = TaskNeed("logs:PutLogEvents", _pattern("/ecs/api"), "o", "log_groups")
+    reported = [Gap("logs:PutLogEvents", "x", "fix", _pattern("/ecs/*"))]
+    assert find_task_gaps([need], [], reported) == []
+    assert len(find_task_gaps([need], [])) == 1
 
 
-def test_role_created_by_a_later_aspect_fails_instead_of_staying_empty(
-    env_stack: cdk.Stack,
-) -> None:
-    # The policies of a stack's roles are built by an aspect on its first role; a role that
-    # an aspect creates after that one ran would have none, so synth says so.
-    MinimalExecutionRole(env_stack, "First")
-    later = Construct(env_stack, "Later")
-    created: list[MinimalExecutionRole] = []
-
-    @jsii.implements(cdk.IAspect)
-    class AddRole:
-        def visit(self, node: IConstruct) -> None:
-            if node is later and not created:
-                created.append(MinimalExecutionRole(env_stack, "Late"))
-
-    cdk.Aspects.of(later).add(AddRole())
-    with pytest.raises(RuntimeError, match="EnvStack/Late: the role was created after"):
-        Template.from_stack(env_stack)
-    assert created
-
-
-def test_role_created_by_an_aspect_before_the_first_role_is_visited(env_stack: cdk.Stack) -> None:
-    # An aspect of the stack visits it before its roles, so the role it adds is built too.
-    MinimalExecutionRole(env_stack, "First")
-    created: list[MinimalExecutionRole] = []
-
-    @jsii.implements(cdk.IAspect)
-    class AddRole:
-        def visit(self, node: IConstruct) -> None:
-            if node is env_stack and not created:
-                created.append(MinimalExecutionRole(env_stack, "Early"))
-
-    cdk.Aspects.of(env_stack).add(AddRole())
-    Template.from_stack(env_stack).resource_count_is("AWS::IAM::Role", 2)
-    assert created
-
-
-def test_role_in_a_nested_stack_covers_resources_of_its_parent(app: cdk.App) -> None:
-    # aws-cdk-lib passes the parent's repository and log group to the nested stack as
-    # parameters while it prepares the app; the check compares in that form.
-    parent = cdk.Stack(
-        app, "Parent", env=cdk.Environment(account="123456789012", region="eu-west-1")
-    )
-    log_group = logs.LogGroup(parent, "Logs")
-    repository = ecr.Repository(parent, "Repo")
-    nested = cdk.NestedStack(parent, "Nested")
-    role = MinimalExecutionRole(nested, "Api", repositories=[repository], log_groups=[log_group])
-    _task(
-        nested,
-        role.role,
-        image=ecs.ContainerImage.from_ecr_repository(repository),
-        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
-    )
-    template = Template.from_stack(nested)
-    statements = policy_statements(template.to_json(), role_logical_id(nested, role))
-    written = next(s for s in statements if s["Sid"] == "LogsWrite")["Resource"]
-    assert written["Ref"].startswith("referenceto") and written["Ref"].endswith("Arn")
-
-
-def test_role_in_a_nested_stack_still_fails_for_a_missing_log_group(app: cdk.App) -> None:
-    parent = cdk.Stack(
-        app, "Parent", env=cdk.Environment(account="123456789012", region="eu-west-1")
-    )
-    covered = logs.LogGroup(parent, "Logs")
-    missing = logs.LogGroup(parent, "Other")
-    nested = cdk.NestedStack(parent, "Nested")
-    role = MinimalExecutionRole(nested, "Api", log_groups=[covered])
-    _task(
-        nested,
-        role.role,
-        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/nginx:1"),
-        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=missing),
-    )
-    with pytest.raises(RuntimeError) as error:
-        app.synth()
-    message = str(error.value)
-    assert "Parent/Nested/Api: the execution role does not cover" in message
-    logical_id = parent.get_logical_id(missing.node.default_child)  # type: ignore[arg-type]
-    assert f'logs:PutLogEvents on {{"Fn::GetAtt":["{logical_id}","Arn"]}}' in message
-    # The covered log group is not reported, under either spelling.
-    assert "referencetoParentLogs" not in message
-    assert parent.get_logical_id(covered.node.default_child) not in message  # type: ignore[arg-type]
+def test_log_group_aliases_name_a_stack_log_group_by_its_streams() -> None:
+    gaps = [
+        Gap("logs:PutLogEvents", "x", "fix", "<Logs1234.Arn>"),
+        Gap("ecr:BatchGetImage", "y", "fix", "<Repo1234.Arn>"),
+    ]
+    (alias,) = log_group_aliases(gaps, _pattern)
+    assert alias.pattern == _pattern("<Logs1234>")

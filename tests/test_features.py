@@ -581,7 +581,9 @@ def test_default_log_router_of_several_tasks(env_stack: cdk.Stack) -> None:
     )
 
 
-def test_default_log_router_option_excuses_only_the_routers_grant(env_stack: cdk.Stack) -> None:
+def test_fails_when_user_code_grants_ecr_on_star_beside_the_default_router(
+    env_stack: cdk.Stack,
+) -> None:
     # The same ECR-on-'*' grant made by user code, beyond the one for the router, still fails.
     role = MinimalExecutionRole(env_stack, "Api", firelens_default_router=True)
     _routerless_task(env_stack, role)
@@ -633,7 +635,7 @@ def test_fails_when_the_fluent_bit_region_is_unknown(app: cdk.App) -> None:
         MinimalExecutionRole(stack, "Api", firelens_default_router=True)
 
 
-def test_default_log_router_in_another_stack_fails_with_guidance(app: cdk.App) -> None:
+def test_fails_when_the_default_router_is_in_another_stack(app: cdk.App) -> None:
     env = cdk.Environment(account="123456789012", region="eu-west-1")
     platform = cdk.Stack(app, "Platform", env=env)
     service = cdk.Stack(app, "Service", env=env)

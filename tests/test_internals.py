@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import aws_cdk as cdk
 import jsii
 import pytest
 from aws_cdk import region_info
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from ecs_exec_roles._lifecycle import MUTATING_ASPECT_PRIORITY, StackRoles
 from ecs_exec_roles._cfn import is_unresolved
-from ecs_exec_roles._coverage import Cover, CoverIndex
+from ecs_exec_roles._lifecycle import MUTATING_ASPECT_PRIORITY, StackRoles
 from ecs_exec_roles._trust import partition_of_region
 
 
@@ -51,33 +46,6 @@ def test_is_unresolved_agrees_with_cdk() -> None:
     ]
     for value in values:
         assert is_unresolved(value) == cdk.Token.is_unresolved(value), value
-
-
-# Resources and patterns over a small alphabet, so that matches are frequent.
-_TEXT = st.text(alphabet="ab:/-", min_size=0, max_size=8)
-_PATTERN = st.text(alphabet="ab:/-*?", min_size=1, max_size=8)
-
-
-def _glob_matches(pattern: str, resource: str) -> bool:
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, resource, re.DOTALL) is not None
-
-
-@settings(max_examples=300, deadline=None)
-@given(patterns=st.lists(_PATTERN, max_size=5), resource=_TEXT)
-def test_cover_index_matches_like_iam_wildcards(patterns: list[str], resource: str) -> None:
-    index = CoverIndex(Cover("ecr:batchgetimage", pattern) for pattern in patterns)
-    expected = any(_glob_matches(pattern, resource) for pattern in patterns)
-    assert index.allows("ecr:batchgetimage", resource) == expected
-    assert not index.allows("ecr:getdownloadurlforlayer", resource)
-
-
-def test_cover_index_secret_suffix_needs_exactly_six_characters() -> None:
-    index = CoverIndex([Cover("secretsmanager:getsecretvalue", "arn:x:secret:db-??????")])
-    assert index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC123")
-    assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC12")
-    assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:db-AbC1234")
-    assert not index.allows("secretsmanager:getsecretvalue", "arn:x:secret:dc-AbC123")
 
 
 def test_task_definition_index_pairs_each_task_with_its_own_resource() -> None:

@@ -76,7 +76,7 @@ def test_families_report_what_each_family_needs(env_stack: cdk.Stack) -> None:
     assert len(pull["Resource"]) == 2
 
 
-def test_fails_naming_the_registered_family_that_lacks_a_resource(env_stack: cdk.Stack) -> None:
+def test_fails_when_a_registered_family_lacks_a_resource(env_stack: cdk.Stack) -> None:
     shared = SharedExecutionRole(env_stack, "Workers")
     shared.add_family("billing")
     _family_task(env_stack, shared, "billing")

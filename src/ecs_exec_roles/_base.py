@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -12,7 +12,7 @@ from constructs import Construct
 from ._lifecycle import RoleEntry, StackRoles
 from ._nag import acknowledge_managed_policy
 from ._plan import AwsManagedPolicy, Plan
-from ._props import ResourceProps, RoleOptions
+from ._props import ResourceProps, RoleOptions, call_props
 from ._recorder import RecordingRole
 from ._trust import ecs_tasks_principal
 
@@ -91,9 +91,13 @@ class ExecutionRoleBase(Construct):
 
     # -- for subclasses -----------------------------------------------------------------------
 
-    def _add_props(self, **values: Any) -> None:
-        """Check the props of one call, then add what they need to the plan."""
+    def _add_props(self, arguments: Mapping[str, Any], **overrides: Any) -> None:
+        """Check the resource props among one call's ``arguments``, then add what they need.
+
+        :param overrides: props the call sets itself (the starter writes no log groups).
+        """
         self._plan.check_open()
+        values = {**call_props(ResourceProps, arguments), **overrides}
         self._plan.add_props(self, ResourceProps.checked(self._plan.where, **values))
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import aws_cdk as cdk
 
+__all__ = ["canonical", "display", "flatten", "is_unresolved", "max_chars", "sort_key"]
+
 # Longest value each pseudo parameter can take. IAM counts policy size after CloudFormation
 # substitutes them, so an unresolved pseudo parameter is counted at its longest value.
 _PSEUDO_MAX_CHARS = {

@@ -31,7 +31,19 @@ if TYPE_CHECKING:
     from ._synthesis import Synthesis
     from ._task_definitions import TaskNeed
 
-__all__ = ["CHECKS", "Facts", "Finding", "Grant", "errors_of"]
+__all__ = [
+    "CHECKS",
+    "Check",
+    "Facts",
+    "Finding",
+    "Grant",
+    "check_default_routers",
+    "check_grants_covered",
+    "check_no_inline_policies",
+    "check_policy_count",
+    "check_task_needs_covered",
+    "errors_of",
+]
 
 # Hints for gaps whose fix is not a prop of the resource's kind.
 _FIX_HINTS: tuple[FixHint, ...] = (router_image_fix,)

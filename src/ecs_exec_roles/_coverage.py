@@ -26,6 +26,7 @@ __all__ = [
     "CoverIndex",
     "FixHint",
     "Gap",
+    "StreamPattern",
     "covers_of",
     "find_gaps",
     "find_task_gaps",

@@ -35,10 +35,20 @@ _PULL_THROUGH_TAGGING_ACTIONS = ("ecr:TagResource",)
 
 # Longest names, as the services document them: ECR repository 256, log group 512, log stream
 # 512, secret 512 (+7 for the random suffix), SSM parameter ARN 1,011 in total, KMS key id 36,
-# S3 bucket 63, object key 1,024. ARNs get 60 characters for partition, service, region,
-# account and resource type (20 for S3, which has no region or account).
-_ARN_HEAD = 60
-_S3_ARN_HEAD = 20
+# S3 bucket 63, object key 1,024.
+_LONGEST_PARTITION = len("aws-iso-b")
+_LONGEST_REGION = 16  # "ap-southeast-7", "us-gov-west-1"; 16 leaves room for longer names
+_ACCOUNT = 12
+
+
+def _arn_head(service: str, resource_type: str) -> int:
+    """Characters of ``arn:<partition>:<service>:<region>:<account>:<type>`` at their longest."""
+    return (
+        len(f"arn::{service}:::{resource_type}") + _LONGEST_PARTITION + _LONGEST_REGION + _ACCOUNT
+    )
+
+
+_S3_HEAD = len("arn::s3:::") + _LONGEST_PARTITION
 
 
 class Shape(enum.Enum):
@@ -53,58 +63,76 @@ class Kind(enum.Enum):
     """A kind of resource need. Members are in the order of the role's statements."""
 
     # label, prop to fix a gap, actions, statement id, longest ARN, statement shape
-    REPOSITORY = ("repository", "repositories", ECR_PULL_ACTIONS, "EcrImagePull", _ARN_HEAD + 256)
+    REPOSITORY = (
+        "repository",
+        "repositories",
+        ECR_PULL_ACTIONS,
+        "EcrImagePull",
+        _arn_head("ecr", "repository/") + 256,
+    )
     PULL_THROUGH = (
         "pull_through",
         "pull_through_cache_prefixes",
         _PULL_THROUGH_ACTIONS,
         "EcrPullThroughCache",
-        _ARN_HEAD + 256,
+        _arn_head("ecr", "repository/") + 256,
     )
     PULL_THROUGH_TAGGING = (
         "pull_through_tagging",
         "pull_through_cache_prefixes` (with pull_through_cache_tagging=True)",
         _PULL_THROUGH_TAGGING_ACTIONS,
         "EcrPullThroughCacheTagging",
-        _ARN_HEAD + 256,
+        _arn_head("ecr", "repository/") + 256,
     )
-    LOG_GROUP = ("log_group", "log_groups", LOGS_WRITE_ACTIONS, "LogsWrite", _ARN_HEAD + 512 + 2)
+    LOG_GROUP = (
+        "log_group",
+        "log_groups",
+        LOGS_WRITE_ACTIONS,
+        "LogsWrite",
+        _arn_head("logs", "log-group:") + 512 + len(":*"),
+    )
     LOG_STREAM = (
         "log_stream",
         "log_groups",
         LOGS_WRITE_ACTIONS,
         "LogsWrite",
-        _ARN_HEAD + 512 + 12 + 512,
+        _arn_head("logs", "log-group:") + 512 + len(":log-stream:") + 512,
     )
     LOG_GROUP_CREATE = (
         "log_group_create",
         "log_groups_to_create",
         _LOGS_CREATE_GROUP_ACTIONS,
         "LogsCreateGroup",
-        _ARN_HEAD + 512,
+        _arn_head("logs", "log-group:") + 512,
     )
-    SECRET = ("secret", "secrets", _SECRET_READ_ACTIONS, "SecretsRead", _ARN_HEAD + 512 + 7)
+    SECRET = (
+        "secret",
+        "secrets",
+        _SECRET_READ_ACTIONS,
+        "SecretsRead",
+        _arn_head("secretsmanager", "secret:") + 512 + len("-AbCdEf"),
+    )
     PARAMETER = ("parameter", "parameters", _PARAMETER_READ_ACTIONS, "ParametersRead", 1011)
     S3_OBJECT = (
         "s3_object",
         "environment_files` or `firelens_config_files",
         ("s3:GetObject",),
         "S3FilesRead",
-        _S3_ARN_HEAD + 63 + 1024,
+        _S3_HEAD + 63 + len("/") + 1024,
     )
     S3_BUCKET = (
         "s3_bucket",
         "environment_files` or `firelens_config_files",
         ("s3:GetBucketLocation",),
         "S3FilesBucketLocation",
-        _S3_ARN_HEAD + 63,
+        _S3_HEAD + 63,
     )
     KEY = (
         "key",
         "keys",
         _KEY_DECRYPT_ACTIONS,
         "KmsDecryptVia",
-        _ARN_HEAD + 36,
+        _arn_head("kms", "key/") + 36,
         Shape.VIA_SERVICE,
     )
     SECRET_BY_TAG = (

@@ -30,7 +30,7 @@ from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthe
 from ._task_definitions import scan_task_definitions, task_needs_of
 from ._trust import stack_environment
 
-__all__ = ["Resolver", "RoleEntry", "StackRoles"]
+__all__ = ["MUTATING_ASPECT_PRIORITY", "Resolver", "RoleEntry", "StackRoles"]
 
 # cdk.AspectPriority.MUTATING, a documented constant; reading it from Python is a call into
 # aws-cdk-lib that costs more than the rest of the module's import.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ._cfn import max_chars
 from ._statements import Resource, Statement
 
-__all__ = ["MANAGED_POLICY_MAX_CHARS", "PackingResult", "pack", "statement_chars"]
+__all__ = ["MANAGED_POLICY_MAX_CHARS", "PackingResult", "pack", "policy_chars"]
 
 # IAM quota: a customer managed policy holds at most 6,144 characters, whitespace not counted.
 MANAGED_POLICY_MAX_CHARS = 6144
@@ -40,7 +40,7 @@ def _statement_frame_chars(statement: Statement) -> int:
     return chars
 
 
-def statement_chars(statement: Statement) -> int:
+def _statement_chars(statement: Statement) -> int:
     resources = statement.resources
     return (
         _statement_frame_chars(statement)
@@ -51,7 +51,7 @@ def statement_chars(statement: Statement) -> int:
 
 def policy_chars(statements: Sequence[Statement]) -> int:
     return (
-        _DOCUMENT_CHARS + sum(statement_chars(s) for s in statements) + max(len(statements) - 1, 0)
+        _DOCUMENT_CHARS + sum(_statement_chars(s) for s in statements) + max(len(statements) - 1, 0)
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ._cfn import is_unresolved
@@ -23,6 +23,7 @@ __all__ = [
     "RoleOptions",
     "ScopedProps",
     "as_sequence",
+    "call_props",
     "check_prefixes",
     "shown",
 ]
@@ -232,6 +233,17 @@ class ResourceProps:
         return cls(**checked)
 
 
+def call_props(
+    cls: type[ResourceProps | ScopedProps], arguments: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The props of ``cls`` among a public method's arguments (its ``locals()``).
+
+    The constructors and ``add_*`` methods keep explicit, documented keyword arguments; this
+    hands every one of them on without listing them a second time.
+    """
+    return {field.name: arguments[field.name] for field in fields(cls) if field.name in arguments}
+
+
 _SEQUENCE_PROPS = frozenset(
     (
         "repositories",
@@ -272,11 +284,11 @@ class ScopedProps:
         cls,
         where: str,
         *,
-        repository_prefixes: Any,
-        log_group_prefixes: Any,
-        secret_prefixes: Any,
-        parameter_prefixes: Any,
-        resource_tags: Any,
+        repository_prefixes: Any = (),
+        log_group_prefixes: Any = (),
+        secret_prefixes: Any = (),
+        parameter_prefixes: Any = (),
+        resource_tags: Any = None,
     ) -> ScopedProps:
         rule = (
             "a name prefix is letters, digits and . _ / + = @ # - (no '*', '?' or ':'), for "

@@ -1,0 +1,87 @@
+"""The table of kinds (``_kinds``): every action ECS calls, each kind's statement and bound."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecs_exec_roles._kinds import ECS_EXECUTION_ACTIONS, Kind, Shape, kind_of_action
+
+# The actions of the task execution role, from the table in DESIGN.md section 2.
+DESIGN_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "logs:CreateLogGroup",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameters",
+    "kms:Decrypt",
+    "s3:GetObject",
+    "s3:GetBucketLocation",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+    "ecr:TagResource",
+}
+
+
+def test_ecs_execution_actions_are_exactly_the_design_table() -> None:
+    assert set(ECS_EXECUTION_ACTIONS.values()) == DESIGN_ACTIONS
+    assert all(key == action.lower() for key, action in ECS_EXECUTION_ACTIONS.items())
+
+
+def test_labels_are_unique_and_kinds_sharing_a_statement_share_its_actions() -> None:
+    assert len({kind.label for kind in Kind}) == len(Kind)
+    for kind in Kind:
+        for other in Kind:
+            if kind.sid == other.sid:
+                assert kind.actions == other.actions and kind.shape == other.shape
+
+
+def test_the_ecr_token_is_fixed_by_repositories() -> None:
+    assert kind_of_action("ecr:getauthorizationtoken") is Kind.REPOSITORY
+    assert kind_of_action("ecr:batchgetimage") is Kind.REPOSITORY
+    assert kind_of_action("s3:getobject") is Kind.S3_OBJECT
+    assert kind_of_action("kms:decrypt") is Kind.KEY
+    assert kind_of_action("secretsmanager:describesecret") is None
+
+
+def test_only_keys_and_tagged_kinds_have_conditions() -> None:
+    assert {kind for kind in Kind if kind.shape is not Shape.PLAIN} == {
+        Kind.KEY,
+        Kind.SECRET_BY_TAG,
+        Kind.PARAMETER_BY_TAG,
+        Kind.KEY_BY_TAG,
+    }
+
+
+# The longest ARN each kind can name, written out from the services' documented limits, in
+# the longest partition and region.
+_HEAD = "arn:aws-iso-b:{service}:ap-southeast-7:123456789012:"
+LONGEST = {
+    Kind.REPOSITORY: _HEAD.format(service="ecr") + "repository/" + "r" * 256,
+    Kind.PULL_THROUGH: _HEAD.format(service="ecr") + "repository/" + "r" * 254 + "/*",
+    Kind.PULL_THROUGH_TAGGING: _HEAD.format(service="ecr") + "repository/" + "r" * 254 + "/*",
+    Kind.LOG_GROUP: _HEAD.format(service="logs") + "log-group:" + "g" * 512 + ":*",
+    Kind.LOG_STREAM: _HEAD.format(service="logs")
+    + "log-group:"
+    + "g" * 512
+    + ":log-stream:"
+    + "s" * 512,
+    Kind.LOG_GROUP_CREATE: _HEAD.format(service="logs") + "log-group:" + "g" * 512,
+    Kind.SECRET: _HEAD.format(service="secretsmanager") + "secret:" + "s" * 512 + "-AbCdEf",
+    Kind.KEY: _HEAD.format(service="kms") + "key/" + "k" * 36,
+    Kind.S3_OBJECT: "arn:aws-iso-b:s3:::" + "b" * 63 + "/" + "k" * 1024,
+    Kind.S3_BUCKET: "arn:aws-iso-b:s3:::" + "b" * 63,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LONGEST, key=lambda kind: kind.name))
+def test_longest_arn_bounds_the_longest_name_of_the_kind(kind: Kind) -> None:
+    assert len(LONGEST[kind]) <= kind.longest_arn
+
+
+def test_parameter_arns_are_bounded_by_ssms_limit() -> None:
+    # SSM documents 1,011 characters for a parameter's whole ARN.
+    assert Kind.PARAMETER.longest_arn == 1011
