@@ -1,0 +1,136 @@
+"""The synth-time checks (``_checks``), each with a covered and a not-covered case.
+
+Facts are built directly from literal needs and grants: no app is synthesized.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_exec_roles._checks import (
+    Facts,
+    Grant,
+    check_default_routers,
+    check_grants_covered,
+    check_no_inline_policies,
+    check_policy_count,
+    check_task_needs_covered,
+    errors_of,
+)
+from ecs_exec_roles._firelens import Routers
+from ecs_exec_roles._kinds import Kind
+from ecs_exec_roles._needs import Need
+from ecs_exec_roles._plan import AwsManagedPolicy, Plan
+from ecs_exec_roles._props import RoleOptions
+from ecs_exec_roles._synthesis import synthesize
+from ecs_exec_roles._task_definitions import TaskNeed
+
+REPOSITORY = "arn:aws:ecr:eu-west-1:123456789012:repository/app"
+LOG_GROUP = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/app"
+PULL = {"Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": REPOSITORY}
+
+
+def _options(max_managed_policies: int = 10) -> RoleOptions:
+    return RoleOptions.checked(
+        "Stack/Role",
+        role_name=None,
+        path=None,
+        permissions_boundary=None,
+        description=None,
+        trust_conditions=True,
+        trust_all_regions=False,
+        max_managed_policies=max_managed_policies,
+    )
+
+
+def _facts(
+    needs: list[Need], *, sealed: bool = True, max_managed_policies: int = 10, **kwargs: Any
+) -> Facts:
+    plan = Plan("Stack/Role", _options(max_managed_policies), kwargs.pop("managed", ()))
+    plan.add(needs, family=kwargs.pop("family", None))
+    if "routers" in kwargs:
+        plan.observe_routers(kwargs.pop("routers"))
+    if not sealed:
+        return Facts(plan, None, **kwargs)
+    plan.seal()
+    synthesis = synthesize(
+        plan, lambda value: value, url_suffix="amazonaws.com", pseudo_max_chars={}
+    )
+    grants = kwargs.pop("grants", [])
+    return Facts(
+        plan,
+        synthesis,
+        distinct_grants=grants,
+        each_grant=lambda: [Grant(g, "task family 'app' (Stack/Task)", "app") for g in grants],
+        **kwargs,
+    )
+
+
+def _repository() -> Need:
+    return Need(Kind.REPOSITORY, REPOSITORY, "t")
+
+
+def test_check_grants_covered() -> None:
+    assert check_grants_covered(_facts([_repository()], grants=[PULL])) == []
+    (finding,) = check_grants_covered(_facts([], grants=[PULL]))
+    assert finding.gap is not None and finding.gap.action == "ecr:BatchGetImage"
+    assert finding.gap.origin == "task family 'app' (Stack/Task)"
+
+
+def test_check_grants_covered_by_an_aws_managed_policy() -> None:
+    managed = (AwsManagedPolicy("service-role/X", ("ecr:BatchGetImage",), "why"),)
+    assert check_grants_covered(_facts([], grants=[PULL], managed=managed)) == []
+
+
+def test_check_task_needs_covered() -> None:
+    stream = f"{LOG_GROUP}:log-stream:web/app/*"
+    needs = [TaskNeed("logs:PutLogEvents", stream, "container app", "log_groups")]
+    group = Need(Kind.LOG_GROUP, f"{LOG_GROUP}:*", "t")
+    assert check_task_needs_covered(_facts([group], task_needs=needs)) == []
+    (finding,) = check_task_needs_covered(_facts([], task_needs=needs))
+    assert finding.gap is not None and finding.gap.fix == "add the resource to `log_groups`"
+
+
+def test_check_policy_count() -> None:
+    needs = [
+        Need(Kind.REPOSITORY, f"{REPOSITORY}-{index:03d}-" + "x" * 200, "t") for index in range(60)
+    ]
+    assert check_policy_count(_facts(needs, max_managed_policies=3)) == []
+    (finding,) = check_policy_count(_facts(needs, max_managed_policies=1))
+    assert "max_managed_policies is 1" in finding.message
+    assert "3 managed policies of 6144 characters" in finding.message
+
+
+def test_check_no_inline_policies() -> None:
+    assert check_no_inline_policies(_facts([])) == []
+    (finding,) = check_no_inline_policies(_facts([], inline_policies=["Stack/Inline"]))
+    assert "the inline policy Stack/Inline is attached" in finding.message
+
+
+def test_check_default_routers() -> None:
+    assert check_default_routers(_facts([], routers=Routers())) == []
+    assert check_default_routers(_facts([])) == []
+    (finding,) = check_default_routers(_facts([], routers=Routers(errors=["Stack/Role: x"])))
+    assert finding.message == "Stack/Role: x"
+
+
+def test_a_role_never_sealed_gets_one_message_and_no_other_check() -> None:
+    (message,) = errors_of(_facts([], sealed=False, inline_policies=["Stack/Inline"]))
+    assert "the role was created after its policies were built" in message
+
+
+def test_gaps_of_every_check_form_one_message_naming_registered_families() -> None:
+    stream = f"{LOG_GROUP}:log-stream:web/app/*"
+    facts = _facts(
+        [Need(Kind.SECRET, "arn:aws:secretsmanager:r:1:secret:x-??????", "t")],
+        family="app",
+        grants=[PULL],
+        task_needs=[TaskNeed("logs:PutLogEvents", stream, "container app", "log_groups")],
+        inline_policies=["Stack/Inline"],
+    )
+    gaps, inline = errors_of(facts)
+    assert gaps.startswith("Stack/Role: the execution role does not cover 2 permission(s)")
+    assert "ecr:BatchGetImage on arn:aws:ecr" in gaps
+    assert "add it with add_family('app', ...)" in gaps
+    assert "logs:PutLogEvents on" in gaps
+    assert "Stack/Inline" in inline

@@ -1,0 +1,86 @@
+"""Checked, frozen props (``_props``): shapes and plain values fail before anything is built."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from ecs_exec_roles import ExecutionRoleError
+from ecs_exec_roles._props import ResourceProps, RoleOptions, ScopedProps, as_sequence, call_props
+
+OPTIONS: dict[str, Any] = {
+    "role_name": None,
+    "path": None,
+    "permissions_boundary": None,
+    "description": None,
+    "trust_conditions": True,
+    "trust_all_regions": False,
+    "max_managed_policies": 10,
+}
+
+
+def test_props_are_frozen_tuples() -> None:
+    props = ResourceProps.checked(
+        "S/R", repositories=["a", "b"], log_groups=["g"], log_stream_prefixes=["web"]
+    )
+    assert props.repositories == ("a", "b")
+    assert props.log_stream_prefixes == ("web",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        props.repositories = ()  # type: ignore[misc]
+
+
+def test_a_generator_is_read_once_into_a_tuple() -> None:
+    props = ResourceProps.checked("S/R", secrets=(name for name in ("a", "b")))
+    assert props.secrets == ("a", "b")
+
+
+def test_fails_when_a_sequence_prop_gets_one_value() -> None:
+    with pytest.raises(ExecutionRoleError, match=r"^S/R: keys is 'k' \(str\), not a sequence"):
+        as_sequence("S/R", "keys", "k")
+    assert as_sequence("S/R", "keys", None) == ()
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"family": "a b"}, "family 'a b' is not an ECS task definition family"),
+        ({"pull_through_cache_tagging": True}, "pull_through_cache_tagging=True needs"),
+        ({"log_stream_prefixes": ["web"]}, "but no log_groups are given"),
+        ({"log_groups": ["g"], "log_stream_prefixes": ["w*"]}, "log_stream_prefixes[0] is 'w*'"),
+        ({"pull_through_cache_prefixes": ["Docker"]}, "pull_through_cache_prefixes[0] is"),
+    ],
+)
+def test_fails_when_a_plain_value_is_bad(values: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ExecutionRoleError) as raised:
+        ResourceProps.checked("S/R", **values)
+    assert str(raised.value).startswith("S/R: ")
+    assert fragment in str(raised.value)
+
+
+def test_role_options_check_their_values() -> None:
+    assert RoleOptions.checked("S/R", **OPTIONS).max_managed_policies == 10
+    with pytest.raises(ExecutionRoleError, match="max_managed_policies is 0"):
+        RoleOptions.checked("S/R", **{**OPTIONS, "max_managed_policies": 0})
+    with pytest.raises(ExecutionRoleError, match="Set only one of them"):
+        RoleOptions.checked(
+            "S/R", **{**OPTIONS, "trust_conditions": False, "trust_all_regions": True}
+        )
+
+
+def test_scoped_props_sort_tags_and_check_prefixes() -> None:
+    scoped = ScopedProps.checked(
+        "S/R", secret_prefixes=["team/"], resource_tags={"b": "2", "a": "1"}
+    )
+    assert scoped.resource_tags == (("a", "1"), ("b", "2"))
+    with pytest.raises(ExecutionRoleError, match=r"repository_prefixes\[0\] is 'te\*'"):
+        ScopedProps.checked("S/R", repository_prefixes=["te*"])
+
+
+def test_call_props_takes_only_the_props_among_a_calls_arguments() -> None:
+    arguments = {"self": object(), "scope": None, "id": "R", "secrets": ["s"], "role_name": "r"}
+    assert call_props(ResourceProps, arguments) == {"secrets": ["s"]}
+    assert call_props(ScopedProps, {"resource_tags": {"a": "b"}, "secrets": []}) == {
+        "resource_tags": {"a": "b"}
+    }
