@@ -8,7 +8,7 @@ depend on the machine's load, so it shows what a change to the constructs costs.
 With ``--by-cause`` each call is also put down to what made it (see ``CAUSES``), which is
 where the per-family floor of the design shows.
 
-Usage: PATH=.venv/bin:$PATH python benchmarks/calls.py [FAMILIES] [--by-cause]
+Usage: PATH=.venv/bin:$PATH python -m benchmarks.calls [FAMILIES] [--by-cause]
 """
 
 from __future__ import annotations
@@ -18,13 +18,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import Any
-
-if __name__ == "__main__":
-    _ROOT = Path(__file__).resolve().parent.parent
-    sys.path[:0] = [str(_ROOT / "src"), str(_ROOT)]
 
 # The one place every request from Python to the Node process goes through (jsii internals:
 # read only here, by this diagnostic).
@@ -37,38 +32,35 @@ __all__ = ["CAUSES", "CallCount", "cause_of", "count_calls", "count_causes", "co
 # Ours, and the aws-cdk-lib scenario it is compared with, as in the synth-time benchmarks.
 PAIRS = (("ours-minimal", "cdk-auto"), ("ours-shared", "cdk-shared"))
 
-# What makes a call, by the library's innermost module on the Python stack when it is sent.
+# What makes a call: the phase of the library's work it belongs to, read from the Python stack
+# when it is sent (the library's frames, and the aspect or validation entry it runs under).
 CAUSES = {
     "app": "the app's own code (the same on both sides)",
     "callback": "answers to aws-cdk-lib calling into Python: each grant it makes to the role "
     "(the finalizer and the check, once per stack)",
-    "props": "reading the resources given as props (ARN; a secret's full ARN and key)",
-    "setup": "creating the role and its construct",
-    "policies": "building the managed policies at synth (and their cdk-nag acknowledgments)",
+    "construct": "the constructs, while the app is built (reading the resources given as "
+    "props, creating the role)",
+    "finalize": "building the managed policies at synth (and their cdk-nag acknowledgments)",
     "check": "the synth-time check (each task definition's role and containers)",
 }
-_LIBRARY_DIRECTORY = "/ecs_exec_roles/"
-_CAUSE_OF_MODULE = {"_needs.py": "props", "_features.py": "props", "_task_definitions.py": "check"}
-_CAUSE_OF_ENTRY = {"visit": "policies", "validate": "check"}
+_LIBRARY = "ecs_exec_roles"
+# The library's synth-time entry points: an aspect's visit, a validation's validate.
+_CAUSE_OF_ENTRY = {"visit": "finalize", "validate": "check"}
 
 
 def cause_of(request: Any, frame: FrameType | None) -> str:
     """The cause (a key of ``CAUSES``) of a request sent from ``frame``."""
-    innermost: str | None = None
-    entry: str | None = None
+    in_library = False
+    cause = "construct"
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if _LIBRARY_DIRECTORY in filename:
-            if innermost is None:
-                innermost = filename.rsplit("/", 1)[-1]
-            entry = frame.f_code.co_name
+        if str(frame.f_globals.get("__name__", "")).startswith(_LIBRARY):
+            in_library = True
+            cause = _CAUSE_OF_ENTRY.get(frame.f_code.co_name, cause)
         frame = frame.f_back
-    if innermost is None:
+    if not in_library:
         # A callback's answer is sent after the library's code has returned.
         return "callback" if type(request).__name__ == "_CompleteRequest" else "app"
-    if innermost in _CAUSE_OF_MODULE:
-        return _CAUSE_OF_MODULE[innermost]
-    return _CAUSE_OF_ENTRY.get(entry or "", "setup")
+    return cause
 
 
 @contextmanager

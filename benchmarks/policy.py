@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from testkit.cfn import Environment, resolve
+
 from .apps import ACCOUNT, PARTITION, REGION
 
 __all__ = [
@@ -30,39 +32,13 @@ INLINE_POLICIES_MAX_CHARS = 10_240
 MANAGED_POLICY_MAX_CHARS = 6_144
 MANAGED_POLICIES_MAX_COUNT = 10
 
-_PSEUDO_VALUES = {
-    "AWS::Partition": PARTITION,
-    "AWS::Region": REGION,
-    "AWS::AccountId": ACCOUNT,
-    "AWS::URLSuffix": "amazonaws.com",
-}
-
-
-class UnresolvableError(ValueError):
-    """A policy holds an intrinsic the benchmark cannot substitute (a resource attribute)."""
+_ENVIRONMENT = Environment(partition=PARTITION, region=REGION, account=ACCOUNT)
 
 
 def substitute(value: Any) -> Any:
-    """``value`` with pseudo parameter references and joins replaced by their text."""
-    if isinstance(value, list):
-        return [substitute(item) for item in value]
-    if isinstance(value, dict):
-        if len(value) == 1:
-            ((function, argument),) = value.items()
-            if function == "Ref":
-                if argument in _PSEUDO_VALUES:
-                    return _PSEUDO_VALUES[argument]
-                raise UnresolvableError(f"cannot substitute {value!r}")
-            if function == "Fn::Join":
-                delimiter, parts = argument
-                resolved = [substitute(part) for part in parts]
-                if not all(isinstance(part, str) for part in resolved):
-                    raise UnresolvableError(f"cannot substitute {value!r}")
-                return str(delimiter).join(resolved)
-            if function.startswith("Fn::"):
-                raise UnresolvableError(f"cannot substitute {value!r}")
-        return {key: substitute(item) for key, item in value.items()}
-    return value
+    """``value`` with pseudo parameter references and joins replaced by their text; a
+    resource attribute raises ``UnresolvableError``."""
+    return resolve(value, _ENVIRONMENT)
 
 
 def compact_chars(document: Any) -> int:

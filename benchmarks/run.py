@@ -1,9 +1,9 @@
 """Run the benchmarks of ecs-exec-roles against aws-cdk-lib, measured in the same run.
 
-    PATH=.venv/bin:$PATH python benchmarks/run.py              # everything (about 5 minutes)
-    PATH=.venv/bin:$PATH python benchmarks/run.py --only capacity --only policy-chars
-    PATH=.venv/bin:$PATH python benchmarks/run.py --quick      # fewer runs, coarser search
-    PATH=.venv/bin:$PATH python benchmarks/run.py --markdown   # also print a README table
+    PATH=.venv/bin:$PATH python -m benchmarks.run              # everything (about 5 minutes)
+    PATH=.venv/bin:$PATH python -m benchmarks.run --only capacity --only policy-chars
+    PATH=.venv/bin:$PATH python -m benchmarks.run --quick      # fewer runs, coarser search
+    PATH=.venv/bin:$PATH python -m benchmarks.run --markdown   # also print a README table
 
 Benchmarks (each prints ours, the aws-cdk-lib peer, the ratio, the target and PASS/MISS):
 
@@ -23,17 +23,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-# Run as a script: import the ``benchmarks`` package, and the library from this checkout's
-# src/ rather than whichever copy is installed, so a run measures the code beside it.
-_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(_ROOT / "src"), str(_ROOT)]
-
-from benchmarks.capacity import Search, measure_capacity  # noqa: E402
-from benchmarks.machine import machine_facts  # noqa: E402
-from benchmarks.policy_chars import measure_policy_chars  # noqa: E402
-from benchmarks.synth_time import SynthTimeResult, measure_synth_time  # noqa: E402
+from benchmarks.capacity import Search, measure_capacity
+from benchmarks.machine import machine_facts
+from benchmarks.policy_chars import measure_policy_chars
+from benchmarks.synth_time import SynthTimeResult, measure_synth_time
 
 BENCHMARKS = ("capacity", "synth-50", "synth-200", "policy-chars")
 

@@ -1,20 +1,14 @@
 """Build one benchmark app and synthesize it; the process that synth-time benchmarks time.
 
-Usage: python benchmarks/synth_once.py SCENARIO FAMILIES [MAX_MANAGED_POLICIES]
+Usage: python -m benchmarks.synth_once SCENARIO FAMILIES [MAX_MANAGED_POLICIES]
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
-from pathlib import Path
 
-# Run as a script: import the ``benchmarks`` package, and the library from this checkout's
-# src/ rather than whichever copy is installed, so a run measures the code beside it.
-_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(_ROOT / "src"), str(_ROOT)]
-
-from benchmarks.apps import build_app  # noqa: E402
+from benchmarks.apps import build_app
 
 
 def main(argv: list[str]) -> None:

@@ -1,6 +1,6 @@
 """Benchmarks 2 and 3: wall time of a whole synth process, ours against aws-cdk-lib's.
 
-Each run is a fresh ``python benchmarks/synth_once.py`` process (interpreter start, imports,
+Each run is a fresh ``python -m benchmarks.synth_once`` process (interpreter start, imports,
 the jsii Node process, building the app, ``app.synth()``), as a user's ``cdk synth`` would pay
 it. Runs of the two sides alternate, and which side goes first alternates too, so drift in the
 machine's speed falls on both; the figure is the median.
@@ -14,12 +14,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["SynthTimeResult", "measure_synth_time", "time_synth_process"]
 
-_SYNTH_ONCE = Path(__file__).resolve().parent / "synth_once.py"
+# The repository root: the synth processes import the ``benchmarks`` package from there.
+_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _environment() -> dict[str, str]:
@@ -33,13 +35,13 @@ def time_synth_process(
     scenario: str, families: int, *, max_managed_policies: int | None = None
 ) -> tuple[float, float]:
     """Wall and CPU seconds (the process and its Node child) of one synth process."""
-    command = [sys.executable, str(_SYNTH_ONCE), scenario, str(families)]
+    command = [sys.executable, "-m", "benchmarks.synth_once", scenario, str(families)]
     if max_managed_policies is not None:
         command.append(str(max_managed_policies))
     with tempfile.TemporaryFile() as stderr:
         began = time.perf_counter()
         process = subprocess.Popen(
-            command, env=_environment(), stdout=subprocess.DEVNULL, stderr=stderr
+            command, cwd=_ROOT, env=_environment(), stdout=subprocess.DEVNULL, stderr=stderr
         )
         # wait4 reports the CPU time of the process and of the children it waited for.
         _, status, usage = os.wait4(process.pid, 0)
@@ -88,10 +90,13 @@ def measure_synth_time(
     runs: int = 5,
     warmup_runs: int = 1,
     max_managed_policies: int | None = None,
+    timer: Callable[..., tuple[float, float]] = time_synth_process,
 ) -> SynthTimeResult:
     """Time ``runs`` synth processes per side, after ``warmup_runs`` untimed ones per side.
 
     The warm-up fills the file system cache (site-packages, the jsii bundle) for both sides.
+
+    :param timer: times one process (``time_synth_process``; a test passes its own).
     """
     timings: dict[str, list[tuple[float, float]]] = {"ours": [], "cdk": []}
     for run in range(warmup_runs + runs):
@@ -99,7 +104,7 @@ def measure_synth_time(
         if run % 2:
             sides.reverse()
         for side, scenario in sides:
-            measured = time_synth_process(
+            measured = timer(
                 scenario,
                 families,
                 max_managed_policies=max_managed_policies if side == "ours" else None,

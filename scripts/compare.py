@@ -13,7 +13,8 @@ For each, the script reads what the template grants the execution role and runs 
 cdk-nag packs. The user acknowledges nothing: a peer's findings are counted raw, while the
 library's own acknowledgments (each naming one unavoidable finding) are not findings.
 
-Usage: ``python scripts/compare.py`` (prints Markdown; the output is deterministic).
+Usage: ``python -m scripts.compare`` from the repository root (prints Markdown; the output
+is deterministic).
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from examples.nag_report import (
     NAG_PACK_NAMES,
     Finding,
@@ -48,17 +47,17 @@ from examples.nag_report import (
     add_nag_packs,
     synth_with_report,
 )
+from testkit.cfn import Environment
+from testkit.cfn import resolve as resolve_values
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 PARTITION = "aws"
 URL_SUFFIX = "amazonaws.com"
-_PSEUDO_VALUES = {
-    "AWS::Partition": PARTITION,
-    "AWS::AccountId": ACCOUNT,
-    "AWS::Region": REGION,
-    "AWS::URLSuffix": URL_SUFFIX,
-}
+# Pseudo parameters substituted; other references shown as <Name> (for display only).
+_ENVIRONMENT = Environment(
+    partition=PARTITION, region=REGION, account=ACCOUNT, url_suffix=URL_SUFFIX, placeholders=True
+)
 
 AWS_MANAGED_POLICY_NAME = "service-role/AmazonECSTaskExecutionRolePolicy"
 # The document of AmazonECSTaskExecutionRolePolicy (version 1), which the template only names.
@@ -178,20 +177,7 @@ VARIANTS = (
 
 def resolve(value: Any) -> Any:
     """Substitute pseudo parameters and join ``Fn::Join``; other intrinsics become ``<...>``."""
-    if isinstance(value, list):
-        return [resolve(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((function, argument),) = value.items()
-        if function == "Ref":
-            return _PSEUDO_VALUES.get(argument, f"<{argument}>")
-        if function == "Fn::GetAtt":
-            return f"<{'.'.join(argument)}>"
-        if function == "Fn::Join":
-            delimiter, parts = argument
-            return delimiter.join(str(resolve(part)) for part in parts)
-    return {key: resolve(item) for key, item in value.items()}
+    return resolve_values(value, _ENVIRONMENT)
 
 
 def _as_list(value: Any) -> list[Any]:

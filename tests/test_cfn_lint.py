@@ -4,7 +4,6 @@ no error, warning or information."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -13,8 +12,6 @@ from aws_cdk import aws_ecs as ecs
 from cfnlint.api import ManualArgs, lint, lint_file
 
 from ecs_exec_roles import MinimalExecutionRole
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from examples import app as example
 
 # Regions of the commercial, China and GovCloud partitions: the templates build every ARN

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,7 +13,6 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from examples import app as example
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,13 +238,9 @@ def test_containers_use_their_resources(template: Template) -> None:
 
 
 def load_compare() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("compare", ROOT / "scripts" / "compare.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Registered first: the script's dataclasses look their module up while being defined.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    from scripts import compare
+
+    return compare
 
 
 def test_compare_measures_peers_and_constructs(tmp_path: Path) -> None:

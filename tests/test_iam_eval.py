@@ -17,6 +17,8 @@ from iam_eval import (
     role_policies,
 )
 
+from testkit.cfn import UnresolvableError
+
 REPO = "arn:aws:ecr:eu-west-1:123456789012:repository/app"
 
 
@@ -359,7 +361,7 @@ def test_resolve(value: Any, expected: Any) -> None:
     ids=["ref", "getatt", "attribute", "import", "if"],
 )
 def test_fails_when_intrinsic_cannot_be_resolved(value: Any) -> None:
-    with pytest.raises(UnsupportedPolicyError):
+    with pytest.raises(UnresolvableError):
         resolve(value, ENV)
 
 

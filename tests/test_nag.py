@@ -6,7 +6,6 @@ cannot avoid: a wildcard a user adds to the role stays reported.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,6 @@ from aws_cdk import aws_ssm as ssm
 from constructs import IConstruct
 
 from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from examples import app as example
 from examples.nag_report import (
     ValidationReport,
