@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_logs as logs
 
 from ecs_exec_roles import ExecutionRoleError
 from ecs_exec_roles._firelens import Routers
 from ecs_exec_roles._kinds import Kind
 from ecs_exec_roles._needs import Need
-from ecs_exec_roles._plan import AwsManagedPolicy, Plan, needs_of_props
-from ecs_exec_roles._props import ResourceProps, RoleOptions
+from ecs_exec_roles._plan import AwsManagedPolicy, Plan
+from ecs_exec_roles._props import RoleOptions
 
 
 def _plan(max_managed_policies: int = 10, *managed: AwsManagedPolicy) -> Plan:
@@ -34,7 +31,7 @@ def test_needs_from_props_come_before_needs_observed_at_synth() -> None:
     first = Need(Kind.REPOSITORY, "arn:aws:ecr:r:1:repository/a", "p")
     observed = Need(Kind.LOG_GROUP, "arn:aws:logs:r:1:log-group:router:*", "o")
     plan.add([first])
-    plan.observe_routers(Routers(needs=[observed]))
+    plan.observe(Routers(needs=[observed]))
     assert plan.needs == (first, observed)
 
 
@@ -66,29 +63,3 @@ def test_family_report_lists_each_family_once_per_resource() -> None:
             "secret: arn:aws:secretsmanager:r:1:secret:x-??????",
         )
     }
-
-
-def test_needs_of_props_scope_log_writes_to_stream_prefixes_instead_of_the_group() -> None:
-    stack = cdk.Stack(cdk.App(), "S")
-    group = logs.LogGroup.from_log_group_name(stack, "L", "/ecs/app")
-    repository = ecr.Repository.from_repository_name(stack, "R", "app")
-    whole = needs_of_props(
-        stack,
-        "S/Role",
-        ResourceProps.checked("S/Role", log_groups=[group], repositories=[repository]),
-    )
-    assert [need.kind for need in whole] == [Kind.REPOSITORY, Kind.LOG_GROUP]
-    scoped = needs_of_props(
-        stack,
-        "S/Role",
-        ResourceProps.checked("S/Role", log_groups=[group], log_stream_prefixes=["web", "api"]),
-    )
-    assert [need.kind for need in scoped] == [Kind.LOG_STREAM, Kind.LOG_STREAM]
-    assert all(need.grant_aliases == (group.log_group_arn,) for need in scoped)
-
-
-def test_the_starter_writes_no_log_groups_but_still_checks_them() -> None:
-    stack = cdk.Stack(cdk.App(), "S")
-    group = logs.LogGroup.from_log_group_name(stack, "L", "/ecs/app")
-    props = ResourceProps.checked("S/Role", log_groups_to_create=[group], log_writes=False)
-    assert [need.kind for need in needs_of_props(stack, "S/Role", props)] == [Kind.LOG_GROUP_CREATE]

@@ -12,6 +12,7 @@ from constructs import Construct
 from ._lifecycle import RoleEntry, StackRoles
 from ._nag import acknowledge_managed_policy
 from ._plan import AwsManagedPolicy, Plan
+from ._prop_needs import needs_of_props
 from ._props import ResourceProps, RoleOptions, call_props
 from ._recorder import RecordingRole
 from ._trust import ecs_tasks_principal
@@ -96,9 +97,12 @@ class ExecutionRoleBase(Construct):
 
         :param overrides: props the call sets itself (the starter writes no log groups).
         """
-        self._plan.check_open()
+        plan = self._plan
+        plan.check_open()
         values = {**call_props(ResourceProps, arguments), **overrides}
-        self._plan.add_props(self, ResourceProps.checked(self._plan.where, **values))
+        props = ResourceProps.checked(plan.where, **values)
+        plan.add(needs_of_props(self, plan.where, props), family=props.family)
+        plan.default_router = plan.default_router or props.firelens_default_router
 
 
 def _create_role(

@@ -23,7 +23,7 @@ from ._coverage import (
     find_task_gaps,
     log_group_aliases,
 )
-from ._firelens import is_router_image_grant, router_image_fix
+from ._firelens import router_image_fix
 from ._packing import MANAGED_POLICY_MAX_CHARS
 
 if TYPE_CHECKING:
@@ -37,9 +37,9 @@ __all__ = [
     "Facts",
     "Finding",
     "Grant",
-    "check_default_routers",
     "check_grants_covered",
     "check_no_inline_policies",
+    "check_observations",
     "check_policy_count",
     "check_task_needs_covered",
     "errors_of",
@@ -113,22 +113,17 @@ class Facts:
 
     @cached_property
     def grant_gaps(self) -> list[Gap]:
-        """Grants the role does not cover, less aws-cdk-lib's pull on ``*`` for a default
-        FireLens router the role covers."""
-        routers = self.plan.routers.tasks if self.plan.routers else []
-        if not routers:
-            gaps = find_gaps(self.distinct_grants, self.covers, hints=_FIX_HINTS)
-            if not gaps:
-                return gaps
-        # Naming what needs each gap takes each grant on its own: only when there are gaps
-        # (or routers to excuse).
+        """Grants the role does not cover, less those an observation accounts for."""
+        gaps = find_gaps(self.distinct_grants, self.covers, hints=_FIX_HINTS)
+        if not gaps:
+            return gaps
+        # Naming what needs each gap, and excusing what an observation accounts for, takes
+        # each grant on its own: only when there are gaps.
+        observations = self.plan.observations
         kept = [
             grant
             for grant in self.each_grant()
-            if not (
-                any(grant.rendered_task is task for task in routers)
-                and is_router_image_grant(grant.statement, grant.rendered_task)
-            )
+            if not any(o.excuses(grant.statement, grant.rendered_task) for o in observations)
         ]
         return find_gaps(
             [grant.statement for grant in kept],
@@ -141,10 +136,9 @@ class Facts:
 Check = Callable[[Facts], list[Finding]]
 
 
-def check_default_routers(facts: Facts) -> list[Finding]:
-    """A default FireLens router the role cannot cover (in another stack)."""
-    routers = facts.plan.routers
-    return [Finding(message) for message in routers.errors] if routers else []
+def check_observations(facts: Facts) -> list[Finding]:
+    """What was observed in the app at synth that the role cannot allow."""
+    return [Finding(message) for o in facts.plan.observations for message in o.errors]
 
 
 def check_policy_count(facts: Facts) -> list[Finding]:
@@ -189,7 +183,7 @@ def check_no_inline_policies(facts: Facts) -> list[Finding]:
 
 
 CHECKS: tuple[Check, ...] = (
-    check_default_routers,
+    check_observations,
     check_policy_count,
     check_grants_covered,
     check_task_needs_covered,

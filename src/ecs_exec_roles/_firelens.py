@@ -17,6 +17,7 @@ router grant; the check excuses its pull on ``*`` (and only that one) through
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_ecs as ecs
     from constructs import Construct
 
+    from ._plan import Plan
     from ._recorder import RecordingRole
     from ._task_definitions import IndexedTask
 
@@ -40,6 +42,7 @@ __all__ = [
     "Routers",
     "find_routers",
     "is_router_image_grant",
+    "observe_default_routers",
     "router_image_fix",
     "router_image_needs",
 ]
@@ -120,6 +123,21 @@ class Routers:
     tasks: list[ecs.TaskDefinition] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    def excuses(self, grant: Mapping[str, Any], rendered_task: Any) -> bool:
+        """aws-cdk-lib's pull on ``*`` for the image of a router the role covers."""
+        return any(rendered_task is task for task in self.tasks) and is_router_image_grant(
+            grant, rendered_task
+        )
+
+
+def observe_default_routers(
+    plan: Plan, stack: cdk.Stack, role: RecordingRole, tasks: Callable[[], list[IndexedTask]]
+) -> Routers | None:
+    """The default routers of the role's task definitions, when the plan asks to cover them."""
+    if not plan.default_router:
+        return None
+    return find_routers(plan.where, stack, role, tasks())
+
 
 def find_routers(
     where: str, stack: cdk.Stack, role: RecordingRole, tasks: list[IndexedTask]
@@ -176,7 +194,7 @@ def _is_default_router(container: dict[str, Any]) -> bool:
 _ROUTER_IMAGE_ACTIONS = frozenset((ECR_TOKEN_ACTION, *ECR_PULL_ACTIONS))
 
 
-def is_router_image_grant(grant: dict[str, Any], rendered_task: ecs.TaskDefinition | None) -> bool:
+def is_router_image_grant(grant: Mapping[str, Any], rendered_task: Any) -> bool:
     """Whether ``grant`` (resolved) is the pull on ``*`` aws-cdk-lib made for the default
     router of ``rendered_task``, the task definition being rendered when it was granted."""
     if rendered_task is None:

@@ -12,7 +12,7 @@ them, instead of one of each per role.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +23,29 @@ from constructs import Construct, IConstruct, IValidation
 
 from ._cfn import flatten
 from ._checks import Facts, Grant, errors_of
-from ._firelens import find_routers
-from ._plan import Plan
+from ._firelens import observe_default_routers
+from ._plan import Observation, Plan
 from ._recorder import RecordingRole
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
-from ._task_definitions import scan_task_definitions, task_needs_of
+from ._task_definitions import IndexedTask, scan_task_definitions, task_needs_of
 from ._trust import stack_environment
 
-__all__ = ["MUTATING_ASPECT_PRIORITY", "Resolver", "RoleEntry", "StackRoles"]
+__all__ = [
+    "MUTATING_ASPECT_PRIORITY",
+    "OBSERVERS",
+    "Observer",
+    "Resolver",
+    "RoleEntry",
+    "StackRoles",
+]
+
+# What the app shows at synth that a role must allow beyond its props, observed before its
+# plan is sealed: each observer sees the plan, the stack, the role and (scanned when asked)
+# the task definitions that use it.
+Observer = Callable[
+    [Plan, cdk.Stack, RecordingRole, Callable[[], list[IndexedTask]]], "Observation | None"
+]
+OBSERVERS: tuple[Observer, ...] = (observe_default_routers,)
 
 # cdk.AspectPriority.MUTATING, a documented constant; reading it from Python is a call into
 # aws-cdk-lib that costs more than the rest of the module's import.
@@ -165,9 +180,15 @@ class StackRoles:
 
     def _finalize(self, entry: RoleEntry, resolver: Resolver) -> None:
         plan = entry.plan
-        if plan.default_router:
-            tasks = scan_task_definitions(self.stack.node.root).get(id(entry.role), [])
-            plan.observe_routers(find_routers(plan.where, self.stack, entry.role, tasks))
+
+        def tasks() -> list[IndexedTask]:
+            # Scanned afresh: task definitions may be added until synthesis.
+            return scan_task_definitions(self.stack.node.root).get(id(entry.role), [])
+
+        for observe in OBSERVERS:
+            observation = observe(plan, self.stack, entry.role, tasks)
+            if observation is not None:
+                plan.observe(observation)
         plan.seal()
         entry.synthesis = synthesize(
             plan,

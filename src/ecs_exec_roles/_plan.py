@@ -1,47 +1,48 @@
 """The plan of one execution role: everything it must allow, gathered while the app is built.
 
 A construct checks its props (``_props``), turns them into needs and adds them here; at synth
-the plan takes what is observed in the app (aws-cdk-lib's default FireLens routers), is
-sealed, and synthesis (``_synthesis``) and the checks (``_checks``) read it. Nothing reads a
-construct's internals.
+the plan takes what is observed in the app (:class:`Observation`: the needs of aws-cdk-lib's
+default FireLens routers, for example), is sealed, and synthesis (``_synthesis``) and the
+checks (``_checks``) read it. Nothing reads a construct's internals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._cfn import flatten
 from ._coverage import Cover
 from ._errors import ExecutionRoleError
-from ._features import (
-    container_assets_needs,
-    environment_file_needs,
-    firelens_config_needs,
-    guardduty_needs,
-    image_asset_repositories,
-    log_group_create_needs,
-    log_stream_needs,
-    pull_through_needs,
-)
-from ._firelens import Routers, router_image_needs
-from ._kinds import Kind
-from ._needs import (
-    Need,
-    key_needs,
-    log_group_needs,
-    parameter_needs,
-    repository_needs,
-    secret_needs,
-)
+from ._needs import Need
 
 if TYPE_CHECKING:
-    from constructs import Construct
+    from ._props import RoleOptions
 
-    from ._props import ResourceProps, RoleOptions
+__all__ = ["AwsManagedPolicy", "Observation", "Plan"]
 
-__all__ = ["AwsManagedPolicy", "Plan", "needs_of_props"]
+
+class Observation(Protocol):
+    """What the app shows at synth that the role must allow, beyond its props.
+
+    An observer (``_lifecycle.OBSERVERS``) makes one before the plan is sealed.
+    """
+
+    @property
+    def needs(self) -> Sequence[Need]:
+        """The needs observed, added to the plan's."""
+        ...
+
+    @property
+    def errors(self) -> Sequence[str]:
+        """What was observed that the role cannot allow, one message each."""
+        ...
+
+    def excuses(self, grant: Mapping[str, Any], rendered_task: Any) -> bool:
+        """Whether a grant (resolved) is accounted for by this observation, not by the plan's
+        needs; ``rendered_task`` is the task definition being rendered when it was made."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,9 @@ class Plan:
         self._needs: list[Need] = []
         self._observed: list[Need] = []
         self._families: dict[str, list[Need]] = {}
+        #: Role-wide switch: cover aws-cdk-lib's default FireLens routers.
         self.default_router = False
-        #: The default FireLens routers found at synth, when ``default_router`` is set.
-        self.routers: Routers | None = None
+        self._observations: list[Observation] = []
         self._sealed = False
 
     # -- while the app is built -------------------------------------------------------------
@@ -94,12 +95,6 @@ class Plan:
                 "while building the app, before app.synth() or Template.from_stack()."
             )
 
-    def add_props(self, scope: Construct, props: ResourceProps) -> None:
-        """Add what one call's checked props need (of ``props.family``, when given)."""
-        self.check_open()
-        self.add(needs_of_props(scope, self.where, props), family=props.family)
-        self.default_router = self.default_router or props.firelens_default_router
-
     def add(self, needs: Sequence[Need], *, family: str | None = None) -> None:
         """Add needs named by props (of ``family``, when given)."""
         self.check_open()
@@ -109,10 +104,11 @@ class Plan:
 
     # -- at synth ----------------------------------------------------------------------------
 
-    def observe_routers(self, routers: Routers) -> None:
-        """Add what the default FireLens routers of the role's tasks need."""
-        self.routers = routers
-        self._observed.extend(routers.needs)
+    def observe(self, observation: Observation) -> None:
+        """Add what was observed in the app at synth, before the plan is sealed."""
+        self.check_open()
+        self._observations.append(observation)
+        self._observed.extend(observation.needs)
 
     def seal(self) -> None:
         """Fix the needs: synthesis reads them once from here on."""
@@ -128,6 +124,10 @@ class Plan:
     def needs(self) -> tuple[Need, ...]:
         """Every need: from props, then observed at synth."""
         return (*self._needs, *self._observed)
+
+    @property
+    def observations(self) -> tuple[Observation, ...]:
+        return tuple(self._observations)
 
     @property
     def policy_limit(self) -> int:
@@ -155,39 +155,3 @@ class Plan:
             )
             for family, needs in sorted(self._families.items())
         }
-
-
-def needs_of_props(scope: Construct, where: str, props: ResourceProps) -> list[Need]:
-    """The needs of one call's checked props, reading (and checking) each CDK object once."""
-    # Checked under their own prop name before they join the log groups written to.
-    created = log_group_create_needs(where, props.log_groups_to_create)
-    asset_repositories = image_asset_repositories(where, props.image_assets)
-    needs = repository_needs(where, "repositories", props.repositories)
-    needs += repository_needs(where, "image_assets", asset_repositories)
-    group_needs: list[Need] = []
-    if props.log_writes:
-        group_needs = log_group_needs(where, "log_groups", props.log_groups)
-        group_needs += log_group_needs(where, "log_groups_to_create", props.log_groups_to_create)
-    scoped_streams = bool(props.log_stream_prefixes) and props.log_writes
-    if not scoped_streams:
-        needs += group_needs
-    needs += secret_needs(where, "secrets", props.secrets)
-    needs += secret_needs(where, "registry_credentials", props.registry_credentials)
-    needs += parameter_needs(where, "parameters", props.parameters)
-    needs += key_needs(where, "keys", props.keys)
-    if scoped_streams:
-        needs += log_stream_needs(
-            [need for need in group_needs if need.kind is Kind.LOG_GROUP],
-            (*props.log_groups, *props.log_groups_to_create),
-            props.log_stream_prefixes,
-        )
-    needs += created
-    needs += environment_file_needs(scope, where, props.environment_files)
-    needs += firelens_config_needs(scope, where, props.firelens_config_files)
-    needs += pull_through_needs(
-        scope, props.pull_through_cache_prefixes, props.pull_through_cache_tagging
-    )
-    needs += guardduty_needs(scope, where, props.guardduty_runtime_monitoring)
-    needs += router_image_needs(scope, where, props.firelens_default_router)
-    needs += container_assets_needs(scope, where, props.container_assets)
-    return needs

@@ -1,0 +1,72 @@
+"""The needs of one call's checked props: every kind of need, in one fixed order.
+
+Each CDK object is read (and checked) once here, before anything is built from it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._features import (
+    container_assets_needs,
+    environment_file_needs,
+    firelens_config_needs,
+    guardduty_needs,
+    image_asset_repositories,
+    log_group_create_needs,
+    log_stream_needs,
+    pull_through_needs,
+)
+from ._firelens import router_image_needs
+from ._kinds import Kind
+from ._needs import (
+    Need,
+    key_needs,
+    log_group_needs,
+    parameter_needs,
+    repository_needs,
+    secret_needs,
+)
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from ._props import ResourceProps
+
+__all__ = ["needs_of_props"]
+
+
+def needs_of_props(scope: Construct, where: str, props: ResourceProps) -> list[Need]:
+    """The needs of one call's checked props, reading (and checking) each CDK object once."""
+    # Checked under their own prop name before they join the log groups written to.
+    created = log_group_create_needs(where, props.log_groups_to_create)
+    asset_repositories = image_asset_repositories(where, props.image_assets)
+    needs = repository_needs(where, "repositories", props.repositories)
+    needs += repository_needs(where, "image_assets", asset_repositories)
+    group_needs: list[Need] = []
+    if props.log_writes:
+        group_needs = log_group_needs(where, "log_groups", props.log_groups)
+        group_needs += log_group_needs(where, "log_groups_to_create", props.log_groups_to_create)
+    scoped_streams = bool(props.log_stream_prefixes) and props.log_writes
+    if not scoped_streams:
+        needs += group_needs
+    needs += secret_needs(where, "secrets", props.secrets)
+    needs += secret_needs(where, "registry_credentials", props.registry_credentials)
+    needs += parameter_needs(where, "parameters", props.parameters)
+    needs += key_needs(where, "keys", props.keys)
+    if scoped_streams:
+        needs += log_stream_needs(
+            [need for need in group_needs if need.kind is Kind.LOG_GROUP],
+            (*props.log_groups, *props.log_groups_to_create),
+            props.log_stream_prefixes,
+        )
+    needs += created
+    needs += environment_file_needs(scope, where, props.environment_files)
+    needs += firelens_config_needs(scope, where, props.firelens_config_files)
+    needs += pull_through_needs(
+        scope, props.pull_through_cache_prefixes, props.pull_through_cache_tagging
+    )
+    needs += guardduty_needs(scope, where, props.guardduty_runtime_monitoring)
+    needs += router_image_needs(scope, where, props.firelens_default_router)
+    needs += container_assets_needs(scope, where, props.container_assets)
+    return needs
