@@ -7,6 +7,8 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
+from ecs_exec_roles._props import RoleOptions
+
 
 def template_json(stack: cdk.Stack) -> dict[str, Any]:
     return Template.from_stack(stack).to_json()  # type: ignore[no-any-return]
@@ -28,3 +30,17 @@ def policy_statements(template: dict[str, Any], role_logical_id: str) -> list[di
 
 def role_logical_id(stack: cdk.Stack, construct: Any) -> str:
     return stack.get_logical_id(construct.role.node.default_child)
+
+
+def role_options(max_managed_policies: int = 10) -> RoleOptions:
+    """The default options of a role at ``Stack/Role``, checked."""
+    return RoleOptions.checked(
+        "Stack/Role",
+        role_name=None,
+        path=None,
+        permissions_boundary=None,
+        description=None,
+        trust_conditions=True,
+        trust_all_regions=False,
+        max_managed_policies=max_managed_policies,
+    )

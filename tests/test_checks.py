@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers import role_options
+
 from ecs_exec_roles._checks import (
     Facts,
     Grant,
@@ -21,7 +23,6 @@ from ecs_exec_roles._firelens import Routers
 from ecs_exec_roles._kinds import Kind
 from ecs_exec_roles._needs import Need
 from ecs_exec_roles._plan import AwsManagedPolicy, Plan
-from ecs_exec_roles._props import RoleOptions
 from ecs_exec_roles._synthesis import synthesize
 from ecs_exec_roles._task_definitions import TaskNeed
 
@@ -30,23 +31,10 @@ LOG_GROUP = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/app"
 PULL = {"Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": REPOSITORY}
 
 
-def _options(max_managed_policies: int = 10) -> RoleOptions:
-    return RoleOptions.checked(
-        "Stack/Role",
-        role_name=None,
-        path=None,
-        permissions_boundary=None,
-        description=None,
-        trust_conditions=True,
-        trust_all_regions=False,
-        max_managed_policies=max_managed_policies,
-    )
-
-
 def _facts(
     needs: list[Need], *, sealed: bool = True, max_managed_policies: int = 10, **kwargs: Any
 ) -> Facts:
-    plan = Plan("Stack/Role", _options(max_managed_policies), kwargs.pop("managed", ()))
+    plan = Plan("Stack/Role", role_options(max_managed_policies), kwargs.pop("managed", ()))
     plan.add(needs, family=kwargs.pop("family", None))
     if "routers" in kwargs:
         plan.observe(kwargs.pop("routers"))

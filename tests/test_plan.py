@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from helpers import role_options
 
 from ecs_exec_roles import ExecutionRoleError
 from ecs_exec_roles._firelens import Routers
 from ecs_exec_roles._kinds import Kind
 from ecs_exec_roles._needs import Need
 from ecs_exec_roles._plan import AwsManagedPolicy, Plan
-from ecs_exec_roles._props import RoleOptions
 
 
 def _plan(max_managed_policies: int = 10, *managed: AwsManagedPolicy) -> Plan:
-    options = RoleOptions.checked(
-        "S/Role",
-        role_name=None,
-        path=None,
-        permissions_boundary=None,
-        description=None,
-        trust_conditions=True,
-        trust_all_regions=False,
-        max_managed_policies=max_managed_policies,
-    )
-    return Plan("S/Role", options, managed)
+    return Plan("S/Role", role_options(max_managed_policies), managed)
 
 
 def test_needs_from_props_come_before_needs_observed_at_synth() -> None:

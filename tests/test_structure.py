@@ -115,3 +115,11 @@ def test_every_private_module_lists_exactly_its_public_names(name: str) -> None:
     assert declared is not None, f"{name} has no __all__"
     public = {n for n in defined if not n.startswith("_")}
     assert set(declared) == public, f"{name}: __all__ {sorted(declared)} vs {sorted(public)}"
+
+
+def test_public_names_report_the_public_module() -> None:
+    import ecs_exec_roles
+
+    for name in ecs_exec_roles.__all__:
+        assert getattr(ecs_exec_roles, name).__module__ == "ecs_exec_roles", name
+    assert repr(ecs_exec_roles.S3File).startswith("<class 'ecs_exec_roles.S3File'")

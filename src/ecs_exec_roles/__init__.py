@@ -13,3 +13,8 @@ __all__ = [
     "SharedExecutionRole",
     "StarterExecutionRole",
 ]
+
+# Reprs, tracebacks and API docs name the public module, not the private one a name lives in.
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name
