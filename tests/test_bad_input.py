@@ -111,6 +111,12 @@ CASES: list[tuple[str, tuple[str, ...], Props, tuple[str, ...]]] = [
         (f"keys[0] is {KEY_ARN!r} (str)", "kms.IKey", "Key.from_key_arn"),
     ),
     (
+        "registry_credentials-string",
+        ALL,
+        lambda s: {"registry_credentials": [secret(s), "dockerhub"]},
+        ("registry_credentials[1] is 'dockerhub' (str)", "secretsmanager.ISecret"),
+    ),
+    (
         "keys-token-string",
         ALL,
         lambda s: {"keys": [cdk.CfnParameter(s, "KeyArn").value_as_string]},
