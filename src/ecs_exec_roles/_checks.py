@@ -51,15 +51,11 @@ _FIX_HINTS: tuple[FixHint, ...] = (router_image_fix,)
 
 @dataclass(frozen=True)
 class Grant:
-    """A statement granted to the role, resolved, and where it came from.
-
-    :param rendered_task: the task definition the library was rendering when it was granted.
-    """
+    """A statement granted to the role, resolved, and where it came from."""
 
     statement: dict[str, Any]
     origin: str = ""
     family: str = ""
-    rendered_task: Any = None
 
 
 @dataclass(frozen=True)
@@ -119,12 +115,10 @@ class Facts:
             return gaps
         # Naming what needs each gap, and excusing what an observation accounts for, takes
         # each grant on its own: only when there are gaps.
-        observations = self.plan.observations
-        kept = [
-            grant
-            for grant in self.each_grant()
-            if not any(o.excuses(grant.statement, grant.rendered_task) for o in observations)
-        ]
+        each = self.each_grant()
+        statements = [grant.statement for grant in each]
+        explained = set().union(*(o.accounted_for(statements) for o in self.plan.observations))
+        kept = [grant for index, grant in enumerate(each) if index not in explained]
         return find_gaps(
             [grant.statement for grant in kept],
             self.covers,

@@ -9,15 +9,14 @@ creates, and aws-cdk-lib grants the execution role ECR pulls on ``*`` for the im
 With ``firelens_default_router=True`` the role instead allows the AWS-owned repository of the
 stack's region, and the router's log group, which exists only once the task definition has
 been rendered: :func:`find_routers` renders the task definitions that use the role before its
-statements are built. A grant made while the library renders a task definition is that task's
-router grant; the check excuses its pull on ``*`` (and only that one) through
-:func:`is_router_image_grant`.
+statements are built. The check then accounts for one pull on ``*`` per router it found
+(:meth:`Routers.accounted_for`), and no more.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -123,11 +122,11 @@ class Routers:
     tasks: list[ecs.TaskDefinition] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def excuses(self, grant: Mapping[str, Any], rendered_task: Any) -> bool:
-        """aws-cdk-lib's pull on ``*`` for the image of a router the role covers."""
-        return any(rendered_task is task for task in self.tasks) and is_router_image_grant(
-            grant, rendered_task
-        )
+    def accounted_for(self, grants: Sequence[Mapping[str, Any]]) -> set[int]:
+        """aws-cdk-lib's pull on ``*`` for the image of each router the role covers: one such
+        grant per router, whoever rendered the task definition first."""
+        shaped = [index for index, grant in enumerate(grants) if is_router_image_grant(grant)]
+        return set(shaped[: len(self.tasks)])
 
 
 def observe_default_routers(
@@ -144,14 +143,13 @@ def find_routers(
 ) -> Routers:
     """Render each task definition using ``role`` and note its default router, if any.
 
-    Rendering adds the router, its log group and its grants; the grants are marked as made
-    while that task definition was rendered.
+    Rendering adds the router, its log group and its grants (unless something rendered the
+    task definition before).
     """
     found = Routers()
     for entry in tasks:
         task = entry.task
-        with role.rendering(task):
-            containers = task.stack.resolve(entry.cfn.container_definitions)
+        containers = task.stack.resolve(entry.cfn.container_definitions)
         if not any(_is_default_router(container) for container in containers or ()):
             continue
         router = task.node.try_find_child(_ROUTER_NAME)
@@ -194,11 +192,9 @@ def _is_default_router(container: dict[str, Any]) -> bool:
 _ROUTER_IMAGE_ACTIONS = frozenset((ECR_TOKEN_ACTION, *ECR_PULL_ACTIONS))
 
 
-def is_router_image_grant(grant: Mapping[str, Any], rendered_task: Any) -> bool:
-    """Whether ``grant`` (resolved) is the pull on ``*`` aws-cdk-lib made for the default
-    router of ``rendered_task``, the task definition being rendered when it was granted."""
-    if rendered_task is None:
-        return False
+def is_router_image_grant(grant: Mapping[str, Any]) -> bool:
+    """Whether ``grant`` (resolved) has the shape of the pull on ``*`` aws-cdk-lib makes for
+    its default router's image."""
     actions = grant.get("Action")
     actions = [actions] if isinstance(actions, str) else actions or []
     return (

@@ -260,7 +260,7 @@ def _each_grant(stack: cdk.Stack, role: RecordingRole) -> list[Grant]:
     recorded = role.recorded_grants
     each = stack.resolve([grant.statement.to_statement_json() for grant in recorded])
     return [
-        Grant(statement, record.origin, record.family, record.rendered_task)
+        Grant(statement, record.origin, record.family)
         for statement, record in zip(each, recorded, strict=True)
     ]
 

@@ -39,9 +39,9 @@ class Observation(Protocol):
         """What was observed that the role cannot allow, one message each."""
         ...
 
-    def excuses(self, grant: Mapping[str, Any], rendered_task: Any) -> bool:
-        """Whether a grant (resolved) is accounted for by this observation, not by the plan's
-        needs; ``rendered_task`` is the task definition being rendered when it was made."""
+    def accounted_for(self, grants: Sequence[Mapping[str, Any]]) -> set[int]:
+        """The indexes of the grants (resolved statements) this observation explains, which
+        the plan's needs do not cover."""
         ...
 
 

@@ -9,8 +9,6 @@ what the role allows (``_checks``).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -61,9 +59,6 @@ class RecordedGrant:
 
     statement: iam.PolicyStatement
     task_definition: ecs.TaskDefinition | None
-    # The task definition the library was rendering when the grant was made: aws-cdk-lib
-    # grants while rendering only for what it adds then (its default FireLens log router).
-    rendered_task: ecs.TaskDefinition | None = None
 
     @property
     def family(self) -> str:
@@ -97,14 +92,11 @@ class RecordingRole(iam.Role):
         )
         self.recorded_grants: list[RecordedGrant] = []
         self.attached_inline_policies: list[iam.Policy] = []
-        self._rendering: ecs.TaskDefinition | None = None
 
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
-        self.recorded_grants.append(
-            RecordedGrant(statement, _granting_task_definition(), self._rendering)
-        )
+        self.recorded_grants.append(RecordedGrant(statement, _granting_task_definition()))
         return self._grant_result
 
     def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
@@ -114,12 +106,3 @@ class RecordingRole(iam.Role):
         # An inline policy would widen the role behind the construct's back; it is reported
         # at synth rather than attached.
         self.attached_inline_policies.append(policy)
-
-    @contextmanager
-    def rendering(self, task: ecs.TaskDefinition) -> Iterator[None]:
-        """Mark the grants made while the block renders ``task``'s containers."""
-        self._rendering = task
-        try:
-            yield
-        finally:
-            self._rendering = None
