@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ._cfn import canonical, display, flatten
-from ._kinds import ECS_EXECUTION_ACTIONS, LOGS_WRITE_ACTIONS, kind_of_action
+from ._kinds import ECS_EXECUTION_ACTIONS, LOGS_WRITE_ACTIONS, ecs_subset, glob, kind_of_action
 
 if TYPE_CHECKING:
     from ._needs import Need
@@ -77,12 +76,6 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-@lru_cache(maxsize=4096)
-def _glob(pattern: str) -> re.Pattern[str]:
-    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile("".join(parts), re.DOTALL)
-
-
 class CoverIndex:
     """Covers arranged for fast lookup, per action: exact resources in sets, ``prefix*``
     patterns as prefixes, ``name??????`` patterns (a secret's random suffix) by their fixed
@@ -108,7 +101,7 @@ class CoverIndex:
                 unknown = len(pattern) - len(fixed)
                 self._suffixed.setdefault(cover.action, set()).add((fixed, unknown))
             elif "*" in pattern or "?" in pattern:
-                self._globs.setdefault(cover.action, []).append(_glob(pattern))
+                self._globs.setdefault(cover.action, []).append(glob(pattern))
             else:
                 self._exact.setdefault(cover.action, set()).add(pattern)
         self._prefix_tuples = {action: tuple(p) for action, p in self._prefixes.items()}
@@ -206,21 +199,6 @@ def log_group_aliases(gaps: Sequence[Gap], stream_pattern: StreamPattern) -> lis
     return aliases
 
 
-def _ecs_subset(actions: Iterable[str]) -> list[str]:
-    subset: list[str] = []
-    for action in actions:
-        lower = action.lower()
-        if "*" not in lower and "?" not in lower:
-            if lower in ECS_EXECUTION_ACTIONS and lower not in subset:
-                subset.append(lower)
-            continue
-        pattern = _glob(lower)
-        subset.extend(
-            sorted(a for a in ECS_EXECUTION_ACTIONS if pattern.fullmatch(a) and a not in subset)
-        )
-    return subset
-
-
 class _Gaps:
     def __init__(self) -> None:
         self.gaps: list[Gap] = []
@@ -262,7 +240,7 @@ def find_gaps(
             )
             continue
         actions = [str(action) for action in _as_list(grant.get("Action"))]
-        subset = _ecs_subset(actions)
+        subset = ecs_subset(actions)
         if not subset:
             for resource in resources:
                 gaps.add(

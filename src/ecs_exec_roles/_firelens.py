@@ -6,17 +6,18 @@ SSM parameter ``/aws/service/aws-for-fluent-bit/<tag>`` (the ``aws-for-fluent-bi
 of an AWS-owned account of the region), it logs with ``awslogs`` to a log group aws-cdk-lib
 creates, and aws-cdk-lib grants the execution role ECR pulls on ``*`` for the image.
 
-With ``firelens_default_router=True`` the role instead allows the AWS-owned repository of the
-stack's region, and the router's log group, which exists only once the task definition has
-been rendered: :func:`find_routers` renders the task definitions that use the role before its
-statements are built. The check then accounts for one pull on ``*`` per router it found
+With ``firelens_default_router=True`` (or ``derive=True``) the role instead allows the
+AWS-owned repository of the stack's region, and the router's log group, which exists only once
+the task definition has been rendered: the finalizer renders the task definitions that use the
+role before its statements are built (``_usage``), and :func:`observe_default_routers` finds
+the routers. The check then accounts for one pull on ``*`` per router it found
 (:meth:`Routers.accounted_for`), and no more.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,19 +28,16 @@ from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
 from ._needs import LazyOrigin, Need
 
 if TYPE_CHECKING:
-    import aws_cdk as cdk
     from aws_cdk import aws_ecs as ecs
     from constructs import Construct
 
     from ._plan import Plan
-    from ._recorder import RecordingRole
-    from ._task_definitions import IndexedTask
+    from ._usage import RoleUsage
 
 __all__ = [
     "FLUENT_BIT_ACCOUNTS",
     "FLUENT_BIT_REPOSITORY",
     "Routers",
-    "find_routers",
     "is_router_image_grant",
     "observe_default_routers",
     "router_image_fix",
@@ -129,51 +127,44 @@ class Routers:
         return set(shaped[: len(self.tasks)])
 
 
-def observe_default_routers(
-    plan: Plan, stack: cdk.Stack, role: RecordingRole, tasks: Callable[[], list[IndexedTask]]
-) -> Routers | None:
-    """The default routers of the role's task definitions, when the plan asks to cover them."""
-    if not plan.default_router:
-        return None
-    return find_routers(plan.where, stack, role, tasks())
+def observe_default_routers(plan: Plan, usage: RoleUsage) -> Routers | None:
+    """The default routers of the role's task definitions, when the plan covers them: asked
+    for (``firelens_default_router=True``) or derived (``derive=True``).
 
-
-def find_routers(
-    where: str, stack: cdk.Stack, role: RecordingRole, tasks: list[IndexedTask]
-) -> Routers:
-    """Render each task definition using ``role`` and note its default router, if any.
-
-    Rendering adds the router, its log group and its grants (unless something rendered the
-    task definition before).
+    A derived role pulls the router's image from the AWS-owned repository of the region (the
+    needs of its log group are derived from aws-cdk-lib's grant, scoped to its streams).
     """
+    if not (plan.default_router or plan.derive):
+        return None
     found = Routers()
-    for entry in tasks:
-        task = entry.task
-        containers = task.stack.resolve(entry.cfn.container_definitions)
-        if not any(_is_default_router(container) for container in containers or ()):
+    for view in usage.tasks:
+        if not any(_is_default_router(container) for container in view.containers):
             continue
+        task = view.entry.task
         router = task.node.try_find_child(_ROUTER_NAME)
         log_group = router.node.try_find_child("LogGroup") if router is not None else None
         if not isinstance(log_group, logs.LogGroup):
             continue
-        task_path = task.node.path
-        if task.stack is not stack:
+        if task.stack is not usage.stack:
             found.errors.append(
-                f"{where}: firelens_default_router=True, but {task_path} is in "
-                "another stack, whose router log group this role cannot name without a "
-                "dependency cycle between the stacks. Add the router yourself with "
+                f"{plan.where}: the default FireLens log router of {task.node.path} is in "
+                "another stack than the role, whose router log group this role cannot name "
+                "without a dependency cycle between the stacks. Add the router yourself with "
                 "task.add_firelens_log_router(...) and a log group from this role's stack "
                 "in `log_groups`."
             )
             continue
         found.tasks.append(task)
-        found.needs.append(
-            Need(
-                Kind.LOG_GROUP,
-                log_group.log_group_arn,
-                LazyOrigin(task, "the default FireLens log router of "),
+        if not plan.derive:
+            found.needs.append(
+                Need(
+                    Kind.LOG_GROUP,
+                    log_group.log_group_arn,
+                    LazyOrigin(task, "the default FireLens log router of "),
+                )
             )
-        )
+    if found.tasks and not plan.default_router:
+        found.needs.extend(router_image_needs(usage.owner, plan.where, True))
     return found
 
 

@@ -8,6 +8,9 @@ bound of an ARN the template cannot know). No action name is written anywhere el
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Iterable
+from functools import lru_cache
 
 __all__ = [
     "ECR_PULL_ACTIONS",
@@ -16,6 +19,8 @@ __all__ = [
     "LOGS_WRITE_ACTIONS",
     "Kind",
     "Shape",
+    "ecs_subset",
+    "glob",
     "kind_of_action",
 ]
 
@@ -203,3 +208,26 @@ for _kind in Kind:
 def kind_of_action(action: str) -> Kind | None:
     """The kind whose prop fixes a missing ``action`` (lower-case), if ECS calls it."""
     return _KIND_OF_ACTION.get(action)
+
+
+@lru_cache(maxsize=4096)
+def glob(pattern: str) -> re.Pattern[str]:
+    """An IAM pattern (``*`` and ``?`` wildcards) as a regular expression."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def ecs_subset(actions: Iterable[str]) -> list[str]:
+    """The actions ECS calls among ``actions`` (lower-case; wildcards expanded), in order."""
+    subset: list[str] = []
+    for action in actions:
+        lower = action.lower()
+        if "*" not in lower and "?" not in lower:
+            if lower in ECS_EXECUTION_ACTIONS and lower not in subset:
+                subset.append(lower)
+            continue
+        pattern = glob(lower)
+        subset.extend(
+            sorted(a for a in ECS_EXECUTION_ACTIONS if pattern.fullmatch(a) and a not in subset)
+        )
+    return subset

@@ -23,12 +23,14 @@ from constructs import Construct, IConstruct, IValidation
 
 from ._cfn import flatten
 from ._checks import Facts, Grant, errors_of
+from ._derive import observe_task_definitions
 from ._firelens import observe_default_routers
 from ._plan import Observation, Plan
 from ._recorder import RecordingRole
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
-from ._task_definitions import IndexedTask, scan_task_definitions, task_needs_of
+from ._task_definitions import scan_task_definitions, task_needs_of
 from ._trust import stack_environment
+from ._usage import RoleUsage, gather_usages
 
 __all__ = [
     "MUTATING_ASPECT_PRIORITY",
@@ -40,12 +42,9 @@ __all__ = [
 ]
 
 # What the app shows at synth that a role must allow beyond its props, observed before its
-# plan is sealed: each observer sees the plan, the stack, the role and (scanned when asked)
-# the task definitions that use it.
-Observer = Callable[
-    [Plan, cdk.Stack, RecordingRole, Callable[[], list[IndexedTask]]], "Observation | None"
-]
-OBSERVERS: tuple[Observer, ...] = (observe_default_routers,)
+# plan is sealed: each observer sees the plan and the role's usage (``_usage``).
+Observer = Callable[[Plan, RoleUsage], "Observation | None"]
+OBSERVERS: tuple[Observer, ...] = (observe_default_routers, observe_task_definitions)
 
 # cdk.AspectPriority.MUTATING, a documented constant; reading it from Python is a call into
 # aws-cdk-lib that costs more than the rest of the module's import.
@@ -168,6 +167,7 @@ class StackRoles:
         """Build the policies of every role not built yet (the aspect visits several nodes)."""
         new = self.entries[self._finalized_count :]
         self._finalized_count = len(self.entries)
+        self._observe(new)
         resolver = self.resolver
         resolver.prefetch(
             value
@@ -178,17 +178,26 @@ class StackRoles:
         for entry in new:
             self._finalize(entry, resolver)
 
+    def _observe(self, entries: Sequence[RoleEntry]) -> None:
+        """Let the observers add what the app shows to the plans that ask for it."""
+        observed = [e for e in entries if e.plan.derive or e.plan.default_router]
+        if not observed:
+            return
+        # Scanned afresh: task definitions may be added until synthesis.
+        index = scan_task_definitions(self.stack.node.root)
+        usages = gather_usages(
+            self.stack,
+            [(entry.role, entry.scope) for entry in observed],
+            lambda role: index.get(id(role), []),
+        )
+        for entry, usage in zip(observed, usages, strict=True):
+            for observe in OBSERVERS:
+                observation = observe(entry.plan, usage)
+                if observation is not None:
+                    entry.plan.observe(observation)
+
     def _finalize(self, entry: RoleEntry, resolver: Resolver) -> None:
         plan = entry.plan
-
-        def tasks() -> list[IndexedTask]:
-            # Scanned afresh: task definitions may be added until synthesis.
-            return scan_task_definitions(self.stack.node.root).get(id(entry.role), [])
-
-        for observe in OBSERVERS:
-            observation = observe(plan, self.stack, entry.role, tasks)
-            if observation is not None:
-                plan.observe(observation)
         plan.seal()
         entry.synthesis = synthesize(
             plan,

@@ -82,6 +82,9 @@ class Plan:
         self._families: dict[str, list[Need]] = {}
         #: Role-wide switch: cover aws-cdk-lib's default FireLens routers.
         self.default_router = False
+        #: Role-wide switch: allow what the task definitions that use the role need, besides
+        #: the props (see ``_derive``).
+        self.derive = False
         self._observations: list[Observation] = []
         self._sealed = False
 

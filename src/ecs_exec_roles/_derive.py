@@ -1,0 +1,527 @@
+"""Derivation: the needs of the task definitions that use a role, observed at synth.
+
+Two sources, both of which the synth-time check reads too:
+
+- the grants aws-cdk-lib makes to the role for its task definitions, reduced to the actions
+  ECS calls (``secretsmanager:GetSecretValue``, never ``DescribeSecret``; ``ssm:GetParameters``
+  only; ``kms:Decrypt`` only through the service that uses the key);
+- the containers, for what aws-cdk-lib grants nothing for: ECR images named by URI, ``awslogs``
+  options (streams scoped to the stream prefix, ``awslogs-create-group``), environment files,
+  FireLens configuration files and credential specs in S3 or SSM.
+
+Each becomes a need scoped exactly as the props would scope it; what the plan's needs already
+cover adds nothing. A grant derivation does not reduce to an exact resource (a wildcard, an
+action ECS never calls, a file bucket's ``*``) is left to the check, which fails synth on it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+
+from ._cfn import canonical, flatten
+from ._coverage import Cover, CoverIndex, covers_of
+from ._kinds import Kind, ecs_subset
+from ._needs import LazyOrigin, Need
+from ._statements import build_statements
+from ._task_definitions import ecr_image_repository
+from ._trust import stack_environment
+
+if TYPE_CHECKING:
+    from ._plan import Plan
+    from ._usage import GrantView, RoleUsage, TaskView
+
+__all__ = ["Derived", "derive_needs", "observe_task_definitions"]
+
+_STREAM_REASON = (
+    "The awslogs driver names streams prefix/container/task-id, unknown before launch; the "
+    "wildcard covers only streams under the task's stream prefix in this log group."
+)
+_LOG_GROUP_REASON = (
+    "The awslogs driver creates one log stream per container and task, unknown before "
+    "launch; the wildcard covers only streams of this log group."
+)
+
+# The kinds a grant is reduced to, and the wildcard each kind's ARN may end in by itself.
+_GRANT_KINDS = {
+    Kind.REPOSITORY: "",
+    Kind.LOG_GROUP: ":*",
+    Kind.SECRET: "-??????",
+    Kind.PARAMETER: "",
+    Kind.KEY: "",
+}
+# Services ECS decrypts through with an execution role, as they name themselves in
+# kms:ViaService.
+_VIA_SERVICES = ("secretsmanager", "ssm", "s3")
+_VIA_SERVICE = re.compile(r"^(?P<service>[a-z0-9-]+)\.(?P<region>.+)\.amazonaws\.com(?:\.cn)?$")
+
+
+@dataclass
+class Derived:
+    """The needs derived for a role (an observation of its plan)."""
+
+    needs: list[Need] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def accounted_for(self, grants: Sequence[Mapping[str, Any]]) -> set[int]:
+        return set()
+
+
+def observe_task_definitions(plan: Plan, usage: RoleUsage) -> Derived | None:
+    """The needs of the role's task definitions that its plan does not cover yet."""
+    if not plan.derive:
+        return None
+    return Derived(derive_needs(plan, usage))
+
+
+def derive_needs(plan: Plan, usage: RoleUsage) -> list[Need]:
+    """Every need the role's grants and task definitions show, less those the plan covers."""
+    context = _Context(usage)
+    needs = _grant_needs(context) + _container_needs(context)
+    return _uncovered(plan, usage.stack, needs)
+
+
+class _Context:
+    """The usage, with the role stack's environment read once."""
+
+    def __init__(self, usage: RoleUsage) -> None:
+        self.usage = usage
+        self.partition, self.region, self.account = stack_environment(usage.stack)
+        self.log_group_grants: list[tuple[str, Any, GrantView]] = []
+
+
+# -- grants --------------------------------------------------------------------------------
+
+
+def _grant_needs(context: _Context) -> list[Need]:
+    needs: list[Need] = []
+    grants = context.usage.grants
+    for index, grant in enumerate(grants):
+        resolved = grant.resolved
+        if resolved.get("Effect", "Allow") != "Allow" or "NotAction" in resolved:
+            continue
+        if "NotResource" in resolved:
+            continue
+        actions = set(ecs_subset(_as_list(resolved.get("Action"))))
+        resources = list(
+            zip(
+                _as_list(grant.tokens.get("Resource")),
+                _as_list(resolved.get("Resource")),
+                strict=True,
+            )
+        )
+        for kind, allowed_wildcard in _GRANT_KINDS.items():
+            if not actions.intersection(action.lower() for action in kind.actions):
+                continue
+            for token, template in resources:
+                if not _exact(template, allowed_wildcard):
+                    continue
+                need = _grant_need(context, kind, token, template, grant, grants[index + 1 :])
+                if need is not None:
+                    needs.append(need)
+    return needs
+
+
+def _grant_need(
+    context: _Context,
+    kind: Kind,
+    token: str,
+    template: Any,
+    grant: GrantView,
+    following: Sequence[GrantView],
+) -> Need | None:
+    origin = _grant_origin(grant)
+    if kind is Kind.LOG_GROUP:
+        # Scoped to the streams the containers write once their options are read.
+        context.log_group_grants.append((token, template, grant))
+        return None
+    if kind is Kind.KEY:
+        return _key_need(context, token, template, grant, following, origin)
+    return Need(kind, token, origin)
+
+
+def _key_need(
+    context: _Context,
+    token: str,
+    template: Any,
+    grant: GrantView,
+    following: Sequence[GrantView],
+    origin: str | LazyOrigin,
+) -> Need | None:
+    """Decryption with a key, through the service that uses it.
+
+    aws-cdk-lib's grants name the service in ``kms:ViaService`` for a secret's key; a
+    SecureString parameter's key is granted without a condition, right before the parameter's
+    own grant (``ParameterBase.grantRead``), so the next grant names the service then.
+    """
+    via = _as_list(
+        ((grant.tokens.get("Condition") or {}).get("StringEquals") or {}).get("kms:ViaService")
+    )
+    pairs = [match for value in via if (match := _VIA_SERVICE.match(str(value)))]
+    if via and len(pairs) == len(via) and all(m["service"] in _VIA_SERVICES for m in pairs):
+        region = pairs[0]["region"]
+        services = tuple(sorted({m["service"] for m in pairs}))
+        return Need(Kind.KEY, token, origin, region, services)
+    if not via and following and _reads_parameters(following[0]):
+        return Need(Kind.KEY, token, origin, _region_of(template, context.region), ("ssm",))
+    return None
+
+
+def _reads_parameters(grant: GrantView) -> bool:
+    actions = ecs_subset(_as_list(grant.resolved.get("Action")))
+    return "ssm:getparameters" in actions and "Condition" not in grant.resolved
+
+
+def _grant_origin(grant: GrantView) -> str | LazyOrigin:
+    task = grant.record.task_definition
+    return LazyOrigin(task, "a grant for ") if task is not None else "a grant to the role"
+
+
+# -- containers ----------------------------------------------------------------------------
+
+
+def _container_needs(context: _Context) -> list[Need]:
+    needs: list[Need] = []
+    streams: list[_Stream] = []
+    for view in context.usage.tasks:
+        for container in view.containers:
+            source = _Source(view, container)
+            needs.extend(_image_needs(context, container, source))
+            streams.extend(_streams(context, container, source))
+            needs.extend(_file_needs(context, container, source))
+    return needs + _log_needs(context, streams)
+
+
+class _Source:
+    """One container of a task definition, read from its CDK object when a value in the
+    template names a resource (the object holds it as a CDK string, which keeps a reference
+    to another stack intact)."""
+
+    def __init__(self, view: TaskView, container: dict[str, Any]) -> None:
+        self.view = view
+        self.name = str(container.get("name", ""))
+        self._object: Any = None
+        self._log_options: dict[str, str] | None = None
+
+    @property
+    def task(self) -> Any:
+        return self.view.entry.task
+
+    @property
+    def origin(self) -> LazyOrigin:
+        return LazyOrigin(self.task, "container ", f"/{self.name}")
+
+    def container_object(self) -> Any:
+        if self._object is None:
+            self._object = self.task.find_container(self.name)
+        return self._object
+
+    def log_options(self) -> Mapping[str, str]:
+        if self._log_options is None:
+            self._log_options = dict(self.container_object().log_driver_config.options)
+        return self._log_options
+
+
+def _image_needs(context: _Context, container: dict[str, Any], source: _Source) -> list[Need]:
+    image = container.get("image")
+    repository = ecr_image_repository(image) if isinstance(image, str) else None
+    if repository is None:
+        return []
+    partition, region, account, name = repository
+    arn = f"arn:{partition}:ecr:{region}:{account}:repository/{name}"
+    return [Need(Kind.REPOSITORY, arn, source.origin.with_suffix(f" for its image {image}"))]
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """Where one container's awslogs driver writes."""
+
+    group: str  # the group's name as a CDK string
+    group_key: str  # the group's name in flattened template form, to match grants
+    region: str
+    region_key: str
+    prefix: str
+    create_group: bool
+    origin: LazyOrigin
+
+    def arn(self, context: _Context, suffix: str) -> str:
+        # The awslogs driver writes to log groups of the task's own account.
+        return (
+            f"arn:{context.partition}:logs:{self.region}:{context.account}:"
+            f"log-group:{self.group}{suffix}"
+        )
+
+
+def _streams(context: _Context, container: dict[str, Any], source: _Source) -> list[_Stream]:
+    log_configuration = container.get("logConfiguration") or {}
+    options = log_configuration.get("options") or {}
+    if log_configuration.get("logDriver") != "awslogs" or "awslogs-group" not in options:
+        return []
+    group = _cdk_string(options["awslogs-group"], lambda: _log_option(source, "awslogs-group"))
+    region_value = options.get("awslogs-region", {"Ref": "AWS::Region"})
+    region = _cdk_string(region_value, lambda: _log_option(source, "awslogs-region"))
+    create = options.get("awslogs-create-group", "false")
+    return [
+        _Stream(
+            group,
+            flatten(options["awslogs-group"]),
+            region,
+            flatten(region_value),
+            flatten(options.get("awslogs-stream-prefix", "")),
+            isinstance(create, str) and create.lower() == "true",
+            source.origin.with_suffix(" for awslogs"),
+        )
+    ]
+
+
+def _log_option(source: _Source, name: str) -> str:
+    return str(source.log_options()[name])
+
+
+def _log_needs(context: _Context, streams: Sequence[_Stream]) -> list[Need]:
+    """Log writes: each granted log group scoped to the stream prefixes its containers use,
+    then the log groups containers name without a grant, and the groups they create."""
+    needs: list[Need] = []
+    claimed: set[int] = set()
+    for token, template, grant in context.log_group_grants:
+        uses = [
+            (index, stream)
+            for index, stream in enumerate(streams)
+            if _grant_matches(template, stream, context)
+        ]
+        claimed.update(index for index, _ in uses)
+        prefixes = sorted({stream.prefix for _, stream in uses})
+        if not uses or "" in prefixes:
+            needs.append(
+                Need(Kind.LOG_GROUP, token, _grant_origin(grant), reason=_LOG_GROUP_REASON)
+            )
+            continue
+        first = uses[0][1]
+        needs.extend(
+            Need(
+                Kind.LOG_STREAM,
+                first.arn(context, f":log-stream:{prefix}/*"),
+                first.origin,
+                grant_aliases=(token,),
+                reason=_STREAM_REASON,
+            )
+            for prefix in prefixes
+        )
+    for index, stream in enumerate(streams):
+        if index not in claimed:
+            suffix = f":log-stream:{stream.prefix}/*" if stream.prefix else ":*"
+            kind = Kind.LOG_STREAM if stream.prefix else Kind.LOG_GROUP
+            reason = _STREAM_REASON if stream.prefix else _LOG_GROUP_REASON
+            needs.append(Need(kind, stream.arn(context, suffix), stream.origin, reason=reason))
+        if stream.create_group:
+            needs.append(Need(Kind.LOG_GROUP_CREATE, stream.arn(context, ""), stream.origin))
+    return needs
+
+
+# <LogicalId.Arn> of a log group of the app, or arn:<partition>:logs:<region>:<account>:
+# log-group:<name>:* as the template names an imported one.
+_GET_ATT_ARN = re.compile(r"^<(?P<logical_id>[A-Za-z0-9]+)\.Arn>$")
+_LOG_GROUP_ARN = re.compile(
+    r"^arn:[^:]+:logs:(?P<region>[^:]+):(?P<account>[^:]+):log-group:(?P<name>[^:]+):\*$"
+)
+
+
+def _grant_matches(template: Any, stream: _Stream, context: _Context) -> bool:
+    flat = flatten(template)
+    match = _GET_ATT_ARN.match(flat)
+    if match:
+        return stream.group_key == f"<{match['logical_id']}>"
+    match = _LOG_GROUP_ARN.match(flat)
+    return match is not None and (match["name"], match["region"]) == (
+        stream.group_key,
+        stream.region_key,
+    )
+
+
+# -- files: environment files, FireLens configuration, credential specs ---------------------
+
+_S3_OBJECT_ARN = re.compile(r"^arn:(?:<AWS::Partition>|[^:]+):s3:::(?P<bucket>[^/]+)/(?P<key>.+)$")
+_SSM_PARAMETER_ARN = re.compile(r"^arn:(?:<AWS::Partition>|[^:]+):ssm:[^:]+:[^:]+:parameter/.+$")
+_CREDENTIAL_SPEC = re.compile(r"^(?P<prefix>credentialspec(?:domainless)?):(?P<arn>arn:.+)$")
+
+
+def _file_needs(context: _Context, container: dict[str, Any], source: _Source) -> list[Need]:
+    needs: list[Need] = []
+    for index, environment_file in enumerate(container.get("environmentFiles") or ()):
+        if environment_file.get("type") == "s3":
+            value = environment_file.get("value")
+            arn = _cdk_string(
+                value, functools.partial(_environment_file_arn, context, source, index)
+            )
+            needs.extend(
+                _s3_needs(arn, value, source.origin.with_suffix(" for its environment file"))
+            )
+    options = (container.get("firelensConfiguration") or {}).get("options") or {}
+    if options.get("config-file-type") == "s3":
+        value = options.get("config-file-value")
+        arn = _cdk_string(
+            value, lambda: str(source.container_object().firelens_config.options.config_file_value)
+        )
+        needs.extend(
+            _s3_needs(arn, value, source.origin.with_suffix(" for its FireLens config file"))
+        )
+    for index, spec in enumerate(container.get("credentialSpecs") or ()):
+        needs.extend(_credential_spec_needs(context, spec, index, source))
+    return needs
+
+
+def _environment_file_arn(context: _Context, source: _Source, index: int) -> str:
+    location = source.container_object().environment_files[index].s3_location
+    return f"arn:{context.partition}:s3:::{location.bucket_name}/{location.object_key}"
+
+
+def _s3_needs(arn: str, template: Any, origin: str | LazyOrigin) -> list[Need]:
+    if _S3_OBJECT_ARN.match(flatten(template)) is None or not _exact(template, ""):
+        return []
+    # arn:<partition>:s3:::<bucket>/<key>: a bucket name (or its token) holds no "/".
+    head, separator, path = arn.partition(":::")
+    if not separator or "/" not in path:
+        return []
+    bucket = f"{head}:::{path.split('/', 1)[0]}"
+    return [Need(Kind.S3_OBJECT, arn, origin), Need(Kind.S3_BUCKET, bucket, origin)]
+
+
+def _credential_spec_needs(context: _Context, spec: Any, index: int, source: _Source) -> list[Need]:
+    """An Active Directory credential spec (gMSA) the agent reads before the task starts:
+    from S3 (``s3:GetObject``) or from an SSM parameter (``ssm:GetParameters``)."""
+    flat = flatten(spec)
+    match = _CREDENTIAL_SPEC.match(flat)
+    if match is None:
+        return []
+
+    def from_object() -> str:
+        location = str(source.container_object().credential_specs[index].location)
+        return location
+
+    value = _cdk_string(spec, from_object)
+    arn = value.split(":", 1)[1] if value.startswith(match["prefix"] + ":") else value
+    origin = source.origin.with_suffix(" for its credential spec")
+    template_arn = match["arn"]
+    if _SSM_PARAMETER_ARN.match(template_arn):
+        return [Need(Kind.PARAMETER, arn, origin)] if _exact(template_arn, "") else []
+    return _s3_needs(arn, template_arn, origin)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _cdk_string(template: Any, read: Callable[[], str]) -> str:
+    """A template value as a CDK string: itself when literal, rebuilt when it names only
+    pseudo parameters, else read from the CDK object that holds it."""
+    text = _with_pseudo_parameters(template)
+    return text if text is not None else read()
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+
+
+def _with_pseudo_parameters(value: Any) -> str | None:
+    """``value`` as a CDK string when it is literal text, a pseudo parameter, or a join or
+    substitution of those; ``None`` when it names anything else."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    ((function, argument),) = value.items()
+    if function == "Ref":
+        return _pseudo_parameters().get(argument) if isinstance(argument, str) else None
+    if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
+        parts = [_with_pseudo_parameters(part) for part in argument[1]]
+        return None if any(p is None for p in parts) else str(argument[0]).join(parts)  # type: ignore[arg-type]
+    if function == "Fn::Sub" and isinstance(argument, str):
+        names = _SUB_VARIABLE.findall(argument)
+        pseudo = _pseudo_parameters()
+        if not all(name in pseudo for name in names):
+            return None
+        return _SUB_VARIABLE.sub(lambda m: pseudo[m[1]], argument).replace("${!", "${")
+    return None
+
+
+_PSEUDO_PARAMETERS: dict[str, str] = {}
+
+
+def _pseudo_parameters() -> dict[str, str]:
+    """Each pseudo parameter as a CDK string (read from aws-cdk-lib once)."""
+    if not _PSEUDO_PARAMETERS:
+        _PSEUDO_PARAMETERS.update(
+            {
+                "AWS::Partition": cdk.Aws.PARTITION,
+                "AWS::Region": cdk.Aws.REGION,
+                "AWS::AccountId": cdk.Aws.ACCOUNT_ID,
+                "AWS::URLSuffix": cdk.Aws.URL_SUFFIX,
+            }
+        )
+    return _PSEUDO_PARAMETERS
+
+
+def _exact(template: Any, allowed_wildcard: str) -> bool:
+    """Whether a resource names one resource: no IAM wildcard in what the template writes,
+    but the one its kind's ARN ends in by itself (a log group's ``:*``)."""
+    if template == "*":
+        return False
+    flat = flatten(template)
+    if allowed_wildcard and flat.endswith(allowed_wildcard):
+        flat = flat[: -len(allowed_wildcard)]
+    return "*" not in flat and "?" not in flat
+
+
+def _region_of(template: Any, default: str) -> str:
+    flat = flatten(template)
+    parts = flat.split(":")
+    if len(parts) > 3 and parts[3] and not parts[3].startswith("<"):
+        return parts[3]
+    return default
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _uncovered(plan: Plan, stack: cdk.Stack, needs: Sequence[Need]) -> list[Need]:
+    """``needs`` less those the plan's needs allow already (a narrower duplicate, or a need a
+    name-prefix or tag statement covers, adds nothing)."""
+    if not needs:
+        return []
+    resolve = stack.resolve
+    existing = build_statements(plan.needs, resolve, url_suffix=stack.url_suffix)
+    region, account = (flatten(value) for value in resolve([stack.region, stack.account]))
+
+    def stream_pattern(name: str) -> str:
+        return f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{name}:*"
+
+    covers = covers_of(existing, plan.needs, plan.role_covers, resolve, stream_pattern)
+    index = CoverIndex([*covers, *_key_covers(plan.needs, resolve)])
+    kept: list[Need] = []
+    resolved = resolve([need.arn for need in needs])
+    for need, template in zip(needs, resolved, strict=True):
+        pattern = canonical(template)
+        if need.kind is Kind.KEY:
+            # A key is covered for a service only where the plan decrypts through it.
+            asked = [f"kms:decrypt via {service}" for service in need.services]
+        else:
+            asked = [action.lower() for action in need.kind.actions]
+        if not all(index.allows(action, pattern) for action in asked):
+            kept.append(need)
+    return kept
+
+
+def _key_covers(needs: Sequence[Need], resolve: Callable[[Any], Any]) -> list[Cover]:
+    """Each key of the plan, per service it may be used through."""
+    keys = [need for need in needs if need.kind in (Kind.KEY, Kind.KEY_BY_TAG)]
+    return [
+        Cover(f"kms:decrypt via {service}", canonical(template))
+        for need, template in zip(keys, resolve([need.arn for need in keys]), strict=True)
+        for service in (need.services or ("secretsmanager", "ssm"))
+    ]

@@ -1,0 +1,95 @@
+"""What the app shows about a role when its policies are built: the task definitions that use
+it, their containers, and the grants made to it.
+
+The stack's finalizer gathers this for the roles that need it (derivation, the default FireLens
+router) in batches: one resolve renders every container of their task definitions (which adds
+aws-cdk-lib's default FireLens routers and their grants), one document per role gives the grants
+as CDK strings, and one more resolve gives them in template form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import aws_iam as iam
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+    from constructs import Construct
+
+    from ._recorder import RecordedGrant, RecordingRole
+    from ._task_definitions import IndexedTask
+
+__all__ = ["GrantView", "RoleUsage", "TaskView", "gather_usages"]
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task definition that uses the role, and its containers in template form."""
+
+    entry: IndexedTask
+    containers: Sequence[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """A grant made to the role: as CDK strings (``tokens``, which keep references to other
+    stacks intact), in template form (``resolved``), and what made it."""
+
+    tokens: dict[str, Any]
+    resolved: dict[str, Any]
+    record: RecordedGrant
+
+
+@dataclass
+class RoleUsage:
+    """What the app shows about one role at synth.
+
+    :param stack: the role's stack.
+    :param owner: the construct that owns the role (where what is built for it goes).
+    """
+
+    stack: cdk.Stack
+    role: RecordingRole
+    owner: Construct
+    tasks: list[TaskView] = field(default_factory=list)
+    grants: list[GrantView] = field(default_factory=list)
+
+
+def gather_usages(
+    stack: cdk.Stack,
+    roles: Sequence[tuple[RecordingRole, Construct]],
+    tasks_of: Callable[[RecordingRole], Sequence[IndexedTask]],
+) -> list[RoleUsage]:
+    """The usage of each role (with the construct that owns it), gathered together.
+
+    :param tasks_of: the task definitions using a role.
+    """
+    usages = [RoleUsage(stack, role, owner) for role, owner in roles]
+    entries = [(usage, entry) for usage in usages for entry in tasks_of(usage.role)]
+    if entries:
+        # Rendering first: it adds the default routers' grants, which the grants below include.
+        rendered = stack.resolve([entry.cfn.container_definitions for _, entry in entries])
+        for (usage, entry), containers in zip(entries, rendered, strict=True):
+            usage.tasks.append(TaskView(entry, containers or []))
+    granted = [usage for usage in usages if usage.role.recorded_grants]
+    documents = [
+        iam.PolicyDocument(
+            minimize=False, statements=[grant.statement for grant in usage.role.recorded_grants]
+        ).to_json()
+        for usage in granted
+    ]
+    resolved = stack.resolve(documents) if documents else []
+    for usage, tokens, template in zip(granted, documents, resolved, strict=True):
+        usage.grants = [
+            GrantView(token_statement, resolved_statement, record)
+            for token_statement, resolved_statement, record in zip(
+                tokens["Statement"],
+                template["Statement"],
+                usage.role.recorded_grants,
+                strict=True,
+            )
+        ]
+    return usages
