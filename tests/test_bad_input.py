@@ -471,7 +471,7 @@ def test_fails_when_empty_role_serves_a_task_that_needs(
     container: Callable[[cdk.Stack], dict[str, Any]], gaps: list[tuple[str, str, str]]
 ) -> None:
     stack = new_stack()
-    role = MinimalExecutionRole(stack, "Role")
+    role = MinimalExecutionRole(stack, "Role", derive=False)
     _with_container(stack, role, **container(stack))
     with pytest.raises(RuntimeError) as raised:
         cdk.App.of(stack).synth()  # type: ignore[union-attr]
@@ -485,7 +485,7 @@ def test_fails_when_empty_role_serves_a_task_that_needs(
 
 def test_fails_when_role_covers_only_part_of_the_task() -> None:
     stack = new_stack()
-    role = MinimalExecutionRole(stack, "Role", repositories=[repository(stack)])
+    role = MinimalExecutionRole(stack, "Role", derive=False, repositories=[repository(stack)])
     _with_container(
         stack,
         role,

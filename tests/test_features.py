@@ -93,7 +93,7 @@ def test_environment_files_allow_the_object_and_its_bucket_location(env_stack: c
 def test_fails_when_an_environment_file_is_not_covered(
     env_stack: cdk.Stack, construct: Any
 ) -> None:
-    role = construct(env_stack, "Api")
+    role = construct(env_stack, "Api", derive=False)
     _environment_file_task(env_stack, role)
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
@@ -145,7 +145,7 @@ def test_firelens_config_file_is_covered(env_stack: cdk.Stack) -> None:
 
 
 def test_fails_when_the_firelens_config_file_is_not_covered(env_stack: cdk.Stack) -> None:
-    role = MinimalExecutionRole(env_stack, "Api")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
     _firelens_task(env_stack, role)
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
@@ -197,7 +197,7 @@ def test_create_group_is_not_granted_unless_asked(env_stack: cdk.Stack) -> None:
 
 def test_fails_when_create_group_is_asked_but_not_allowed(env_stack: cdk.Stack) -> None:
     group = logs.LogGroup.from_log_group_name(env_stack, "Group", "/ecs/new-group")
-    role = MinimalExecutionRole(env_stack, "Api", log_groups=[group])
+    role = MinimalExecutionRole(env_stack, "Api", derive=False, log_groups=[group])
     _create_group_task(env_stack, role)
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
@@ -210,7 +210,7 @@ def test_fails_when_create_group_is_asked_but_not_allowed(env_stack: cdk.Stack) 
 
 
 def test_fails_when_a_plain_awslogs_option_names_an_unknown_group(env_stack: cdk.Stack) -> None:
-    role = MinimalExecutionRole(env_stack, "Api")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
     _create_group_task(env_stack, role)
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
@@ -301,7 +301,7 @@ def test_registry_credentials_are_read(env_stack: cdk.Stack) -> None:
 
 def test_fails_when_registry_credentials_are_missing(env_stack: cdk.Stack) -> None:
     credentials = secretsmanager.Secret.from_secret_name_v2(env_stack, "Creds", "registry/creds")
-    role = StarterExecutionRole(env_stack, "Api")
+    role = StarterExecutionRole(env_stack, "Api", derive=False)
     _private_registry_task(env_stack, role, credentials)
     with pytest.raises(RuntimeError, match=r"secret:registry/creds-\?\?\?\?\?\?"):
         Template.from_stack(env_stack)
@@ -346,7 +346,9 @@ def test_pull_through_cache_tagging_when_asked(env_stack: cdk.Stack) -> None:
 
 
 def test_fails_when_a_cached_image_is_outside_the_prefixes(env_stack: cdk.Stack) -> None:
-    role = MinimalExecutionRole(env_stack, "Api", pull_through_cache_prefixes=["ghcr"])
+    role = MinimalExecutionRole(
+        env_stack, "Api", derive=False, pull_through_cache_prefixes=["ghcr"]
+    )
     _cached_image_task(env_stack, role)
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
@@ -378,7 +380,7 @@ def test_ecr_image_by_uri_is_covered_by_its_repository(env_stack: cdk.Stack) -> 
 
 
 def test_fails_when_an_ecr_image_uri_is_not_covered(env_stack: cdk.Stack) -> None:
-    role = MinimalExecutionRole(env_stack, "Api")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
     task = ecs.FargateTaskDefinition(env_stack, "Task", execution_role=role.role)
     task.add_container(
         "app",
@@ -505,7 +507,7 @@ def test_guardduty_agent_repository_of_opt_in_and_newer_regions(
 
 
 def test_fails_when_firelens_has_no_explicit_log_router(env_stack: cdk.Stack) -> None:
-    role = MinimalExecutionRole(env_stack, "Api")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
     task = ecs.FargateTaskDefinition(env_stack, "Task", execution_role=role.role)
     task.add_container(
         "app",
@@ -533,7 +535,7 @@ def _routerless_task(stack: cdk.Stack, role: Any, id: str = "Task") -> ecs.TaskD
 
 @pytest.mark.parametrize("construct", [MinimalExecutionRole, SharedExecutionRole])
 def test_default_log_router_is_covered_when_asked(env_stack: cdk.Stack, construct: Any) -> None:
-    role = construct(env_stack, "Api", firelens_default_router=True)
+    role = construct(env_stack, "Api", derive=False, firelens_default_router=True)
     task = _routerless_task(env_stack, role)
     template = Template.from_stack(env_stack)
     template.resource_count_is("AWS::IAM::Policy", 1)  # the task role's, not ours
@@ -568,7 +570,7 @@ def test_default_log_router_is_covered_when_asked(env_stack: cdk.Stack, construc
 
 
 def test_default_log_router_of_several_tasks(env_stack: cdk.Stack) -> None:
-    role = SharedExecutionRole(env_stack, "Shared", firelens_default_router=True)
+    role = SharedExecutionRole(env_stack, "Shared", derive=False, firelens_default_router=True)
     tasks = [_routerless_task(env_stack, role, f"Task{index}") for index in range(2)]
     template = Template.from_stack(env_stack)
     statements = policy_statements(template.to_json(), role_logical_id(env_stack, role))
@@ -639,7 +641,7 @@ def test_fails_when_the_default_router_is_in_another_stack(app: cdk.App) -> None
     env = cdk.Environment(account="123456789012", region="eu-west-1")
     platform = cdk.Stack(app, "Platform", env=env)
     service = cdk.Stack(app, "Service", env=env)
-    role = SharedExecutionRole(platform, "Shared", firelens_default_router=True)
+    role = SharedExecutionRole(platform, "Shared", derive=False, firelens_default_router=True)
     _routerless_task(service, role)
     with pytest.raises(RuntimeError) as error:
         app.synth()
@@ -648,7 +650,7 @@ def test_fails_when_the_default_router_is_in_another_stack(app: cdk.App) -> None
 
 def test_starter_role_covers_the_default_log_router(env_stack: cdk.Stack) -> None:
     # The AWS managed policy allows ECR pulls and log writes on '*'.
-    role = StarterExecutionRole(env_stack, "Api")
+    role = StarterExecutionRole(env_stack, "Api", derive=False)
     _routerless_task(env_stack, role)
     Template.from_stack(env_stack).resource_count_is("AWS::IAM::ManagedPolicy", 0)
 
@@ -681,7 +683,7 @@ def test_explicit_log_router_from_a_covered_repository(env_stack: cdk.Stack) -> 
 
 def test_default_log_router_role_allows_exactly_the_router(env_stack: cdk.Stack) -> None:
     # Evaluated as IAM would: the router's image and log streams, nothing next to them.
-    role = MinimalExecutionRole(env_stack, "Api", firelens_default_router=True)
+    role = MinimalExecutionRole(env_stack, "Api", derive=False, firelens_default_router=True)
     task = _routerless_task(env_stack, role)
     template = Template.from_stack(env_stack).to_json()
     router_logs = env_stack.get_logical_id(

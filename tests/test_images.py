@@ -72,14 +72,14 @@ def test_fails_when_a_qualifier_set_only_on_the_synthesizer_object_differs(app: 
         env=cdk.Environment(account="123456789012", region="eu-west-1"),
         synthesizer=cdk.DefaultStackSynthesizer(qualifier="team42"),
     )
-    role = MinimalExecutionRole(stack, "Api", container_assets=True)
+    role = MinimalExecutionRole(stack, "Api", derive=False, container_assets=True)
     _task(stack, role, ecs.ContainerImage.from_asset(ASSET_DIR))
     with pytest.raises(RuntimeError, match="cdk-team42-container-assets-123456789012-eu-west-1"):
         Template.from_stack(stack)
 
 
 def test_fails_when_an_asset_image_is_not_covered(env_stack: cdk.Stack) -> None:
-    role = MinimalExecutionRole(env_stack, "Api")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
     _task(env_stack, role, ecs.ContainerImage.from_asset(ASSET_DIR))
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
@@ -117,7 +117,7 @@ def test_tag_parameter_container_image_is_covered_by_its_repository(env_stack: c
 
 def test_fails_when_the_tag_parameter_repository_is_missing(env_stack: cdk.Stack) -> None:
     repository = ecr.Repository.from_repository_name(env_stack, "Repo", "pipeline/api")
-    role = MinimalExecutionRole(env_stack, "Api")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
     _task(env_stack, role, ecs.TagParameterContainerImage(repository))
     with pytest.raises(RuntimeError, match="repository/pipeline/api"):
         Template.from_stack(env_stack)
@@ -158,7 +158,7 @@ def test_public_registries_need_no_ecr_permission(env_stack: cdk.Stack, image: s
 def test_fails_when_an_ecr_uri_names_an_uncovered_repository(
     env_stack: cdk.Stack, uri: str, arn: str
 ) -> None:
-    role = MinimalExecutionRole(env_stack, "Api")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
     _task(env_stack, role, ecs.ContainerImage.from_registry(uri))
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)

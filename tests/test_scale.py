@@ -77,7 +77,7 @@ def test_families_report_what_each_family_needs(env_stack: cdk.Stack) -> None:
 
 
 def test_fails_when_a_registered_family_lacks_a_resource(env_stack: cdk.Stack) -> None:
-    shared = SharedExecutionRole(env_stack, "Workers")
+    shared = SharedExecutionRole(env_stack, "Workers", derive=False)
     shared.add_family("billing")
     _family_task(env_stack, shared, "billing")
     with pytest.raises(RuntimeError) as error:
@@ -152,7 +152,7 @@ def test_prefix_mode_stays_one_size_whatever_the_number_of_families() -> None:
 
 
 def test_fails_when_a_task_uses_a_repository_outside_the_prefix(env_stack: cdk.Stack) -> None:
-    shared = SharedExecutionRole(env_stack, "Team", repository_prefixes=["team/"])
+    shared = SharedExecutionRole(env_stack, "Team", derive=False, repository_prefixes=["team/"])
     task = ecs.FargateTaskDefinition(env_stack, "Task", execution_role=shared.role)
     task.add_container(
         "app",

@@ -45,7 +45,7 @@ def test_covered_grants_add_nothing(env_stack: cdk.Stack) -> None:
 
 def test_fails_when_a_repository_is_missing(env_stack: cdk.Stack) -> None:
     repository = ecr.Repository.from_repository_name(env_stack, "Repo", "api")
-    role = MinimalExecutionRole(env_stack, "Api")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
     _task(env_stack, role.role, image=ecs.ContainerImage.from_ecr_repository(repository))
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
@@ -63,7 +63,7 @@ def test_fails_when_a_log_group_secret_and_parameter_are_missing(env_stack: cdk.
     log_group = logs.LogGroup.from_log_group_name(env_stack, "Logs", "/ecs/api")
     secret = secretsmanager.Secret.from_secret_name_v2(env_stack, "Db", "api/db")
     parameter = ssm.StringParameter.from_string_parameter_name(env_stack, "Flag", "/api/flag")
-    role = MinimalExecutionRole(env_stack, "Api")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
     _task(
         env_stack,
         role.role,
@@ -128,7 +128,7 @@ def test_starter_covers_ecr_and_logs_through_the_managed_policy(stack: cdk.Stack
 
 def test_fails_when_the_starter_lacks_a_secret(stack: cdk.Stack) -> None:
     secret = secretsmanager.Secret.from_secret_name_v2(stack, "Db", "api/db")
-    role = StarterExecutionRole(stack, "Demo")
+    role = StarterExecutionRole(stack, "Demo", derive=False)
     _task(
         stack,
         role.role,
@@ -142,7 +142,7 @@ def test_fails_when_the_starter_lacks_a_secret(stack: cdk.Stack) -> None:
 def test_fails_when_one_task_of_a_shared_role_is_not_covered(stack: cdk.Stack) -> None:
     first = ecr.Repository.from_repository_name(stack, "First", "first")
     second = ecr.Repository.from_repository_name(stack, "Second", "second")
-    shared = SharedExecutionRole(stack, "Shared", repositories=[first])
+    shared = SharedExecutionRole(stack, "Shared", derive=False, repositories=[first])
     for name, repository in (("One", first), ("Two", second)):
         task = ecs.FargateTaskDefinition(stack, name, execution_role=shared.role)
         task.add_container("app", image=ecs.ContainerImage.from_ecr_repository(repository))
@@ -191,7 +191,7 @@ def test_fails_when_a_log_group_of_another_stack_is_missing_naming_it_once(app: 
     platform, service = _platform_and_service(app)
     covered = logs.LogGroup(platform, "Logs")
     missing = logs.LogGroup(platform, "Other")
-    role = SharedExecutionRole(platform, "Role", log_groups=[covered])
+    role = SharedExecutionRole(platform, "Role", derive=False, log_groups=[covered])
     _task(
         service,
         role.role,
@@ -277,7 +277,7 @@ def test_fails_when_a_role_in_a_nested_stack_misses_a_log_group(app: cdk.App) ->
     covered = logs.LogGroup(parent, "Logs")
     missing = logs.LogGroup(parent, "Other")
     nested = cdk.NestedStack(parent, "Nested")
-    role = MinimalExecutionRole(nested, "Api", log_groups=[covered])
+    role = MinimalExecutionRole(nested, "Api", derive=False, log_groups=[covered])
     _task(
         nested,
         role.role,

@@ -32,6 +32,7 @@ class ExecutionRoleBase(Construct):
         scope: Construct,
         id: str,
         *,
+        derive: bool,
         role_name: str | None,
         path: str | None,
         permissions_boundary: iam.IManagedPolicy | None,
@@ -57,6 +58,7 @@ class ExecutionRoleBase(Construct):
         super().__init__(scope, id)
         self._stack = stack
         self._plan = Plan(where, checked, aws_managed_policies)
+        self._plan.derive = bool(derive)
         self._role = _create_role(self, registry, checked, aws_managed_policies)
         self._entry = RoleEntry(self._plan, self._role, self)
         registry.register(self._entry)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
@@ -34,7 +34,7 @@ from ._trust import stack_environment
 
 if TYPE_CHECKING:
     from ._plan import Plan
-    from ._usage import GrantView, RoleUsage, TaskView
+    from ._usage import GrantView, RoleUsage, StackValues, TaskView
 
 __all__ = ["Derived", "derive_needs", "observe_task_definitions"]
 
@@ -61,12 +61,29 @@ _VIA_SERVICES = ("secretsmanager", "ssm", "s3")
 _VIA_SERVICE = re.compile(r"^(?P<service>[a-z0-9-]+)\.(?P<region>.+)\.amazonaws\.com(?:\.cn)?$")
 
 
-@dataclass
 class Derived:
-    """The needs derived for a role (an observation of its plan)."""
+    """The needs derived for a role (an observation of its plan): every need its grants and
+    task definitions show, less those the plan covers (computed once the lifecycle has
+    resolved ``values``, together with every other role's)."""
 
-    needs: list[Need] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: Sequence[str] = ()
+
+    def __init__(self, plan: Plan, values: StackValues, candidates: Sequence[Need]) -> None:
+        self._plan = plan
+        self._stack_values = values
+        self._candidates = candidates
+        self._needs: list[Need] | None = None
+
+    @property
+    def values(self) -> list[str]:
+        return [need.arn for need in self._candidates]
+
+    @property
+    def needs(self) -> list[Need]:
+        if self._needs is None:
+            self._needs = []  # while the plan's other needs are read below
+            self._needs = _uncovered(self._plan, self._stack_values, self._candidates)
+        return self._needs
 
     def accounted_for(self, grants: Sequence[Mapping[str, Any]]) -> set[int]:
         return set()
@@ -76,14 +93,13 @@ def observe_task_definitions(plan: Plan, usage: RoleUsage) -> Derived | None:
     """The needs of the role's task definitions that its plan does not cover yet."""
     if not plan.derive:
         return None
-    return Derived(derive_needs(plan, usage))
+    return Derived(plan, usage.stack_values, derive_needs(usage))
 
 
-def derive_needs(plan: Plan, usage: RoleUsage) -> list[Need]:
-    """Every need the role's grants and task definitions show, less those the plan covers."""
+def derive_needs(usage: RoleUsage) -> list[Need]:
+    """Every need the role's grants and task definitions show."""
     context = _Context(usage)
-    needs = _grant_needs(context) + _container_needs(context)
-    return _uncovered(plan, usage.stack, needs)
+    return _grant_needs(context) + _container_needs(context)
 
 
 class _Context:
@@ -489,20 +505,16 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _uncovered(plan: Plan, stack: cdk.Stack, needs: Sequence[Need]) -> list[Need]:
-    """``needs`` less those the plan's needs allow already (a narrower duplicate, or a need a
-    name-prefix or tag statement covers, adds nothing)."""
+def _uncovered(plan: Plan, values: StackValues, needs: Sequence[Need]) -> list[Need]:
+    """``needs`` less those the plan's other needs allow already (a narrower duplicate, or a
+    need a name-prefix or tag statement covers, adds nothing)."""
     if not needs:
         return []
-    resolve = stack.resolve
-    existing = build_statements(plan.needs, resolve, url_suffix=stack.url_suffix)
-    region, account = (flatten(value) for value in resolve([stack.region, stack.account]))
-
-    def stream_pattern(name: str) -> str:
-        return f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{name}:*"
-
-    covers = covers_of(existing, plan.needs, plan.role_covers, resolve, stream_pattern)
-    index = CoverIndex([*covers, *_key_covers(plan.needs, resolve)])
+    resolve = values.resolve
+    others = plan.needs
+    existing = build_statements(others, resolve, url_suffix=values.url_suffix)
+    covers = covers_of(existing, others, plan.role_covers, resolve, values.stream_pattern)
+    index = CoverIndex([*covers, *_key_covers(others, resolve)])
     kept: list[Need] = []
     resolved = resolve([need.arn for need in needs])
     for need, template in zip(needs, resolved, strict=True):

@@ -120,6 +120,10 @@ class Routers:
     tasks: list[ecs.TaskDefinition] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def values(self) -> list[str]:
+        return [need.arn for need in self.needs]
+
     def accounted_for(self, grants: Sequence[Mapping[str, Any]]) -> set[int]:
         """aws-cdk-lib's pull on ``*`` for the image of each router the role covers: one such
         grant per router, whoever rendered the task definition first."""

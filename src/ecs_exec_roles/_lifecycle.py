@@ -21,7 +21,7 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
-from ._cfn import flatten
+from ._cfn import flatten, is_unresolved
 from ._checks import Facts, Grant, errors_of
 from ._derive import observe_task_definitions
 from ._firelens import observe_default_routers
@@ -30,7 +30,7 @@ from ._recorder import RecordingRole
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
 from ._task_definitions import scan_task_definitions, task_needs_of
 from ._trust import stack_environment
-from ._usage import RoleUsage, gather_usages
+from ._usage import RoleUsage, StackValues, gather_usages
 
 __all__ = [
     "MUTATING_ASPECT_PRIORITY",
@@ -64,7 +64,15 @@ class Resolver:
         self._cache: dict[str, Any] = {}
 
     def prefetch(self, values: Iterable[str]) -> None:
-        missing = [value for value in dict.fromkeys(values) if value not in self._cache]
+        missing = []
+        for value in dict.fromkeys(values):
+            if value in self._cache:
+                continue
+            if is_unresolved(value):
+                missing.append(value)
+            else:
+                # A string without a token resolves to itself.
+                self._cache[value] = value
         if missing:
             self._cache.update(zip(missing, self._stack.resolve(missing), strict=True))
 
@@ -90,6 +98,9 @@ class RoleEntry:
     scope: Construct
     synthesis: Synthesis | None = None
     policies: list[iam.ManagedPolicy] = field(default_factory=list)
+    #: The grants as a policy document of CDK strings when they were gathered at finalize,
+    #: and how many there were then.
+    grant_document: tuple[int, dict[str, Any]] | None = None
 
 
 class StackRoles:
@@ -103,6 +114,7 @@ class StackRoles:
         self._finalized_count = 0
         self._region_account: tuple[str, str] | None = None
         self._url_suffix: str | None = None
+        self._root: IConstruct | None = None
         # Construct paths of the scopes roles were created in, by id() (the scope is kept
         # alive with it).
         self._scope_paths: dict[int, tuple[IConstruct, str]] = {}
@@ -145,6 +157,13 @@ class StackRoles:
         return self._resolver
 
     @property
+    def root(self) -> IConstruct:
+        """The app (read once)."""
+        if self._root is None:
+            self._root = self.stack.node.root
+        return self._root
+
+    @property
     def url_suffix(self) -> str:
         if self._url_suffix is None:
             self._url_suffix = self.stack.url_suffix
@@ -167,14 +186,11 @@ class StackRoles:
         """Build the policies of every role not built yet (the aspect visits several nodes)."""
         new = self.entries[self._finalized_count :]
         self._finalized_count = len(self.entries)
-        self._observe(new)
         resolver = self.resolver
-        resolver.prefetch(
-            value
-            for entry in new
-            for need in entry.plan.needs
-            for value in (need.arn, *need.grant_aliases)
-        )
+        # The props' values first, for every role at once: derivation compares with them.
+        resolver.prefetch(_need_values(new))
+        self._observe(new)
+        resolver.prefetch(_need_values(new))
         for entry in new:
             self._finalize(entry, resolver)
 
@@ -184,17 +200,24 @@ class StackRoles:
         if not observed:
             return
         # Scanned afresh: task definitions may be added until synthesis.
-        index = scan_task_definitions(self.stack.node.root)
+        index = scan_task_definitions(self.root)
         usages = gather_usages(
             self.stack,
             [(entry.role, entry.scope) for entry in observed],
             lambda role: index.get(id(role), []),
+            StackValues(self.resolver, self.url_suffix, self.stream_pattern),
         )
+        observations = []
         for entry, usage in zip(observed, usages, strict=True):
+            if usage.grant_document is not None:
+                entry.grant_document = (len(usage.grants), usage.grant_document)
             for observe in OBSERVERS:
                 observation = observe(entry.plan, usage)
                 if observation is not None:
                     entry.plan.observe(observation)
+                    observations.append(observation)
+        # What the observations resolve, for every role at once, before they compute needs.
+        self.resolver.prefetch(value for o in observations for value in o.values)
 
     def _finalize(self, entry: RoleEntry, resolver: Resolver) -> None:
         plan = entry.plan
@@ -211,7 +234,7 @@ class StackRoles:
     def errors(self) -> list[str]:
         entries = self.entries
         grants = _resolved_grants(self.stack, entries)
-        needs = task_needs_of(self.stack, [entry.role for entry in entries])
+        needs = task_needs_of(self.stack, self.root, [entry.role for entry in entries])
         # The roles' values resolved again, now that aws-cdk-lib has prepared the app (and,
         # for example, turned a parent stack's resource into a nested stack's parameter):
         # grants and task definitions are in that form too.
@@ -235,6 +258,16 @@ class StackRoles:
         return errors
 
 
+def _need_values(entries: Sequence[RoleEntry]) -> list[str]:
+    """Every CDK string the needs of ``entries`` name."""
+    return [
+        value
+        for entry in entries
+        for need in entry.plan.needs
+        for value in (need.arn, *need.grant_aliases)
+    ]
+
+
 def _check_values(entry: RoleEntry) -> list[str]:
     """Every CDK string the coverage check resolves: the statements' resources, aliases."""
     statements = entry.synthesis.statements if entry.synthesis else ()
@@ -245,23 +278,25 @@ def _check_values(entry: RoleEntry) -> list[str]:
 
 
 def _resolved_grants(stack: cdk.Stack, entries: Sequence[RoleEntry]) -> list[Any]:
-    """Each role's distinct granted statements in template form, all resolved in one call.
+    """Each role's granted statements in template form, all resolved in one call.
 
-    A policy document per role drops duplicate statements (every ECR image grants the same
-    token statement); the documents are resolved together.
+    The document gathered at finalize serves while no grant came after it; otherwise a policy
+    document per role, which drops duplicate statements (every ECR image grants the same
+    token statement).
     """
-    documents = [
-        iam.PolicyDocument(
-            minimize=False, statements=[grant.statement for grant in entry.role.recorded_grants]
-        )
-        for entry in entries
-        if entry.role.recorded_grants
-    ]
+    documents = [_grant_document(entry) for entry in entries if entry.role.recorded_grants]
     resolved = iter(stack.resolve(documents) if documents else ())
     return [
         next(resolved).get("Statement", []) if entry.role.recorded_grants else []
         for entry in entries
     ]
+
+
+def _grant_document(entry: RoleEntry) -> Any:
+    grants = entry.role.recorded_grants
+    if entry.grant_document is not None and entry.grant_document[0] == len(grants):
+        return entry.grant_document[1]
+    return iam.PolicyDocument(minimize=False, statements=[grant.statement for grant in grants])
 
 
 def _each_grant(stack: cdk.Stack, role: RecordingRole) -> list[Grant]:

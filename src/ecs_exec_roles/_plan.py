@@ -31,7 +31,12 @@ class Observation(Protocol):
 
     @property
     def needs(self) -> Sequence[Need]:
-        """The needs observed, added to the plan's."""
+        """The needs observed, added to the plan's (read once its ``values`` are resolved)."""
+        ...
+
+    @property
+    def values(self) -> Sequence[str]:
+        """The CDK strings the observation resolves to compute its needs."""
         ...
 
     @property
@@ -78,7 +83,6 @@ class Plan:
         self.options = options
         self.aws_managed_policies = tuple(aws_managed_policies)
         self._needs: list[Need] = []
-        self._observed: list[Need] = []
         self._families: dict[str, list[Need]] = {}
         #: Role-wide switch: cover aws-cdk-lib's default FireLens routers.
         self.default_router = False
@@ -111,7 +115,6 @@ class Plan:
         """Add what was observed in the app at synth, before the plan is sealed."""
         self.check_open()
         self._observations.append(observation)
-        self._observed.extend(observation.needs)
 
     def seal(self) -> None:
         """Fix the needs: synthesis reads them once from here on."""
@@ -126,7 +129,7 @@ class Plan:
     @property
     def needs(self) -> tuple[Need, ...]:
         """Every need: from props, then observed at synth."""
-        return (*self._needs, *self._observed)
+        return (*self._needs, *(need for o in self._observations for need in o.needs))
 
     @property
     def observations(self) -> tuple[Observation, ...]:

@@ -66,10 +66,12 @@ def ecr_image_repository(image: str) -> tuple[str, str, str, str] | None:
 
 
 # The app's task definitions by execution role (the Python object: jsii hands back the very
-# object a role was created as), built once per app on first use. The checks that use it run
-# at synth, when the construct tree is complete and can no longer change (aws-cdk-lib refuses
+# object a role was created as), built once per app on first use by the checks, which run at
+# synth, when the construct tree is complete and can no longer change (aws-cdk-lib refuses
 # changes after synthesis).
 _INDEX_ATTRIBUTE = "_ecs_exec_roles_task_definitions_by_role"
+# Every task definition seen in the app, by id(): what is read of one is read once.
+_SEEN_ATTRIBUTE = "_ecs_exec_roles_task_definitions_seen"
 
 
 def _task_definition_index(root: IConstruct) -> dict[int, list[IndexedTask]]:
@@ -80,18 +82,27 @@ def _task_definition_index(root: IConstruct) -> dict[int, list[IndexedTask]]:
     return index
 
 
-@dataclass
+@dataclass(eq=False)
 class IndexedTask:
-    """A task definition and its CloudFormation resource."""
+    """A task definition, its CloudFormation resource, and what is read of them (once)."""
 
     task: ecs.TaskDefinition
     resource: ecs.CfnTaskDefinition | None = None
+    execution_role: Any = None
+    _containers: Any = None
 
     @property
     def cfn(self) -> ecs.CfnTaskDefinition:
         if self.resource is None:
             self.resource = self.task.node.default_child  # type: ignore[assignment]
         return self.resource  # type: ignore[return-value]
+
+    @property
+    def container_definitions(self) -> Any:
+        """The resource's containers, unresolved (the same value every time it is read)."""
+        if self._containers is None:
+            self._containers = self.cfn.container_definitions
+        return self._containers
 
 
 def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
@@ -100,23 +111,37 @@ def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
     Each one's resource is taken from the same walk: the tree is listed in pre-order, and a
     task definition creates its ``Resource`` child before any other task definition can
     follow it, so the first ``CfnTaskDefinition`` after one is its own. (Reading
-    ``node.default_child`` instead is two calls into aws-cdk-lib per task definition.)
+    ``node.default_child`` instead is two calls into aws-cdk-lib per task definition.) A task
+    definition seen in an earlier scan keeps what was read of it; its execution role, once it
+    has one, cannot change.
     """
+    seen: dict[int, IndexedTask] | None = getattr(root, _SEEN_ATTRIBUTE, None)
+    if seen is None:
+        seen = {}
+        setattr(root, _SEEN_ATTRIBUTE, seen)
     index: dict[int, list[IndexedTask]] = {}
     pending: IndexedTask | None = None
     for construct in root.node.find_all():
         if isinstance(construct, ecs.TaskDefinition):
-            pending = IndexedTask(construct)
-            execution_role = construct.execution_role
-            if execution_role is not None:
-                index.setdefault(id(execution_role), []).append(pending)
+            known = seen.get(id(construct))
+            if known is None or known.execution_role is None:
+                known = seen[id(construct)] = IndexedTask(
+                    construct, execution_role=construct.execution_role
+                )
+                pending = known
+            else:
+                pending = None
+            if known.execution_role is not None:
+                index.setdefault(id(known.execution_role), []).append(known)
         elif pending is not None and isinstance(construct, ecs.CfnTaskDefinition):
             pending.resource = construct
             pending = None
     return index
 
 
-def task_needs_of(stack: cdk.Stack, roles: Sequence[Any]) -> dict[int, list[TaskNeed]]:
+def task_needs_of(
+    stack: cdk.Stack, root: IConstruct, roles: Sequence[Any]
+) -> dict[int, list[TaskNeed]]:
     """The needs of every container of the task definitions using each role, by ``id(role)``.
 
     Containers are read from their template form (aws-cdk-lib has already rendered them when
@@ -125,9 +150,9 @@ def task_needs_of(stack: cdk.Stack, roles: Sequence[Any]) -> dict[int, list[Task
     ``Fn::GetAtt`` as the roles' statements here. Resources are returned in the flattened
     text form of ``_cfn.flatten``.
     """
-    index = _task_definition_index(stack.node.root)
+    index = _task_definition_index(root)
     tasks = [
-        (id(role), entry.task, entry.cfn.container_definitions)
+        (id(role), entry.task, entry.container_definitions)
         for role in roles
         for entry in index.get(id(role), ())
     ]

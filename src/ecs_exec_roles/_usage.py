@@ -22,7 +22,17 @@ if TYPE_CHECKING:
     from ._recorder import RecordedGrant, RecordingRole
     from ._task_definitions import IndexedTask
 
-__all__ = ["GrantView", "RoleUsage", "TaskView", "gather_usages"]
+__all__ = ["GrantView", "RoleUsage", "StackValues", "TaskView", "gather_usages"]
+
+
+@dataclass(frozen=True)
+class StackValues:
+    """What a stack's roles share: its resolver (values resolved together, each once), its
+    URL suffix, and the stream pattern of a log group of the stack by its name form."""
+
+    resolve: Callable[[Any], Any]
+    url_suffix: str
+    stream_pattern: Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -49,29 +59,34 @@ class RoleUsage:
 
     :param stack: the role's stack.
     :param owner: the construct that owns the role (where what is built for it goes).
+    :param stack_values: the stack's cached resolver, URL suffix and log-stream pattern.
     """
 
     stack: cdk.Stack
     role: RecordingRole
     owner: Construct
+    stack_values: StackValues
     tasks: list[TaskView] = field(default_factory=list)
     grants: list[GrantView] = field(default_factory=list)
+    #: The grants as one policy document of CDK strings (``None`` without grants).
+    grant_document: dict[str, Any] | None = None
 
 
 def gather_usages(
     stack: cdk.Stack,
     roles: Sequence[tuple[RecordingRole, Construct]],
     tasks_of: Callable[[RecordingRole], Sequence[IndexedTask]],
+    stack_values: StackValues,
 ) -> list[RoleUsage]:
     """The usage of each role (with the construct that owns it), gathered together.
 
     :param tasks_of: the task definitions using a role.
     """
-    usages = [RoleUsage(stack, role, owner) for role, owner in roles]
+    usages = [RoleUsage(stack, role, owner, stack_values) for role, owner in roles]
     entries = [(usage, entry) for usage in usages for entry in tasks_of(usage.role)]
     if entries:
         # Rendering first: it adds the default routers' grants, which the grants below include.
-        rendered = stack.resolve([entry.cfn.container_definitions for _, entry in entries])
+        rendered = stack.resolve([entry.container_definitions for _, entry in entries])
         for (usage, entry), containers in zip(entries, rendered, strict=True):
             usage.tasks.append(TaskView(entry, containers or []))
     granted = [usage for usage in usages if usage.role.recorded_grants]
@@ -83,6 +98,7 @@ def gather_usages(
     ]
     resolved = stack.resolve(documents) if documents else []
     for usage, tokens, template in zip(granted, documents, resolved, strict=True):
+        usage.grant_document = tokens
         usage.grants = [
             GrantView(token_statement, resolved_statement, record)
             for token_statement, resolved_statement, record in zip(
