@@ -103,7 +103,7 @@ class ExecutionRoleBase(Construct):
         plan.check_open()
         values = {**call_props(ResourceProps, arguments), **overrides}
         props = ResourceProps.checked(plan.where, **values)
-        plan.add(needs_of_props(self, plan.where, props), family=props.family)
+        plan.add(needs_of_props(self, plan.where, props, self._role.probe), family=props.family)
         plan.default_router = plan.default_router or props.firelens_default_router
 
 

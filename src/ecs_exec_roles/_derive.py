@@ -26,8 +26,9 @@ import aws_cdk as cdk
 
 from ._cfn import canonical, flatten
 from ._coverage import Cover, CoverIndex, covers_of
+from ._features import s3_bucket_arn_of
 from ._kinds import Kind, ecs_subset
-from ._needs import LazyOrigin, Need
+from ._needs import LazyOrigin, Need, bucket_key_needs, bucket_of
 from ._statements import build_statements
 from ._task_definitions import ecr_image_repository
 from ._trust import stack_environment
@@ -397,14 +398,17 @@ def _environment_file_arn(context: _Context, source: _Source, index: int) -> str
 
 
 def _s3_needs(arn: str, template: Any, origin: str | LazyOrigin) -> list[Need]:
+    """An object in S3 and its bucket's location; a customer managed key the bucket of the
+    app encrypts with, through S3."""
     if _S3_OBJECT_ARN.match(flatten(template)) is None or not _exact(template, ""):
         return []
-    # arn:<partition>:s3:::<bucket>/<key>: a bucket name (or its token) holds no "/".
-    head, separator, path = arn.partition(":::")
-    if not separator or "/" not in path:
-        return []
-    bucket = f"{head}:::{path.split('/', 1)[0]}"
-    return [Need(Kind.S3_OBJECT, arn, origin), Need(Kind.S3_BUCKET, bucket, origin)]
+    bucket_arn = s3_bucket_arn_of(arn)
+    needs = [Need(Kind.S3_OBJECT, arn, origin), Need(Kind.S3_BUCKET, bucket_arn, origin)]
+    bucket_name = bucket_arn.rpartition(":::")[2]
+    bucket = bucket_of(bucket_name or bucket_arn)
+    if bucket is not None:
+        needs.extend(bucket_key_needs(str(origin), "its bucket", bucket))
+    return needs
 
 
 def _credential_spec_needs(context: _Context, spec: Any, index: int, source: _Source) -> list[Need]:

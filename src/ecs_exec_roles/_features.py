@@ -14,12 +14,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
-from ._cfn import is_unresolved
+from ._cfn import flatten, is_unresolved
 from ._errors import ExecutionRoleError
 from ._kinds import Kind
-from ._needs import LazyOrigin, Need, check_kind, check_no_wildcard, log_group_arn_from_name
+from ._needs import (
+    LazyOrigin,
+    Need,
+    bucket_key_needs,
+    bucket_of,
+    check_kind,
+    check_no_wildcard,
+    log_group_arn_from_name,
+)
 from ._trust import stack_environment
 
 if TYPE_CHECKING:
@@ -31,6 +40,7 @@ __all__ = [
     "S3File",
     "aws_owned_repository_need",
     "container_assets_needs",
+    "credential_spec_needs",
     "environment_file_needs",
     "firelens_config_needs",
     "guardduty_needs",
@@ -38,6 +48,7 @@ __all__ = [
     "log_group_create_needs",
     "log_stream_needs",
     "pull_through_needs",
+    "s3_bucket_arn_of",
 ]
 
 
@@ -87,14 +98,9 @@ def environment_file_needs(scope: Construct, where: str, files: Sequence[Any]) -
         config = environment_file.bind(scope)
         location = config.s3_location
         _check_key(where, "environment_files", index, location.object_key)
-        needs.extend(
-            _s3_needs(
-                scope,
-                location.bucket_name,
-                location.object_key,
-                f"environment_files[{index}]",
-            )
-        )
+        label = f"environment_files[{index}]"
+        needs.extend(_s3_needs(scope, location.bucket_name, location.object_key, label))
+        needs.extend(bucket_key_needs(where, label, bucket_of(location.bucket_name)))
     return needs
 
 
@@ -109,15 +115,50 @@ def firelens_config_needs(scope: Construct, where: str, files: Sequence[Any]) ->
             )
         check_kind(where, "firelens_config_files", index, config_file.bucket, "bucket")
         _check_key(where, "firelens_config_files", index, config_file.key)
-        needs.extend(
-            _s3_needs(
-                scope,
-                config_file.bucket.bucket_name,
-                config_file.key,
-                f"firelens_config_files[{index}]",
-            )
-        )
+        label = f"firelens_config_files[{index}]"
+        needs.extend(_s3_needs(scope, config_file.bucket.bucket_name, config_file.key, label))
+        needs.extend(bucket_key_needs(where, label, config_file.bucket))
     return needs
+
+
+def credential_spec_needs(scope: Construct, where: str, specs: Sequence[Any]) -> list[Need]:
+    """Reads of each Active Directory credential spec (gMSA) the ECS agent fetches before the
+    task starts: ``s3:GetObject`` (and the bucket's location and key) for a file in S3,
+    ``ssm:GetParameters`` for an SSM parameter.
+
+    The Amazon ECS Developer Guide's pages on gMSA for Linux and Windows containers say the
+    task execution role must read the credential spec from S3 or SSM. A domainless gMSA's
+    user secret is named inside the file, not in the task definition: pass it in ``secrets``.
+    """
+    needs: list[Need] = []
+    for index, spec in enumerate(specs):
+        if not isinstance(spec, ecs.CredentialSpec):
+            raise ExecutionRoleError(
+                f"{where}: credential_specs[{index}] is {spec!r}, not an ecs.CredentialSpec. "
+                "Pass the same object the container uses, for example "
+                "ecs.DomainJoinedCredentialSpec.from_s3_bucket(bucket, 'gmsa.json')."
+            )
+        location = str(spec.bind().location)
+        label = f"credential_specs[{index}]"
+        where_it_is = flatten(cdk.Stack.of(scope).resolve(location))
+        if ":ssm:" in where_it_is:
+            needs.append(Need(Kind.PARAMETER, location, label))
+            continue
+        bucket_arn = s3_bucket_arn_of(location)
+        needs.append(Need(Kind.S3_OBJECT, location, label))
+        needs.append(Need(Kind.S3_BUCKET, bucket_arn, label))
+        needs.extend(bucket_key_needs(where, label, bucket_of(bucket_arn)))
+    return needs
+
+
+def s3_bucket_arn_of(object_arn: str) -> str:
+    """The bucket ARN of an S3 object ARN held as a CDK string: ``arn:<p>:s3:::<bucket>`` of
+    ``arn:<p>:s3:::<bucket>/<key>``, or the bucket ARN token before ``/<key>`` (a bucket name
+    or ARN token holds no ``/``)."""
+    head, separator, path = object_arn.partition(":::")
+    if separator:
+        return f"{head}:::{path.split('/', 1)[0]}"
+    return object_arn.split("/", 1)[0]
 
 
 def log_group_create_needs(where: str, log_groups: Sequence[Any]) -> list[Need]:

@@ -52,6 +52,9 @@ class MinimalExecutionRole(ExecutionRoleBase):
         file's ``s3:GetObject``, its bucket's ``s3:GetBucketLocation``). Default: - none.
     :param firelens_config_files: FireLens configuration files in S3 (EC2 launch type), as
         :class:`S3File`. Default: - none.
+    :param credential_specs: the ``ecs.CredentialSpec`` objects (gMSA) the containers use:
+        ``s3:GetObject`` on a file in S3, or ``ssm:GetParameters`` on a parameter.
+        Default: - none.
     :param log_groups_to_create: log groups the ``awslogs`` driver creates
         (``awslogs-create-group``): ``logs:CreateLogGroup`` on each, and log writes.
         Default: - no log group creation.
@@ -104,6 +107,7 @@ class MinimalExecutionRole(ExecutionRoleBase):
         registry_credentials: Sequence[secretsmanager.ISecret] = (),
         environment_files: Sequence[ecs.EnvironmentFile] = (),
         firelens_config_files: Sequence[S3File] = (),
+        credential_specs: Sequence[ecs.CredentialSpec] = (),
         log_groups_to_create: Sequence[logs.ILogGroup] = (),
         log_stream_prefixes: Sequence[str] = (),
         pull_through_cache_prefixes: Sequence[str] = (),

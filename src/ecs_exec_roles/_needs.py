@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,9 @@ from ._props import shown
 __all__ = [
     "LazyOrigin",
     "Need",
+    "Probe",
+    "bucket_key_needs",
+    "bucket_of",
     "check_kind",
     "check_no_wildcard",
     "key_need",
@@ -285,14 +288,77 @@ def secret_needs(where: str, prop: str, secrets: Sequence[Any]) -> list[Need]:
     return needs
 
 
-def parameter_needs(where: str, prop: str, parameters: Sequence[Any]) -> list[Need]:
-    """Reads of each SSM parameter of ``prop``."""
+# Grants what a CDK object's ``grant_*`` method passed to it would grant, and returns those
+# statements (``RecordingRole.probe``).
+Probe = Callable[[Callable[[Any], object]], Sequence[Any]]
+
+
+def parameter_needs(
+    where: str, prop: str, parameters: Sequence[Any], probe: Probe | None = None
+) -> list[Need]:
+    """Reads of each SSM parameter of ``prop``, and decryption of a SecureString parameter
+    with the key its object holds, through SSM only.
+
+    :param probe: reads what a parameter grants for itself; without it, keys are not read.
+    """
     needs: list[Need] = []
     for index, parameter in enumerate(parameters):
         parameter_arn = str(check_kind(where, prop, index, parameter, "parameter"))
         check_no_wildcard(where, prop, index, parameter_arn, LazyOrigin(parameter))
         needs.append(Need(Kind.PARAMETER, parameter_arn, LazyOrigin(parameter)))
+        key_arn = _secure_string_key(parameter, probe) if probe is not None else None
+        if key_arn is not None:
+            origin = LazyOrigin(parameter, "the key of ")
+            region = _arn_region(parameter_arn) or _region_of(parameter)
+            needs.append(Need(Kind.KEY, key_arn, origin, region, ("ssm",)))
     return needs
+
+
+def _secure_string_key(parameter: Any, probe: Probe) -> str | None:
+    """The key of a SecureString parameter's object, as the object grants it.
+
+    aws-cdk-lib's parameter objects hold their ``encryptionKey`` without exposing it through
+    ``IStringParameter``; their ``grant_read`` grants ``kms:Decrypt`` on it.
+    """
+    if read_attribute(parameter, "parameter_type") != "SecureString":
+        return None
+    for statement in probe(parameter.grant_read):
+        document = statement.to_statement_json()
+        actions = document.get("Action")
+        if "kms:Decrypt" in ([actions] if isinstance(actions, str) else actions or []):
+            resources = document.get("Resource")
+            return str(resources if isinstance(resources, str) else resources[0])
+    return None
+
+
+def _arn_region(arn: str) -> str | None:
+    """The region part of an ARN held as a CDK string, when its parts are apart."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 5 and parts[0] == "arn" and parts[3] else None
+
+
+def bucket_of(name_or_arn: str) -> Any | None:
+    """The bucket a CDK string of its name or ARN refers to, when it is a bucket of the app.
+
+    aws-cdk-lib keeps a reference to the resource behind such a token; an imported bucket's
+    name is plain text and leads nowhere.
+    """
+    if not is_unresolved(name_or_arn):
+        return None
+    tokens = cdk.Tokenization.reverse_string(name_or_arn).tokens
+    if len(tokens) != 1 or not isinstance(tokens[0], cdk.Reference):
+        return None
+    scope = tokens[0].target.node.scope
+    return scope if read_attribute(scope, "bucket_arn") is not None else None
+
+
+def bucket_key_needs(where: str, label: str, bucket: Any) -> list[Need]:
+    """Decryption with the customer managed key a bucket encrypts with, through S3 only:
+    S3 refuses ``GetObject`` on an SSE-KMS object without it."""
+    key = read_attribute(bucket, "encryption_key") if bucket is not None else None
+    if key is None:
+        return []
+    return [key_need(where, label, 0, key, ("s3",), label=f"the encryption key of {label}")]
 
 
 def key_needs(where: str, prop: str, keys: Sequence[Any]) -> list[Need]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ._features import (
     container_assets_needs,
+    credential_spec_needs,
     environment_file_needs,
     firelens_config_needs,
     guardduty_needs,
@@ -21,6 +22,7 @@ from ._firelens import router_image_needs
 from ._kinds import Kind
 from ._needs import (
     Need,
+    Probe,
     key_needs,
     log_group_needs,
     parameter_needs,
@@ -36,8 +38,13 @@ if TYPE_CHECKING:
 __all__ = ["needs_of_props"]
 
 
-def needs_of_props(scope: Construct, where: str, props: ResourceProps) -> list[Need]:
-    """The needs of one call's checked props, reading (and checking) each CDK object once."""
+def needs_of_props(
+    scope: Construct, where: str, props: ResourceProps, probe: Probe | None = None
+) -> list[Need]:
+    """The needs of one call's checked props, reading (and checking) each CDK object once.
+
+    :param probe: reads what an object grants for itself (a SecureString parameter's key).
+    """
     # Checked under their own prop name before they join the log groups written to.
     created = log_group_create_needs(where, props.log_groups_to_create)
     asset_repositories = image_asset_repositories(where, props.image_assets)
@@ -52,7 +59,7 @@ def needs_of_props(scope: Construct, where: str, props: ResourceProps) -> list[N
         needs += group_needs
     needs += secret_needs(where, "secrets", props.secrets)
     needs += secret_needs(where, "registry_credentials", props.registry_credentials)
-    needs += parameter_needs(where, "parameters", props.parameters)
+    needs += parameter_needs(where, "parameters", props.parameters, probe)
     needs += key_needs(where, "keys", props.keys)
     if scoped_streams:
         needs += log_stream_needs(
@@ -63,6 +70,7 @@ def needs_of_props(scope: Construct, where: str, props: ResourceProps) -> list[N
     needs += created
     needs += environment_file_needs(scope, where, props.environment_files)
     needs += firelens_config_needs(scope, where, props.firelens_config_files)
+    needs += credential_spec_needs(scope, where, props.credential_specs)
     needs += pull_through_needs(
         scope, props.pull_through_cache_prefixes, props.pull_through_cache_tagging
     )

@@ -170,6 +170,7 @@ class ResourceProps:
     registry_credentials: tuple[Any, ...] = ()
     environment_files: tuple[Any, ...] = ()
     firelens_config_files: tuple[Any, ...] = ()
+    credential_specs: tuple[Any, ...] = ()
     log_groups_to_create: tuple[Any, ...] = ()
     log_stream_prefixes: tuple[str, ...] = ()
     pull_through_cache_prefixes: tuple[str, ...] = ()
@@ -254,6 +255,7 @@ _SEQUENCE_PROPS = frozenset(
         "registry_credentials",
         "environment_files",
         "firelens_config_files",
+        "credential_specs",
         "log_groups_to_create",
         "image_assets",
     )

@@ -9,6 +9,7 @@ what the role allows (``_checks``).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -92,12 +93,29 @@ class RecordingRole(iam.Role):
         )
         self.recorded_grants: list[RecordedGrant] = []
         self.attached_inline_policies: list[iam.Policy] = []
+        self._probe: list[iam.PolicyStatement] | None = None
 
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
-        self.recorded_grants.append(RecordedGrant(statement, _granting_task_definition()))
+        if self._probe is not None:
+            self._probe.append(statement)
+        else:
+            self.recorded_grants.append(RecordedGrant(statement, _granting_task_definition()))
         return self._grant_result
+
+    def probe(self, grant: Callable[[iam.IGrantable], object]) -> list[iam.PolicyStatement]:
+        """The statements ``grant(self)`` makes, which the role neither records nor adds.
+
+        Reads what a CDK object grants for itself when a task uses it (a SecureString
+        parameter's key, which its object holds but does not expose).
+        """
+        self._probe = []
+        try:
+            grant(self)
+            return self._probe
+        finally:
+            self._probe = None
 
     def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
         return bool(self.add_to_principal_policy(statement).statement_added)

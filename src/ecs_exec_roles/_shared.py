@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from constructs import Construct
@@ -25,7 +25,33 @@ if TYPE_CHECKING:
 __all__ = ["SharedExecutionRole"]
 
 
-class SharedExecutionRole(ExecutionRoleBase):
+class _AddShortcuts:
+    """The one-kind shortcuts of :meth:`SharedExecutionRole.add_resources`."""
+
+    add_resources: Callable[..., None]
+
+    def add_repositories(self, *repositories: ecr.IRepository) -> None:
+        """Allow image pulls from more ECR repositories."""
+        self.add_resources(repositories=repositories)
+
+    def add_log_groups(self, *log_groups: logs.ILogGroup) -> None:
+        """Allow ``awslogs`` writes to more log groups."""
+        self.add_resources(log_groups=log_groups)
+
+    def add_secrets(self, *secrets: secretsmanager.ISecret) -> None:
+        """Allow reading more Secrets Manager secrets."""
+        self.add_resources(secrets=secrets)
+
+    def add_parameters(self, *parameters: ssm.IParameter) -> None:
+        """Allow reading more SSM parameters."""
+        self.add_resources(parameters=parameters)
+
+    def add_keys(self, *keys: kms.IKey) -> None:
+        """Allow decrypting with more customer managed keys (through Secrets Manager or SSM)."""
+        self.add_resources(keys=keys)
+
+
+class SharedExecutionRole(_AddShortcuts, ExecutionRoleBase):
     """One task execution role for several task families, naming each family's resources.
 
     It allows what :class:`MinimalExecutionRole` allows, for the union of the resources given
@@ -47,6 +73,9 @@ class SharedExecutionRole(ExecutionRoleBase):
         file's ``s3:GetObject``, its bucket's ``s3:GetBucketLocation``). Default: - none.
     :param firelens_config_files: FireLens configuration files in S3 (EC2 launch type), as
         :class:`S3File`. Default: - none.
+    :param credential_specs: the ``ecs.CredentialSpec`` objects (gMSA) the containers use:
+        ``s3:GetObject`` on a file in S3, or ``ssm:GetParameters`` on a parameter.
+        Default: - none.
     :param log_groups_to_create: log groups the ``awslogs`` driver creates
         (``awslogs-create-group``): ``logs:CreateLogGroup`` on each, and log writes.
         Default: - no log group creation.
@@ -108,6 +137,7 @@ class SharedExecutionRole(ExecutionRoleBase):
         registry_credentials: Sequence[secretsmanager.ISecret] = (),
         environment_files: Sequence[ecs.EnvironmentFile] = (),
         firelens_config_files: Sequence[S3File] = (),
+        credential_specs: Sequence[ecs.CredentialSpec] = (),
         log_groups_to_create: Sequence[logs.ILogGroup] = (),
         log_stream_prefixes: Sequence[str] = (),
         pull_through_cache_prefixes: Sequence[str] = (),
@@ -157,6 +187,7 @@ class SharedExecutionRole(ExecutionRoleBase):
         registry_credentials: Sequence[secretsmanager.ISecret] = (),
         environment_files: Sequence[ecs.EnvironmentFile] = (),
         firelens_config_files: Sequence[S3File] = (),
+        credential_specs: Sequence[ecs.CredentialSpec] = (),
         log_groups_to_create: Sequence[logs.ILogGroup] = (),
         log_stream_prefixes: Sequence[str] = (),
         pull_through_cache_prefixes: Sequence[str] = (),
@@ -182,6 +213,7 @@ class SharedExecutionRole(ExecutionRoleBase):
         keys: Sequence[kms.IKey] = (),
         registry_credentials: Sequence[secretsmanager.ISecret] = (),
         environment_files: Sequence[ecs.EnvironmentFile] = (),
+        credential_specs: Sequence[ecs.CredentialSpec] = (),
         log_groups_to_create: Sequence[logs.ILogGroup] = (),
         log_stream_prefixes: Sequence[str] = (),
         image_assets: Sequence[ecr_assets.DockerImageAsset] = (),
@@ -204,23 +236,3 @@ class SharedExecutionRole(ExecutionRoleBase):
         """Each family registered with :meth:`add_family`: one ``kind: ARN`` line per resource
         it needs, unresolved parts shown as cdk-nag shows them (``<AWS::Partition>``)."""
         return self._plan.family_report(self._stack.resolve)
-
-    def add_repositories(self, *repositories: ecr.IRepository) -> None:
-        """Allow image pulls from more ECR repositories."""
-        self.add_resources(repositories=repositories)
-
-    def add_log_groups(self, *log_groups: logs.ILogGroup) -> None:
-        """Allow ``awslogs`` writes to more log groups."""
-        self.add_resources(log_groups=log_groups)
-
-    def add_secrets(self, *secrets: secretsmanager.ISecret) -> None:
-        """Allow reading more Secrets Manager secrets."""
-        self.add_resources(secrets=secrets)
-
-    def add_parameters(self, *parameters: ssm.IParameter) -> None:
-        """Allow reading more SSM parameters."""
-        self.add_resources(parameters=parameters)
-
-    def add_keys(self, *keys: kms.IKey) -> None:
-        """Allow decrypting with more customer managed keys (through Secrets Manager or SSM)."""
-        self.add_resources(keys=keys)

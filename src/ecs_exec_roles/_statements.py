@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Resource", "Statement", "build_statements"]
 
-_SERVICE_SIDS = {"secretsmanager": "SecretsManager", "ssm": "Ssm"}
+_SERVICE_SIDS = {"s3": "S3", "secretsmanager": "SecretsManager", "ssm": "Ssm"}
 
 # Why a statement's wildcards are unavoidable, for their cdk-nag acknowledgments.
 _TOKEN_REASON = (

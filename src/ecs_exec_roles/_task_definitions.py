@@ -177,6 +177,7 @@ def _container_needs(
     for container in containers:
         origin = LazyOrigin(task, "container ", f"/{container.get('name', '?')}")
         task_needs.extend(_environment_file_needs(container, origin))
+        task_needs.extend(_credential_spec_needs(container, origin))
         firelens = container.get("firelensConfiguration")
         if firelens is not None:
             task_needs.extend(_firelens_config_needs(firelens, origin))
@@ -211,6 +212,28 @@ def _environment_file_needs(container: dict[str, Any], origin: LazyOrigin) -> li
                     "environment_files",
                 )
             )
+    return needs
+
+
+_CREDENTIAL_SPEC = re.compile(r"^credentialspec(?:domainless)?:(?P<arn>arn:.+)$")
+_SSM_PARAMETER_ARN = re.compile(r"^arn:(?:<AWS::Partition>|[^:]+):ssm:[^:]+:[^:]+:parameter/.+$")
+
+
+def _credential_spec_needs(container: dict[str, Any], origin: LazyOrigin) -> list[TaskNeed]:
+    needs: list[TaskNeed] = []
+    for spec in container.get("credentialSpecs") or ():
+        match = _CREDENTIAL_SPEC.match(flatten(spec))
+        if match is None:
+            continue
+        where = origin.with_suffix(" for its credential spec")
+        arn = match["arn"]
+        if _SSM_PARAMETER_ARN.match(arn):
+            needs.extend(
+                TaskNeed(action, arn, where, "credential_specs")
+                for action in Kind.PARAMETER.actions
+            )
+        else:
+            needs.extend(_s3_object_needs(arn, where, "credential_specs"))
     return needs
 
 
