@@ -44,3 +44,43 @@ def role_options(max_managed_policies: int = 10) -> RoleOptions:
         trust_all_regions=False,
         max_managed_policies=max_managed_policies,
     )
+
+
+# Concrete values for the resources of a synthesized template, by type: what a deployment
+# would give their Ref and Fn::GetAtt, for the IAM evaluator. Names are the logical IDs.
+_ARN = "arn:aws:{service}:eu-west-1:123456789012:{resource}"
+_CONCRETE: dict[str, tuple[str, str]] = {
+    # type: (Ref, Arn)
+    "AWS::Logs::LogGroup": ("{id}", _ARN.format(service="logs", resource="log-group:{id}:*")),
+    "AWS::ECR::Repository": ("{lower}", _ARN.format(service="ecr", resource="repository/{lower}")),
+    "AWS::SecretsManager::Secret": (
+        _ARN.format(service="secretsmanager", resource="secret:{id}-AbCdEf"),
+        "",
+    ),
+    "AWS::SSM::Parameter": ("{id}", ""),
+    "AWS::KMS::Key": ("{id}", _ARN.format(service="kms", resource="key/{id}")),
+    "AWS::S3::Bucket": ("{lower}", "arn:aws:s3:::{lower}"),
+}
+
+
+def concrete_environment(*templates: dict[str, Any]) -> Any:
+    """An evaluator environment giving each resource of ``templates`` a concrete name/ARN."""
+    from iam_eval import Environment
+
+    refs: dict[str, str] = {}
+    attributes: dict[str, dict[str, str]] = {}
+    for template in templates:
+        for logical_id, resource in template.get("Resources", {}).items():
+            ref, arn = _CONCRETE.get(resource["Type"], ("{id}", "arn:aws:x:::{id}"))
+            values = {"id": logical_id, "lower": logical_id.lower()}
+            refs[logical_id] = ref.format(**values)
+            attributes[logical_id] = {"Arn": arn.format(**values)} if arn else {}
+        for logical_id in template.get("Parameters", {}):
+            refs[logical_id] = f"parameter-{logical_id}"
+    return Environment(refs=refs, attributes=attributes)
+
+
+def concrete_name(logical_id: str, type_name: str) -> str:
+    """The concrete Ref of a resource, as ``concrete_environment`` gives it."""
+    ref = _CONCRETE.get(type_name, ("{id}", ""))[0]
+    return ref.format(id=logical_id, lower=logical_id.lower())

@@ -26,18 +26,25 @@ import aws_cdk as cdk
 
 from ._cfn import canonical, flatten
 from ._coverage import Cover, CoverIndex, covers_of
+from ._errors import ExecutionRoleError
 from ._features import s3_bucket_arn_of
 from ._kinds import Kind, ecs_subset
-from ._needs import LazyOrigin, Need, bucket_key_needs, bucket_of
+from ._needs import (
+    LazyOrigin,
+    Need,
+    bucket_key_needs,
+    bucket_of,
+    key_need,
+)
 from ._statements import build_statements
 from ._task_definitions import ecr_image_repository
 from ._trust import stack_environment
 
 if TYPE_CHECKING:
     from ._plan import Plan
-    from ._usage import GrantView, RoleUsage, StackValues, TaskView
+    from ._usage import GrantView, RoleUsage, SecretKeys, StackValues, TaskView
 
-__all__ = ["Derived", "derive_needs", "observe_task_definitions"]
+__all__ = ["Derived", "observe_task_definitions"]
 
 _STREAM_REASON = (
     "The awslogs driver names streams prefix/container/task-id, unknown before launch; the "
@@ -67,9 +74,16 @@ class Derived:
     task definitions show, less those the plan covers (computed once the lifecycle has
     resolved ``values``, together with every other role's)."""
 
-    errors: Sequence[str] = ()
-
-    def __init__(self, plan: Plan, values: StackValues, candidates: Sequence[Need]) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        values: StackValues,
+        candidates: Sequence[Need],
+        errors: Sequence[str] = (),
+        secret_keys: SecretKeys | None = None,
+    ) -> None:
+        self.errors: Sequence[str] = errors
+        self._secret_keys = secret_keys
         self._plan = plan
         self._stack_values = values
         self._candidates = candidates
@@ -83,7 +97,16 @@ class Derived:
     def needs(self) -> list[Need]:
         if self._needs is None:
             self._needs = []  # while the plan's other needs are read below
-            self._needs = _uncovered(self._plan, self._stack_values, self._candidates)
+            needs = _uncovered(self._plan, self._stack_values, self._candidates)
+            # The keys of the secrets the plan does not cover yet, read from their objects.
+            secrets = [need for need in needs if need.kind is Kind.SECRET]
+            resolved = self._stack_values.resolve([need.arn for need in secrets])
+            keys, errors = _secret_key_needs(
+                self._plan.where, self._secret_keys, list(zip(secrets, resolved, strict=True))
+            )
+            self._needs = needs
+            self.errors = [*self.errors, *errors]
+            self._needs = needs + _uncovered(self._plan, self._stack_values, keys)
         return self._needs
 
     def accounted_for(self, grants: Sequence[Mapping[str, Any]]) -> set[int]:
@@ -94,20 +117,18 @@ def observe_task_definitions(plan: Plan, usage: RoleUsage) -> Derived | None:
     """The needs of the role's task definitions that its plan does not cover yet."""
     if not plan.derive:
         return None
-    return Derived(plan, usage.stack_values, derive_needs(usage))
-
-
-def derive_needs(usage: RoleUsage) -> list[Need]:
-    """Every need the role's grants and task definitions show."""
-    context = _Context(usage)
-    return _grant_needs(context) + _container_needs(context)
+    context = _Context(plan.where, usage)
+    needs = _grant_needs(context) + _container_needs(context)
+    return Derived(plan, usage.stack_values, needs, context.errors, usage.secret_keys)
 
 
 class _Context:
     """The usage, with the role stack's environment read once."""
 
-    def __init__(self, usage: RoleUsage) -> None:
+    def __init__(self, where: str, usage: RoleUsage) -> None:
+        self.where = where
         self.usage = usage
+        self.errors: list[str] = []
         self.partition, self.region, self.account = stack_environment(usage.stack)
         self.log_group_grants: list[tuple[str, Any, GrantView]] = []
 
@@ -125,13 +146,13 @@ def _grant_needs(context: _Context) -> list[Need]:
         if "NotResource" in resolved:
             continue
         actions = set(ecs_subset(_as_list(resolved.get("Action"))))
-        resources = list(
-            zip(
-                _as_list(grant.tokens.get("Resource")),
-                _as_list(resolved.get("Resource")),
-                strict=True,
-            )
-        )
+        tokens = _as_list(grant.tokens.get("Resource"))
+        templates = _as_list(resolved.get("Resource"))
+        if len(tokens) != len(templates):
+            # A list token (or a value that resolves to nothing): not one resource per string,
+            # so nothing is derived from it; the check reports what it does not cover.
+            continue
+        resources = list(zip(tokens, templates, strict=True))
         for kind, allowed_wildcard in _GRANT_KINDS.items():
             if not actions.intersection(action.lower() for action in kind.actions):
                 continue
@@ -160,6 +181,34 @@ def _grant_need(
     if kind is Kind.KEY:
         return _key_need(context, token, template, grant, following, origin)
     return Need(kind, token, origin)
+
+
+def _secret_key_needs(
+    where: str, keys: SecretKeys | None, secrets: Sequence[tuple[Need, Any]]
+) -> tuple[list[Need], list[str]]:
+    """The customer managed keys the objects of granted secrets hold, through Secrets
+    Manager (and what cannot be allowed).
+
+    aws-cdk-lib grants a secret's key to a ``ViaServicePrincipal``, which never reaches the
+    role's own policy: the grant lands in the policy of a key of the app (which names the
+    role), and nowhere for an imported key.
+
+    :param secrets: the granted secrets' needs, with their template form.
+    """
+    by_arn = keys.by_arn() if keys is not None and secrets else {}
+    needs: list[Need] = []
+    errors: list[str] = []
+    for _, template in secrets:
+        holder = by_arn.get(canonical(template))
+        if holder is None:
+            continue
+        secret, key = holder
+        label = f"the encryption key of the secret {LazyOrigin(secret)}"
+        try:
+            needs.append(key_need(where, "secrets", 0, key, ("secretsmanager",), label=label))
+        except ExecutionRoleError as error:
+            errors.append(str(error))
+    return needs, errors
 
 
 def _key_need(
@@ -344,7 +393,8 @@ def _log_needs(context: _Context, streams: Sequence[_Stream]) -> list[Need]:
 # log-group:<name>:* as the template names an imported one.
 _GET_ATT_ARN = re.compile(r"^<(?P<logical_id>[A-Za-z0-9]+)\.Arn>$")
 _LOG_GROUP_ARN = re.compile(
-    r"^arn:[^:]+:logs:(?P<region>[^:]+):(?P<account>[^:]+):log-group:(?P<name>[^:]+):\*$"
+    r"^arn:(?:<AWS::Partition>|[^:]+):logs:(?P<region><AWS::Region>|[^:]+):"
+    r"(?P<account><AWS::AccountId>|[^:]+):log-group:(?P<name>[^:]+):\*$"
 )
 
 
@@ -362,9 +412,11 @@ def _grant_matches(template: Any, stream: _Stream, context: _Context) -> bool:
 
 # -- files: environment files, FireLens configuration, credential specs ---------------------
 
-_S3_OBJECT_ARN = re.compile(r"^arn:(?:<AWS::Partition>|[^:]+):s3:::(?P<bucket>[^/]+)/(?P<key>.+)$")
+_S3_OBJECT_ARN = re.compile(
+    r"^(?:arn:(?:<AWS::Partition>|[^:]+):s3:::[^/]+|<[A-Za-z0-9]+\.Arn>)/(?P<key>.+)$"
+)
 _SSM_PARAMETER_ARN = re.compile(r"^arn:(?:<AWS::Partition>|[^:]+):ssm:[^:]+:[^:]+:parameter/.+$")
-_CREDENTIAL_SPEC = re.compile(r"^(?P<prefix>credentialspec(?:domainless)?):(?P<arn>arn:.+)$")
+_CREDENTIAL_SPEC = re.compile(r"^(?P<prefix>credentialspec(?:domainless)?):(?P<arn>.+)$")
 
 
 def _file_needs(context: _Context, container: dict[str, Any], source: _Source) -> list[Need]:
@@ -376,7 +428,9 @@ def _file_needs(context: _Context, container: dict[str, Any], source: _Source) -
                 value, functools.partial(_environment_file_arn, context, source, index)
             )
             needs.extend(
-                _s3_needs(arn, value, source.origin.with_suffix(" for its environment file"))
+                _s3_needs(
+                    context, arn, value, source.origin.with_suffix(" for its environment file")
+                )
             )
     options = (container.get("firelensConfiguration") or {}).get("options") or {}
     if options.get("config-file-type") == "s3":
@@ -385,7 +439,9 @@ def _file_needs(context: _Context, container: dict[str, Any], source: _Source) -
             value, lambda: str(source.container_object().firelens_config.options.config_file_value)
         )
         needs.extend(
-            _s3_needs(arn, value, source.origin.with_suffix(" for its FireLens config file"))
+            _s3_needs(
+                context, arn, value, source.origin.with_suffix(" for its FireLens config file")
+            )
         )
     for index, spec in enumerate(container.get("credentialSpecs") or ()):
         needs.extend(_credential_spec_needs(context, spec, index, source))
@@ -397,7 +453,7 @@ def _environment_file_arn(context: _Context, source: _Source, index: int) -> str
     return f"arn:{context.partition}:s3:::{location.bucket_name}/{location.object_key}"
 
 
-def _s3_needs(arn: str, template: Any, origin: str | LazyOrigin) -> list[Need]:
+def _s3_needs(context: _Context, arn: str, template: Any, origin: str | LazyOrigin) -> list[Need]:
     """An object in S3 and its bucket's location; a customer managed key the bucket of the
     app encrypts with, through S3."""
     if _S3_OBJECT_ARN.match(flatten(template)) is None or not _exact(template, ""):
@@ -407,7 +463,10 @@ def _s3_needs(arn: str, template: Any, origin: str | LazyOrigin) -> list[Need]:
     bucket_name = bucket_arn.rpartition(":::")[2]
     bucket = bucket_of(bucket_name or bucket_arn)
     if bucket is not None:
-        needs.extend(bucket_key_needs(str(origin), "its bucket", bucket))
+        try:
+            needs.extend(bucket_key_needs(context.where, f"the bucket of {origin}", bucket))
+        except ExecutionRoleError as error:
+            context.errors.append(str(error))
     return needs
 
 
@@ -429,7 +488,7 @@ def _credential_spec_needs(context: _Context, spec: Any, index: int, source: _So
     template_arn = match["arn"]
     if _SSM_PARAMETER_ARN.match(template_arn):
         return [Need(Kind.PARAMETER, arn, origin)] if _exact(template_arn, "") else []
-    return _s3_needs(arn, template_arn, origin)
+    return _s3_needs(context, arn, template_arn, origin)
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -28,9 +28,9 @@ from ._firelens import observe_default_routers
 from ._plan import Observation, Plan
 from ._recorder import RecordingRole
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
-from ._task_definitions import scan_task_definitions, task_needs_of
+from ._task_definitions import app_secrets, scan_task_definitions, task_needs_of
 from ._trust import stack_environment
-from ._usage import RoleUsage, StackValues, gather_usages
+from ._usage import RoleUsage, SecretKeys, StackValues, gather_usages
 
 __all__ = [
     "MUTATING_ASPECT_PRIORITY",
@@ -195,12 +195,19 @@ class StackRoles:
             self._finalize(entry, resolver)
 
     def _observe(self, entries: Sequence[RoleEntry]) -> None:
-        """Let the observers add what the app shows to the plans that ask for it."""
+        """Let the observers add what the app shows to the plans that ask for it, and warn of
+        a role no task definition uses."""
         observed = [e for e in entries if e.plan.derive or e.plan.default_router]
-        if not observed:
+        idle = [e for e in entries if not e.plan.has_props]
+        if not observed and not idle:
             return
         # Scanned afresh: task definitions may be added until synthesis.
         index = scan_task_definitions(self.root)
+        for entry in idle:
+            if not index.get(id(entry.role)):
+                _warn_unused(entry)
+        if not observed:
+            return
         usages = gather_usages(
             self.stack,
             [(entry.role, entry.scope) for entry in observed],
@@ -208,7 +215,9 @@ class StackRoles:
             StackValues(self.resolver, self.url_suffix, self.stream_pattern),
         )
         observations = []
+        secret_keys = SecretKeys(app_secrets(self.root), self.resolver)
         for entry, usage in zip(observed, usages, strict=True):
+            usage.secret_keys = secret_keys
             if usage.grant_document is not None:
                 entry.grant_document = (len(usage.grants), usage.grant_document)
             for observe in OBSERVERS:
@@ -256,6 +265,17 @@ class StackRoles:
             )
             errors.extend(errors_of(facts))
         return errors
+
+
+def _warn_unused(entry: RoleEntry) -> None:
+    cdk.Annotations.of(entry.scope).add_warning_v2(
+        "ecs-exec-roles:unused-role",
+        f"{entry.plan.where}: the execution role is used by no task definition in the app and "
+        "names no resources, so it allows nothing. Pass its `role` as the task definition's "
+        "execution_role (ecs_patterns take it in their task image options; a "
+        "ScheduledFargateTask makes a role of its own unless it is given a task definition), "
+        "or remove it.",
+    )
 
 
 def _need_values(entries: Sequence[RoleEntry]) -> list[str]:

@@ -132,6 +132,11 @@ class Plan:
         return (*self._needs, *(need for o in self._observations for need in o.needs))
 
     @property
+    def has_props(self) -> bool:
+        """Whether the props name anything (a role-wide switch does not count)."""
+        return bool(self._needs)
+
+    @property
     def observations(self) -> tuple[Observation, ...]:
         return tuple(self._observations)
 

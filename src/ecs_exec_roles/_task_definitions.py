@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import IConstruct
 
 from ._cfn import flatten
@@ -26,6 +28,7 @@ from ._trust import partition_of_region, stack_environment
 __all__ = [
     "IndexedTask",
     "TaskNeed",
+    "app_secrets",
     "ecr_image_repository",
     "scan_task_definitions",
     "task_needs_of",
@@ -105,6 +108,27 @@ class IndexedTask:
         return self._containers
 
 
+def app_secrets(root: IConstruct) -> list[Any]:
+    """The secrets of the app and those imported into it, from the last scan."""
+    found: list[Any] | None = getattr(root, _SECRETS_ATTRIBUTE, None)
+    return found if found is not None else []
+
+
+_SECRETS_ATTRIBUTE = "_ecs_exec_roles_secrets"
+
+
+def _is_imported_secret(construct: Any) -> bool:
+    # jsii hands an imported resource back as a proxy over one object per interface it
+    # implements; telling them apart needs no call into aws-cdk-lib.
+    delegates = getattr(construct, "__dict__", {}).get("_delegates")
+    return isinstance(delegates, list) and any(
+        isinstance(delegate, _SECRET_PROXY) for delegate in delegates
+    )
+
+
+_SECRET_PROXY = jsii.proxy_for(secretsmanager.ISecret)
+
+
 def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
     """The app's task definitions by ``id`` of their execution role.
 
@@ -120,9 +144,12 @@ def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
         seen = {}
         setattr(root, _SEEN_ATTRIBUTE, seen)
     index: dict[int, list[IndexedTask]] = {}
+    secrets: list[Any] = []
     pending: IndexedTask | None = None
     for construct in root.node.find_all():
-        if isinstance(construct, ecs.TaskDefinition):
+        if isinstance(construct, secretsmanager.Secret) or _is_imported_secret(construct):
+            secrets.append(construct)
+        elif isinstance(construct, ecs.TaskDefinition):
             known = seen.get(id(construct))
             if known is None or known.execution_role is None:
                 known = seen[id(construct)] = IndexedTask(
@@ -136,6 +163,7 @@ def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
         elif pending is not None and isinstance(construct, ecs.CfnTaskDefinition):
             pending.resource = construct
             pending = None
+    setattr(root, _SECRETS_ATTRIBUTE, secrets)
     return index
 
 
@@ -187,8 +215,11 @@ def _container_needs(
     needs.extend(replace(need, task=task) for need in task_needs)
 
 
-# The partition may still be the flattened pseudo parameter "<AWS::Partition>".
-_S3_ARN = re.compile(r"^(?P<bucket>arn:(?:<AWS::Partition>|[^:]+):s3:::[^/]+)/(?P<key>.+)$")
+# An object of a bucket named by its ARN (the partition may still be the flattened pseudo
+# parameter "<AWS::Partition>"), or by the flattened ARN attribute of a bucket of the app.
+_S3_ARN = re.compile(
+    r"^(?P<bucket>arn:(?:<AWS::Partition>|[^:]+):s3:::[^/]+|<[A-Za-z0-9]+\.Arn>)/(?P<key>.+)$"
+)
 
 
 def _s3_object_needs(object_arn: str, origin: LazyOrigin, prop: str) -> list[TaskNeed]:
@@ -215,7 +246,7 @@ def _environment_file_needs(container: dict[str, Any], origin: LazyOrigin) -> li
     return needs
 
 
-_CREDENTIAL_SPEC = re.compile(r"^credentialspec(?:domainless)?:(?P<arn>arn:.+)$")
+_CREDENTIAL_SPEC = re.compile(r"^credentialspec(?:domainless)?:(?P<arn>.+)$")
 _SSM_PARAMETER_ARN = re.compile(r"^arn:(?:<AWS::Partition>|[^:]+):ssm:[^:]+:[^:]+:parameter/.+$")
 
 

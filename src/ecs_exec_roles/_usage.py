@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_cdk import aws_iam as iam
 
+from ._cfn import canonical
+from ._needs import read_attribute, secret_arn_for_policy
+
 if TYPE_CHECKING:
     import aws_cdk as cdk
     from constructs import Construct
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
     from ._recorder import RecordedGrant, RecordingRole
     from ._task_definitions import IndexedTask
 
-__all__ = ["GrantView", "RoleUsage", "StackValues", "TaskView", "gather_usages"]
+__all__ = ["GrantView", "RoleUsage", "SecretKeys", "StackValues", "TaskView", "gather_usages"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,29 @@ class StackValues:
     resolve: Callable[[Any], Any]
     url_suffix: str
     stream_pattern: Callable[[str], str]
+
+
+class SecretKeys:
+    """The keys the app's secret objects hold, by the ARN each secret names in policies
+    (canonical template form): read once per stack, and only when asked."""
+
+    def __init__(self, secrets: Sequence[Any], resolve: Callable[[Any], Any]) -> None:
+        self._secrets = secrets
+        self._resolve = resolve
+        self._by_arn: dict[str, tuple[Any, Any]] | None = None
+
+    def by_arn(self) -> dict[str, tuple[Any, Any]]:
+        if self._by_arn is None:
+            holders = [
+                (secret, key)
+                for secret in self._secrets
+                if (key := read_attribute(secret, "encryption_key")) is not None
+            ]
+            arns = self._resolve([secret_arn_for_policy(secret) for secret, _ in holders])
+            self._by_arn = {
+                canonical(arn): holder for holder, arn in zip(holders, arns, strict=True)
+            }
+        return self._by_arn
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,8 @@ class RoleUsage:
     grants: list[GrantView] = field(default_factory=list)
     #: The grants as one policy document of CDK strings (``None`` without grants).
     grant_document: dict[str, Any] | None = None
+    #: The keys the app's secret objects hold.
+    secret_keys: SecretKeys | None = None
 
 
 def gather_usages(
