@@ -118,22 +118,22 @@ def gather_usages(
         for (usage, entry), containers in zip(entries, rendered, strict=True):
             usage.tasks.append(TaskView(entry, containers or []))
     granted = [usage for usage in usages if usage.role.recorded_grants]
-    documents = [
-        iam.PolicyDocument(
-            minimize=False, statements=[grant.statement for grant in usage.role.recorded_grants]
-        ).to_json()
-        for usage in granted
-    ]
-    resolved = stack.resolve(documents) if documents else []
-    for usage, tokens, template in zip(granted, documents, resolved, strict=True):
-        usage.grant_document = tokens
-        usage.grants = [
-            GrantView(token_statement, resolved_statement, record)
-            for token_statement, resolved_statement, record in zip(
-                tokens["Statement"],
-                template["Statement"],
-                usage.role.recorded_grants,
-                strict=True,
-            )
-        ]
+    if granted:
+        # One document for every role's grants (it keeps each statement, in order): the
+        # statements as CDK strings, then in template form, each in one call.
+        statements = [g.statement for usage in granted for g in usage.role.recorded_grants]
+        tokens = iam.PolicyDocument(minimize=False, statements=statements).to_json()["Statement"]
+        resolved = stack.resolve(tokens)
+        start = 0
+        for usage in granted:
+            records = usage.role.recorded_grants
+            end = start + len(records)
+            usage.grant_document = {"Version": "2012-10-17", "Statement": tokens[start:end]}
+            usage.grants = [
+                GrantView(token, template, record)
+                for token, template, record in zip(
+                    tokens[start:end], resolved[start:end], records, strict=True
+                )
+            ]
+            start = end
     return usages
