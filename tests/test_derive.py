@@ -31,9 +31,9 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
 from helpers import concrete_environment, concrete_name, role_logical_id
 from iam_eval import is_allowed, role_policies
-from testkit.cfn import resolve
 
 from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
+from testkit.cfn import resolve
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -267,7 +267,7 @@ def test_registry_credentials_are_read_and_nothing_is_pulled_from_ecr() -> None:
     task.add_container(
         "app", image=ecs.ContainerImage.from_registry("me/app:1", credentials=credentials)
     )
-    allowed, template = _allowed(stack, execution)
+    allowed, _ = _allowed(stack, execution)
     secret = ARN.format(service="secretsmanager", resource="secret:dockerhub/creds-AbCdEf")
     assert allowed("secretsmanager:GetSecretValue", secret)
     assert not allowed("secretsmanager:DescribeSecret", secret)
@@ -605,3 +605,108 @@ def test_derived_roles_synthesize_byte_identically_twice() -> None:
         return str(Template.from_stack(stack).to_json())
 
     assert build() == build()
+
+
+# -- task definitions in other stacks ----------------------------------------------------------
+
+
+def _policies_in(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The customer-managed policy documents of a template, resolved concretely."""
+    env = concrete_environment(template)
+    return [
+        resolve(resource["Properties"]["PolicyDocument"], env)
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+
+
+def test_a_service_in_another_stack_gets_its_policy_in_its_own_stack() -> None:
+    # aws-cdk-lib's own role fails here (its policy in the platform stack would name the
+    # service stack's log group: a dependency cycle between the stacks).
+    app = cdk.App()
+    platform = _stack(app, "Platform")
+    cluster = _vpc_cluster(platform)
+    workers = SharedExecutionRole(platform, "Workers")
+    service = _stack(app, "Service")
+    secret = secretsmanager.Secret(service, "Db")
+    repository = ecr.Repository.from_repository_name(service, "Repo", "team/api")
+    ecs_patterns.ApplicationLoadBalancedFargateService(
+        service,
+        "Api",
+        cluster=cluster,
+        task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
+            image=ecs.ContainerImage.from_ecr_repository(repository),
+            execution_role=workers.role,
+            secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
+        ),
+    )
+    assembly = app.synth()
+    platform_template = assembly.get_stack_by_name("Platform").template
+    service_template = assembly.get_stack_by_name("Service").template
+    assert _policies_in(platform_template) == []
+    (policy,) = [
+        r for r in service_template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    assert "Fn::ImportValue" in str(policy["Properties"]["Roles"])
+    policies = _policies_in(service_template)
+
+    def allowed(action: str, resource: str) -> bool:
+        return is_allowed(policies, action, resource)
+
+    _assert_secret_of(allowed, service_template)
+    assert _pulls(allowed, REPOSITORY)
+    assert _writes(allowed, _stream(service_template, "Api", "Api/web/x"))
+    assert not _writes(allowed, _stream(service_template, "Api", "Other/web/x"))
+
+
+def _assert_secret_of(allowed: Allowed, template: dict[str, Any]) -> None:
+    logical_id = _logical_id(template, "AWS::SecretsManager::Secret")
+    secret = concrete_name(logical_id, "AWS::SecretsManager::Secret")
+    assert allowed("secretsmanager:GetSecretValue", secret)
+    assert not allowed("secretsmanager:DescribeSecret", secret)
+    assert not allowed("secretsmanager:GetSecretValue", secret + "x")
+
+
+def test_a_task_definition_in_a_nested_stack_gets_its_policy_in_the_nested_stack() -> None:
+    stack = _stack()
+    execution = MinimalExecutionRole(stack, "Exec")
+    nested = cdk.NestedStack(stack, "Tasks")
+    secret = secretsmanager.Secret(nested, "Db")
+    task = ecs.FargateTaskDefinition(nested, "Task", execution_role=execution.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="app"),
+        secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
+    )
+    parent = Template.from_stack(stack).to_json()
+    child = Template.from_stack(nested).to_json()
+    assert _policies_in(parent) == []
+    policies = _policies_in(child)
+
+    def allowed(action: str, resource: str) -> bool:
+        return is_allowed(policies, action, resource)
+
+    _assert_secret_of(allowed, child)
+    assert _writes(allowed, _stream(child, "Task", "app/app/x"))
+    assert not _writes(allowed, _stream(child, "Task", "web/app/x"))
+
+
+def test_a_task_definition_in_another_stack_naming_the_role_stacks_resources() -> None:
+    app = cdk.App()
+    platform = _stack(app, "Platform")
+    repository = ecr.Repository(platform, "Repo")
+    workers = SharedExecutionRole(platform, "Workers")
+    service = _stack(app, "Service")
+    task = ecs.FargateTaskDefinition(service, "Task", execution_role=workers.role)
+    task.add_container("app", image=ecs.ContainerImage.from_ecr_repository(repository))
+    assembly = app.synth()
+    service_template = assembly.get_stack_by_name("Service").template
+    (policy,) = [
+        r for r in service_template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    pull = [
+        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "EcrImagePull"
+    ]
+    # The repository of the platform stack is imported into the service stack's policy.
+    assert "Fn::ImportValue" in str(pull)

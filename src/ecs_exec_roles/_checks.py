@@ -140,12 +140,11 @@ def check_policy_count(facts: Facts) -> list[Finding]:
     synthesis, plan = facts.synthesis, facts.plan
     if synthesis is None or synthesis.fits(plan):
         return []
-    packing = synthesis.packing
     return [
         Finding(
-            f"{plan.where}: the role's statements need {packing.total_chars} characters "
+            f"{plan.where}: the role's statements need {synthesis.total_chars} characters "
             f"(counted as IAM does, unresolved ARNs at their longest), which is "
-            f"{len(packing.policies)} managed policies of {MANAGED_POLICY_MAX_CHARS} "
+            f"{synthesis.policy_count} managed policies of {MANAGED_POLICY_MAX_CHARS} "
             f"characters; max_managed_policies is {plan.options.max_managed_policies}. Ways "
             "out: raise the IAM quota of managed policies per role and max_managed_policies "
             "with it, or split the task families over several roles."

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
@@ -131,6 +131,20 @@ class _Context:
         self.errors: list[str] = []
         self.partition, self.region, self.account = stack_environment(usage.stack)
         self.log_group_grants: list[tuple[str, Any, GrantView]] = []
+        # Whether a task definition of another stack uses the role: its needs go there.
+        self.remote = any(view.home is not None for view in usage.tasks)
+        self._stacks: dict[int, Any] = {}
+
+    def home_of(self, grant: GrantView) -> Any:
+        """The stack a grant's needs go into: that of the task definition (or pattern) it
+        was made for, when it is not the role's."""
+        owner = grant.record.owner
+        if not self.remote or owner is None:
+            return None
+        stack = self._stacks.get(id(owner))
+        if stack is None:
+            stack = self._stacks[id(owner)] = cdk.Stack.of(owner)
+        return None if stack is self.usage.stack else stack
 
 
 # -- grants --------------------------------------------------------------------------------
@@ -179,8 +193,9 @@ def _grant_need(
         context.log_group_grants.append((token, template, grant))
         return None
     if kind is Kind.KEY:
-        return _key_need(context, token, template, grant, following, origin)
-    return Need(kind, token, origin)
+        need = _key_need(context, token, template, grant, following, origin)
+        return replace(need, home=context.home_of(grant)) if need is not None else None
+    return Need(kind, token, origin, home=context.home_of(grant))
 
 
 def _secret_key_needs(
@@ -198,14 +213,15 @@ def _secret_key_needs(
     by_arn = keys.by_arn() if keys is not None and secrets else {}
     needs: list[Need] = []
     errors: list[str] = []
-    for _, template in secrets:
+    for need, template in secrets:
         holder = by_arn.get(canonical(template))
         if holder is None:
             continue
         secret, key = holder
         label = f"the encryption key of the secret {LazyOrigin(secret)}"
         try:
-            needs.append(key_need(where, "secrets", 0, key, ("secretsmanager",), label=label))
+            found = key_need(where, "secrets", 0, key, ("secretsmanager",), label=label)
+            needs.append(replace(found, home=need.home))
         except ExecutionRoleError as error:
             errors.append(str(error))
     return needs, errors
@@ -257,9 +273,10 @@ def _container_needs(context: _Context) -> list[Need]:
     for view in context.usage.tasks:
         for container in view.containers:
             source = _Source(view, container)
-            needs.extend(_image_needs(context, container, source))
+            found = _image_needs(context, container, source)
+            found += _file_needs(context, container, source)
+            needs.extend(replace(need, home=view.home) for need in found)
             streams.extend(_streams(context, container, source))
-            needs.extend(_file_needs(context, container, source))
     return needs + _log_needs(context, streams)
 
 
@@ -314,6 +331,7 @@ class _Stream:
     prefix: str
     create_group: bool
     origin: LazyOrigin
+    home: Any
 
     def arn(self, context: _Context, suffix: str) -> str:
         # The awslogs driver writes to log groups of the task's own account.
@@ -341,6 +359,7 @@ def _streams(context: _Context, container: dict[str, Any], source: _Source) -> l
             flatten(options.get("awslogs-stream-prefix", "")),
             isinstance(create, str) and create.lower() == "true",
             source.origin.with_suffix(" for awslogs"),
+            source.view.home,
         )
     ]
 
@@ -363,8 +382,11 @@ def _log_needs(context: _Context, streams: Sequence[_Stream]) -> list[Need]:
         claimed.update(index for index, _ in uses)
         prefixes = sorted({stream.prefix for _, stream in uses})
         if not uses or "" in prefixes:
+            home = context.home_of(grant)
             needs.append(
-                Need(Kind.LOG_GROUP, token, _grant_origin(grant), reason=_LOG_GROUP_REASON)
+                Need(
+                    Kind.LOG_GROUP, token, _grant_origin(grant), reason=_LOG_GROUP_REASON, home=home
+                )
             )
             continue
         first = uses[0][1]
@@ -375,6 +397,7 @@ def _log_needs(context: _Context, streams: Sequence[_Stream]) -> list[Need]:
                 first.origin,
                 grant_aliases=(token,),
                 reason=_STREAM_REASON,
+                home=first.home,
             )
             for prefix in prefixes
         )
@@ -383,9 +406,21 @@ def _log_needs(context: _Context, streams: Sequence[_Stream]) -> list[Need]:
             suffix = f":log-stream:{stream.prefix}/*" if stream.prefix else ":*"
             kind = Kind.LOG_STREAM if stream.prefix else Kind.LOG_GROUP
             reason = _STREAM_REASON if stream.prefix else _LOG_GROUP_REASON
-            needs.append(Need(kind, stream.arn(context, suffix), stream.origin, reason=reason))
+            needs.append(
+                Need(
+                    kind,
+                    stream.arn(context, suffix),
+                    stream.origin,
+                    reason=reason,
+                    home=stream.home,
+                )
+            )
         if stream.create_group:
-            needs.append(Need(Kind.LOG_GROUP_CREATE, stream.arn(context, ""), stream.origin))
+            needs.append(
+                Need(
+                    Kind.LOG_GROUP_CREATE, stream.arn(context, ""), stream.origin, home=stream.home
+                )
+            )
     return needs
 
 

@@ -149,7 +149,8 @@ def observe_default_routers(plan: Plan, usage: RoleUsage) -> Routers | None:
         log_group = router.node.try_find_child("LogGroup") if router is not None else None
         if not isinstance(log_group, logs.LogGroup):
             continue
-        if task.stack is not usage.stack:
+        if task.stack is not usage.stack and not plan.derive:
+            # A derived role's needs for it go into the task's stack (``_derive``).
             found.errors.append(
                 f"{plan.where}: the default FireLens log router of {task.node.path} is in "
                 "another stack than the role, whose router log group this role cannot name "

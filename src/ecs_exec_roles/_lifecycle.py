@@ -238,7 +238,9 @@ class StackRoles:
             pseudo_max_chars=known_pseudo_lengths(self.stack),
         )
         if entry.synthesis.fits(plan):
-            entry.policies = create_policies(entry.scope, entry.role, plan, entry.synthesis)
+            entry.policies = create_policies(
+                entry.scope, entry.role, plan, entry.synthesis, functools.partial(_scope_in, plan)
+            )
 
     def errors(self) -> list[str]:
         entries = self.entries
@@ -265,6 +267,14 @@ class StackRoles:
             )
             errors.extend(errors_of(facts))
         return errors
+
+
+def _scope_in(plan: Plan, stack: cdk.Stack) -> Construct:
+    """Where a role's policies for the task definitions of another stack go in that stack:
+    one construct per role, named after the role's path."""
+    name = plan.where.replace("/", "--")
+    existing = stack.node.try_find_child(name)
+    return existing if isinstance(existing, Construct) else Construct(stack, name)
 
 
 def _warn_unused(entry: RoleEntry) -> None:

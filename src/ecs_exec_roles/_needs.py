@@ -98,6 +98,9 @@ class Need:
     tags: tuple[tuple[str, str], ...] = ()
     # Why a wildcard in this ARN is unavoidable, for its cdk-nag acknowledgment.
     reason: str = field(default="", compare=False)
+    # The stack the statement goes into when it is not the role's: the stack of the task
+    # definition that needs it, whose own resources the role's stack cannot name.
+    home: Any = None
 
 
 class LazyOrigin:

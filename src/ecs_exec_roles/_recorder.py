@@ -9,7 +9,8 @@ what the role allows (``_checks``).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -23,30 +24,37 @@ from constructs import Construct, IDependable
 __all__ = ["RecordedGrant", "RecordingRole"]
 
 
-def _granting_task_definition() -> ecs.TaskDefinition | None:
-    """The task definition whose container aws-cdk-lib is building while it grants.
+def _granting_context() -> tuple[ecs.TaskDefinition | None, Any]:
+    """The task definition whose container aws-cdk-lib is building while it grants, and the
+    construct being built (the task definition, or an ``ecs_patterns`` construct that makes
+    one).
 
-    CDK grants while ``add_container`` (or a ``ContainerDefinition`` constructor) runs; the
-    Python frames of that call hold the task definition, so a gap can name the task family
-    that needs it.
+    CDK grants while ``add_container`` (or a ``ContainerDefinition`` constructor, or a
+    pattern's constructor) runs; the Python frames of that call hold them, so a gap can name
+    the task family that needs it, and a need can go to the stack of the task that needs it.
     """
     frame: FrameType | None = sys._getframe(2)
+    owner: Any = None
     for _ in range(_MAX_FRAMES):
         if frame is None:
-            return None
+            break
         # Reading a frame's locals copies them; only frames of aws-cdk-lib's ECS wrappers
         # can hold the task definition.
-        if frame.f_code.co_filename.endswith(_ECS_MODULE_FILE):
+        filename = frame.f_code.co_filename
+        if filename.endswith(_ECS_MODULE_FILE):
             local_values = frame.f_locals
             for name in ("self", "task_definition", "task"):
                 value = local_values.get(name)
                 if isinstance(value, ecs.TaskDefinition):
-                    return value
+                    return value, value
+        elif owner is None and filename.endswith(_PATTERNS_MODULE_FILE):
+            owner = frame.f_locals.get("self")
         frame = frame.f_back
-    return None
+    return None, owner
 
 
 _ECS_MODULE_FILE = str(Path("aws_cdk") / "aws_ecs" / "__init__.py")
+_PATTERNS_MODULE_FILE = str(Path("aws_cdk") / "aws_ecs_patterns" / "__init__.py")
 
 
 # Frames between the grant and the user's add_container call: jsii's callback machinery
@@ -60,6 +68,8 @@ class RecordedGrant:
 
     statement: iam.PolicyStatement
     task_definition: ecs.TaskDefinition | None
+    # The construct being built when it was granted (a task definition or a pattern).
+    owner: Any = None
 
     @property
     def family(self) -> str:
@@ -94,15 +104,28 @@ class RecordingRole(iam.Role):
         self.recorded_grants: list[RecordedGrant] = []
         self.attached_inline_policies: list[iam.Policy] = []
         self._probe: list[iam.PolicyStatement] | None = None
+        self._rendering: ecs.TaskDefinition | None = None
 
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
         if self._probe is not None:
             self._probe.append(statement)
+        elif self._rendering is not None:
+            task = self._rendering
+            self.recorded_grants.append(RecordedGrant(statement, task, task))
         else:
-            self.recorded_grants.append(RecordedGrant(statement, _granting_task_definition()))
+            self.recorded_grants.append(RecordedGrant(statement, *_granting_context()))
         return self._grant_result
+
+    @contextmanager
+    def rendering(self, task: ecs.TaskDefinition) -> Iterator[None]:
+        """Attribute the grants made while the block renders ``task`` to it."""
+        self._rendering = task
+        try:
+            yield
+        finally:
+            self._rendering = None
 
     def probe(self, grant: Callable[[iam.IGrantable], object]) -> list[iam.PolicyStatement]:
         """The statements ``grant(self)`` makes, which the role neither records nor adds.

@@ -22,21 +22,46 @@ from ._trust import partition_of_region, stack_environment
 if TYPE_CHECKING:
     from constructs import Construct
 
+    from ._needs import Need
     from ._plan import Plan
 
-__all__ = ["Synthesis", "create_policies", "known_pseudo_lengths", "synthesize"]
+__all__ = ["PolicySet", "Synthesis", "create_policies", "known_pseudo_lengths", "synthesize"]
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """The statements that go into one stack, packed.
+
+    :param home: the stack, when it is not the role's (``None``).
+    """
+
+    home: Any
+    statements: tuple[Statement, ...]
+    packing: PackingResult
 
 
 @dataclass(frozen=True)
 class Synthesis:
-    """A plan's statements and their packing."""
+    """A plan's statements, in one policy set per stack: the role's first, then the stacks
+    of task definitions whose own resources the role's stack cannot name."""
 
-    statements: tuple[Statement, ...]
-    packing: PackingResult
+    sets: tuple[PolicySet, ...]
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        return tuple(statement for policy_set in self.sets for statement in policy_set.statements)
+
+    @property
+    def policy_count(self) -> int:
+        return sum(len(policy_set.packing.policies) for policy_set in self.sets)
+
+    @property
+    def total_chars(self) -> int:
+        return sum(policy_set.packing.total_chars for policy_set in self.sets)
 
     def fits(self, plan: Plan) -> bool:
         """Whether the packing needs no more policies than the plan allows."""
-        return len(self.packing.policies) <= plan.policy_limit
+        return self.policy_count <= plan.policy_limit
 
 
 def synthesize(
@@ -46,33 +71,48 @@ def synthesize(
     url_suffix: str,
     pseudo_max_chars: dict[str, int],
 ) -> Synthesis:
-    """The statements of a sealed plan, packed within IAM's size quota."""
-    statements = build_statements(
-        plan.needs, resolve, url_suffix=url_suffix, pseudo_max_chars=pseudo_max_chars
-    )
-    return Synthesis(tuple(statements), pack(statements, MANAGED_POLICY_MAX_CHARS))
+    """The statements of a sealed plan, packed within IAM's size quota, per stack."""
+    homes: dict[int, tuple[Any, list[Need]]] = {id(None): (None, [])}
+    for need in plan.needs:
+        homes.setdefault(id(need.home), (need.home, []))[1].append(need)
+    sets = []
+    for home, needs in homes.values():
+        if needs or home is None:
+            statements = build_statements(
+                needs, resolve, url_suffix=url_suffix, pseudo_max_chars=pseudo_max_chars
+            )
+            packing = pack(statements, MANAGED_POLICY_MAX_CHARS)
+            sets.append(PolicySet(home, tuple(statements), packing))
+    return Synthesis(tuple(sets))
 
 
 def create_policies(
-    scope: Construct, role: iam.IRole, plan: Plan, synthesis: Synthesis
+    scope: Construct,
+    role: iam.IRole,
+    plan: Plan,
+    synthesis: Synthesis,
+    scope_in: Callable[[Any], Construct],
 ) -> list[iam.ManagedPolicy]:
-    """One customer-managed policy per packed group of statements: ``Policy``, ``Policy2``..."""
+    """One customer-managed policy per packed group of statements: ``Policy``, ``Policy2``...
+    under ``scope`` for the role's stack, under ``scope_in(stack)`` for another stack."""
     policies = []
-    for index, statements in enumerate(synthesis.packing.policies):
-        policy = iam.ManagedPolicy(
-            scope,
-            "Policy" if index == 0 else f"Policy{index + 1}",
-            description=f"Permissions ECS needs to start tasks with {plan.where}"[:1000],
-            document=iam.PolicyDocument.from_json(
-                {"Version": "2012-10-17", "Statement": [s.to_json() for s in statements]}
-            ),
-            # Attached from the policy's side: a key policy that names the role (CDK adds
-            # one for a secret encrypted with a key of the same stack) would otherwise
-            # close a dependency cycle role -> policy -> secret -> key -> role.
-            roles=[role],
-        )
-        policies.append(policy)
-        acknowledge_wildcards(policy, statements)
+    for policy_set in synthesis.sets:
+        where = scope if policy_set.home is None else scope_in(policy_set.home)
+        for index, statements in enumerate(policy_set.packing.policies):
+            policy = iam.ManagedPolicy(
+                where,
+                "Policy" if index == 0 else f"Policy{index + 1}",
+                description=f"Permissions ECS needs to start tasks with {plan.where}"[:1000],
+                document=iam.PolicyDocument.from_json(
+                    {"Version": "2012-10-17", "Statement": [s.to_json() for s in statements]}
+                ),
+                # Attached from the policy's side: a key policy that names the role (CDK
+                # adds one for a secret encrypted with a key of the same stack) would
+                # otherwise close a dependency cycle role -> policy -> secret -> key -> role.
+                roles=[role],
+            )
+            policies.append(policy)
+            acknowledge_wildcards(policy, statements)
     return policies
 
 

@@ -93,12 +93,20 @@ class IndexedTask:
     resource: ecs.CfnTaskDefinition | None = None
     execution_role: Any = None
     _containers: Any = None
+    _stack: cdk.Stack | None = None
 
     @property
     def cfn(self) -> ecs.CfnTaskDefinition:
         if self.resource is None:
             self.resource = self.task.node.default_child  # type: ignore[assignment]
         return self.resource  # type: ignore[return-value]
+
+    @property
+    def stack(self) -> cdk.Stack:
+        """The task definition's stack (read once)."""
+        if self._stack is None:
+            self._stack = self.task.stack
+        return self._stack
 
     @property
     def container_definitions(self) -> Any:

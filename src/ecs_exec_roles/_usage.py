@@ -63,10 +63,14 @@ class SecretKeys:
 
 @dataclass(frozen=True)
 class TaskView:
-    """A task definition that uses the role, and its containers in template form."""
+    """A task definition that uses the role, and its containers in template form.
+
+    :param home: the task definition's stack when it is not the role's, else ``None``.
+    """
 
     entry: IndexedTask
     containers: Sequence[dict[str, Any]]
+    home: Any = None
 
 
 @dataclass(frozen=True)
@@ -112,11 +116,19 @@ def gather_usages(
     """
     usages = [RoleUsage(stack, role, owner, stack_values) for role, owner in roles]
     entries = [(usage, entry) for usage in usages for entry in tasks_of(usage.role)]
-    if entries:
-        # Rendering first: it adds the default routers' grants, which the grants below include.
-        rendered = stack.resolve([entry.container_definitions for _, entry in entries])
-        for (usage, entry), containers in zip(entries, rendered, strict=True):
+    # Rendering first: it adds the default routers' grants, which the grants below include.
+    # Task definitions of the stack render together; one of another stack renders on its
+    # own, so that the grants rendering makes are known to be that task's.
+    local = [(usage, entry) for usage, entry in entries if entry.stack is stack]
+    if local:
+        rendered = stack.resolve([entry.container_definitions for _, entry in local])
+        for (usage, entry), containers in zip(local, rendered, strict=True):
             usage.tasks.append(TaskView(entry, containers or []))
+    for usage, entry in entries:
+        if entry.stack is not stack:
+            with usage.role.rendering(entry.task):
+                containers = stack.resolve(entry.container_definitions)
+            usage.tasks.append(TaskView(entry, containers or [], entry.stack))
     granted = [usage for usage in usages if usage.role.recorded_grants]
     if granted:
         # One document for every role's grants (it keeps each statement, in order): the
