@@ -415,7 +415,7 @@ def test_fails_when_shared_role_is_given_bad_input_later(
 
 
 def _join(tail: str) -> str:
-    return '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},"' + tail + '"]]}'
+    return "arn:<AWS::Partition>" + tail
 
 
 def _with_container(stack: cdk.Stack, role: MinimalExecutionRole, **container: Any) -> None:
@@ -429,21 +429,25 @@ SYNTH_CASES = [
     pytest.param(
         lambda s: {"image": ecs.ContainerImage.from_ecr_repository(repository(s))},
         [
-            (action, _join(f":ecr:{REGION}:{ACCOUNT}:repository/app"), "repositories")
-            for action in (
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-            )
-        ]
-        + [("ecr:GetAuthorizationToken", "*", "repositories")],
+            (
+                "ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage",
+                _join(f":ecr:{REGION}:{ACCOUNT}:repository/app"),
+                "repositories",
+                3,
+            ),
+            ("ecr:GetAuthorizationToken", "*", "repositories", 1),
+        ],
         id="ecr-repository",
     ),
     pytest.param(
         lambda s: {"logging": ecs.LogDriver.aws_logs(stream_prefix="web", log_group=log_group(s))},
         [
-            (action, _join(f":logs:{REGION}:{ACCOUNT}:log-group:/ecs/app:*"), "log_groups")
-            for action in ("logs:CreateLogStream", "logs:PutLogEvents")
+            (
+                "logs:CreateLogStream, logs:PutLogEvents",
+                _join(f":logs:{REGION}:{ACCOUNT}:log-group:/ecs/app:*"),
+                "log_groups",
+                2,
+            )
         ],
         id="awslogs",
     ),
@@ -454,13 +458,21 @@ SYNTH_CASES = [
                 "secretsmanager:GetSecretValue",
                 _join(f":secretsmanager:{REGION}:{ACCOUNT}:secret:db-??????"),
                 "secrets",
+                1,
             )
         ],
         id="secret",
     ),
     pytest.param(
         lambda s: {"secrets": {"DB": ecs.Secret.from_ssm_parameter(parameter(s))}},
-        [("ssm:GetParameters", _join(f":ssm:{REGION}:{ACCOUNT}:parameter/app/db"), "parameters")],
+        [
+            (
+                "ssm:GetParameters",
+                _join(f":ssm:{REGION}:{ACCOUNT}:parameter/app/db"),
+                "parameters",
+                1,
+            )
+        ],
         id="parameter",
     ),
 ]
@@ -468,7 +480,7 @@ SYNTH_CASES = [
 
 @pytest.mark.parametrize(("container", "gaps"), SYNTH_CASES)
 def test_fails_when_empty_role_serves_a_task_that_needs(
-    container: Callable[[cdk.Stack], dict[str, Any]], gaps: list[tuple[str, str, str]]
+    container: Callable[[cdk.Stack], dict[str, Any]], gaps: list[tuple[str, str, str, int]]
 ) -> None:
     stack = new_stack()
     role = MinimalExecutionRole(stack, "Role", derive=False)
@@ -476,11 +488,13 @@ def test_fails_when_empty_role_serves_a_task_that_needs(
     with pytest.raises(RuntimeError) as raised:
         cdk.App.of(stack).synth()  # type: ignore[union-attr]
     message = str(raised.value)
-    # One message for the role, naming its construct path and each uncovered permission.
+    # One message for the role, naming its construct path and each uncovered permission,
+    # one line per resource in the form cdk-nag names resources.
     assert message.count("Stack/Role: the execution role does not cover") == 1
-    assert f"does not cover {len(gaps)} permission(s)" in message
-    for action, resource, prop in gaps:
-        assert f"  - {action} on {resource}: add the resource to `{prop}`" in message
+    assert f"does not cover {sum(count for *_, count in gaps)} permission(s)" in message
+    for actions, resource, prop, _ in gaps:
+        assert f"  - {actions} on {resource}: add the resource to `{prop}`" in message
+    assert "Fn::Join" not in message
 
 
 def test_fails_when_role_covers_only_part_of_the_task() -> None:

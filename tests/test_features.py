@@ -99,7 +99,10 @@ def test_fails_when_an_environment_file_is_not_covered(
         Template.from_stack(env_stack)
     message = str(error.value)
     assert "s3:GetObject on" in message and "s3:::app-config/api/app.env" in message
-    assert "(needed by container EnvStack/Task/app for its environment file)" in message
+    assert (
+        "(needed by container 'app' of task definition EnvStack/Task for its environment file)"
+        in message
+    )
     assert "add the resource to `environment_files`" in message
 
 
@@ -205,7 +208,8 @@ def test_fails_when_create_group_is_asked_but_not_allowed(env_stack: cdk.Stack) 
     assert "logs:CreateLogGroup on" in message and "log-group:/ecs/new-group" in message
     assert (
         "add the resource to `log_groups_to_create` "
-        "(needed by container EnvStack/Task/app for awslogs-create-group)" in message
+        "(needed by container 'app' of task definition EnvStack/Task for awslogs-create-group)"
+        in message
     )
 
 

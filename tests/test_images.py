@@ -163,4 +163,6 @@ def test_fails_when_an_ecr_uri_names_an_uncovered_repository(
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
     assert f"ecr:BatchGetImage on {arn}: add the resource to `repositories`" in str(error.value)
-    assert "(needed by container EnvStack/Task/app for its image " in str(error.value)
+    assert "(needed by container 'app' of task definition EnvStack/Task for its image " in str(
+        error.value
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import aws_cdk as cdk
 import jsii
 import pytest
@@ -52,11 +50,11 @@ def test_fails_when_a_repository_is_missing(env_stack: cdk.Stack) -> None:
     message = str(error.value)
     assert "EnvStack/Api: the execution role does not cover 4 permission(s)" in message
     assert "  - ecr:GetAuthorizationToken on *: add the resource to `repositories`" in message
-    assert re.search(
-        r"  - ecr:BatchGetImage on .*:ecr:eu-west-1:123456789012:repository/api.*: "
-        r"add the resource to `repositories`",
-        message,
-    )
+    assert (
+        "  - ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage on "
+        "arn:<AWS::Partition>:ecr:eu-west-1:123456789012:repository/api: "
+        "add the resource to `repositories`"
+    ) in message
 
 
 def test_fails_when_a_log_group_secret_and_parameter_are_missing(env_stack: cdk.Stack) -> None:
@@ -204,8 +202,8 @@ def test_fails_when_a_log_group_of_another_stack_is_missing_naming_it_once(app: 
     assert "Platform/Role: the execution role does not cover 2 permission(s)" in message
     logical_id = platform.get_logical_id(missing.node.default_child)  # type: ignore[arg-type]
     assert (
-        f'  - logs:CreateLogStream on {{"Fn::GetAtt":["{logical_id}","Arn"]}}: add the '
-        "resource to `log_groups` (needed by task family" in message
+        f"  - logs:CreateLogStream, logs:PutLogEvents on <{logical_id}.Arn>: add the "
+        "resource to `log_groups` (needed by task definition Service/Task)" in message
     )
     # The streams of the same log group, read from the container, are not listed again.
     assert "log-stream:app/app/*" not in message
@@ -289,7 +287,56 @@ def test_fails_when_a_role_in_a_nested_stack_misses_a_log_group(app: cdk.App) ->
     message = str(error.value)
     assert "Parent/Nested/Api: the execution role does not cover" in message
     logical_id = parent.get_logical_id(missing.node.default_child)  # type: ignore[arg-type]
-    assert f'logs:PutLogEvents on {{"Fn::GetAtt":["{logical_id}","Arn"]}}' in message
+    assert f"logs:PutLogEvents on <{logical_id}.Arn>" in message
     # The covered log group is not reported, under either spelling.
     assert "referencetoParentLogs" not in message
     assert parent.get_logical_id(covered.node.default_child) not in message  # type: ignore[arg-type]
+
+
+def test_fails_naming_the_prop_container_and_resource_readably() -> None:
+    from pathlib import Path
+
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_ecs_patterns as ecs_patterns
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Stack", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    credentials = secretsmanager.Secret.from_secret_name_v2(stack, "Creds", "dockerhub/creds")
+    log_group = logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api")
+    role = MinimalExecutionRole(
+        stack, "Exec", derive=False, log_groups=[log_group], log_stream_prefixes=["api"]
+    )
+    cluster = ecs.Cluster(stack, "Cluster", vpc=ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0))
+    ecs_patterns.ApplicationLoadBalancedFargateService(
+        stack,
+        "Api",
+        cluster=cluster,
+        task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
+            image=ecs.ContainerImage.from_registry("me/app:1", credentials=credentials),
+            execution_role=role.role,
+            log_driver=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=log_group),
+        ),
+    )
+    worker = ecs.FargateTaskDefinition(stack, "Worker", execution_role=role.role, family="worker")
+    web = Path(__file__).resolve().parents[1] / "examples" / "web"
+    worker.add_container("job", image=ecs.ContainerImage.from_asset(str(web)))
+    with pytest.raises(RuntimeError) as error:
+        app.synth()
+    message = str(error.value)
+    assert "Fn::Join" not in message
+    secret = (
+        "arn:<AWS::Partition>:secretsmanager:eu-west-1:123456789012:secret:dockerhub/creds-??????"
+    )
+    assert (
+        f"  - secretsmanager:GetSecretValue on {secret}: add the secret to "
+        "`registry_credentials` (for container 'web' of task definition Stack/Api/TaskDef)"
+    ) in message
+    assert "pass `container_assets=True`" in message
+    assert "(needed by task family 'worker' (Stack/Worker))" in message
+    assert (
+        "add the stream prefix 'web' to `log_stream_prefixes` (needed by container 'web' of "
+        "task definition Stack/Api/TaskDef for awslogs)"
+    ) in message
+    # aws-cdk-lib's generated family of the pattern's task definition (a hash) is not shown.
+    generated = stack.node.find_child("Api").node.find_child("TaskDef")
+    assert str(generated.family) not in message  # type: ignore[attr-defined]

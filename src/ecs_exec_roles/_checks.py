@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ._cfn import canonical
 from ._coverage import (
     Cover,
     FixHint,
@@ -23,6 +24,7 @@ from ._coverage import (
     find_task_gaps,
     log_group_aliases,
 )
+from ._features import container_assets_fix
 from ._firelens import router_image_fix
 from ._packing import MANAGED_POLICY_MAX_CHARS
 
@@ -46,7 +48,24 @@ __all__ = [
 ]
 
 # Hints for gaps whose fix is not a prop of the resource's kind.
-_FIX_HINTS: tuple[FixHint, ...] = (router_image_fix,)
+_FIX_HINTS: tuple[FixHint, ...] = (router_image_fix, container_assets_fix)
+
+
+def _registry_credentials_fix(credentials: Sequence[tuple[str, str]]) -> FixHint:
+    """A gap on a secret that a container's registry credentials are in.
+
+    :param credentials: each credentials secret (canonical ARN) and the container using it.
+    """
+
+    def fix(action: str, resource: str) -> str | None:
+        if action != "secretsmanager:getsecretvalue":
+            return None
+        for arn, container in credentials:
+            if resource == arn or resource.startswith(f"{arn}-"):
+                return f"add the secret to `registry_credentials` (for {container})"
+        return None
+
+    return fix
 
 
 @dataclass(frozen=True)
@@ -108,9 +127,18 @@ class Facts:
         )
 
     @cached_property
+    def hints(self) -> tuple[FixHint, ...]:
+        credentials = [
+            (canonical(need.resource), str(need.origin))
+            for need in self.task_needs
+            if not need.action and need.prop == "registry_credentials"
+        ]
+        return (*_FIX_HINTS, _registry_credentials_fix(credentials))
+
+    @cached_property
     def grant_gaps(self) -> list[Gap]:
         """Grants the role does not cover, less those an observation accounts for."""
-        gaps = find_gaps(self.distinct_grants, self.covers, hints=_FIX_HINTS)
+        gaps = find_gaps(self.distinct_grants, self.covers, hints=self.hints)
         if not gaps:
             return gaps
         # Naming what needs each gap, and excusing what an observation accounts for, takes
@@ -123,7 +151,7 @@ class Facts:
             [grant.statement for grant in kept],
             self.covers,
             [(grant.origin, grant.family) for grant in kept],
-            hints=_FIX_HINTS,
+            hints=self.hints,
         )
 
 
@@ -213,9 +241,15 @@ def _gaps_message(plan: Plan, gaps: Sequence[Gap]) -> str:
         f"{plan.where}: the execution role does not cover {len(gaps)} permission(s) "
         "that the app grants to it (it grants nothing by itself, so ECS would be denied):"
     ]
+    # One line per resource, fix and origin, with every action missing on it.
+    grouped: dict[tuple[str, str, str, str], list[str]] = {}
     for gap in gaps:
-        line = f"  - {gap.describe()}"
-        if gap.family in plan.families:
-            line += f"; the family is registered: add it with add_family({gap.family!r}, ...)"
+        actions = grouped.setdefault((gap.resource, gap.fix, gap.origin, gap.family), [])
+        if gap.action not in actions:
+            actions.append(gap.action)
+    for (resource, fix, origin, family), actions in grouped.items():
+        line = f"  - {Gap(', '.join(actions), resource, fix, origin=origin).describe()}"
+        if family in plan.families:
+            line += f"; the family is registered: add it with add_family({family!r}, ...)"
         lines.append(line)
     return "\n".join(lines)

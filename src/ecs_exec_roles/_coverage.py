@@ -246,7 +246,7 @@ def find_gaps(
                 gaps.add(
                     Gap(
                         ", ".join(actions),
-                        display(resource),
+                        flatten(resource),
                         "ECS never uses these actions with the execution role; grant them to "
                         "the task definition's task_role, which the application uses",
                         origin=origin,
@@ -260,7 +260,7 @@ def find_gaps(
                 if not index_of_covers.allows(action, text):
                     name = ECS_EXECUTION_ACTIONS[action]
                     fix = _fix(action, text, hints)
-                    gaps.add(Gap(name, display(resource), fix, text, origin, family))
+                    gaps.add(Gap(name, flatten(resource), fix, text, origin, family))
     return gaps.gaps
 
 
@@ -273,6 +273,21 @@ def _fix(action: str, resource: str, hints: Sequence[FixHint]) -> str:
     return f"add the resource to `{kind.prop if kind else 'a prop of the construct'}`"
 
 
+# A log stream as task definitions' needs spell it: <group>:log-stream:<prefix>/<container>/*
+_STREAM = re.compile(r":log-stream:(?P<prefix>.+)/[^/]+/\*$")
+
+
+def _task_fix(need: TaskNeed, resource: str, covers: Sequence[Cover]) -> str:
+    """A stream outside the stream prefixes of a log group the role writes to is fixed by the
+    prefix; anything else by the need's prop."""
+    stream = _STREAM.search(resource)
+    if stream is not None:
+        coarse = CoverIndex(cover for cover in covers if cover.grants_only)
+        if coarse.allows(need.action.lower(), resource):
+            return f"add the stream prefix {stream['prefix']!r} to `log_stream_prefixes`"
+    return f"add the resource to `{need.prop}`"
+
+
 def find_task_gaps(
     needs: Sequence[TaskNeed], covers: Sequence[Cover], grant_gaps: Sequence[Gap] = ()
 ) -> list[Gap]:
@@ -282,6 +297,7 @@ def find_task_gaps(
     CDK granted) is not reported twice.
     """
     precise = CoverIndex(cover for cover in covers if not cover.grants_only)
+    needs = [need for need in needs if need.action]
     reported = CoverIndex(
         Cover(gap.action.lower(), gap.pattern) for gap in grant_gaps if gap.pattern
     )
@@ -295,8 +311,8 @@ def find_task_gaps(
             gaps.add(
                 Gap(
                     need.action,
-                    display(need.resource),
-                    f"add the resource to `{need.prop}`",
+                    flatten(need.resource),
+                    _task_fix(need, text, covers),
                     text,
                     str(need.origin),
                     need.family,

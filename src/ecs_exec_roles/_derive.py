@@ -30,6 +30,7 @@ from ._errors import ExecutionRoleError
 from ._features import s3_bucket_arn_of
 from ._kinds import Kind, ecs_subset
 from ._needs import (
+    ContainerOrigin,
     LazyOrigin,
     Need,
     bucket_key_needs,
@@ -233,7 +234,7 @@ def _key_need(
     template: Any,
     grant: GrantView,
     following: Sequence[GrantView],
-    origin: str | LazyOrigin,
+    origin: str | LazyOrigin | ContainerOrigin,
 ) -> Need | None:
     """Decryption with a key, through the service that uses it.
 
@@ -296,8 +297,8 @@ class _Source:
         return self.view.entry.task
 
     @property
-    def origin(self) -> LazyOrigin:
-        return LazyOrigin(self.task, "container ", f"/{self.name}")
+    def origin(self) -> ContainerOrigin:
+        return ContainerOrigin(self.task, self.name)
 
     def container_object(self) -> Any:
         if self._object is None:
@@ -330,7 +331,7 @@ class _Stream:
     region_key: str
     prefix: str
     create_group: bool
-    origin: LazyOrigin
+    origin: ContainerOrigin
     home: Any
 
     def arn(self, context: _Context, suffix: str) -> str:
@@ -488,7 +489,9 @@ def _environment_file_arn(context: _Context, source: _Source, index: int) -> str
     return f"arn:{context.partition}:s3:::{location.bucket_name}/{location.object_key}"
 
 
-def _s3_needs(context: _Context, arn: str, template: Any, origin: str | LazyOrigin) -> list[Need]:
+def _s3_needs(
+    context: _Context, arn: str, template: Any, origin: str | LazyOrigin | ContainerOrigin
+) -> list[Need]:
     """An object in S3 and its bucket's location; a customer managed key the bucket of the
     app encrypts with, through S3."""
     if _S3_OBJECT_ARN.match(flatten(template)) is None or not _exact(template, ""):

@@ -39,6 +39,7 @@ __all__ = [
     "GUARDDUTY_AGENT_REPOSITORY",
     "S3File",
     "aws_owned_repository_need",
+    "container_assets_fix",
     "container_assets_needs",
     "credential_spec_needs",
     "environment_file_needs",
@@ -347,6 +348,20 @@ def container_assets_needs(scope: Construct, where: str, enabled: bool) -> list[
     name = f"cdk-{qualifier}-container-assets-{stack.account}-{stack.region}"
     arn = f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/{name}"
     return [Need(Kind.REPOSITORY, arn, "container_assets")]
+
+
+_ECR_PULL = frozenset(action.lower() for action in Kind.REPOSITORY.actions)
+
+
+def container_assets_fix(action: str, resource: str) -> str | None:
+    """How to fix a pull from the CDK bootstrap's container-assets repository."""
+    if action not in _ECR_PULL or "-container-assets-" not in resource:
+        return None
+    return (
+        "pass `container_assets=True` (ContainerImage.from_asset pushes to the CDK "
+        "bootstrap's container-assets repository), or `image_assets=[asset]` for a "
+        "DockerImageAsset"
+    )
 
 
 def image_asset_repositories(where: str, assets: Sequence[Any]) -> list[Any]:

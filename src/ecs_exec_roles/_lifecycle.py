@@ -25,10 +25,11 @@ from ._cfn import flatten, is_unresolved
 from ._checks import Facts, Grant, errors_of
 from ._derive import observe_task_definitions
 from ._firelens import observe_default_routers
+from ._needs import describe_task
 from ._plan import Observation, Plan
 from ._recorder import RecordingRole
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
-from ._task_definitions import app_secrets, scan_task_definitions, task_needs_of
+from ._task_definitions import app_secrets, scan_task_definitions, task_needs_of, tasks_using
 from ._trust import stack_environment
 from ._usage import RoleUsage, SecretKeys, StackValues, gather_usages
 
@@ -259,7 +260,9 @@ class StackRoles:
                 entry.plan,
                 entry.synthesis,
                 distinct_grants=role_grants,
-                each_grant=functools.partial(_each_grant, self.stack, entry.role),
+                each_grant=functools.partial(
+                    _each_grant, self.stack, entry.role, tasks_using(self.root, entry.role)
+                ),
                 task_needs=needs.get(id(entry.role), []),
                 inline_policies=[p.node.path for p in entry.role.attached_inline_policies],
                 resolve=check,
@@ -329,12 +332,14 @@ def _grant_document(entry: RoleEntry) -> Any:
     return iam.PolicyDocument(minimize=False, statements=[grant.statement for grant in grants])
 
 
-def _each_grant(stack: cdk.Stack, role: RecordingRole) -> list[Grant]:
-    """Every grant made to ``role`` on its own, resolved, with what made it."""
+def _each_grant(stack: cdk.Stack, role: RecordingRole, tasks: Sequence[Any]) -> list[Grant]:
+    """Every grant made to ``role`` on its own, resolved, with what made it: the task
+    definition being built then, or else the one task definition that uses the role."""
     recorded = role.recorded_grants
     each = stack.resolve([grant.statement.to_statement_json() for grant in recorded])
+    only = describe_task(tasks[0].task) if len(tasks) == 1 else ""
     return [
-        Grant(statement, record.origin, record.family)
+        Grant(statement, record.origin or only, record.family)
         for statement, record in zip(each, recorded, strict=True)
     ]
 

@@ -15,6 +15,7 @@ from ._kinds import Kind
 from ._props import shown
 
 __all__ = [
+    "ContainerOrigin",
     "LazyOrigin",
     "Need",
     "Probe",
@@ -22,6 +23,7 @@ __all__ = [
     "bucket_of",
     "check_kind",
     "check_no_wildcard",
+    "describe_task",
     "key_need",
     "key_needs",
     "log_group_arn_from_name",
@@ -88,7 +90,7 @@ class Need:
     arn: str
     # Not part of equality: two needs of the same resource are one need, wherever they came
     # from (and comparing would read construct paths).
-    origin: str | LazyOrigin = field(compare=False)
+    origin: str | LazyOrigin | ContainerOrigin = field(compare=False)
     region: str = ""
     services: tuple[str, ...] = ()
     # CDK strings that count as covered only for grants aws-cdk-lib makes, whose precise use
@@ -125,6 +127,35 @@ class LazyOrigin:
 
     def with_suffix(self, suffix: str) -> LazyOrigin:
         return LazyOrigin(self._resource, self._prefix, self._suffix + suffix)
+
+
+def describe_task(task: Any) -> str:
+    """A task definition as messages name it: by the family its user gave it, and its path;
+    a family aws-cdk-lib generated (a hash of the path, ``STd2AEF37D6``) says nothing."""
+    family = task.family
+    path = task.node.path
+    if is_unresolved(family) or family == cdk.Names.unique_id(task):
+        return f"task definition {path}"
+    return f"task family {family!r} ({path})"
+
+
+class ContainerOrigin:
+    """A container of a task definition, named in a message only when one is printed."""
+
+    __slots__ = ("_name", "_suffix", "_task")
+
+    def __init__(self, task: Any, name: str, suffix: str = "") -> None:
+        self._task = task
+        self._name = name
+        self._suffix = suffix
+
+    def __str__(self) -> str:
+        return f"container {self._name!r} of {describe_task(self._task)}{self._suffix}"
+
+    __repr__ = __str__
+
+    def with_suffix(self, suffix: str) -> ContainerOrigin:
+        return ContainerOrigin(self._task, self._name, self._suffix + suffix)
 
 
 def read_attribute(value: Any, name: str) -> Any:

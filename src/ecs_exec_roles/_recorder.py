@@ -21,6 +21,8 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
+from ._needs import describe_task
+
 __all__ = ["RecordedGrant", "RecordingRole"]
 
 
@@ -81,12 +83,7 @@ class RecordedGrant:
     @property
     def origin(self) -> str:
         task = self.task_definition
-        if task is None:
-            return ""
-        family = task.family
-        if cdk.Token.is_unresolved(family):
-            return f"task definition {task.node.path}"
-        return f"task family {family!r} ({task.node.path})"
+        return describe_task(task) if task is not None else ""
 
 
 class RecordingRole(iam.Role):

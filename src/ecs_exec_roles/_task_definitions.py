@@ -22,7 +22,7 @@ from constructs import IConstruct
 
 from ._cfn import flatten
 from ._kinds import ECR_TOKEN_ACTION, Kind
-from ._needs import LazyOrigin
+from ._needs import ContainerOrigin
 from ._trust import partition_of_region, stack_environment
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "ecr_image_repository",
     "scan_task_definitions",
     "task_needs_of",
+    "tasks_using",
 ]
 
 # <account>.dkr.ecr.<region>.<amazonaws.com | amazonaws.com.cn>/<name>[:tag | @sha256:digest]
@@ -43,11 +44,12 @@ _ECR_IMAGE_URI = re.compile(
 
 @dataclass(frozen=True)
 class TaskNeed:
-    """A permission one container of a task definition needs at launch."""
+    """A permission one container of a task definition needs at launch (with no action: a
+    fact for messages only, such as the secret a container's registry credentials are in)."""
 
     action: str
     resource: Any
-    origin: str | LazyOrigin
+    origin: str | ContainerOrigin
     prop: str
     # The task definition, for the family name of a message; read only when one is printed.
     task: Any = field(default=None, compare=False)
@@ -175,6 +177,11 @@ def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
     return index
 
 
+def tasks_using(root: IConstruct, role: Any) -> list[IndexedTask]:
+    """The task definitions of the app whose execution role is ``role`` (at synth)."""
+    return _task_definition_index(root).get(id(role), [])
+
+
 def task_needs_of(
     stack: cdk.Stack, root: IConstruct, roles: Sequence[Any]
 ) -> dict[int, list[TaskNeed]]:
@@ -211,7 +218,7 @@ def _container_needs(
     """Add the needs of one task definition's containers."""
     task_needs: list[TaskNeed] = []
     for container in containers:
-        origin = LazyOrigin(task, "container ", f"/{container.get('name', '?')}")
+        origin = ContainerOrigin(task, str(container.get("name", "?")))
         task_needs.extend(_environment_file_needs(container, origin))
         task_needs.extend(_credential_spec_needs(container, origin))
         firelens = container.get("firelensConfiguration")
@@ -220,6 +227,11 @@ def _container_needs(
         log_configuration = container.get("logConfiguration") or {}
         task_needs.extend(_log_needs(container, log_configuration, account, origin))
         task_needs.extend(_image_needs(container, origin))
+        credentials = (container.get("repositoryCredentials") or {}).get("credentialsParameter")
+        if credentials is not None:
+            # Not a need of its own (aws-cdk-lib grants the secret): it tells a gap on the
+            # secret to name `registry_credentials`.
+            task_needs.append(TaskNeed("", flatten(credentials), origin, "registry_credentials"))
     needs.extend(replace(need, task=task) for need in task_needs)
 
 
@@ -230,7 +242,7 @@ _S3_ARN = re.compile(
 )
 
 
-def _s3_object_needs(object_arn: str, origin: LazyOrigin, prop: str) -> list[TaskNeed]:
+def _s3_object_needs(object_arn: str, origin: ContainerOrigin, prop: str) -> list[TaskNeed]:
     match = _S3_ARN.match(object_arn)
     if match is None:
         return []
@@ -240,7 +252,7 @@ def _s3_object_needs(object_arn: str, origin: LazyOrigin, prop: str) -> list[Tas
     ]
 
 
-def _environment_file_needs(container: dict[str, Any], origin: LazyOrigin) -> list[TaskNeed]:
+def _environment_file_needs(container: dict[str, Any], origin: ContainerOrigin) -> list[TaskNeed]:
     needs: list[TaskNeed] = []
     for environment_file in container.get("environmentFiles") or ():
         if environment_file.get("type") == "s3":
@@ -258,7 +270,7 @@ _CREDENTIAL_SPEC = re.compile(r"^credentialspec(?:domainless)?:(?P<arn>.+)$")
 _SSM_PARAMETER_ARN = re.compile(r"^arn:(?:<AWS::Partition>|[^:]+):ssm:[^:]+:[^:]+:parameter/.+$")
 
 
-def _credential_spec_needs(container: dict[str, Any], origin: LazyOrigin) -> list[TaskNeed]:
+def _credential_spec_needs(container: dict[str, Any], origin: ContainerOrigin) -> list[TaskNeed]:
     needs: list[TaskNeed] = []
     for spec in container.get("credentialSpecs") or ():
         match = _CREDENTIAL_SPEC.match(flatten(spec))
@@ -276,7 +288,7 @@ def _credential_spec_needs(container: dict[str, Any], origin: LazyOrigin) -> lis
     return needs
 
 
-def _firelens_config_needs(firelens: dict[str, Any], origin: LazyOrigin) -> list[TaskNeed]:
+def _firelens_config_needs(firelens: dict[str, Any], origin: ContainerOrigin) -> list[TaskNeed]:
     options = firelens.get("options") or {}
     if options.get("config-file-type") != "s3":
         return []
@@ -288,7 +300,10 @@ def _firelens_config_needs(firelens: dict[str, Any], origin: LazyOrigin) -> list
 
 
 def _log_needs(
-    container: dict[str, Any], log_configuration: dict[str, Any], account: str, origin: LazyOrigin
+    container: dict[str, Any],
+    log_configuration: dict[str, Any],
+    account: str,
+    origin: ContainerOrigin,
 ) -> list[TaskNeed]:
     options = log_configuration.get("options") or {}
     if log_configuration.get("logDriver") != "awslogs" or "awslogs-group" not in options:
@@ -318,7 +333,7 @@ def _log_needs(
     return needs
 
 
-def _image_needs(container: dict[str, Any], origin: LazyOrigin) -> list[TaskNeed]:
+def _image_needs(container: dict[str, Any], origin: ContainerOrigin) -> list[TaskNeed]:
     image = container.get("image")
     if not isinstance(image, str):
         return []
