@@ -24,6 +24,7 @@ EXECUTION_ROLES = (
     "WorkersExecutionRole",
     "DemoExecutionRole",
     "WebExecutionRole",
+    "StoreExecutionRole",
 )
 STARTER_POLICY_SUFFIX = ":iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
@@ -79,7 +80,9 @@ def test_cdk_cli_synthesizes_the_example(tmp_path: Path) -> None:
     for name in EXECUTION_ROLES:
         _, role = roles[f"{name}/Resource/Resource"]
         assert_trust_has_conditions(role)
-    assert by_path(template, "AWS::IAM::Policy") == {}, "no inline DefaultPolicy"
+    # The one inline policy is the VPC flow log role's, which aws-cdk-lib makes.
+    inline = by_path(template, "AWS::IAM::Policy")
+    assert list(inline) == ["Vpc/FlowLog/IAMRole/DefaultPolicy/Resource"], "no other policy"
     # aws-cdk-lib's own validation plugin (CloudFormation Validate) reports nothing either.
     report = json.loads((outdir / "validation-report.json").read_text())
     assert report["pluginReports"] == [], result.stderr
@@ -132,9 +135,13 @@ def test_roles_have_trust_conditions_and_no_inline_policy(
         role_id = logical_id(example_stack, f"{name}/Resource/Resource")
         assert_trust_has_conditions(resources[role_id]["Properties"])
         assert "Policies" not in resources[role_id]["Properties"]
-    template.resource_count_is("AWS::IAM::Policy", 0)
-    # Four execution roles and the five task roles aws-cdk-lib creates for the application.
-    template.resource_count_is("AWS::IAM::Role", 9)
+        # No inline policy is attached to an execution role.
+        for resource in resources.values():
+            if resource["Type"] == "AWS::IAM::Policy":
+                assert {"Ref": role_id} not in resource["Properties"].get("Roles", [])
+    # Five execution roles, the six task roles aws-cdk-lib creates for the application and the
+    # VPC flow log's role.
+    template.resource_count_is("AWS::IAM::Role", 12)
 
 
 def test_api_role_names_exactly_its_resources(example_stack: cdk.Stack, template: Template) -> None:
@@ -285,3 +292,32 @@ def test_web_image_comes_from_the_bootstrap_repository(
     pull = json.dumps(statements["EcrImagePull"]["Resource"])
     assert "container-assets" in pull and "repository/*" not in pull
     assert json.dumps(statements["LogsWrite"]["Resource"]).endswith(':log-stream:web/*"]]}')
+
+
+def test_store_role_is_derived_from_the_pattern_it_serves(
+    example_stack: cdk.Stack, template: Template
+) -> None:
+    store_role = logical_id(example_stack, "StoreExecutionRole/Resource/Resource")
+    (policy,) = [
+        p["Properties"]
+        for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
+        if p["Properties"]["Roles"] == [{"Ref": store_role}]
+    ]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert list(statements) == [
+        "EcrAuthorizationToken",
+        "EcrImagePull",
+        "LogsWrite",
+        "SecretsRead",
+        "KmsDecryptViaSecretsManager",
+    ]
+    repository = logical_id(example_stack, "StoreRepository/Resource")
+    assert statements["EcrImagePull"]["Resource"] == {"Fn::GetAtt": [repository, "Arn"]}
+    # The log group the pattern creates, under the stream prefix the pattern gives.
+    log_group = logical_id(example_stack, "Store/TaskDef/web/LogGroup/Resource")
+    logs_write = json.dumps(statements["LogsWrite"]["Resource"])
+    assert f'{{"Ref": "{log_group}"}}, ":log-stream:Store/*"' in logs_write
+    secret = logical_id(example_stack, "StoreSecret/Resource")
+    assert statements["SecretsRead"]["Resource"] == {"Ref": secret}
+    key = logical_id(example_stack, "DataKey/Resource")
+    assert statements["KmsDecryptViaSecretsManager"]["Resource"] == {"Fn::GetAtt": [key, "Arn"]}

@@ -139,7 +139,13 @@ def test_example_app_has_no_open_findings(tmp_path: Path) -> None:
     acknowledged = {(f.construct_path.split("/")[1], f.rule) for f in report.acknowledged}
     assert acknowledged == {
         (secret_id, rule)
-        for secret_id in ("ApiSecret", "WorkerASecret", "WorkerBSecret", "DemoSecret")
+        for secret_id in (
+            "ApiSecret",
+            "WorkerASecret",
+            "WorkerBSecret",
+            "DemoSecret",
+            "StoreSecret",
+        )
         for rule in (
             "AwsSolutions-SMG4",
             "NIST.800.53.R5-SecretsManagerRotationEnabled",
@@ -159,6 +165,18 @@ def test_example_app_has_no_open_findings(tmp_path: Path) -> None:
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
             "AmazonECSTaskExecutionRolePolicy]",
         ),
+        # The derived role of the store service: the ECR token, and the streams under the
+        # pattern's prefix in the log group the pattern creates.
+        ("StoreExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
+        (
+            "StoreExecutionRole",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            "<AWS::AccountId>:log-group:<StoreTaskDefwebLogGroup732E651C>:log-stream:Store/*]",
+        ),
+    } | {
+        (path.split("/")[0], finding.split("::", 1)[1])
+        for path, (_, findings) in example._STORE_INFRASTRUCTURE_FINDINGS.items()
+        for finding in findings
     }
 
 
