@@ -8,6 +8,7 @@ makes for a resource that was given to the role.
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -207,8 +209,12 @@ OWN_REPOSITORY_ARN = _arn("ecr", ACCOUNT, REGION, "repository/own")
 OWN_LOG_GROUP_ARN = _arn("logs", ACCOUNT, REGION, "log-group:own:*")
 
 
-def synthesize(example: Example, shared: bool) -> list[dict[str, Any]]:
-    """Build the role for ``example`` and return its resolved policies."""
+def synthesize(example: Example, shared: bool, derived: bool = False) -> list[dict[str, Any]]:
+    """Build the role for ``example`` and return its resolved policies.
+
+    :param derived: give the role nothing, and the resources to a task definition that uses
+        it, as containers do: derivation must find each of them there.
+    """
     app = cdk.App()
     stack = cdk.Stack(app, "Stack", env=cdk.Environment(account=ACCOUNT, region=REGION))
     keys = [
@@ -223,6 +229,7 @@ def synthesize(example: Example, shared: bool) -> list[dict[str, Any]]:
         "keys": [key for key, spec in zip(keys, example.keys, strict=True) if spec.listed],
     }
     attributes = {}
+    refs: dict[str, str] = {}
     if example.own_resources:
         # Resources of the stack itself reach the policy as Fn::GetAtt.
         repository = ecr.Repository(stack, "OwnRepository", repository_name="own")
@@ -232,18 +239,43 @@ def synthesize(example: Example, shared: bool) -> list[dict[str, Any]]:
         for construct, arn in ((repository, OWN_REPOSITORY_ARN), (log_group, OWN_LOG_GROUP_ARN)):
             logical_id = stack.resolve(construct.node.default_child.logical_id)  # type: ignore[union-attr]
             attributes[logical_id] = {"Arn": arn}
-    if shared:
+            refs[logical_id] = "own"
+    if derived:
+        role: Any = (SharedExecutionRole if shared else MinimalExecutionRole)(stack, "Role")
+        _use(stack, role, props)
+    elif shared:
         # Half through the constructor, half through add_resources.
         first = {prop: values[::2] for prop, values in props.items()}
         rest = {prop: values[1::2] for prop, values in props.items()}
-        role: Any = SharedExecutionRole(stack, "Role", **first)
+        role = SharedExecutionRole(stack, "Role", **first)
         role.add_resources(**rest)
     else:
         role = MinimalExecutionRole(stack, "Role", **props)
     template = assertions.Template.from_stack(stack).to_json()
     role_id = stack.resolve(role.role.node.default_child.logical_id)
-    env = Environment(partition="aws", region=REGION, account=ACCOUNT, attributes=attributes)
+    env = Environment(
+        partition="aws", region=REGION, account=ACCOUNT, attributes=attributes, refs=refs
+    )
     return role_policies(template, role_id, env)
+
+
+def _use(stack: cdk.Stack, role: Any, props: dict[str, list[Any]]) -> None:
+    """A task definition whose containers use every resource of ``props`` (keys only through
+    the secrets they encrypt)."""
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    public = ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1")
+    for index, repository in enumerate(props["repositories"]):
+        task.add_container(
+            f"image{index}", image=ecs.ContainerImage.from_ecr_repository(repository)
+        )
+    for index, log_group in enumerate(props["log_groups"]):
+        logging = ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=log_group)
+        task.add_container(f"logs{index}", image=public, logging=logging)
+    secrets = {
+        **{f"S{i}": ecs.Secret.from_secrets_manager(s) for i, s in enumerate(props["secrets"])},
+        **{f"P{i}": ecs.Secret.from_ssm_parameter(p) for i, p in enumerate(props["parameters"])},
+    }
+    task.add_container("secrets", image=public, secrets=secrets)
 
 
 # -- the model: what ECS asks for, and whether it must be allowed --------------------------------
@@ -278,9 +310,13 @@ def _place_neighbours(spec: Spec) -> set[tuple[str, str]]:
     return {(spec.account, spec.region), *PLACES, (OTHER_ACCOUNT, OTHER_REGION)}
 
 
-def asks(example: Example) -> list[tuple[Ask, bool]]:
+def asks(example: Example, derived: bool = False) -> list[tuple[Ask, bool]]:
     """Requests ECS makes for the given resources and for their neighbours, with the verdict
-    the model expects."""
+    the model expects.
+
+    :param derived: the resources reached the role through the task that uses them: a key
+        is needed only for the secrets it encrypts.
+    """
     out: list[tuple[Ask, bool]] = []
     repositories = {(s.account, s.region, s.name) for s in example.repositories}
     log_groups = {(s.account, s.region, s.name) for s in example.log_groups}
@@ -369,7 +405,7 @@ def asks(example: Example) -> list[tuple[Ask, bool]]:
     # and parameters; the key of a secret serves Secrets Manager.
     services: dict[str, set[str]] = {}
     for spec in example.keys:
-        if spec.listed:
+        if spec.listed and not derived:
             services.setdefault(_key_arn(spec), set()).update({"secretsmanager", "ssm"})
     for spec in example.secrets:
         if spec.key >= 0:
@@ -393,10 +429,10 @@ def asks(example: Example) -> list[tuple[Ask, bool]]:
     return out
 
 
-def _check(example: Example, shared: bool) -> None:
-    policies = synthesize(example, shared)
+def _check(example: Example, shared: bool, derived: bool = False) -> None:
+    policies = synthesize(example, shared, derived)
     wrong = []
-    for ask, expected in asks(example):
+    for ask, expected in asks(example, derived):
         actual = is_allowed(policies, ask.action, ask.resource, dict(ask.context))
         if actual is not expected:
             wrong.append(f"{'allowed' if actual else 'denied'}: {ask}")
@@ -413,6 +449,24 @@ def test_minimal_role_allows_exactly_what_ecs_needs(example: Example) -> None:
 @given(examples())
 def test_shared_role_allows_exactly_what_ecs_needs(example: Example) -> None:
     _check(example, shared=True)
+
+
+def _task_account(example: Example) -> Example:
+    # The awslogs driver writes only to log groups of the task's own account.
+    log_groups = [spec for spec in example.log_groups if spec.account == ACCOUNT]
+    return dataclasses.replace(example, log_groups=log_groups)
+
+
+@settings(SETTINGS, max_examples=20)
+@given(examples().map(_task_account))
+def test_derived_minimal_role_allows_exactly_what_the_task_needs(example: Example) -> None:
+    _check(example, shared=False, derived=True)
+
+
+@settings(SETTINGS, max_examples=10)
+@given(examples().map(_task_account))
+def test_derived_shared_role_allows_exactly_what_the_task_needs(example: Example) -> None:
+    _check(example, shared=True, derived=True)
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["minimal", "shared"])

@@ -335,7 +335,8 @@ class _Stream:
     home: Any
 
     def arn(self, context: _Context, suffix: str) -> str:
-        # The awslogs driver writes to log groups of the task's own account.
+        """The group's ARN with ``suffix``, in the role's account: the awslogs driver writes
+        to log groups of the task's own account."""
         return (
             f"arn:{context.partition}:logs:{self.region}:{context.account}:"
             f"log-group:{self.group}{suffix}"
