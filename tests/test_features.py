@@ -7,6 +7,7 @@ naming it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -17,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
 from helpers import policy_statements, role_logical_id, template_json
 from iam_eval import Environment, is_allowed, role_policies
@@ -710,3 +712,92 @@ def test_default_log_router_role_allows_exactly_the_router(env_stack: cdk.Stack)
     assert allowed("logs:PutLogEvents", f"{group}:log-stream:firelens/log-router/abc")
     assert not allowed("logs:PutLogEvents", f"{group}-other:log-stream:x")
     assert not allowed("logs:CreateLogGroup", group)
+
+
+# -- credential specs and files in buckets with a customer managed key --------------------------
+
+
+def test_credential_specs_from_s3_and_ssm_are_read_as_props(env_stack: cdk.Stack) -> None:
+    from aws_cdk import aws_kms as kms
+
+    key = kms.Key(env_stack, "Key")
+    bucket = s3.Bucket(env_stack, "Specs", encryption_key=key)
+    parameter = ssm.StringParameter.from_string_parameter_name(env_stack, "Spec", "/gmsa/app")
+    from_s3 = ecs.DomainJoinedCredentialSpec.from_s3_bucket(bucket, "gmsa.json")
+    from_ssm = ecs.DomainlessCredentialSpec.from_ssm_parameter(parameter)
+    role = MinimalExecutionRole(
+        env_stack, "Api", derive=False, credential_specs=[from_s3, from_ssm]
+    )
+    task = ecs.Ec2TaskDefinition(env_stack, "Task", execution_role=role.role)
+    for name, spec in (("app", from_s3), ("side", from_ssm)):
+        # ECS takes one credential spec per container.
+        task.add_container(
+            name,
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"),
+            memory_limit_mib=128,
+            credential_specs=[spec],
+        )
+    template = template_json(env_stack)
+    bucket_id = env_stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    key_id = env_stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    env = Environment(
+        attributes={
+            bucket_id: {"Arn": "arn:aws:s3:::specs"},
+            key_id: {"Arn": "arn:aws:kms:eu-west-1:123456789012:key/k"},
+        },
+        refs={bucket_id: "specs"},
+    )
+    policies = role_policies(template, role_logical_id(env_stack, role), env)
+    assert is_allowed(policies, "s3:GetObject", "arn:aws:s3:::specs/gmsa.json")
+    assert not is_allowed(policies, "s3:GetObject", "arn:aws:s3:::specs/other.json")
+    assert is_allowed(policies, "s3:GetBucketLocation", "arn:aws:s3:::specs")
+    parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/gmsa/app"
+    assert is_allowed(policies, "ssm:GetParameters", parameter_arn)
+    assert not is_allowed(policies, "ssm:GetParameter", parameter_arn)
+    via_s3 = {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    assert is_allowed(policies, "kms:Decrypt", "arn:aws:kms:eu-west-1:123456789012:key/k", via_s3)
+
+
+def test_fails_when_a_credential_spec_is_not_covered(env_stack: cdk.Stack) -> None:
+    parameter = ssm.StringParameter.from_string_parameter_name(env_stack, "Spec", "/gmsa/app")
+    role = MinimalExecutionRole(env_stack, "Api", derive=False)
+    task = ecs.Ec2TaskDefinition(env_stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"),
+        memory_limit_mib=128,
+        credential_specs=[ecs.DomainlessCredentialSpec.from_ssm_parameter(parameter)],
+    )
+    with pytest.raises(RuntimeError) as error:
+        Template.from_stack(env_stack)
+    message = str(error.value)
+    assert (
+        "ssm:GetParameters on arn:<AWS::Partition>:ssm:eu-west-1:123456789012:parameter/gmsa/app"
+        in message
+    )
+    assert "add the resource to `credential_specs`" in message
+
+
+def test_fails_when_credential_specs_get_a_string(env_stack: cdk.Stack) -> None:
+    with pytest.raises(ExecutionRoleError, match=r"credential_specs\[0\] is 'arn:aws:s3:::b/k'"):
+        MinimalExecutionRole(env_stack, "Api", credential_specs=["arn:aws:s3:::b/k"])  # type: ignore[list-item]
+
+
+def test_environment_files_and_firelens_config_in_a_bucket_with_a_key(env_stack: cdk.Stack) -> None:
+    from aws_cdk import aws_kms as kms
+
+    key = kms.Key(env_stack, "Key")
+    bucket = s3.Bucket(env_stack, "Config", encryption_key=key)
+    role = MinimalExecutionRole(
+        env_stack,
+        "Api",
+        derive=False,
+        environment_files=[ecs.EnvironmentFile.from_bucket(bucket, "app.env")],
+        firelens_config_files=[S3File(bucket=bucket, key="fluent-bit.conf")],
+    )
+    statements = policy_statements(template_json(env_stack), role_logical_id(env_stack, role))
+    (decrypt,) = [s for s in statements if s["Sid"].startswith("KmsDecrypt")]
+    assert decrypt["Sid"] == "KmsDecryptViaS3"
+    key_id = env_stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    assert decrypt["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert "s3.eu-west-1." in json.dumps(decrypt["Condition"])
