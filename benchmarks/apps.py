@@ -46,8 +46,10 @@ STACK_RESOURCE_LIMIT_CONTEXT = "@aws-cdk/core:stackResourceLimit"
 
 # What each kind of scenario gives the task definitions as execution role.
 SCENARIOS = (
-    "ours-shared",  # one SharedExecutionRole for all families
-    "ours-minimal",  # one MinimalExecutionRole per family
+    "ours-shared",  # one SharedExecutionRole for all families, named in props (derive=False)
+    "ours-minimal",  # one MinimalExecutionRole per family, named in props (derive=False)
+    "ours-shared-derived",  # one SharedExecutionRole with no props, derived from the tasks
+    "ours-minimal-derived",  # one MinimalExecutionRole per family, with no props
     "cdk-shared",  # one iam.Role for all families; CDK adds the grants to it
     "cdk-auto",  # no execution_role: CDK creates one role per task definition
 )
@@ -112,8 +114,9 @@ def build_app(
     )
     shared_role: iam.IRole | None = None
     shared: SharedExecutionRole | None = None
-    if scenario == "ours-shared":
-        extra: dict[str, Any] = {}
+    derived = scenario.endswith("-derived")
+    if scenario.startswith("ours-shared"):
+        extra: dict[str, Any] = {"derive": derived}
         if max_managed_policies is not None:
             extra["max_managed_policies"] = max_managed_policies
         shared = SharedExecutionRole(stack, "ExecutionRole", **extra)
@@ -132,7 +135,7 @@ def build_app(
             stack, f"Secret{index}", names.secret_name
         )
         role: iam.IRole | None = shared_role
-        if shared is not None:
+        if shared is not None and not derived:
             shared.add_resources(
                 repositories=[repository], log_groups=[log_group], secrets=[secret]
             )
@@ -143,7 +146,10 @@ def build_app(
                 repositories=[repository],
                 log_groups=[log_group],
                 secrets=[secret],
+                derive=False,
             ).role
+        elif scenario == "ours-minimal-derived":
+            role = MinimalExecutionRole(stack, f"ExecutionRole{index}").role
         task_definition = ecs.FargateTaskDefinition(
             stack, f"Task{index}", cpu=256, memory_limit_mib=512, execution_role=role
         )

@@ -30,7 +30,12 @@ from benchmarks.apps import synth_scenario
 __all__ = ["CAUSES", "CallCount", "cause_of", "count_calls", "count_causes", "counting_calls"]
 
 # Ours, and the aws-cdk-lib scenario it is compared with, as in the synth-time benchmarks.
-PAIRS = (("ours-minimal", "cdk-auto"), ("ours-shared", "cdk-shared"))
+PAIRS = (
+    ("ours-minimal", "cdk-auto"),
+    ("ours-minimal-derived", "cdk-auto"),
+    ("ours-shared", "cdk-shared"),
+    ("ours-shared-derived", "cdk-shared"),
+)
 
 # What makes a call: the phase of the library's work it belongs to, read from the Python stack
 # when it is sent (the library's frames, and the aspect or validation entry it runs under).
@@ -40,7 +45,8 @@ CAUSES = {
     "(the finalizer and the check, once per stack)",
     "construct": "the constructs, while the app is built (reading the resources given as "
     "props, creating the role)",
-    "finalize": "building the managed policies at synth (and their cdk-nag acknowledgments)",
+    "finalize": "the finalizer at synth: deriving needs, building the managed policies (and "
+    "their cdk-nag acknowledgments)",
     "check": "the synth-time check (each task definition's role and containers)",
 }
 _LIBRARY = "ecs_exec_roles"

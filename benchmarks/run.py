@@ -12,6 +12,9 @@ Benchmarks (each prints ours, the aws-cdk-lib peer, the ratio, the target and PA
   the same families on aws-cdk-lib's automatic execution roles.
 - ``synth-200``: synth process time, 200 families on one SharedExecutionRole vs one shared
   ``iam.Role`` handed to the same task definitions.
+- ``synth-50-derived``, ``synth-200-derived``: the same, with roles given no props and
+  derived from the task definitions (``derive=True``); the two above name every resource in
+  props (``derive=False``).
 - ``policy-chars``: policy characters per family of a shared role vs the characters of the
   ARNs each family must name.
 """
@@ -19,6 +22,7 @@ Benchmarks (each prints ours, the aws-cdk-lib peer, the ratio, the target and PA
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +33,14 @@ from benchmarks.machine import machine_facts
 from benchmarks.policy_chars import measure_policy_chars
 from benchmarks.synth_time import SynthTimeResult, measure_synth_time
 
-BENCHMARKS = ("capacity", "synth-50", "synth-200", "policy-chars")
+BENCHMARKS = (
+    "capacity",
+    "synth-50",
+    "synth-50-derived",
+    "synth-200",
+    "synth-200-derived",
+    "policy-chars",
+)
 
 CAPACITY_TARGET_FAMILIES = 260
 SYNTH_50_TARGET_RATIO = 1.10
@@ -138,28 +149,31 @@ def _synth_row(
     )
 
 
-def run_synth_50(settings: Settings) -> Row:
+def run_synth_50(settings: Settings, derived: bool = False) -> Row:
     result = measure_synth_time(
-        "ours-minimal",
+        "ours-minimal-derived" if derived else "ours-minimal",
         "cdk-auto",
         50,
         runs=settings.runs,
         warmup_runs=settings.warmup_runs,
     )
+    how = "derived, no props" if derived else "named in props"
     return _synth_row(
-        "synth-50",
-        "Synth process time, 50 families: a MinimalExecutionRole each vs CDK's automatic roles",
+        "synth-50-derived" if derived else "synth-50",
+        f"Synth process time, 50 families: a MinimalExecutionRole each ({how}) vs CDK's "
+        "automatic roles",
         result,
         SYNTH_50_TARGET_RATIO,
         [f"median wall time of {settings.runs} processes per side, alternating"],
     )
 
 
-def run_synth_200(settings: Settings) -> Row:
+def run_synth_200(settings: Settings, derived: bool = False) -> Row:
     notes = [f"median wall time of {settings.runs} processes per side, alternating"]
+    ours = "ours-shared-derived" if derived else "ours-shared"
     try:
         result = measure_synth_time(
-            "ours-shared", "cdk-shared", 200, runs=settings.runs, warmup_runs=settings.warmup_runs
+            ours, "cdk-shared", 200, runs=settings.runs, warmup_runs=settings.warmup_runs
         )
     except RuntimeError as error:
         if _PACKING_ERROR_MARK not in str(error):
@@ -169,7 +183,7 @@ def run_synth_200(settings: Settings) -> Row:
             f"max_managed_policies={_RAISED_MAX_MANAGED_POLICIES}"
         )
         result = measure_synth_time(
-            "ours-shared",
+            ours,
             "cdk-shared",
             200,
             runs=settings.runs,
@@ -177,9 +191,11 @@ def run_synth_200(settings: Settings) -> Row:
             max_managed_policies=_RAISED_MAX_MANAGED_POLICIES,
         )
     notes.append("aws-cdk-lib with minimizePolicies off, its default when the flag is unset")
+    how = "derived, no props" if derived else "named in props"
     return _synth_row(
-        "synth-200",
-        "Synth process time, 200 families on one role: SharedExecutionRole vs one iam.Role",
+        "synth-200-derived" if derived else "synth-200",
+        f"Synth process time, 200 families on one role: SharedExecutionRole ({how}) vs one "
+        "iam.Role",
         result,
         SYNTH_200_TARGET_RATIO,
         notes,
@@ -220,6 +236,8 @@ RUNNERS: dict[str, Callable[[Settings], Row]] = {
     "synth-50": run_synth_50,
     "synth-200": run_synth_200,
     "policy-chars": run_policy_chars,
+    "synth-50-derived": functools.partial(run_synth_50, derived=True),
+    "synth-200-derived": functools.partial(run_synth_200, derived=True),
 }
 
 
