@@ -2,12 +2,14 @@
 
 The service: one Fargate task definition whose container pulls from one ECR repository,
 writes to one log group and reads one Secrets Manager secret and one SSM parameter, all
-imported by name in a concrete environment. It is built five times, once per execution role:
+imported by name in a concrete environment. It is built six times, once per execution role:
 
 - aws-cdk-lib's automatic role (no ``execution_role`` passed);
 - a role with the AWS managed policy ``AmazonECSTaskExecutionRolePolicy`` (aws-cdk-lib still
   adds its own grants for the secret and the parameter to it);
-- ``StarterExecutionRole``, ``MinimalExecutionRole`` and ``SharedExecutionRole``.
+- ``StarterExecutionRole``, ``MinimalExecutionRole`` and ``SharedExecutionRole`` with the
+  resources named in props, and a ``MinimalExecutionRole`` with no props, derived from the
+  task definition.
 
 For each, the script reads what the template grants the execution role and runs the four
 cdk-nag packs. The user acknowledges nothing: a peer's findings are counted raw, while the
@@ -145,6 +147,11 @@ def minimal_role(scope: Construct, service: Service) -> iam.IRole | None:
     ).role
 
 
+def derived_role(scope: Construct, service: Service) -> iam.IRole | None:
+    # No props: everything is read from the task definition that uses the role.
+    return MinimalExecutionRole(scope, "ExecutionRole").role
+
+
 def shared_role(scope: Construct, service: Service) -> iam.IRole | None:
     role = SharedExecutionRole(scope, "ExecutionRole")
     role.add_resources(
@@ -168,6 +175,7 @@ VARIANTS = (
     Variant("AWS managed policy role", "AwsManagedPolicy", aws_managed_policy_role),
     Variant("StarterExecutionRole", "Starter", starter_role),
     Variant("MinimalExecutionRole", "Minimal", minimal_role),
+    Variant("MinimalExecutionRole, derived (no props)", "Derived", derived_role),
     Variant("SharedExecutionRole", "Shared", shared_role),
 )
 
