@@ -375,12 +375,13 @@ def _log_needs(context: _Context, streams: Sequence[_Stream]) -> list[Need]:
     then the log groups containers name without a grant, and the groups they create."""
     needs: list[Need] = []
     claimed: set[int] = set()
+    # Each stream by the group it writes to (its name in template form, and its region).
+    by_group: dict[tuple[str, str], list[tuple[int, _Stream]]] = {}
+    for index, stream in enumerate(streams):
+        by_group.setdefault((stream.group_key, stream.region_key), []).append((index, stream))
+        by_group.setdefault((stream.group_key, ""), []).append((index, stream))
     for token, template, grant in context.log_group_grants:
-        uses = [
-            (index, stream)
-            for index, stream in enumerate(streams)
-            if _grant_matches(template, stream, context)
-        ]
+        uses = by_group.get(_granted_group(template), [])
         claimed.update(index for index, _ in uses)
         prefixes = sorted({stream.prefix for _, stream in uses})
         if not uses or "" in prefixes:
@@ -435,16 +436,15 @@ _LOG_GROUP_ARN = re.compile(
 )
 
 
-def _grant_matches(template: Any, stream: _Stream, context: _Context) -> bool:
+def _granted_group(template: Any) -> tuple[str, str]:
+    """The group a log-group grant names, as streams are indexed: ``(<LogicalId>, "")`` for a
+    log group of the app, ``(name, region)`` for one named by its ARN."""
     flat = flatten(template)
     match = _GET_ATT_ARN.match(flat)
     if match:
-        return stream.group_key == f"<{match['logical_id']}>"
+        return f"<{match['logical_id']}>", ""
     match = _LOG_GROUP_ARN.match(flat)
-    return match is not None and (match["name"], match["region"]) == (
-        stream.group_key,
-        stream.region_key,
-    )
+    return (match["name"], match["region"]) if match else ("", "")
 
 
 # -- files: environment files, FireLens configuration, credential specs ---------------------
