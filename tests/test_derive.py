@@ -120,8 +120,8 @@ def _assert_repository_and_secret_only(allowed: Allowed) -> None:
 # -- ecs_patterns services and tasks -----------------------------------------------------------
 
 
-def test_application_load_balanced_service_needs_no_props() -> None:
-    stack = _stack()
+def _load_balanced_service(stack: cdk.Stack) -> MinimalExecutionRole:
+    """An ALB Fargate service, with pattern defaults, whose role has no props."""
     repository, secret = _shared_resources(stack)
     execution = MinimalExecutionRole(stack, "Exec")
     ecs_patterns.ApplicationLoadBalancedFargateService(
@@ -134,6 +134,12 @@ def test_application_load_balanced_service_needs_no_props() -> None:
             secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
         ),
     )
+    return execution
+
+
+def test_application_load_balanced_service_needs_no_props() -> None:
+    stack = _stack()
+    execution = _load_balanced_service(stack)
     allowed, template = _allowed(stack, execution)
     _assert_repository_and_secret_only(allowed)
     # The log group the pattern creates, only under the stream prefix it gives (its id).
@@ -590,18 +596,7 @@ def test_fails_when_a_grant_is_not_an_execution_role_need_even_when_derived(gran
 def test_derived_roles_synthesize_byte_identically_twice() -> None:
     def build() -> str:
         stack = _stack()
-        repository, secret = _shared_resources(stack)
-        execution = MinimalExecutionRole(stack, "Exec")
-        ecs_patterns.ApplicationLoadBalancedFargateService(
-            stack,
-            "Api",
-            cluster=_vpc_cluster(stack),
-            task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
-                image=ecs.ContainerImage.from_ecr_repository(repository),
-                execution_role=execution.role,
-                secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
-            ),
-        )
+        _load_balanced_service(stack)
         return str(Template.from_stack(stack).to_json())
 
     assert build() == build()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import aws_cdk as cdk
 import jsii
 import pytest
@@ -185,20 +188,35 @@ def test_task_definition_in_another_stack_is_checked_against_the_role(app: cdk.A
     template.resource_count_is("AWS::ECS::TaskDefinition", 1)
 
 
-def test_fails_when_a_log_group_of_another_stack_is_missing_naming_it_once(app: cdk.App) -> None:
-    platform, service = _platform_and_service(app)
-    covered = logs.LogGroup(platform, "Logs")
-    missing = logs.LogGroup(platform, "Other")
-    role = SharedExecutionRole(platform, "Role", derive=False, log_groups=[covered])
+def _missing_log_group_message(
+    app: cdk.App,
+    log_scope: Construct,
+    task_scope: cdk.Stack,
+    make_role: Callable[[logs.ILogGroup], Any],
+) -> tuple[str, logs.LogGroup, logs.LogGroup]:
+    """Synth's error when a task logs to a log group its role (covering another) misses."""
+    covered = logs.LogGroup(log_scope, "Logs")
+    missing = logs.LogGroup(log_scope, "Other")
+    role = make_role(covered)
     _task(
-        service,
+        task_scope,
         role.role,
         image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/nginx:1"),
         logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=missing),
     )
     with pytest.raises(RuntimeError) as error:
         app.synth()
-    message = str(error.value)
+    return str(error.value), missing, covered
+
+
+def test_fails_when_a_log_group_of_another_stack_is_missing_naming_it_once(app: cdk.App) -> None:
+    platform, service = _platform_and_service(app)
+    message, missing, _ = _missing_log_group_message(
+        app,
+        platform,
+        service,
+        lambda covered: SharedExecutionRole(platform, "Role", derive=False, log_groups=[covered]),
+    )
     assert "Platform/Role: the execution role does not cover 2 permission(s)" in message
     logical_id = platform.get_logical_id(missing.node.default_child)  # type: ignore[arg-type]
     assert (
@@ -272,19 +290,13 @@ def test_fails_when_a_role_in_a_nested_stack_misses_a_log_group(app: cdk.App) ->
     parent = cdk.Stack(
         app, "Parent", env=cdk.Environment(account="123456789012", region="eu-west-1")
     )
-    covered = logs.LogGroup(parent, "Logs")
-    missing = logs.LogGroup(parent, "Other")
     nested = cdk.NestedStack(parent, "Nested")
-    role = MinimalExecutionRole(nested, "Api", derive=False, log_groups=[covered])
-    _task(
+    message, missing, covered = _missing_log_group_message(
+        app,
+        parent,
         nested,
-        role.role,
-        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/nginx:1"),
-        logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=missing),
+        lambda covered: MinimalExecutionRole(nested, "Api", derive=False, log_groups=[covered]),
     )
-    with pytest.raises(RuntimeError) as error:
-        app.synth()
-    message = str(error.value)
     assert "Parent/Nested/Api: the execution role does not cover" in message
     logical_id = parent.get_logical_id(missing.node.default_child)  # type: ignore[arg-type]
     assert f"logs:PutLogEvents on <{logical_id}.Arn>" in message
