@@ -361,6 +361,216 @@ def test_fails_when_input_is_bad(kind: str, props: Props, fragments: tuple[str, 
         assert fragment in message
 
 
+def _switch(prop: str, value: str) -> str:
+    return (
+        f"{prop} is {value} (str), not True or False. Pass a bool; a value read from the "
+        f"context is a string, so compare it, for example "
+        f"{prop}=(app.node.try_get_context('...') == 'true')."
+    )
+
+
+_PATH_RULE = (
+    "is not a valid IAM path. It must start and end with '/', for example '/ecs/', and be at "
+    "most 512 printable ASCII characters, with no empty part ('//')."
+)
+_NAME_RULE = (
+    "is not a valid IAM role name. Use 1 to 64 letters, digits or the characters +=,.@_-, or "
+    "leave role_name unset to let CloudFormation generate one."
+)
+_DESCRIPTION_RULE = (
+    "is not a valid IAM role description. Use at most 1,000 characters: printable ASCII, "
+    "Latin-1 letters, tabs and line breaks."
+)
+_TAG_RULE = (
+    "tag keys and values are strings of letters, digits, spaces and _ . : / = + - @ "
+    "(no '*' or '?')."
+)
+_STREAM_RULE = (
+    "a stream prefix is the awslogs-stream-prefix of the containers, made of letters, digits "
+    "and . _ / # - (no '*', '?' or ':')."
+)
+
+# Values of the wrong type or form: (id, construct kinds, props, the whole message after
+# "Stack/Role: ").
+EXACT_CASES: list[tuple[str, tuple[str, ...], Props, str]] = [
+    # A string from the context is truthy: every switch takes only a bool.
+    *(
+        (f"{prop}-string", kinds, lambda s, p=prop: {p: "false"}, _switch(prop, "'false'"))
+        for prop, kinds in (
+            ("derive", ALL),
+            ("trust_conditions", ALL),
+            ("trust_all_regions", ALL),
+            ("guardduty_runtime_monitoring", SCOPED),
+            ("container_assets", ALL),
+            ("firelens_default_router", SCOPED),
+        )
+    ),
+    (
+        "pull_through_cache_tagging-string",
+        ALL,
+        lambda s: {"pull_through_cache_tagging": "false", "pull_through_cache_prefixes": ["hub"]},
+        _switch("pull_through_cache_tagging", "'false'"),
+    ),
+    (
+        "container_assets-int",
+        ALL,
+        lambda s: {"container_assets": 1},
+        _switch("container_assets", "1").replace("1 (str)", "1 (int)"),
+    ),
+    # Names and paths: a trailing newline, other scripts, control characters, empty parts.
+    (
+        "role-name-newline",
+        ALL,
+        lambda s: {"role_name": "app\n"},
+        f"role_name 'app\\n' {_NAME_RULE}",
+    ),
+    ("role-name-non-ascii", ALL, lambda s: {"role_name": "rôle"}, f"role_name 'rôle' {_NAME_RULE}"),
+    ("role-name-int", ALL, lambda s: {"role_name": 7}, f"role_name 7 {_NAME_RULE}"),
+    ("path-double-slash", ALL, lambda s: {"path": "//"}, f"path '//' {_PATH_RULE}"),
+    ("path-empty-part", ALL, lambda s: {"path": "/a//b/"}, f"path '/a//b/' {_PATH_RULE}"),
+    ("path-newline", ALL, lambda s: {"path": "/ecs/\n"}, f"path '/ecs/\\n' {_PATH_RULE}"),
+    ("path-control", ALL, lambda s: {"path": "/a\x01/"}, f"path '/a\\x01/' {_PATH_RULE}"),
+    (
+        "description-too-long",
+        ALL,
+        lambda s: {"description": "d" * 1001},
+        f"description {'d' * 40!r}... (1001 characters) {_DESCRIPTION_RULE}",
+    ),
+    (
+        "description-outside-charset",
+        ALL,
+        lambda s: {"description": "costs €"},
+        f"description 'costs €' {_DESCRIPTION_RULE}",
+    ),
+    (
+        "description-control",
+        ALL,
+        lambda s: {"description": "a\x00b"},
+        f"description 'a\\x00b' {_DESCRIPTION_RULE}",
+    ),
+    ("description-int", ALL, lambda s: {"description": 5}, f"description 5 {_DESCRIPTION_RULE}"),
+    (
+        "permissions-boundary-string",
+        ALL,
+        lambda s: {"permissions_boundary": "arn:aws:iam::123456789012:policy/b"},
+        "permissions_boundary is 'arn:aws:iam::123456789012:policy/b' (str), not an "
+        "iam.IManagedPolicy. Pass a managed policy, for example "
+        "iam.ManagedPolicy.from_managed_policy_name(scope, 'Boundary', 'name').",
+    ),
+    (
+        "log-stream-prefix-newline",
+        SCOPED,
+        lambda s: {"log_groups": [log_group(s)], "log_stream_prefixes": ["web\n"]},
+        f"log_stream_prefixes[0] is 'web\\n'; {_STREAM_RULE}",
+    ),
+    (
+        "pull-through-prefix-newline",
+        ALL,
+        lambda s: {"pull_through_cache_prefixes": ["docker-hub\n"]},
+        "pull_through_cache_prefixes[0] is 'docker-hub\\n'; an ECR pull-through cache rule "
+        "prefix is 2 to 30 lowercase letters, digits and . _ - /, as ECR accepts it (for "
+        "example 'docker-hub' or 'team/docker-hub').",
+    ),
+    *(
+        (
+            f"{prop}-newline",
+            ("shared",),
+            lambda s, p=prop: {p: ["team/\n"]},
+            f"{prop}[0] is 'team/\\n'; a name prefix is letters, digits and . _ / + = @ # - "
+            "(no '*', '?' or ':'), for example 'team/'.",
+        )
+        for prop in (
+            "repository_prefixes",
+            "log_group_prefixes",
+            "secret_prefixes",
+            "parameter_prefixes",
+        )
+    ),
+    (
+        "tag-key-newline",
+        ("shared",),
+        lambda s: {"resource_tags": {"team\n": "a"}},
+        f"resource_tags has 'team\\n': 'a'; {_TAG_RULE}",
+    ),
+    (
+        "tag-value-newline",
+        ("shared",),
+        lambda s: {"resource_tags": {"team": "a\n"}},
+        f"resource_tags has 'team': 'a\\n'; {_TAG_RULE}",
+    ),
+    (
+        "tag-value-control",
+        ("shared",),
+        lambda s: {"resource_tags": {"team": "a\x07"}},
+        f"resource_tags has 'team': 'a\\x07'; {_TAG_RULE}",
+    ),
+    # A generator is read once: a second reader would grant less.
+    *(
+        (
+            f"{prop}-generator",
+            kinds,
+            lambda s, p=prop: {p: (value for value in ())},
+            f"{prop} is a generator, which can be read only once; pass a list, for example "
+            f"{prop}=list(...).",
+        )
+        for prop, kinds in (
+            ("repositories", SCOPED),
+            ("log_groups", SCOPED),
+            ("secrets", ALL),
+            ("parameters", ALL),
+            ("keys", ALL),
+            ("registry_credentials", ALL),
+            ("environment_files", ALL),
+            ("image_assets", ALL),
+            ("pull_through_cache_prefixes", ALL),
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "props", "message"),
+    [
+        pytest.param(kind, props, message, id=f"{kind}-{case_id}")
+        for case_id, kinds, props, message in EXACT_CASES
+        for kind in kinds
+    ],
+)
+def test_fails_when_input_has_the_wrong_type_or_form(kind: str, props: Props, message: str) -> None:
+    stack = new_stack()
+    with pytest.raises(ExecutionRoleError) as raised:
+        CONSTRUCTS[kind](stack, "Role", **props(stack))
+    assert str(raised.value) == f"Stack/Role: {message}"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda role: role.add_family("api\n"),
+            "family 'api\\n' is not an ECS task definition family; use 1 to 255 letters, "
+            "digits, hyphens and underscores, the same as the task definition's family.",
+        ),
+        (
+            lambda role: role.add_resources(container_assets="true"),
+            _switch("container_assets", "'true'"),
+        ),
+        (
+            lambda role: role.add_family("api", secrets=iter(())),
+            "secrets is a tuple_iterator, which can be read only once; pass a list, for "
+            "example secrets=list(...).",
+        ),
+    ],
+    ids=["family-newline", "switch-string", "iterator"],
+)
+def test_fails_when_a_shared_role_call_has_the_wrong_form(call: Any, message: str) -> None:
+    stack = new_stack()
+    role = SharedExecutionRole(stack, "Role")
+    with pytest.raises(ExecutionRoleError) as raised:
+        call(role)
+    assert str(raised.value) == f"Stack/Role: {message}"
+
+
 @pytest.mark.parametrize(
     ("add", "prop"),
     [

@@ -31,9 +31,13 @@ def test_props_are_frozen_tuples() -> None:
         props.repositories = ()  # type: ignore[misc]
 
 
-def test_a_generator_is_read_once_into_a_tuple() -> None:
-    props = ResourceProps.checked("S/R", secrets=(name for name in ("a", "b")))
-    assert props.secrets == ("a", "b")
+def test_fails_when_a_sequence_prop_is_a_generator_and_takes_other_iterables() -> None:
+    with pytest.raises(
+        ExecutionRoleError, match=r"secrets is a generator, which can be read only once"
+    ):
+        ResourceProps.checked("S/R", secrets=(name for name in ("a", "b")))
+    assert ResourceProps.checked("S/R", secrets=range(2)).secrets == (0, 1)
+    assert ResourceProps.checked("S/R", secrets=["a"]).secrets == ("a",)
 
 
 def test_fails_when_a_sequence_prop_gets_one_value() -> None:

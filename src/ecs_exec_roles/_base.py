@@ -54,11 +54,12 @@ class ExecutionRoleBase(Construct):
             trust_conditions=trust_conditions,
             trust_all_regions=trust_all_regions,
             max_managed_policies=max_managed_policies,
+            derive=derive,
         )
         super().__init__(scope, id)
         self._stack = stack
         self._plan = Plan(where, checked, aws_managed_policies)
-        self._plan.derive = bool(derive)
+        self._plan.derive = checked.derive
         self._role = _create_role(self, registry, checked, aws_managed_policies)
         self._entry = RoleEntry(self._plan, self._role, self)
         registry.register(self._entry)

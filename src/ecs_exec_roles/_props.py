@@ -9,7 +9,7 @@ is checked where it is read (``_needs``, ``_features``), which reads it once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "as_sequence",
     "call_props",
     "check_prefixes",
+    "check_switch",
     "shown",
 ]
 
@@ -33,22 +34,28 @@ DEFAULT_MAX_MANAGED_POLICIES = 10
 # The highest value the quota can be raised to.
 _QUOTA_MAX_MANAGED_POLICIES = 25
 
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-_ROLE_PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
+# Every pattern below is matched with ``fullmatch``: ``$`` would also match before a trailing
+# newline. IAM role names are ASCII: letters, digits and +=,.@_-.
+_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
+# "/" alone, or "/"-separated parts of printable ASCII, none of them empty.
+_ROLE_PATH = re.compile(r"/(?:[\x21-\x2e\x30-\x7e]+/)*")
+# IAM's character set for role descriptions (tab, newlines, printable ASCII, Latin-1).
+_DESCRIPTION = re.compile(r"[\t\n\r\x20-\x7e\xa1-\xff]{0,1000}")
 # ECS task definition families: up to 255 letters, digits, hyphens and underscores.
-_FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_FAMILY = re.compile(r"[A-Za-z0-9_-]{1,255}")
 # A stream prefix is put into an ARN: IAM wildcards or ARN separators in it would widen the
 # grant or break the ARN.
-_STREAM_PREFIX = re.compile(r"^[A-Za-z0-9._/#-]{1,256}$")
+_STREAM_PREFIX = re.compile(r"[A-Za-z0-9._/#-]{1,256}")
 # ECR's own rule for pull-through cache prefixes (2 to 30 characters, "/"-separated parts).
 ECR_PREFIX = re.compile(
-    r"^(?=.{2,30}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+    r"(?=.{2,30}\Z)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
 )
 # Name prefixes become part of an ARN followed by "*": IAM wildcards or ARN separators in them
 # would widen the grant.
-_NAME_PREFIX = re.compile(r"^[A-Za-z0-9._/+=@#-]{1,256}$")
-_TAG_KEY = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
-_TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}$")
+_NAME_PREFIX = re.compile(r"[A-Za-z0-9._/+=@#-]{1,256}")
+# Tags: letters of any script, digits, spaces and _ . : / = + - @ (no control characters).
+_TAG_KEY = re.compile(r"[\w.:/=+\-@ ]{1,128}")
+_TAG_VALUE = re.compile(r"[\w.:/=+\-@ ]{0,256}")
 
 
 def shown(value: Any) -> str:
@@ -68,7 +75,26 @@ def as_sequence(where: str, prop: str, values: Any) -> tuple[Any, ...]:
             f"{where}: {prop} is {shown(values)}, not a sequence; pass a list of "
             f"CDK objects, for example {prop}=[obj] rather than {prop}=obj."
         )
+    if isinstance(values, Iterator):
+        # A generator can be read once: a second reader (a subclass, a retry) would see
+        # nothing, and the role would allow less than the call named.
+        raise ExecutionRoleError(
+            f"{where}: {prop} is a {type(values).__name__}, which can be read only once; pass a "
+            "list, "
+            f"for example {prop}=list(...)."
+        )
     return tuple(values)
+
+
+def check_switch(where: str, prop: str, value: Any) -> bool:
+    """``value`` when it is a bool; a string (``"false"`` from ``try_get_context``) is not."""
+    if not isinstance(value, bool):
+        raise ExecutionRoleError(
+            f"{where}: {prop} is {shown(value)}, not True or False. Pass a bool; a value read "
+            f"from the context is a string, so compare it, for example "
+            f"{prop}=(app.node.try_get_context('...') == 'true')."
+        )
+    return value
 
 
 def check_prefixes(
@@ -77,7 +103,7 @@ def check_prefixes(
     """Each prefix of ``prop``, checked against ``pattern``; ``rule`` explains it."""
     checked: list[str] = []
     for index, prefix in enumerate(as_sequence(where, prop, prefixes)):
-        if not isinstance(prefix, str) or not pattern.match(prefix):
+        if not isinstance(prefix, str) or not pattern.fullmatch(prefix):
             raise ExecutionRoleError(f"{where}: {prop}[{index}] is {prefix!r}; {rule}")
         checked.append(prefix)
     return tuple(checked)
@@ -94,6 +120,7 @@ class RoleOptions:
     trust_conditions: bool
     trust_all_regions: bool
     max_managed_policies: int
+    derive: bool = True
 
     @classmethod
     def checked(
@@ -107,9 +134,18 @@ class RoleOptions:
         trust_conditions: bool,
         trust_all_regions: bool,
         max_managed_policies: int,
+        derive: bool = True,
     ) -> RoleOptions:
         _check_role_name(where, role_name)
         _check_role_path(where, path)
+        _check_description(where, description)
+        _check_boundary(where, permissions_boundary)
+        for prop, value in (
+            ("trust_conditions", trust_conditions),
+            ("trust_all_regions", trust_all_regions),
+            ("derive", derive),
+        ):
+            check_switch(where, prop, value)
         if trust_all_regions and not trust_conditions:
             raise ExecutionRoleError(
                 f"{where}: trust_all_regions=True widens the aws:SourceArn condition, but "
@@ -130,16 +166,17 @@ class RoleOptions:
             path,
             permissions_boundary,
             description,
-            bool(trust_conditions),
-            bool(trust_all_regions),
+            trust_conditions,
+            trust_all_regions,
             max_managed_policies,
+            derive,
         )
 
 
 def _check_role_name(where: str, role_name: str | None) -> None:
-    if role_name is None or is_unresolved(role_name):
+    if role_name is None or (isinstance(role_name, str) and is_unresolved(role_name)):
         return
-    if not isinstance(role_name, str) or not _ROLE_NAME.match(role_name):
+    if not isinstance(role_name, str) or not _ROLE_NAME.fullmatch(role_name):
         raise ExecutionRoleError(
             f"{where}: role_name {role_name!r} is not a valid IAM role name. Use 1 to 64 "
             "letters, digits or the characters +=,.@_-, or leave role_name unset to let "
@@ -148,12 +185,37 @@ def _check_role_name(where: str, role_name: str | None) -> None:
 
 
 def _check_role_path(where: str, path: str | None) -> None:
-    if path is None or is_unresolved(path):
+    if path is None or (isinstance(path, str) and is_unresolved(path)):
         return
-    if not isinstance(path, str) or len(path) > 512 or not _ROLE_PATH.match(path):
+    if not isinstance(path, str) or len(path) > 512 or not _ROLE_PATH.fullmatch(path):
         raise ExecutionRoleError(
             f"{where}: path {path!r} is not a valid IAM path. It must start and end with '/', "
-            "for example '/ecs/', and be at most 512 printable ASCII characters."
+            "for example '/ecs/', and be at most 512 printable ASCII characters, with no "
+            "empty part ('//')."
+        )
+
+
+def _check_description(where: str, description: str | None) -> None:
+    if description is None or (isinstance(description, str) and is_unresolved(description)):
+        return
+    if not isinstance(description, str) or not _DESCRIPTION.fullmatch(description):
+        shown_value = (
+            repr(description)
+            if not isinstance(description, str) or len(description) <= 80
+            else f"{description[:40]!r}... ({len(description)} characters)"
+        )
+        raise ExecutionRoleError(
+            f"{where}: description {shown_value} is not a valid IAM role description. Use at "
+            "most 1,000 characters: printable ASCII, Latin-1 letters, tabs and line breaks."
+        )
+
+
+def _check_boundary(where: str, boundary: Any) -> None:
+    if boundary is not None and getattr(boundary, "managed_policy_arn", None) is None:
+        raise ExecutionRoleError(
+            f"{where}: permissions_boundary is {shown(boundary)}, not an iam.IManagedPolicy. "
+            "Pass a managed policy, for example "
+            "iam.ManagedPolicy.from_managed_policy_name(scope, 'Boundary', 'name')."
         )
 
 
@@ -188,31 +250,18 @@ class ResourceProps:
     def checked(cls, where: str, **values: Any) -> ResourceProps:
         """Check the props of one call; unknown names are a programming error (TypeError)."""
         family = values.get("family")
-        if family is not None and (not isinstance(family, str) or not _FAMILY.match(family)):
+        if family is not None and (not isinstance(family, str) or not _FAMILY.fullmatch(family)):
             raise ExecutionRoleError(
                 f"{where}: family {family!r} is not an ECS task definition family; use 1 to "
                 "255 letters, digits, hyphens and underscores, the same as the task "
                 "definition's family."
-            )
-        if values.get("pull_through_cache_tagging") and not values.get(
-            "pull_through_cache_prefixes"
-        ):
-            raise ExecutionRoleError(
-                f"{where}: pull_through_cache_tagging=True needs pull_through_cache_prefixes; "
-                "name the cache rule prefixes whose repositories are tagged."
-            )
-        stream_prefixes = values.get("log_stream_prefixes")
-        if stream_prefixes and not (values.get("log_groups") or values.get("log_groups_to_create")):
-            raise ExecutionRoleError(
-                f"{where}: log_stream_prefixes={stream_prefixes!r} scope writes to log "
-                "groups, but no log_groups are given; pass the log groups the prefixes apply to."
             )
         checked: dict[str, Any] = {}
         for name, value in values.items():
             if name in _SEQUENCE_PROPS:
                 checked[name] = as_sequence(where, name, value)
             elif name in _SWITCHES:
-                checked[name] = bool(value)
+                checked[name] = check_switch(where, name, value)
             else:
                 checked[name] = value
         checked["log_stream_prefixes"] = check_prefixes(
@@ -231,6 +280,19 @@ class ResourceProps:
             "an ECR pull-through cache rule prefix is 2 to 30 lowercase letters, digits and "
             ". _ - /, as ECR accepts it (for example 'docker-hub' or 'team/docker-hub').",
         )
+        if checked.get("pull_through_cache_tagging") and not checked["pull_through_cache_prefixes"]:
+            raise ExecutionRoleError(
+                f"{where}: pull_through_cache_tagging=True needs pull_through_cache_prefixes; "
+                "name the cache rule prefixes whose repositories are tagged."
+            )
+        stream_prefixes = checked["log_stream_prefixes"]
+        if stream_prefixes and not (
+            checked.get("log_groups") or checked.get("log_groups_to_create")
+        ):
+            raise ExecutionRoleError(
+                f"{where}: log_stream_prefixes={list(stream_prefixes)!r} scope writes to log "
+                "groups, but no log_groups are given; pass the log groups the prefixes apply to."
+            )
         return cls(**checked)
 
 
@@ -321,8 +383,8 @@ def _checked_tags(where: str, resource_tags: Any) -> tuple[tuple[str, str], ...]
         if (
             not isinstance(key, str)
             or not isinstance(value, str)
-            or not _TAG_KEY.match(key)
-            or not _TAG_VALUE.match(value)
+            or not _TAG_KEY.fullmatch(key)
+            or not _TAG_VALUE.fullmatch(value)
             or "*" in value
             or "?" in value
         ):
