@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ecs_exec_roles._cfn import canonical, display, flatten, max_chars, sort_key
+import json
+
+from ecs_exec_roles._cfn import canonical, display, flatten, json_max_chars, max_chars, sort_key
 
 JOIN = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecr:r:1:repository/a"]]}
 
@@ -33,3 +35,20 @@ def test_max_chars_counts_literals_exactly_and_intrinsics_at_their_bound() -> No
     assert max_chars(JOIN, 99) == 2 + len("arn:aws-iso-b:ecr:r:1:repository/a")
     assert max_chars(JOIN, 99, {"AWS::Partition": 3}) == 2 + len("arn:aws:ecr:r:1:repository/a")
     assert max_chars({"Fn::GetAtt": ["Repo", "Arn"]}, 99) == 2 + 99
+
+
+def test_max_chars_counts_a_value_at_most_at_the_longest_arn_of_its_kind() -> None:
+    # Unknown parts (a CfnParameter, an import) are each as long as the whole ARN may be, but
+    # together no longer than it: a name of several such parts counts once.
+    parts = ["arn:aws:ssm:r:1:parameter/", {"Ref": "A"}, "/", {"Ref": "B"}, "/p1"]
+    joined = {"Fn::Join": ["", parts]}
+    assert max_chars(joined, 1011) == 2 + 1011
+    assert max_chars({"Fn::Join": ["", ["x" * 1200, {"Ref": "A"}]]}, 1011) == 2 + 1200
+    # Literal text is never capped: it counts as written.
+    assert max_chars("x" * 1200, 1011) == 2 + 1200
+
+
+def test_json_max_chars_counts_objects_lists_and_intrinsics() -> None:
+    value = {"StringEquals": {"k": ["a", {"Ref": "AWS::Region"}, {"Fn::GetAtt": ["K", "Arn"]}]}}
+    longest = {"StringEquals": {"k": ["a", "r" * 16, "x" * 20]}}
+    assert json_max_chars(value, 20) == len(json.dumps(longest, separators=(",", ":")))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from ecs_exec_roles._packing import MANAGED_POLICY_MAX_CHARS, pack, policy_chars
 from ecs_exec_roles._statements import Resource, Statement
 
@@ -62,10 +60,40 @@ def test_adding_a_resource_only_changes_the_policies_from_where_it_lands() -> No
     assert after.policies[: len(before.policies) - 1] == before.policies[:-1]
 
 
-def test_fails_when_one_resource_is_larger_than_a_policy() -> None:
+def test_a_resource_larger_than_a_policy_is_set_apart_not_packed() -> None:
     huge = Resource("x", "x", MANAGED_POLICY_MAX_CHARS)
-    with pytest.raises(ValueError, match="one resource exceeds 6144 characters"):
-        pack([Statement("Huge", ("ecr:BatchGetImage",), (huge,))])
+    statement = Statement("Huge", ("ecr:BatchGetImage",), (_resource("a"), huge, _resource("b")))
+    packing = pack([statement])
+    assert [r.value for p in packing.policies for s in p for r in s.resources] == [
+        _resource("a").value,
+        _resource("b").value,
+    ]
+    ((where, resource, chars),) = packing.oversized
+    assert where.sid == "Huge" and resource is huge and chars > MANAGED_POLICY_MAX_CHARS
+
+
+def test_a_condition_counts_every_key_and_value() -> None:
+    # A kms:ViaService condition with the region and URL suffix as pseudo parameters: each at
+    # its longest value, every other character as written.
+    via = {"Fn::Join": [".", ["secretsmanager", {"Ref": "AWS::Region"}, {"Ref": "AWS::URLSuffix"}]]}
+    condition = {"StringEquals": {"kms:ViaService": [via, via]}}
+    statement = Statement(
+        "KmsDecryptViaSecretsManager",
+        ("kms:Decrypt",),
+        (_resource("k"),),
+        condition={"x": {}},
+        condition_resolved=condition,
+    )
+    longest = "secretsmanager." + "r" * 16 + "." + "amazonaws.com.cn"
+    written = {
+        "Sid": statement.sid,
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [_resource("k").value],
+        "Condition": {"StringEquals": {"kms:ViaService": [longest, longest]}},
+    }
+    document = {"Version": "2012-10-17", "Statement": [written]}
+    assert policy_chars([statement]) == len(json.dumps(document, separators=(",", ":")))
 
 
 def test_a_smaller_limit_packs_into_more_policies() -> None:

@@ -9,7 +9,15 @@ from typing import Any
 
 import aws_cdk as cdk
 
-__all__ = ["canonical", "display", "flatten", "is_unresolved", "max_chars", "sort_key"]
+__all__ = [
+    "canonical",
+    "display",
+    "flatten",
+    "is_unresolved",
+    "json_max_chars",
+    "max_chars",
+    "sort_key",
+]
 
 # Longest value each pseudo parameter can take. IAM counts policy size after CloudFormation
 # substitutes them, so an unresolved pseudo parameter is counted at its longest value.
@@ -88,30 +96,78 @@ def canonical(resolved: Any) -> str:
 
 
 def max_chars(
-    resolved: Any, unresolved_max_chars: int, pseudo_max_chars: Mapping[str, int] | None = None
+    resolved: Any, longest: int, pseudo_max_chars: Mapping[str, int] | None = None
 ) -> int:
-    """Upper bound of the characters IAM counts for a resolved value once deployed.
+    """Upper bound of the characters IAM counts for a resolved ARN once deployed.
 
     Literal strings count exactly (as JSON, quotes included). A ``Fn::Join`` counts its literal
     parts exactly and each pseudo parameter at its longest value. Any other intrinsic (a
-    ``Ref`` or ``Fn::GetAtt`` of a resource, an import, a ``Fn::Select``) stands for a value the
-    template cannot know, and counts as ``unresolved_max_chars``: the longest ARN that kind of
-    resource can have.
+    ``Ref`` or ``Fn::GetAtt`` of a resource, an import, a ``Fn::Select``, a ``CfnParameter``)
+    stands for a value the template cannot know. The whole value is an ARN of a kind whose
+    ARNs have at most ``longest`` characters, so however many such parts it has, it counts at
+    most ``longest`` (and never less than its known parts).
     """
     bounds = {**_PSEUDO_MAX_CHARS, **(pseudo_max_chars or {})}
-    return 2 + _inner_max_chars(resolved, unresolved_max_chars, bounds)
+    known, unknown = _parts_chars(resolved, bounds)
+    if not unknown:
+        return 2 + known
+    return 2 + min(known + unknown * longest, max(known, longest))
 
 
-def _inner_max_chars(resolved: Any, unresolved_max_chars: int, bounds: Mapping[str, int]) -> int:
+def _parts_chars(resolved: Any, bounds: Mapping[str, int]) -> tuple[int, int]:
+    """Characters of the known parts of a value (pseudo parameters at their bound), and the
+    number of parts whose value the template cannot know."""
     if isinstance(resolved, str):
         # json.dumps escapes nothing in ARNs except quotes and backslashes, which ARNs lack.
-        return len(json.dumps(resolved)) - 2
+        return len(json.dumps(resolved)) - 2, 0
     if isinstance(resolved, dict) and len(resolved) == 1:
         ((function, argument),) = resolved.items()
         if function == "Ref" and argument in bounds:
-            return bounds[argument]
+            return bounds[argument], 0
         if function == "Fn::Join":
             delimiter, parts = argument
-            total = sum(_inner_max_chars(part, unresolved_max_chars, bounds) for part in parts)
-            return total + len(delimiter) * max(len(parts) - 1, 0)
-    return unresolved_max_chars
+            known = len(delimiter) * max(len(parts) - 1, 0)
+            unknown = 0
+            for part in parts:
+                part_known, part_unknown = _parts_chars(part, bounds)
+                known += part_known
+                unknown += part_unknown
+            return known, unknown
+    return 0, 1
+
+
+def json_max_chars(
+    resolved: Any, intrinsic_max_chars: int, pseudo_max_chars: Mapping[str, int] | None = None
+) -> int:
+    """Upper bound of the characters of a resolved JSON value (a statement's ``Condition``),
+    compact, once deployed: every string, key and separator counts, each pseudo parameter at
+    its longest value and any other intrinsic at ``intrinsic_max_chars``."""
+    bounds = {**_PSEUDO_MAX_CHARS, **(pseudo_max_chars or {})}
+    return _json_chars(resolved, intrinsic_max_chars, bounds)
+
+
+def _json_chars(resolved: Any, intrinsic: int, bounds: Mapping[str, int]) -> int:
+    if isinstance(resolved, list):
+        return (
+            2 + sum(_json_chars(v, intrinsic, bounds) for v in resolved) + max(len(resolved) - 1, 0)
+        )
+    if isinstance(resolved, dict):
+        if len(resolved) == 1:
+            ((function, argument),) = resolved.items()
+            if function == "Ref" or function.startswith("Fn::"):
+                if function == "Ref" and argument in bounds:
+                    return 2 + bounds[argument]
+                if function == "Fn::Join":
+                    delimiter, parts = argument
+                    inner = sum(_json_chars(p, intrinsic, bounds) - 2 for p in parts)
+                    return 2 + inner + len(delimiter) * max(len(parts) - 1, 0)
+                return 2 + intrinsic
+        return (
+            2
+            + sum(
+                len(json.dumps(str(key))) + 1 + _json_chars(value, intrinsic, bounds)
+                for key, value in resolved.items()
+            )
+            + max(len(resolved) - 1, 0)
+        )
+    return len(json.dumps(resolved))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ._cfn import canonical
+from ._cfn import canonical, flatten
 from ._coverage import (
     Cover,
     FixHint,
@@ -43,6 +43,7 @@ __all__ = [
     "check_no_inline_policies",
     "check_observations",
     "check_policy_count",
+    "check_statement_sizes",
     "check_task_needs_covered",
     "errors_of",
 ]
@@ -163,10 +164,41 @@ def check_observations(facts: Facts) -> list[Finding]:
     return [Finding(message) for o in facts.plan.observations for message in o.errors]
 
 
+def check_statement_sizes(facts: Facts) -> list[Finding]:
+    """Each statement fits in a managed policy with at least one of its resources."""
+    synthesis, plan = facts.synthesis, facts.plan
+    if synthesis is None:
+        return []
+    needs = {need.arn: need for need in plan.needs}
+    findings = []
+    for statement, resource, chars in synthesis.oversized:
+        need = needs.get(resource.value)
+        origin = f" for {_shortened(str(need.origin))}" if need is not None else ""
+        prop = need.kind.prop if need is not None else "the props"
+        findings.append(
+            Finding(
+                f"{plan.where}: the statement {statement.sid}{origin} takes {chars} characters "
+                f"with the one resource {flatten(resource.resolved)} (counted as IAM does, "
+                "unresolved parts at their longest), more than a managed policy holds "
+                f"({MANAGED_POLICY_MAX_CHARS}). Make it smaller through `{prop}`"
+                + (
+                    ": fewer or shorter tags."
+                    if statement.condition and "Tag" in statement.sid
+                    else "."
+                )
+            )
+        )
+    return findings
+
+
+def _shortened(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def check_policy_count(facts: Facts) -> list[Finding]:
     """The statements fit in the managed policies the role may have."""
     synthesis, plan = facts.synthesis, facts.plan
-    if synthesis is None or synthesis.fits(plan):
+    if synthesis is None or synthesis.oversized or synthesis.fits(plan):
         return []
     return [
         Finding(
@@ -205,6 +237,7 @@ def check_no_inline_policies(facts: Facts) -> list[Finding]:
 
 CHECKS: tuple[Check, ...] = (
     check_observations,
+    check_statement_sizes,
     check_policy_count,
     check_grants_covered,
     check_task_needs_covered,

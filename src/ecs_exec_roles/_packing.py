@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._cfn import max_chars
+from ._cfn import json_max_chars
 from ._statements import Resource, Statement
 
 __all__ = ["MANAGED_POLICY_MAX_CHARS", "PackingResult", "pack", "policy_chars"]
@@ -19,6 +19,9 @@ __all__ = ["MANAGED_POLICY_MAX_CHARS", "PackingResult", "pack", "policy_chars"]
 # IAM quota: a customer managed policy holds at most 6,144 characters, whitespace not counted.
 MANAGED_POLICY_MAX_CHARS = 6144
 _DOCUMENT_CHARS = len('{"Version":"2012-10-17","Statement":[]}')
+# The only intrinsics the role's conditions hold, besides pseudo parameters, are regions (a
+# key's region, read from its ARN): none is longer than this.
+_CONDITION_INTRINSIC_MAX_CHARS = 16
 
 
 def _compact(value: object) -> int:
@@ -35,8 +38,11 @@ def _statement_frame_chars(statement: Statement) -> int:
     }
     chars = _compact(frame)
     if statement.condition_resolved is not None:
-        # Condition values may hold intrinsics (region, URL suffix): count them at their bound.
-        chars += len(',"Condition":') + max_chars(statement.condition_resolved, 64)
+        # Every key and value of the condition counts; intrinsics (a region, the URL suffix)
+        # at their longest.
+        chars += len(',"Condition":') + json_max_chars(
+            statement.condition_resolved, _CONDITION_INTRINSIC_MAX_CHARS
+        )
     return chars
 
 
@@ -57,10 +63,16 @@ def policy_chars(statements: Sequence[Statement]) -> int:
 
 @dataclass(frozen=True)
 class PackingResult:
-    """Statements packed into policies, in order, and their size as IAM counts it."""
+    """Statements packed into policies, in order, and their size as IAM counts it.
+
+    :param oversized: each resource that does not fit in a policy even alone with its
+        statement: the statement, the resource, and the characters of a policy holding just
+        them (left out of ``policies``).
+    """
 
     policies: tuple[tuple[Statement, ...], ...]
     total_chars: int
+    oversized: tuple[tuple[Statement, Resource, int], ...] = ()
 
 
 def pack(
@@ -72,6 +84,7 @@ def pack(
     the one it lands in onwards.
     """
     policies: list[list[Statement]] = [[]]
+    oversized: list[tuple[Statement, Resource, int]] = []
     used = _DOCUMENT_CHARS
     for statement in statements:
         frame = _statement_frame_chars(statement)
@@ -88,9 +101,10 @@ def pack(
                 chars += extra
             if not taken:
                 if not policies[-1]:
-                    raise ValueError(
-                        f"{statement.sid}: one resource exceeds {policy_max_chars} characters"
-                    )
+                    # Too large even alone: reported, never packed.
+                    alone = pending.pop(0)
+                    oversized.append((statement, alone, chars + alone.max_chars))
+                    continue
                 policies.append([])
                 used = _DOCUMENT_CHARS
                 continue
@@ -98,4 +112,4 @@ def pack(
             used = chars
             pending = pending[len(taken) :]
     packed = tuple(tuple(policy) for policy in policies if policy)
-    return PackingResult(packed, sum(policy_chars(p) for p in packed))
+    return PackingResult(packed, sum(policy_chars(p) for p in packed), tuple(oversized))

@@ -16,7 +16,7 @@ from aws_cdk import aws_iam as iam
 from ._cfn import is_unresolved
 from ._nag import acknowledge_wildcards
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
-from ._statements import Statement, build_statements
+from ._statements import Resource, Statement, build_statements
 from ._trust import partition_of_region, stack_environment
 
 if TYPE_CHECKING:
@@ -59,9 +59,14 @@ class Synthesis:
     def total_chars(self) -> int:
         return sum(policy_set.packing.total_chars for policy_set in self.sets)
 
+    @property
+    def oversized(self) -> tuple[tuple[Statement, Resource, int], ...]:
+        """Each resource too large for a policy even alone with its statement."""
+        return tuple(item for policy_set in self.sets for item in policy_set.packing.oversized)
+
     def fits(self, plan: Plan) -> bool:
-        """Whether the packing needs no more policies than the plan allows."""
-        return self.policy_count <= plan.policy_limit
+        """Whether every statement fits, in no more policies than the plan allows."""
+        return not self.oversized and self.policy_count <= plan.policy_limit
 
 
 def synthesize(
