@@ -240,7 +240,7 @@ CASES: list[tuple[str, tuple[str, ...], Props, tuple[str, ...]]] = [
         "log_groups-wildcard",
         SCOPED,
         lambda s: {"log_groups": [log_group(s, "/ecs/*")]},
-        ("log_groups[0]", "log-group:/ecs/*'", "wildcard"),
+        ("log_groups[0]", "log-group:/ecs/*:*'", "wildcard"),
     ),
     (
         "secrets-wildcard",
@@ -264,7 +264,11 @@ CASES: list[tuple[str, tuple[str, ...], Props, tuple[str, ...]]] = [
         "repositories-uppercase",
         SCOPED,
         lambda s: {"repositories": [repository(s, "App")]},
-        ("repositories[0]", "name 'App' is not a valid ECR repository name", "lowercase"),
+        (
+            "repositories[0]",
+            "the name 'App', which is not a valid ECR repository name",
+            "lowercase",
+        ),
     ),
     # Role settings.
     (

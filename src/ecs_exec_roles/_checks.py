@@ -26,6 +26,7 @@ from ._coverage import (
 )
 from ._features import container_assets_fix
 from ._firelens import router_image_fix
+from ._needs import name_problem
 from ._packing import MANAGED_POLICY_MAX_CHARS
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ __all__ = [
     "Facts",
     "Finding",
     "Grant",
+    "check_exact_resources",
     "check_grants_covered",
     "check_no_inline_policies",
     "check_observations",
@@ -164,6 +166,38 @@ def check_observations(facts: Facts) -> list[Finding]:
     return [Finding(message) for o in facts.plan.observations for message in o.errors]
 
 
+def check_exact_resources(facts: Facts) -> list[Finding]:
+    """Each resource the role names is one resource once resolved: values known only at
+    synth (``Lazy``, context, a resource's attribute) pass no check at construction."""
+    if facts.synthesis is None:
+        return []
+    findings = []
+    for need in facts.plan.needs:
+        resolved = facts.resolve(need.arn)
+        text = flatten(resolved)
+        problem = name_problem(need.kind, text, need.wildcard)
+        if problem is None and _holds_policy_variable(resolved):
+            problem = "holds '${', which IAM reads as the start of a policy variable"
+        if problem is not None:
+            findings.append(
+                Finding(
+                    f"{facts.plan.where}: {need.origin} resolves to the ARN {text}, which "
+                    f"{problem}. Name each resource exactly (`{need.kind.prop}`), for example "
+                    "by importing it by its exact name or ARN."
+                )
+            )
+    return findings
+
+
+def _holds_policy_variable(resolved: Any) -> bool:
+    """Whether literal text of a resolved value holds ``${`` (``flatten`` shows it as ``<``)."""
+    if isinstance(resolved, str):
+        return "${" in resolved
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        return any(_holds_policy_variable(part) for part in resolved["Fn::Join"][1])
+    return False
+
+
 def check_statement_sizes(facts: Facts) -> list[Finding]:
     """Each statement fits in a managed policy with at least one of its resources."""
     synthesis, plan = facts.synthesis, facts.plan
@@ -237,6 +271,7 @@ def check_no_inline_policies(facts: Facts) -> list[Finding]:
 
 CHECKS: tuple[Check, ...] = (
     check_observations,
+    check_exact_resources,
     check_statement_sizes,
     check_policy_count,
     check_grants_covered,

@@ -36,6 +36,7 @@ from ._needs import (
     bucket_key_needs,
     bucket_of,
     key_need,
+    name_problem,
 )
 from ._statements import build_statements
 from ._task_definitions import ecr_image_repository
@@ -56,14 +57,8 @@ _LOG_GROUP_REASON = (
     "launch; the wildcard covers only streams of this log group."
 )
 
-# The kinds a grant is reduced to, and the wildcard each kind's ARN may end in by itself.
-_GRANT_KINDS = {
-    Kind.REPOSITORY: "",
-    Kind.LOG_GROUP: ":*",
-    Kind.SECRET: "-??????",
-    Kind.PARAMETER: "",
-    Kind.KEY: "",
-}
+# The kinds a grant is reduced to.
+_GRANT_KINDS = (Kind.REPOSITORY, Kind.LOG_GROUP, Kind.SECRET, Kind.PARAMETER, Kind.KEY)
 # Services ECS decrypts through with an execution role, as they name themselves in
 # kms:ViaService.
 _VIA_SERVICES = ("secretsmanager", "ssm", "s3")
@@ -168,11 +163,11 @@ def _grant_needs(context: _Context) -> list[Need]:
             # so nothing is derived from it; the check reports what it does not cover.
             continue
         resources = list(zip(tokens, templates, strict=True))
-        for kind, allowed_wildcard in _GRANT_KINDS.items():
+        for kind in _GRANT_KINDS:
             if not actions.intersection(action.lower() for action in kind.actions):
                 continue
             for token, template in resources:
-                if not _exact(template, allowed_wildcard):
+                if not _exact(kind, template):
                     continue
                 need = _grant_need(context, kind, token, template, grant, grants[index + 1 :])
                 if need is not None:
@@ -495,7 +490,7 @@ def _s3_needs(
 ) -> list[Need]:
     """An object in S3 and its bucket's location; a customer managed key the bucket of the
     app encrypts with, through S3."""
-    if _S3_OBJECT_ARN.match(flatten(template)) is None or not _exact(template, ""):
+    if _S3_OBJECT_ARN.match(flatten(template)) is None or not _exact(Kind.S3_OBJECT, template):
         return []
     bucket_arn = s3_bucket_arn_of(arn)
     needs = [Need(Kind.S3_OBJECT, arn, origin), Need(Kind.S3_BUCKET, bucket_arn, origin)]
@@ -526,7 +521,7 @@ def _credential_spec_needs(context: _Context, spec: Any, index: int, source: _So
     origin = source.origin.with_suffix(" for its credential spec")
     template_arn = match["arn"]
     if _SSM_PARAMETER_ARN.match(template_arn):
-        return [Need(Kind.PARAMETER, arn, origin)] if _exact(template_arn, "") else []
+        return [Need(Kind.PARAMETER, arn, origin)] if _exact(Kind.PARAMETER, template_arn) else []
     return _s3_needs(context, arn, template_arn, origin)
 
 
@@ -582,15 +577,10 @@ def _pseudo_parameters() -> dict[str, str]:
     return _PSEUDO_PARAMETERS
 
 
-def _exact(template: Any, allowed_wildcard: str) -> bool:
-    """Whether a resource names one resource: no IAM wildcard in what the template writes,
-    but the one its kind's ARN ends in by itself (a log group's ``:*``)."""
-    if template == "*":
-        return False
-    flat = flatten(template)
-    if allowed_wildcard and flat.endswith(allowed_wildcard):
-        flat = flat[: -len(allowed_wildcard)]
-    return "*" not in flat and "?" not in flat
+def _exact(kind: Kind, template: Any) -> bool:
+    """Whether a resource names one resource of ``kind``: no IAM wildcard in what the
+    template writes, but the one its kind's ARN ends in by itself (a log group's ``:*``)."""
+    return name_problem(kind, flatten(template)) is None
 
 
 def _region_of(template: Any, default: str) -> str:

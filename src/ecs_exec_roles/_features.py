@@ -25,8 +25,8 @@ from ._needs import (
     Need,
     bucket_key_needs,
     bucket_of,
+    check_exact_name,
     check_kind,
-    check_no_wildcard,
     log_group_arn_from_name,
 )
 from ._trust import stack_environment
@@ -168,7 +168,9 @@ def log_group_create_needs(where: str, log_groups: Sequence[Any]) -> list[Need]:
     for index, log_group in enumerate(log_groups):
         check_kind(where, "log_groups_to_create", index, log_group, "log_group")
         arn = log_group_arn_from_name(log_group)
-        check_no_wildcard(where, "log_groups_to_create", index, arn, LazyOrigin(log_group))
+        check_exact_name(
+            where, "log_groups_to_create", index, Kind.LOG_GROUP_CREATE, arn, LazyOrigin(log_group)
+        )
         needs.append(Need(Kind.LOG_GROUP_CREATE, arn, LazyOrigin(log_group)))
     return needs
 
@@ -207,10 +209,12 @@ def pull_through_needs(scope: Construct, prefixes: Sequence[str], tagging: bool)
     for prefix in prefixes:
         arn = f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/{prefix}/*"
         origin = f"pull_through_cache_prefixes {prefix!r}"
-        needs.append(Need(Kind.REPOSITORY, arn, origin, reason=_PULL_THROUGH_REASON))
-        needs.append(Need(Kind.PULL_THROUGH, arn, origin, reason=_PULL_THROUGH_REASON))
+        kinds = [Kind.REPOSITORY, Kind.PULL_THROUGH]
         if tagging:
-            needs.append(Need(Kind.PULL_THROUGH_TAGGING, arn, origin, reason=_PULL_THROUGH_REASON))
+            kinds.append(Kind.PULL_THROUGH_TAGGING)
+        needs.extend(
+            Need(kind, arn, origin, reason=_PULL_THROUGH_REASON, wildcard="/*") for kind in kinds
+        )
     return needs
 
 

@@ -189,6 +189,36 @@ class Kind(enum.Enum):
     def __repr__(self) -> str:
         return f"Kind.{self.name}"
 
+    @property
+    def marker(self) -> str:
+        """What a kind's ARN holds right before the resource's name (``repository/``)."""
+        return _MARKERS[self]
+
+    @property
+    def wildcard(self) -> str:
+        """The IAM wildcard a kind's ARN may end in by itself, after the name: a log group's
+        streams (``:*``), a secret's random suffix (``-??????``), a stream prefix's streams."""
+        return _WILDCARDS.get(self, "")
+
+
+_MARKERS = {
+    Kind.REPOSITORY: "repository/",
+    Kind.PULL_THROUGH: "repository/",
+    Kind.PULL_THROUGH_TAGGING: "repository/",
+    Kind.LOG_GROUP: "log-group:",
+    Kind.LOG_STREAM: "log-group:",
+    Kind.LOG_GROUP_CREATE: "log-group:",
+    Kind.SECRET: "secret:",
+    Kind.PARAMETER: "parameter/",
+    Kind.S3_OBJECT: ":::",
+    Kind.S3_BUCKET: ":::",
+    Kind.KEY: "key/",
+    Kind.SECRET_BY_TAG: "secret:",
+    Kind.PARAMETER_BY_TAG: "parameter/",
+    Kind.KEY_BY_TAG: "key/",
+}
+_WILDCARDS = {Kind.LOG_GROUP: ":*", Kind.LOG_STREAM: "/*", Kind.SECRET: "-??????"}
+
 
 # Every action the ECS agent or Fargate uses with a task execution role, by lower-case name.
 # A grant's other actions (DescribeSecret from grant_read, ssm:GetParameter, ...) are never

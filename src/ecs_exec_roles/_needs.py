@@ -11,7 +11,7 @@ import aws_cdk as cdk
 
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
-from ._kinds import Kind
+from ._kinds import Kind, Shape
 from ._props import shown
 
 __all__ = [
@@ -21,13 +21,14 @@ __all__ = [
     "Probe",
     "bucket_key_needs",
     "bucket_of",
+    "check_exact_name",
     "check_kind",
-    "check_no_wildcard",
     "describe_task",
     "key_need",
     "key_needs",
     "log_group_arn_from_name",
     "log_group_needs",
+    "name_problem",
     "parameter_needs",
     "read_attribute",
     "repository_needs",
@@ -103,6 +104,9 @@ class Need:
     # The stack the statement goes into when it is not the role's: the stack of the task
     # definition that needs it, whose own resources the role's stack cannot name.
     home: Any = None
+    # The IAM wildcard the ARN is built to end in (a name prefix's "*"), besides the one its
+    # kind's ARNs end in by themselves; anywhere else a wildcard fails synth.
+    wildcard: str = ""
 
 
 class LazyOrigin:
@@ -187,44 +191,95 @@ def check_kind(construct_path: str, prop: str, index: int, value: Any, kind: str
     return found
 
 
-def _literal_text(value: str) -> str:
-    """``value`` with CDK's string tokens removed: only the characters the user wrote."""
-    return _STRING_TOKEN.sub("", value)
-
-
 def shown_arn(arn: str) -> str:
     """An ARN for a message: pseudo parameters as ``<AWS::Partition>``, other tokens elided."""
     arn = _PSEUDO_TOKEN.sub(lambda m: f"<AWS::{m.group(1)}>", arn)
     return repr(_STRING_TOKEN.sub("<token>", arn))
 
 
-def check_no_wildcard(construct_path: str, prop: str, index: int, arn: str, origin: object) -> None:
+def name_problem(kind: Kind, text: str, wildcard: str = "") -> str | None:
+    """Why an ARN would name more than one resource of its kind, or none; ``None`` if it
+    names one.
+
+    :param text: the ARN as literal text, every part the template cannot know as ``<...>``
+        (``_cfn.flatten`` of its template form, or a CDK string with its tokens shown so).
+    :param wildcard: the IAM wildcard the ARN is built to end in (a name prefix's ``*``),
+        besides the one its kind's ARNs end in by themselves.
+    """
+    if kind.shape is Shape.TAGGED:
+        return None
+    label = kind.label.replace("_", " ")
+    name = _name_part(kind, text)
+    if name is None:
+        return None if "<" in text or "{" in text else f"is not the ARN of a {label}"
+    for suffix in (wildcard, kind.wildcard):
+        if suffix and name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    parts = name.split(":log-stream:", 1) if kind is Kind.LOG_STREAM else [name]
+    if kind is Kind.S3_OBJECT:
+        bucket, slash, key = name.partition("/")
+        parts = [bucket, key] if slash else [name, ""]
+    if not all(parts):
+        return f"has an empty name, so it names no {label}"
+    if "*" in name or "?" in name:
+        return (
+            f"holds the IAM wildcard '*' or '?' in its name, so IAM would allow every {label} "
+            "the pattern matches"
+        )
+    if "${" in name:
+        return "holds '${', which IAM reads as the start of a policy variable"
+    if (
+        kind is Kind.REPOSITORY
+        and not wildcard
+        and "<" not in name
+        and not _ECR_REPOSITORY_NAME.fullmatch(name)
+    ):
+        return (
+            f"has the name {name!r}, which is not a valid ECR repository name; ECR names are "
+            "lowercase letters, digits and . _ - /, so the grant would match no image pull"
+        )
+    return None
+
+
+def _name_part(kind: Kind, text: str) -> str | None:
+    """What follows the kind's marker in ``text`` (for S3, the bucket and key, also after a
+    bucket ARN the template cannot know); ``None`` where the marker is missing."""
+    _, marker, name = text.partition(kind.marker)
+    if marker:
+        return name
+    if kind in (Kind.S3_OBJECT, Kind.S3_BUCKET) and text.startswith("<"):
+        # <Bucket.Arn>/key: the bucket is the app's, the key is written out.
+        _, slash, key = text.partition("/")
+        return f"<bucket>/{key}" if slash else None
+    return None
+
+
+def check_exact_name(
+    construct_path: str,
+    prop: str,
+    index: int,
+    kind: Kind,
+    arn: str,
+    origin: object,
+    wildcard: str = "",
+) -> None:
+    """Raise when ``arn`` (a CDK string; its tokens, unknown until synth, are checked then)
+    would not name exactly one resource of ``kind``."""
     # IAM reads "*" and "?" in a Resource as wildcards: a name holding one would grant every
     # resource it matches, not the one resource the prop names.
-    literal = _literal_text(arn)
-    if "*" in literal or "?" in literal:
+    text = _STRING_TOKEN.sub("<token>", _PSEUDO_TOKEN.sub("<pseudo>", arn))
+    problem = name_problem(kind, text, wildcard)
+    if problem is not None:
         raise ExecutionRoleError(
             f"{construct_path}: {prop}[{index}] ({origin}) has the ARN {shown_arn(arn)}, "
-            "which holds the IAM wildcard '*' or '?'. IAM would allow every resource the "
-            "pattern matches. Import each resource by its exact name or ARN."
+            f"which {problem}. Import each resource by its exact name or ARN"
+            + (
+                ", for example ecr.Repository.from_repository_name(scope, 'Repo', 'my-app')."
+                if kind is Kind.REPOSITORY
+                else "."
+            )
         )
-
-
-def _check_repository_arn(
-    construct_path: str, prop: str, index: int, arn: str, origin: object
-) -> None:
-    if ":repository/" not in arn:
-        return
-    name = arn.split(":repository/", 1)[1]
-    if is_unresolved(name) or _ECR_REPOSITORY_NAME.match(name):
-        return
-    raise ExecutionRoleError(
-        f"{construct_path}: {prop}[{index}] ({origin}) has the ARN {shown_arn(arn)}, whose "
-        f"name {name!r} is not a valid ECR repository name; ECR names are "
-        "lowercase letters, digits and . _ - /, so the grant would match no image pull. "
-        "Use the repository's exact name, for example "
-        "ecr.Repository.from_repository_name(scope, 'Repo', 'my-app')."
-    )
 
 
 def _region_of(resource: Any) -> str:
@@ -257,7 +312,6 @@ def key_need(
     """The need of a KMS key; ``label`` names it in messages when it is not ``prop[index]``."""
     label = label or f"{prop}[{index}]"
     key_arn = str(check_kind(construct_path, prop, index, key, "key"))
-    check_no_wildcard(construct_path, prop, index, key_arn, LazyOrigin(key))
     if hasattr(key, "alias_name") or (not is_unresolved(key_arn) and _KMS_ALIAS_ARN.match(key_arn)):
         name = getattr(key, "alias_name", key_arn)
         raise ExecutionRoleError(
@@ -273,6 +327,7 @@ def key_need(
             "arn:<partition>:kms:<region>:<account>:key/<key-id>; pass that ARN, for example "
             "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')."
         )
+    check_exact_name(construct_path, prop, index, Kind.KEY, key_arn, LazyOrigin(key))
     return Need(Kind.KEY, key_arn, LazyOrigin(key), _region_of(key), services)
 
 
@@ -281,8 +336,7 @@ def repository_needs(where: str, prop: str, repositories: Sequence[Any]) -> list
     needs: list[Need] = []
     for index, repository in enumerate(repositories):
         arn = str(check_kind(where, prop, index, repository, "repository"))
-        check_no_wildcard(where, prop, index, arn, LazyOrigin(repository))
-        _check_repository_arn(where, prop, index, arn, LazyOrigin(repository))
+        check_exact_name(where, prop, index, Kind.REPOSITORY, arn, LazyOrigin(repository))
         needs.append(Need(Kind.REPOSITORY, arn, LazyOrigin(repository)))
     return needs
 
@@ -292,8 +346,8 @@ def log_group_needs(where: str, prop: str, log_groups: Sequence[Any]) -> list[Ne
     needs: list[Need] = []
     for index, log_group in enumerate(log_groups):
         arn = str(check_kind(where, prop, index, log_group, "log_group"))
-        # CDK's log group ARN ends in ":*" (the group's streams); only the name must be literal.
-        check_no_wildcard(where, prop, index, arn.removesuffix(":*"), LazyOrigin(log_group))
+        # CDK's log group ARN ends in ":*" (the group's streams) by itself.
+        check_exact_name(where, prop, index, Kind.LOG_GROUP, arn, LazyOrigin(log_group))
         needs.append(Need(Kind.LOG_GROUP, arn, LazyOrigin(log_group)))
     return needs
 
@@ -303,7 +357,7 @@ def secret_needs(where: str, prop: str, secrets: Sequence[Any]) -> list[Need]:
     needs: list[Need] = []
     for index, secret in enumerate(secrets):
         secret_arn = str(check_kind(where, prop, index, secret, "secret"))
-        check_no_wildcard(where, prop, index, secret_arn, LazyOrigin(secret))
+        check_exact_name(where, prop, index, Kind.SECRET, secret_arn, LazyOrigin(secret))
         needs.append(
             Need(Kind.SECRET, secret_arn_for_policy(secret, secret_arn), LazyOrigin(secret))
         )
@@ -338,7 +392,7 @@ def parameter_needs(
     needs: list[Need] = []
     for index, parameter in enumerate(parameters):
         parameter_arn = str(check_kind(where, prop, index, parameter, "parameter"))
-        check_no_wildcard(where, prop, index, parameter_arn, LazyOrigin(parameter))
+        check_exact_name(where, prop, index, Kind.PARAMETER, parameter_arn, LazyOrigin(parameter))
         needs.append(Need(Kind.PARAMETER, parameter_arn, LazyOrigin(parameter)))
         key_arn = _secure_string_key(parameter, probe) if probe is not None else None
         if key_arn is not None:

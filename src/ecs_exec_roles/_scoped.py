@@ -61,6 +61,7 @@ def _prefix_needs(scope: Construct, props: ScopedProps) -> list[Need]:
                     f"arn:{partition}:{service}:{region}:{account}:{resource_type}{name}*",
                     f"{prop} {prefix!r}",
                     reason=_PREFIX_REASON.format(what=what),
+                    wildcard="*",
                 )
             )
     return needs
