@@ -13,7 +13,7 @@ from ecs_exec_roles._checks import (
     Facts,
     Grant,
     check_grants_covered,
-    check_no_inline_policies,
+    check_nothing_attached,
     check_observations,
     check_policy_count,
     check_task_needs_covered,
@@ -89,9 +89,9 @@ def test_check_policy_count() -> None:
     assert "3 managed policies of 6144 characters" in finding.message
 
 
-def test_check_no_inline_policies() -> None:
-    assert check_no_inline_policies(_facts([])) == []
-    (finding,) = check_no_inline_policies(_facts([], inline_policies=["Stack/Inline"]))
+def test_check_nothing_attached() -> None:
+    assert check_nothing_attached(_facts([])) == []
+    (finding,) = check_nothing_attached(_facts([], inline_policies=["Stack/Inline"]))
     assert "the inline policy Stack/Inline is attached" in finding.message
 
 

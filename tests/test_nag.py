@@ -238,7 +238,11 @@ def test_role_without_wildcards_gets_no_acknowledgment(tmp_path: Path) -> None:
     assert acknowledgment_ids(stack.node.find_child("ExecutionRole")) == []
 
 
-def test_user_wildcard_on_the_role_is_still_reported(tmp_path: Path) -> None:
+def test_a_user_policy_on_the_role_fails_synth_rather_than_pass_the_checks(
+    tmp_path: Path,
+) -> None:
+    # A policy of the user's attached to the role is refused at synth (never acknowledged,
+    # never deployed): the role takes its permissions only from its props.
     app = nag_app(tmp_path)
     stack = cdk.Stack(app, "Stack", env=cdk.Environment(account=ACCOUNT, region=REGION))
     role = minimal(stack, imported_resources(stack))
@@ -249,23 +253,19 @@ def test_user_wildcard_on_the_role_is_still_reported(tmp_path: Path) -> None:
             statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])],
         )
     )
-    report = synth_with_report(app)
-    open_findings = {(f.construct_path, f.id) for f in report.findings}
-    assert open_findings == {("Stack/UserPolicy/Resource", f"{IAM5}[Resource::*]")}, report.format()
+    with pytest.raises(RuntimeError, match="attached with add_managed_policy"):
+        app.synth()
 
 
-def test_user_aws_managed_policy_on_the_starter_role_is_still_reported(tmp_path: Path) -> None:
+def test_a_user_aws_managed_policy_on_the_starter_fails_synth(tmp_path: Path) -> None:
     app = nag_app(tmp_path)
     stack = cdk.Stack(app, "Stack")
     role = StarterExecutionRole(stack, "ExecutionRole")
     role.role.add_managed_policy(
         iam.ManagedPolicy.from_aws_managed_policy_name("CloudWatchAgentServerPolicy")
     )
-    report = synth_with_report(app)
-    open_ids = {f.id for f in report.findings}
-    assert open_ids == {
-        f"{IAM4}[Policy::arn:<AWS::Partition>:iam::aws:policy/CloudWatchAgentServerPolicy]"
-    }, report.format()
+    with pytest.raises(RuntimeError, match=r"policy/CloudWatchAgentServerPolicy is attached"):
+        app.synth()
 
 
 def acknowledgment_ids(scope: IConstruct) -> list[str]:

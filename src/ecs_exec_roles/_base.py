@@ -136,6 +136,6 @@ def _create_role(
     )
     for policy in aws_managed_policies:
         managed_policy = iam.ManagedPolicy.from_aws_managed_policy_name(policy.name)
-        role.add_managed_policy(managed_policy)
+        role.attach_own_managed_policy(managed_policy)
         acknowledge_managed_policy(role, managed_policy.managed_policy_arn, policy.reason)
     return role

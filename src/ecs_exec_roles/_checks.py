@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ._cfn import canonical, flatten
+from ._cfn import canonical, flatten, sort_key
 from ._coverage import (
     Cover,
     FixHint,
@@ -42,7 +42,8 @@ __all__ = [
     "Grant",
     "check_exact_resources",
     "check_grants_covered",
-    "check_no_inline_policies",
+    "check_no_denies",
+    "check_nothing_attached",
     "check_observations",
     "check_policy_count",
     "check_statement_sizes",
@@ -97,6 +98,9 @@ class Facts:
         needs to name what made a grant).
     :param task_needs: the needs read from the task definitions that use the role.
     :param inline_policies: the paths of inline policies attached to the role.
+    :param managed_policies: the ARNs of managed policies attached with ``add_managed_policy``.
+    :param policies_naming_role: the paths of policies of the app that attach to the role
+        from their own side.
     :param resolve: resolves the role's own values at check time.
     :param stream_pattern: the stream pattern of a log group of the stack, by name form.
     """
@@ -110,6 +114,8 @@ class Facts:
         each_grant: Callable[[], Sequence[Grant]] = tuple,
         task_needs: Sequence[TaskNeed] = (),
         inline_policies: Sequence[str] = (),
+        managed_policies: Sequence[str] = (),
+        policies_naming_role: Sequence[str] = (),
         resolve: Callable[[Any], Any] = lambda value: value,
         stream_pattern: StreamPattern = lambda name: name,
     ) -> None:
@@ -119,6 +125,8 @@ class Facts:
         self.each_grant = each_grant
         self.task_needs = task_needs
         self.inline_policies = inline_policies
+        self.managed_policies = managed_policies
+        self.policies_naming_role = policies_naming_role
         self.resolve = resolve
         self.stream_pattern = stream_pattern
 
@@ -257,15 +265,39 @@ def check_task_needs_covered(facts: Facts) -> list[Finding]:
     return [Finding(gap=gap) for gap in find_task_gaps(facts.task_needs, facts.covers, reported)]
 
 
-def check_no_inline_policies(facts: Facts) -> list[Finding]:
-    """No inline policy is attached to the role behind its props."""
+def check_nothing_attached(facts: Facts) -> list[Finding]:
+    """No policy reaches the role but its own: the role takes its permissions from its props
+    and derivation only, and its managed policies count toward the quota."""
+    ways = (
+        *(f"the inline policy {path} is attached to" for path in facts.inline_policies),
+        *(
+            f"the managed policy {arn} is attached with add_managed_policy() to"
+            for arn in facts.managed_policies
+        ),
+        *(f"the policy {path} names in its roles" for path in facts.policies_naming_role),
+    )
     return [
         Finding(
-            f"{facts.plan.where}: the inline policy {path} is attached to the "
-            "execution role, which takes its permissions only from its props. Pass the "
-            "resources through the props, or attach the policy to the task role."
+            f"{facts.plan.where}: {what} the execution role, which takes its permissions only "
+            "from its props and what the task definitions that use it need. Pass the resources "
+            "through the props, or attach the policy to the task role."
         )
-        for path in facts.inline_policies
+        for what in ways
+    ]
+
+
+def check_no_denies(facts: Facts) -> list[Finding]:
+    """A Deny granted to the role is not kept silently: the role's policies hold only
+    Allow statements, so a Deny belongs in its permissions boundary."""
+    return [
+        Finding(
+            f"{facts.plan.where}: a Deny statement was added to the execution role "
+            f"({_shortened(sort_key(grant))}); its policies hold only what ECS needs, so it "
+            "would be dropped. Put the Deny in a managed policy passed as "
+            "permissions_boundary, which limits the role whatever its policies allow."
+        )
+        for grant in facts.distinct_grants
+        if grant.get("Effect") == "Deny"
     ]
 
 
@@ -276,7 +308,8 @@ CHECKS: tuple[Check, ...] = (
     check_policy_count,
     check_grants_covered,
     check_task_needs_covered,
-    check_no_inline_policies,
+    check_nothing_attached,
+    check_no_denies,
 )
 
 

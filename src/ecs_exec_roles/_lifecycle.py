@@ -21,6 +21,7 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
+from ._attachments import AttachedRole, policies_naming
 from ._cfn import flatten, is_unresolved
 from ._checks import Facts, Grant, errors_of
 from ._derive import observe_task_definitions
@@ -29,7 +30,13 @@ from ._needs import describe_task
 from ._plan import Observation, Plan
 from ._recorder import RecordingRole
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
-from ._task_definitions import app_secrets, scan_task_definitions, task_needs_of, tasks_using
+from ._task_definitions import (
+    app_policy_resources,
+    app_secrets,
+    scan_task_definitions,
+    task_needs_of,
+    tasks_using,
+)
 from ._trust import stack_environment
 from ._usage import RoleUsage, SecretKeys, StackValues, gather_usages
 
@@ -254,8 +261,14 @@ class StackRoles:
         check.prefetch(
             value for entry in entries if entry.synthesis for value in _check_values(entry)
         )
+        naming = policies_naming(
+            self.stack,
+            [AttachedRole(e.role, e.policies, e.plan.options.role_name) for e in entries],
+            app_policy_resources(self.root),
+        )
+        managed = self._managed_policy_arns(check)
         errors: list[str] = []
-        for entry, role_grants in zip(entries, grants, strict=True):
+        for index, (entry, role_grants) in enumerate(zip(entries, grants, strict=True)):
             facts = Facts(
                 entry.plan,
                 entry.synthesis,
@@ -265,11 +278,20 @@ class StackRoles:
                 ),
                 task_needs=needs.get(id(entry.role), []),
                 inline_policies=[p.node.path for p in entry.role.attached_inline_policies],
+                managed_policies=managed[index],
+                policies_naming_role=naming[index],
                 resolve=check,
                 stream_pattern=self.stream_pattern,
             )
             errors.extend(errors_of(facts))
         return errors
+
+    def _managed_policy_arns(self, resolve: Resolver) -> list[list[str]]:
+        """The ARNs of the managed policies attached to each role with add_managed_policy."""
+        return [
+            [flatten(resolve(p.managed_policy_arn)) for p in entry.role.attached_managed_policies]
+            for entry in self.entries
+        ]
 
 
 def _scope_in(plan: Plan, stack: cdk.Stack) -> Construct:

@@ -100,6 +100,7 @@ class RecordingRole(iam.Role):
         )
         self.recorded_grants: list[RecordedGrant] = []
         self.attached_inline_policies: list[iam.Policy] = []
+        self.attached_managed_policies: list[iam.IManagedPolicy] = []
         self._probe: list[iam.PolicyStatement] | None = None
         self._rendering: ecs.TaskDefinition | None = None
 
@@ -144,3 +145,11 @@ class RecordingRole(iam.Role):
         # An inline policy would widen the role behind the construct's back; it is reported
         # at synth rather than attached.
         self.attached_inline_policies.append(policy)
+
+    def add_managed_policy(self, policy: iam.IManagedPolicy) -> None:
+        # The same for a managed policy (AdministratorAccess, say): reported, not attached.
+        self.attached_managed_policies.append(policy)
+
+    def attach_own_managed_policy(self, policy: iam.IManagedPolicy) -> None:
+        """Attach a managed policy the construct itself chose (the starter's AWS policy)."""
+        super().add_managed_policy(policy)

@@ -17,6 +17,7 @@ from typing import Any
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import IConstruct
 
@@ -27,7 +28,9 @@ from ._trust import partition_of_region, stack_environment
 
 __all__ = [
     "IndexedTask",
+    "PolicyResource",
     "TaskNeed",
+    "app_policy_resources",
     "app_secrets",
     "ecr_image_repository",
     "scan_task_definitions",
@@ -124,7 +127,30 @@ def app_secrets(root: IConstruct) -> list[Any]:
     return found if found is not None else []
 
 
+@dataclass(frozen=True)
+class PolicyResource:
+    """An IAM policy resource of the app (``AWS::IAM::ManagedPolicy``, ``AWS::IAM::Policy``
+    or ``AWS::IAM::RolePolicy``), and the policy construct it is the resource of, if any."""
+
+    resource: Any
+    owner: Any = None
+
+    def role_names(self) -> Any:
+        """The names of the roles it attaches to, as CDK values (a list or a list token)."""
+        if isinstance(self.resource, iam.CfnRolePolicy):
+            return [self.resource.role_name]
+        return self.resource.roles
+
+
+def app_policy_resources(root: IConstruct) -> list[PolicyResource]:
+    """The IAM policy resources of the app, from the last scan."""
+    found: list[PolicyResource] | None = getattr(root, _POLICIES_ATTRIBUTE, None)
+    return found if found is not None else []
+
+
 _SECRETS_ATTRIBUTE = "_ecs_exec_roles_secrets"
+_POLICIES_ATTRIBUTE = "_ecs_exec_roles_policy_resources"
+_POLICY_RESOURCES = (iam.CfnManagedPolicy, iam.CfnPolicy, iam.CfnRolePolicy)
 
 
 def _is_imported_secret(construct: Any) -> bool:
@@ -155,10 +181,18 @@ def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
         setattr(root, _SEEN_ATTRIBUTE, seen)
     index: dict[int, list[IndexedTask]] = {}
     secrets: list[Any] = []
+    policies: list[PolicyResource] = []
     pending: IndexedTask | None = None
+    # A policy construct, until its resource (created first, so next in the walk) is seen.
+    policy_owner: Any = None
     for construct in root.node.find_all():
+        owner, policy_owner = policy_owner, None
         if isinstance(construct, secretsmanager.Secret) or _is_imported_secret(construct):
             secrets.append(construct)
+        elif isinstance(construct, (iam.ManagedPolicy, iam.Policy)):
+            policy_owner = construct
+        elif isinstance(construct, _POLICY_RESOURCES):
+            policies.append(PolicyResource(construct, owner))
         elif isinstance(construct, ecs.TaskDefinition):
             known = seen.get(id(construct))
             if known is None or known.execution_role is None:
@@ -174,6 +208,7 @@ def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
             pending.resource = construct
             pending = None
     setattr(root, _SECRETS_ATTRIBUTE, secrets)
+    setattr(root, _POLICIES_ATTRIBUTE, policies)
     return index
 
 
