@@ -14,6 +14,7 @@ from aws_cdk.assertions import Template
 from helpers import policy_statements, role_logical_id, template_json
 
 from ecs_exec_roles import ExecutionRoleError, MinimalExecutionRole, SharedExecutionRole
+from ecs_exec_roles._cfn import canonical
 
 ASSET_DIR = str(Path(__file__).parent / "assets" / "app")
 
@@ -166,3 +167,101 @@ def test_fails_when_an_ecr_uri_names_an_uncovered_repository(
     assert "(needed by container 'app' of task definition EnvStack/Task for its image " in str(
         error.value
     )
+
+
+# -- URIs built from tokens, read from the template ---------------------------------------------
+
+
+def _image_uris(stack: cdk.Stack) -> dict[str, tuple[str, Any]]:
+    """Images named by URI without a grant, and the repository ARN each pulls from."""
+    in_app = ecr.Repository(stack, "AppRepo")
+    imported = ecr.Repository.from_repository_name(stack, "Imported", "team/api")
+    digest = "sha256:" + "d" * 64
+    account, region = ACCOUNT_AND_REGION
+    return {
+        "uri-for-tag-of-an-app-repository": (
+            in_app.repository_uri_for_tag("v1"),
+            {"Fn::GetAtt": [stack.get_logical_id(in_app.node.default_child), "Arn"]},  # type: ignore[arg-type]
+        ),
+        "uri-for-tag-of-an-imported-repository": (
+            imported.repository_uri_for_tag("v1"),
+            stack.resolve(imported.repository_arn),
+        ),
+        "pseudo-parameters": (
+            f"{cdk.Aws.ACCOUNT_ID}.dkr.ecr.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/team/web:1",
+            stack.resolve(
+                f"arn:{cdk.Aws.PARTITION}:ecr:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:repository/team/web"
+            ),
+        ),
+        "dual-stack": (
+            f"{account}.dkr-ecr.{region}.on.aws/team/dual:v1",
+            f"arn:aws:ecr:{region}:{account}:repository/team/dual",
+        ),
+        "tag-and-digest": (
+            f"{account}.dkr.ecr.{region}.amazonaws.com/team/pinned:v1@{digest}",
+            f"arn:aws:ecr:{region}:{account}:repository/team/pinned",
+        ),
+    }
+
+
+ACCOUNT_AND_REGION = ("123456789012", "eu-west-1")
+URI_CASES = [
+    "uri-for-tag-of-an-app-repository",
+    "uri-for-tag-of-an-imported-repository",
+    "pseudo-parameters",
+    "dual-stack",
+    "tag-and-digest",
+]
+
+
+@pytest.mark.parametrize("case", URI_CASES)
+@pytest.mark.parametrize("agnostic", [False, True], ids=["env", "agnostic"])
+def test_an_image_uri_built_from_tokens_is_derived_exactly(case: str, agnostic: bool) -> None:
+    app = cdk.App()
+    env = None if agnostic else cdk.Environment(account="123456789012", region="eu-west-1")
+    stack = cdk.Stack(app, "S", env=env)
+    image, arn = _image_uris(stack)[case]
+    role = MinimalExecutionRole(stack, "Api")
+    _task(stack, role, ecs.ContainerImage.from_registry(image))
+    pull = _pull(stack, role)
+    # One resource: a literal partition names the same as the partition of the stack.
+    assert canonical(pull["Resource"]) == canonical(arn)
+
+
+@pytest.mark.parametrize("case", URI_CASES)
+def test_fails_when_an_image_uri_built_from_tokens_is_not_covered(case: str) -> None:
+    stack = cdk.Stack(
+        cdk.App(), "S", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
+    image, _ = _image_uris(stack)[case]
+    role = MinimalExecutionRole(stack, "Api", derive=False)
+    _task(stack, role, ecs.ContainerImage.from_registry(image))
+    with pytest.raises(RuntimeError) as raised:
+        Template.from_stack(stack)
+    message = str(raised.value)
+    assert "ecr:BatchGetImage on " in message
+    assert "add the resource to `repositories` (needed by container 'app' of task" in message
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: cdk.CfnParameter(s, "Image").value_as_string,
+        lambda s: f"{cdk.CfnParameter(s, 'Registry').value_as_string}/team/api:v1",
+    ],
+    ids=["whole-uri-parameter", "registry-parameter"],
+)
+def test_fails_when_the_template_cannot_tell_where_an_image_comes_from(make: Any) -> None:
+    stack = cdk.Stack(
+        cdk.App(), "S", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
+    role = MinimalExecutionRole(
+        stack, "Api", repositories=[ecr.Repository.from_repository_name(stack, "R", "team/api")]
+    )
+    _task(stack, role, ecs.ContainerImage.from_registry(make(stack)))
+    with pytest.raises(RuntimeError) as raised:
+        Template.from_stack(stack)
+    message = str(raised.value)
+    assert "S/Api: container 'app' of task definition S/Task has the image <" in message
+    assert "whose registry and repository the template cannot tell" in message
+    assert "ecs.ContainerImage.from_ecr_repository(repository, tag)" in message

@@ -42,6 +42,7 @@ __all__ = [
     "Grant",
     "check_exact_resources",
     "check_grants_covered",
+    "check_images_readable",
     "check_no_denies",
     "check_nothing_attached",
     "check_observations",
@@ -265,6 +266,22 @@ def check_task_needs_covered(facts: Facts) -> list[Finding]:
     return [Finding(gap=gap) for gap in find_task_gaps(facts.task_needs, facts.covers, reported)]
 
 
+def check_images_readable(facts: Facts) -> list[Finding]:
+    """Every container's image names its registry and repository in the template: an image
+    the template cannot tell (a parameter holding the whole URI) could need any repository."""
+    return [
+        Finding(
+            f"{facts.plan.where}: {need.origin} has the image {need.resource}, whose registry "
+            "and repository the template cannot tell, so the role cannot be shown to allow "
+            "pulling it. Name the image with ecs.ContainerImage.from_ecr_repository(repository, "
+            "tag) (the repository imported by name, the tag a parameter if need be), or write "
+            "its URI out."
+        )
+        for need in facts.task_needs
+        if not need.action and need.prop == "image"
+    ]
+
+
 def check_nothing_attached(facts: Facts) -> list[Finding]:
     """No policy reaches the role but its own: the role takes its permissions from its props
     and derivation only, and its managed policies count toward the quota."""
@@ -308,6 +325,7 @@ CHECKS: tuple[Check, ...] = (
     check_policy_count,
     check_grants_covered,
     check_task_needs_covered,
+    check_images_readable,
     check_nothing_attached,
     check_no_denies,
 )

@@ -28,6 +28,7 @@ from ._cfn import canonical, flatten
 from ._coverage import Cover, CoverIndex, covers_of
 from ._errors import ExecutionRoleError
 from ._features import s3_bucket_arn_of
+from ._images import Registry, image_source
 from ._kinds import Kind, ecs_subset
 from ._needs import (
     ContainerOrigin,
@@ -37,9 +38,9 @@ from ._needs import (
     bucket_of,
     key_need,
     name_problem,
+    read_attribute,
 )
 from ._statements import build_statements
-from ._task_definitions import ecr_image_repository
 from ._trust import stack_environment
 
 if TYPE_CHECKING:
@@ -307,13 +308,36 @@ class _Source:
 
 
 def _image_needs(context: _Context, container: dict[str, Any], source: _Source) -> list[Need]:
+    """Pulls from the ECR repository an image names, where aws-cdk-lib granted none
+    (``from_registry`` with a URI, or with ``repository_uri_for_tag``)."""
     image = container.get("image")
-    repository = ecr_image_repository(image) if isinstance(image, str) else None
-    if repository is None:
+    found = image_source(image)
+    if found.registry is not Registry.ECR:
         return []
-    partition, region, account, name = repository
-    arn = f"arn:{partition}:ecr:{region}:{account}:repository/{name}"
-    return [Need(Kind.REPOSITORY, arn, source.origin.with_suffix(f" for its image {image}"))]
+    origin = source.origin.with_suffix(f" for its image {flatten(image)}")
+    if found.from_arn:
+        repository = _repository_in(source)
+        return [Need(Kind.REPOSITORY, repository, origin)] if repository else []
+    arn = _PSEUDO_PLACEHOLDER.sub(lambda m: _pseudo_parameters()[m[1]], found.repository_arn)
+    return [] if "<" in arn else [Need(Kind.REPOSITORY, arn, origin)]
+
+
+_PSEUDO_PLACEHOLDER = re.compile(r"<(AWS::(?:Partition|Region|AccountId|URLSuffix))>")
+
+
+def _repository_in(source: _Source) -> str | None:
+    """The ARN of the repository of the app a container's image URI was built from, as a CDK
+    string: aws-cdk-lib keeps a reference to the repository behind the URI's name."""
+    container = source.container_object()
+    if container is None:
+        return None
+    for token in cdk.Tokenization.reverse_string(str(container.image_name)).tokens:
+        if isinstance(token, cdk.Reference):
+            repository = token.target.node.scope
+            arn = read_attribute(repository, "repository_arn")
+            if arn is not None:
+                return str(arn)
+    return None
 
 
 @dataclass(frozen=True)

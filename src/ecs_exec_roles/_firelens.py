@@ -16,7 +16,6 @@ the routers. The check then accounts for one pull on ``*`` per router it found
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import aws_logs as logs
 
 from ._features import aws_owned_repository_need
+from ._images import ROUTER_NAME, is_default_router
 from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
 from ._needs import LazyOrigin, Need
 
@@ -103,8 +103,6 @@ def router_image_needs(scope: Construct, where: str, enabled: bool) -> list[Need
 
 # aws-cdk-lib names its default router container "log-router"; its image is a CfnParameter
 # named after the SSM path /aws/service/aws-for-fluent-bit/<tag>.
-_ROUTER_NAME = "log-router"
-_FLUENT_BIT_PARAMETER = re.compile(r"^SsmParameterValueawsserviceawsforfluentbit")
 
 
 @dataclass
@@ -142,10 +140,10 @@ def observe_default_routers(plan: Plan, usage: RoleUsage) -> Routers | None:
         return None
     found = Routers()
     for view in usage.tasks:
-        if not any(_is_default_router(container) for container in view.containers):
+        if not any(is_default_router(container) for container in view.containers):
             continue
         task = view.entry.task
-        router = task.node.try_find_child(_ROUTER_NAME)
+        router = task.node.try_find_child(ROUTER_NAME)
         log_group = router.node.try_find_child("LogGroup") if router is not None else None
         if not isinstance(log_group, logs.LogGroup):
             continue
@@ -171,17 +169,6 @@ def observe_default_routers(plan: Plan, usage: RoleUsage) -> Routers | None:
     if found.tasks and not plan.default_router:
         found.needs.extend(router_image_needs(usage.owner, plan.where, True))
     return found
-
-
-def _is_default_router(container: dict[str, Any]) -> bool:
-    image = container.get("image")
-    return (
-        container.get("name") == _ROUTER_NAME
-        and container.get("firelensConfiguration") is not None
-        and isinstance(image, dict)
-        and isinstance(image.get("Ref"), str)
-        and _FLUENT_BIT_PARAMETER.match(image["Ref"]) is not None
-    )
 
 
 # What aws-cdk-lib grants the execution role for its default FireLens log router's image.

@@ -22,9 +22,10 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import IConstruct
 
 from ._cfn import flatten
+from ._images import Registry, image_source, is_default_router
 from ._kinds import ECR_TOKEN_ACTION, Kind
 from ._needs import ContainerOrigin
-from ._trust import partition_of_region, stack_environment
+from ._trust import stack_environment
 
 __all__ = [
     "IndexedTask",
@@ -32,17 +33,10 @@ __all__ = [
     "TaskNeed",
     "app_policy_resources",
     "app_secrets",
-    "ecr_image_repository",
     "scan_task_definitions",
     "task_needs_of",
     "tasks_using",
 ]
-
-# <account>.dkr.ecr.<region>.<amazonaws.com | amazonaws.com.cn>/<name>[:tag | @sha256:digest]
-_ECR_IMAGE_URI = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
-    r"(?P<name>[a-z0-9][a-z0-9._/-]*?)(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?$"
-)
 
 
 @dataclass(frozen=True)
@@ -62,15 +56,6 @@ class TaskNeed:
         if self.task is None or cdk.Token.is_unresolved(self.task.family):
             return ""
         return str(self.task.family)
-
-
-def ecr_image_repository(image: str) -> tuple[str, str, str, str] | None:
-    """(partition, region, account, repository name) of an ECR image URI, else ``None``."""
-    match = _ECR_IMAGE_URI.match(image)
-    if match is None:
-        return None
-    region = match["region"]
-    return partition_of_region(region) or "aws", region, match["account"], match["name"]
 
 
 # The app's task definitions by execution role (the Python object: jsii hands back the very
@@ -262,6 +247,7 @@ def _container_needs(
         log_configuration = container.get("logConfiguration") or {}
         task_needs.extend(_log_needs(container, log_configuration, account, origin))
         task_needs.extend(_image_needs(container, origin))
+        task_needs.extend(_secret_needs(container, origin, account))
         credentials = (container.get("repositoryCredentials") or {}).get("credentialsParameter")
         if credentials is not None:
             # Not a need of its own (aws-cdk-lib grants the secret): it tells a gap on the
@@ -370,15 +356,54 @@ def _log_needs(
 
 def _image_needs(container: dict[str, Any], origin: ContainerOrigin) -> list[TaskNeed]:
     image = container.get("image")
-    if not isinstance(image, str):
+    source = image_source(image)
+    if source.registry is Registry.OTHER:
         return []
-    repository = ecr_image_repository(image)
-    if repository is None:
-        return []
-    partition, region, account, name = repository
-    arn = f"arn:{partition}:ecr:{region}:{account}:repository/{name}"
-    where = origin.with_suffix(f" for its image {image}")
+    shown = flatten(image)
+    if source.registry is Registry.UNKNOWN:
+        if is_default_router(container):
+            return []  # the AWS-owned router image: see ``_firelens``
+        # Not a need of its own: the check reports an image it cannot read.
+        return [TaskNeed("", shown, origin, "image")]
+    where = origin.with_suffix(f" for its image {shown}")
     return [
         TaskNeed(ECR_TOKEN_ACTION, "*", where, "repositories"),
-        *(TaskNeed(action, arn, where, "repositories") for action in Kind.REPOSITORY.actions),
+        *(
+            TaskNeed(action, source.repository_arn, where, "repositories")
+            for action in Kind.REPOSITORY.actions
+        ),
     ]
+
+
+# A secret's ARN in a container's valueFrom, before an optional ":<json-key>:<stage>:<id>".
+_SECRET_VALUE_FROM = re.compile(r"^(?P<arn>arn:[^:]+:secretsmanager:[^:]+:[^:]+:secret:[^:]+)")
+# The six random characters Secrets Manager appends to a secret's name in its ARN.
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def _secret_needs(
+    container: dict[str, Any], origin: ContainerOrigin, account: str
+) -> list[TaskNeed]:
+    """What a container's ``secrets`` need: each secret's value (the six-character suffix a
+    partial ARN leaves out matched by ``-??????``), each parameter's."""
+    needs: list[TaskNeed] = []
+    for secret in container.get("secrets") or ():
+        value = flatten(secret.get("valueFrom"))
+        where = origin.with_suffix(f" for its secret {secret.get('name', '?')}")
+        match = _SECRET_VALUE_FROM.match(value)
+        if match is not None:
+            arn = match["arn"]
+            arn = arn if _SECRET_SUFFIX.search(arn) else f"{arn}-??????"
+            needs.extend(TaskNeed(a, arn, where, "secrets") for a in Kind.SECRET.actions)
+        elif ":ssm:" in value or not value.startswith(("arn:", "<")):
+            # A parameter by ARN, or by name in the task's own region.
+            arn = value
+            if not value.startswith("arn:"):
+                name = value.removeprefix("/")
+                arn = f"arn:<AWS::Partition>:ssm:<AWS::Region>:{account}:parameter/{name}"
+            needs.extend(TaskNeed(a, arn, where, "parameters") for a in Kind.PARAMETER.actions)
+        elif value.startswith("<"):
+            # A secret of the app, by its Ref (its ARN), before an optional JSON key.
+            arn = value if value.endswith(">") else value.split(">:", 1)[0] + ">"
+            needs.extend(TaskNeed(a, arn, where, "secrets") for a in Kind.SECRET.actions)
+    return needs
