@@ -73,13 +73,22 @@ def test_task_definition_index_pairs_each_task_with_its_own_resource() -> None:
     ecs.FargateTaskDefinition(stack, "NoRole")
     for task in tasks:
         task.add_container("app", image=ecs.ContainerImage.from_registry("nginx"))
-    (entries,) = scan_task_definitions(app).values()
+    index = scan_task_definitions(app)
+    # A plain iam.Role is not a recording role: its task definitions are matched by ARN.
+    assert not index.by_role
+    entries = [entry for entry in index.others if not entry.is_l1]
     assert sorted(entry.task.node.path for entry in entries) == sorted(
         task.node.path for task in tasks
     )
     for entry in entries:
         assert entry.resource is not None
         assert entry.resource.node.path == entry.task.node.default_child.node.path  # type: ignore[union-attr]
+    # Each raw resource is a task definition of its own.
+    raw = sorted(entry.task.node.path for entry in index.others if entry.is_l1)
+    assert raw == ["S/Nested/Raw", "S/Raw2"]
+    # A second scan finds the same, once each.
+    again = scan_task_definitions(app)
+    assert [e.task for e in again.others] == [e.task for e in index.others]
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ __all__ = [
     "check_policy_count",
     "check_statement_sizes",
     "check_task_needs_covered",
+    "check_tasks_reach_the_role",
     "errors_of",
 ]
 
@@ -98,6 +99,10 @@ class Facts:
     :param each_grant: every grant on its own, with its origin (resolved only when a check
         needs to name what made a grant).
     :param task_needs: the needs read from the task definitions that use the role.
+    :param tasks_via_other_role: the task definitions that name the role through another
+        role object, described.
+    :param tasks_in_other_regions: the task definitions in a region the trust condition does
+        not name: each described, with its region and the role's.
     :param inline_policies: the paths of inline policies attached to the role.
     :param managed_policies: the ARNs of managed policies attached with ``add_managed_policy``.
     :param policies_naming_role: the paths of policies of the app that attach to the role
@@ -114,6 +119,8 @@ class Facts:
         distinct_grants: Sequence[dict[str, Any]] = (),
         each_grant: Callable[[], Sequence[Grant]] = tuple,
         task_needs: Sequence[TaskNeed] = (),
+        tasks_via_other_role: Sequence[str] = (),
+        tasks_in_other_regions: Sequence[tuple[str, str, str]] = (),
         inline_policies: Sequence[str] = (),
         managed_policies: Sequence[str] = (),
         policies_naming_role: Sequence[str] = (),
@@ -125,6 +132,8 @@ class Facts:
         self.distinct_grants = distinct_grants
         self.each_grant = each_grant
         self.task_needs = task_needs
+        self.tasks_via_other_role = tasks_via_other_role
+        self.tasks_in_other_regions = tasks_in_other_regions
         self.inline_policies = inline_policies
         self.managed_policies = managed_policies
         self.policies_naming_role = policies_naming_role
@@ -266,6 +275,31 @@ def check_task_needs_covered(facts: Facts) -> list[Finding]:
     return [Finding(gap=gap) for gap in find_task_gaps(facts.task_needs, facts.covers, reported)]
 
 
+def check_tasks_reach_the_role(facts: Facts) -> list[Finding]:
+    """Each task definition that uses the role names it as itself, and can assume it."""
+    where = facts.plan.where
+    return [
+        *(
+            Finding(
+                f"{where}: {task} uses the execution role through another role object "
+                "(without_policy_updates(), or iam.Role.from_role_arn(...) of its ARN), to which "
+                "aws-cdk-lib makes the grants the task needs: they never reach this role and "
+                "cannot be checked. Pass the construct's `role` itself as its execution_role."
+            )
+            for task in facts.tasks_via_other_role
+        ),
+        *(
+            Finding(
+                f"{where}: {task} is in {region}, but the role's trust policy names only "
+                f"{own} in aws:SourceArn, so ECS would be refused the role when it launches "
+                "the task. Pass trust_all_regions=True (aws:SourceAccount still holds), or "
+                "give that region a role of its own."
+            )
+            for task, region, own in facts.tasks_in_other_regions
+        ),
+    ]
+
+
 def check_images_readable(facts: Facts) -> list[Finding]:
     """Every container's image names its registry and repository in the template: an image
     the template cannot tell (a parameter holding the whole URI) could need any repository."""
@@ -325,6 +359,7 @@ CHECKS: tuple[Check, ...] = (
     check_policy_count,
     check_grants_covered,
     check_task_needs_covered,
+    check_tasks_reach_the_role,
     check_images_readable,
     check_nothing_attached,
     check_no_denies,

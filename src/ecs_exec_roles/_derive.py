@@ -272,9 +272,42 @@ def _container_needs(context: _Context) -> list[Need]:
             source = _Source(view, container)
             found = _image_needs(context, container, source)
             found += _file_needs(context, container, source)
+            if view.entry.is_l1:
+                # aws-cdk-lib grants nothing for an L1 task definition's secrets.
+                found += _secret_needs(container, source)
             needs.extend(replace(need, home=view.home) for need in found)
             streams.extend(_streams(context, container, source))
     return needs + _log_needs(context, streams)
+
+
+# A secret's ARN in a container's valueFrom (before an optional ":<json-key>:<stage>:<id>"),
+# and the six random characters Secrets Manager appends to a secret's name in its ARN.
+_SECRET_VALUE_FROM = re.compile(r"^arn:[^:]+:secretsmanager:[^:]+:[^:]+:secret:[^:]+")
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_PARAMETER_VALUE_FROM = re.compile(r"^arn:[^:]+:ssm:[^:]+:[^:]+:parameter/.+$")
+
+
+def _secret_needs(container: dict[str, Any], source: _Source) -> list[Need]:
+    """Reads of the secrets and parameters a container's ``secrets`` name by an ARN written
+    out or built from pseudo parameters (what else they name, the check reports)."""
+    needs: list[Need] = []
+    for secret in container.get("secrets") or ():
+        value = secret.get("valueFrom")
+        text = _with_pseudo_parameters(value)
+        if text is None:
+            continue
+        origin = source.origin.with_suffix(f" for its secret {secret.get('name', '?')}")
+        flat = flatten(value)
+        match = _SECRET_VALUE_FROM.match(flat)
+        if match is not None:
+            # The JSON key, stage and version after the ARN are literal text in both forms.
+            tail = flat[match.end() :]
+            arn = text[: len(text) - len(tail)] if tail else text
+            arn = arn if _SECRET_SUFFIX.search(match[0]) else f"{arn}-??????"
+            needs.append(Need(Kind.SECRET, arn, origin))
+        elif _PARAMETER_VALUE_FROM.match(flat):
+            needs.append(Need(Kind.PARAMETER, text, origin))
+    return needs
 
 
 class _Source:
@@ -297,13 +330,22 @@ class _Source:
         return ContainerOrigin(self.task, self.name)
 
     def container_object(self) -> Any:
-        if self._object is None:
+        """The container's CDK object; ``None`` for an L1 task definition, which has none."""
+        if self._object is None and not self.view.entry.is_l1:
             self._object = self.task.find_container(self.name)
         return self._object
 
+    def read(self, getter: Callable[[Any], Any]) -> str | None:
+        """A value of the container's CDK object as a CDK string (``None`` without one)."""
+        container = self.container_object()
+        return str(getter(container)) if container is not None else None
+
     def log_options(self) -> Mapping[str, str]:
         if self._log_options is None:
-            self._log_options = dict(self.container_object().log_driver_config.options)
+            container = self.container_object()
+            self._log_options = (
+                dict(container.log_driver_config.options) if container is not None else {}
+            )
         return self._log_options
 
 
@@ -370,6 +412,8 @@ def _streams(context: _Context, container: dict[str, Any], source: _Source) -> l
     group = _cdk_string(options["awslogs-group"], lambda: _log_option(source, "awslogs-group"))
     region_value = options.get("awslogs-region", {"Ref": "AWS::Region"})
     region = _cdk_string(region_value, lambda: _log_option(source, "awslogs-region"))
+    if group is None or region is None:
+        return []  # left to the check, which reads the template
     create = options.get("awslogs-create-group", "false")
     return [
         _Stream(
@@ -385,8 +429,9 @@ def _streams(context: _Context, container: dict[str, Any], source: _Source) -> l
     ]
 
 
-def _log_option(source: _Source, name: str) -> str:
-    return str(source.log_options()[name])
+def _log_option(source: _Source, name: str) -> str | None:
+    value = source.log_options().get(name)
+    return str(value) if value is not None else None
 
 
 def _log_needs(context: _Context, streams: Sequence[_Stream]) -> list[Need]:
@@ -492,7 +537,7 @@ def _file_needs(context: _Context, container: dict[str, Any], source: _Source) -
     if options.get("config-file-type") == "s3":
         value = options.get("config-file-value")
         arn = _cdk_string(
-            value, lambda: str(source.container_object().firelens_config.options.config_file_value)
+            value, lambda: source.read(lambda c: c.firelens_config.options.config_file_value)
         )
         needs.extend(
             _s3_needs(
@@ -504,16 +549,24 @@ def _file_needs(context: _Context, container: dict[str, Any], source: _Source) -
     return needs
 
 
-def _environment_file_arn(context: _Context, source: _Source, index: int) -> str:
-    location = source.container_object().environment_files[index].s3_location
+def _environment_file_arn(context: _Context, source: _Source, index: int) -> str | None:
+    container = source.container_object()
+    if container is None:
+        return None
+    location = container.environment_files[index].s3_location
     return f"arn:{context.partition}:s3:::{location.bucket_name}/{location.object_key}"
 
 
 def _s3_needs(
-    context: _Context, arn: str, template: Any, origin: str | LazyOrigin | ContainerOrigin
+    context: _Context,
+    arn: str | None,
+    template: Any,
+    origin: str | LazyOrigin | ContainerOrigin,
 ) -> list[Need]:
     """An object in S3 and its bucket's location; a customer managed key the bucket of the
-    app encrypts with, through S3."""
+    app encrypts with, through S3 (nothing where the ARN cannot be read)."""
+    if arn is None:
+        return []
     if _S3_OBJECT_ARN.match(flatten(template)) is None or not _exact(Kind.S3_OBJECT, template):
         return []
     bucket_arn = s3_bucket_arn_of(arn)
@@ -536,11 +589,9 @@ def _credential_spec_needs(context: _Context, spec: Any, index: int, source: _So
     if match is None:
         return []
 
-    def from_object() -> str:
-        location = str(source.container_object().credential_specs[index].location)
-        return location
-
-    value = _cdk_string(spec, from_object)
+    value = _cdk_string(spec, lambda: source.read(lambda c: c.credential_specs[index].location))
+    if value is None:
+        return []
     arn = value.split(":", 1)[1] if value.startswith(match["prefix"] + ":") else value
     origin = source.origin.with_suffix(" for its credential spec")
     template_arn = match["arn"]
@@ -552,9 +603,9 @@ def _credential_spec_needs(context: _Context, spec: Any, index: int, source: _So
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _cdk_string(template: Any, read: Callable[[], str]) -> str:
+def _cdk_string(template: Any, read: Callable[[], str | None]) -> str | None:
     """A template value as a CDK string: itself when literal, rebuilt when it names only
-    pseudo parameters, else read from the CDK object that holds it."""
+    pseudo parameters, else read from the CDK object that holds it (``None`` without one)."""
     text = _with_pseudo_parameters(template)
     return text if text is not None else read()
 

@@ -31,6 +31,7 @@ from ._plan import Observation, Plan
 from ._recorder import RecordingRole
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
 from ._task_definitions import (
+    IndexedTask,
     app_policy_resources,
     app_secrets,
     scan_task_definitions,
@@ -212,14 +213,14 @@ class StackRoles:
         # Scanned afresh: task definitions may be added until synthesis.
         index = scan_task_definitions(self.root)
         for entry in idle:
-            if not index.get(id(entry.role)):
+            if not index.using(entry.role):
                 _warn_unused(entry)
         if not observed:
             return
         usages = gather_usages(
             self.stack,
             [(entry.role, entry.scope) for entry in observed],
-            lambda role: index.get(id(role), []),
+            index.using,
             StackValues(self.resolver, self.url_suffix, self.stream_pattern),
         )
         observations = []
@@ -266,17 +267,18 @@ class StackRoles:
             [AttachedRole(e.role, e.policies, e.plan.options.role_name) for e in entries],
             app_policy_resources(self.root),
         )
-        managed = self._managed_policy_arns(check)
+        managed = _managed_policy_arns(entries, check)
         errors: list[str] = []
         for index, (entry, role_grants) in enumerate(zip(entries, grants, strict=True)):
+            tasks = tasks_using(self.root, entry.role)
             facts = Facts(
                 entry.plan,
                 entry.synthesis,
                 distinct_grants=role_grants,
-                each_grant=functools.partial(
-                    _each_grant, self.stack, entry.role, tasks_using(self.root, entry.role)
-                ),
+                each_grant=functools.partial(_each_grant, self.stack, entry.role, tasks),
                 task_needs=needs.get(id(entry.role), []),
+                tasks_via_other_role=[describe_task(t.task) for t in tasks if t.via_other_role],
+                tasks_in_other_regions=_other_regions(self.stack, entry, tasks),
                 inline_policies=[p.node.path for p in entry.role.attached_inline_policies],
                 managed_policies=managed[index],
                 policies_naming_role=naming[index],
@@ -286,12 +288,35 @@ class StackRoles:
             errors.extend(errors_of(facts))
         return errors
 
-    def _managed_policy_arns(self, resolve: Resolver) -> list[list[str]]:
-        """The ARNs of the managed policies attached to each role with add_managed_policy."""
-        return [
-            [flatten(resolve(p.managed_policy_arn)) for p in entry.role.attached_managed_policies]
-            for entry in self.entries
-        ]
+
+def _other_regions(
+    stack: cdk.Stack, entry: RoleEntry, tasks: Sequence[IndexedTask]
+) -> list[tuple[str, str, str]]:
+    """The task definitions in a region the role's trust condition does not name: each
+    described, with its region and the role's."""
+    options = entry.plan.options
+    if not options.trust_conditions or options.trust_all_regions:
+        return []
+    remote = [task for task in tasks if task.stack is not stack]
+    if not remote:
+        return []
+    region = stack.region
+    if is_unresolved(region):
+        return []
+    found = []
+    for task in remote:
+        task_region = task.stack.region
+        if not is_unresolved(task_region) and task_region != region:
+            found.append((describe_task(task.task), task_region, region))
+    return found
+
+
+def _managed_policy_arns(entries: Sequence[RoleEntry], resolve: Resolver) -> list[list[str]]:
+    """The ARNs of the managed policies attached to each role with add_managed_policy."""
+    return [
+        [flatten(resolve(p.managed_policy_arn)) for p in entry.role.attached_managed_policies]
+        for entry in entries
+    ]
 
 
 def _scope_in(plan: Plan, stack: cdk.Stack) -> Construct:

@@ -138,7 +138,8 @@ def describe_task(task: Any) -> str:
     a family aws-cdk-lib generated (a hash of the path, ``STd2AEF37D6``) says nothing."""
     family = task.family
     path = task.node.path
-    if is_unresolved(family) or family == cdk.Names.unique_id(task):
+    # An L1 CfnTaskDefinition may have no family.
+    if not isinstance(family, str) or is_unresolved(family) or family == cdk.Names.unique_id(task):
         return f"task definition {path}"
     return f"task family {family!r} ({path})"
 

@@ -75,10 +75,10 @@ class RecordedGrant:
 
     @property
     def family(self) -> str:
-        task = self.task_definition
-        if task is None or cdk.Token.is_unresolved(task.family):
+        family = self.task_definition.family if self.task_definition is not None else None
+        if not isinstance(family, str) or cdk.Token.is_unresolved(family):
             return ""
-        return str(task.family)
+        return family
 
     @property
     def origin(self) -> str:

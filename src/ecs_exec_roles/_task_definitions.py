@@ -25,11 +25,13 @@ from ._cfn import flatten
 from ._images import Registry, image_source, is_default_router
 from ._kinds import ECR_TOKEN_ACTION, Kind
 from ._needs import ContainerOrigin
+from ._recorder import RecordingRole
 from ._trust import stack_environment
 
 __all__ = [
     "IndexedTask",
     "PolicyResource",
+    "TaskIndex",
     "TaskNeed",
     "app_policy_resources",
     "app_secrets",
@@ -53,9 +55,10 @@ class TaskNeed:
 
     @property
     def family(self) -> str:
-        if self.task is None or cdk.Token.is_unresolved(self.task.family):
+        family = self.task.family if self.task is not None else None
+        if not isinstance(family, str) or cdk.Token.is_unresolved(family):
             return ""
-        return str(self.task.family)
+        return family
 
 
 # The app's task definitions by execution role (the Python object: jsii hands back the very
@@ -67,8 +70,8 @@ _INDEX_ATTRIBUTE = "_ecs_exec_roles_task_definitions_by_role"
 _SEEN_ATTRIBUTE = "_ecs_exec_roles_task_definitions_seen"
 
 
-def _task_definition_index(root: IConstruct) -> dict[int, list[IndexedTask]]:
-    index: dict[int, list[IndexedTask]] | None = getattr(root, _INDEX_ATTRIBUTE, None)
+def _task_definition_index(root: IConstruct) -> TaskIndex:
+    index: TaskIndex | None = getattr(root, _INDEX_ATTRIBUTE, None)
     if index is None:
         index = scan_task_definitions(root)
         setattr(root, _INDEX_ATTRIBUTE, index)
@@ -77,19 +80,41 @@ def _task_definition_index(root: IConstruct) -> dict[int, list[IndexedTask]]:
 
 @dataclass(eq=False)
 class IndexedTask:
-    """A task definition, its CloudFormation resource, and what is read of them (once)."""
+    """A task definition, its CloudFormation resource, and what is read of them (once).
 
-    task: ecs.TaskDefinition
+    An L1 ``CfnTaskDefinition`` made without an L2 is its own ``task`` and ``resource``.
+    """
+
+    task: Any
     resource: ecs.CfnTaskDefinition | None = None
     execution_role: Any = None
     _containers: Any = None
     _stack: cdk.Stack | None = None
+    _role_arn: str | None = None
+
+    @property
+    def is_l1(self) -> bool:
+        return self.task is self.resource
+
+    @property
+    def via_other_role(self) -> bool:
+        """Whether an L2 task definition names its execution role through another role object
+        (``without_policy_updates()``, ``iam.Role.from_role_arn``): aws-cdk-lib's grants for
+        it go to that object, never to the recording role."""
+        return not self.is_l1 and not isinstance(self.execution_role, RecordingRole)
+
+    def role_arn(self) -> str:
+        """The execution role's ARN as a CDK string (read once)."""
+        if self._role_arn is None:
+            arn = self.cfn.execution_role_arn if self.is_l1 else self.execution_role.role_arn
+            self._role_arn = str(arn) if arn is not None else ""
+        return self._role_arn
 
     @property
     def cfn(self) -> ecs.CfnTaskDefinition:
         if self.resource is None:
-            self.resource = self.task.node.default_child  # type: ignore[assignment]
-        return self.resource  # type: ignore[return-value]
+            self.resource = self.task.node.default_child
+        return self.resource
 
     @property
     def stack(self) -> cdk.Stack:
@@ -150,8 +175,32 @@ def _is_imported_secret(construct: Any) -> bool:
 _SECRET_PROXY = jsii.proxy_for(secretsmanager.ISecret)
 
 
-def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
-    """The app's task definitions by ``id`` of their execution role.
+class TaskIndex:
+    """The app's task definitions by the execution role they use.
+
+    A task definition names a recording role itself (the usual way, by ``id``), another role
+    object, or, for an L1 ``CfnTaskDefinition``, just an ARN: those are matched to a role by
+    its ARN (the same CDK string), read only when such task definitions exist.
+    """
+
+    def __init__(self) -> None:
+        self.by_role: dict[int, list[IndexedTask]] = {}
+        self.others: list[IndexedTask] = []
+        self._using: dict[int, list[IndexedTask]] = {}
+
+    def using(self, role: Any) -> list[IndexedTask]:
+        found = self._using.get(id(role))
+        if found is None:
+            found = list(self.by_role.get(id(role), ()))
+            if self.others:
+                arn = str(role.role_arn)
+                found.extend(task for task in self.others if task.role_arn() == arn)
+            self._using[id(role)] = found
+        return found
+
+
+def scan_task_definitions(root: IConstruct) -> TaskIndex:
+    """The app's task definitions by their execution role.
 
     Each one's resource is taken from the same walk: the tree is listed in pre-order, and a
     task definition creates its ``Resource`` child before any other task definition can
@@ -164,7 +213,7 @@ def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
     if seen is None:
         seen = {}
         setattr(root, _SEEN_ATTRIBUTE, seen)
-    index: dict[int, list[IndexedTask]] = {}
+    index = TaskIndex()
     secrets: list[Any] = []
     policies: list[PolicyResource] = []
     pending: IndexedTask | None = None
@@ -184,14 +233,23 @@ def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
                 known = seen[id(construct)] = IndexedTask(
                     construct, execution_role=construct.execution_role
                 )
-                pending = known
-            else:
+            # Its resource is the next CfnTaskDefinition in the walk.
+            pending = known
+            if isinstance(known.execution_role, RecordingRole):
+                index.by_role.setdefault(id(known.execution_role), []).append(known)
+            elif known.execution_role is not None:
+                index.others.append(known)
+        elif isinstance(construct, ecs.CfnTaskDefinition):
+            if pending is not None:
+                if pending.resource is None:
+                    pending.resource = construct
                 pending = None
-            if known.execution_role is not None:
-                index.setdefault(id(known.execution_role), []).append(known)
-        elif pending is not None and isinstance(construct, ecs.CfnTaskDefinition):
-            pending.resource = construct
-            pending = None
+            else:
+                # An L1 task definition of its own, matched to a role by its ARN.
+                l1 = seen.get(id(construct))
+                if l1 is None:
+                    l1 = seen[id(construct)] = IndexedTask(construct, construct)
+                index.others.append(l1)
     setattr(root, _SECRETS_ATTRIBUTE, secrets)
     setattr(root, _POLICIES_ATTRIBUTE, policies)
     return index
@@ -199,7 +257,7 @@ def scan_task_definitions(root: IConstruct) -> dict[int, list[IndexedTask]]:
 
 def tasks_using(root: IConstruct, role: Any) -> list[IndexedTask]:
     """The task definitions of the app whose execution role is ``role`` (at synth)."""
-    return _task_definition_index(root).get(id(role), [])
+    return _task_definition_index(root).using(role)
 
 
 def task_needs_of(
@@ -217,7 +275,7 @@ def task_needs_of(
     tasks = [
         (id(role), entry.task, entry.container_definitions)
         for role in roles
-        for entry in index.get(id(role), ())
+        for entry in index.using(role)
     ]
     result: dict[int, list[TaskNeed]] = {}
     if not tasks:
