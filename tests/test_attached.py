@@ -195,3 +195,14 @@ def test_policies_of_other_roles_and_our_own_policies_pass() -> None:
     template = app.synth().get_stack_by_name("S").template
     assert len(resources_of_type(template, "AWS::IAM::ManagedPolicy")) == 2
     assert execution.managed_policies
+
+
+def test_fails_when_the_role_imported_by_its_arn_is_granted_more() -> None:
+    # aws-cdk-lib attaches a policy to an imported role by the name it cuts from the ARN.
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=ENV)
+    execution = MinimalExecutionRole(stack, "Role")
+    imported = iam.Role.from_role_arn(stack, "Imported", execution.role_arn)
+    imported.add_to_principal_policy(_statement())
+    message = _synth_error(app)
+    assert "S/Role: the policy S/Imported/Policy names in its roles the execution role" in message

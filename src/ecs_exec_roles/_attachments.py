@@ -48,16 +48,17 @@ def policies_naming(
     for policy in foreign:
         home = cdk.Stack.of(policy.resource)
         by_stack.setdefault(id(home), (home, []))[1].append(policy)
-    role_names = [role.role.role_name for role in roles]
-    # Each role's name as its own stack's template has it: a policy of another stack that
-    # resolves to the same plain Ref names a role of its own stack with the same logical ID.
-    own_forms = stack.resolve(role_names)
+    # Each role by its name and by its ARN (a role imported by ARN is named by a part of it).
+    role_names = [value for role in roles for value in (role.role.role_name, role.role.role_arn)]
+    # Each as its own stack's template has it: a policy of another stack that resolves to the
+    # same plain Ref names a role of its own stack with the same logical ID.
+    own_forms = _pairs(stack.resolve(role_names))
     for home, members in by_stack.values():
         # A list per policy (resolving drops a missing value from a list, not an empty list).
         names_of_members = home.resolve([p.role_names() or [] for p in members])
         if not any(names_of_members):
             continue
-        forms = own_forms if home is stack else _forms_in(home, role_names)
+        forms = own_forms if home is stack else _pairs(_forms_in(home, role_names))
         for policy, names in zip(members, names_of_members, strict=True):
             for index, role in enumerate(roles):
                 if _names_role(names, forms[index], own_forms[index], home is stack, role):
@@ -68,6 +69,10 @@ def policies_naming(
                     if path not in inline:
                         found[index].append(path)
     return found
+
+
+def _pairs(values: Sequence[Any]) -> list[tuple[Any, Any]]:
+    return list(zip(values[::2], values[1::2], strict=True))
 
 
 def _forms_in(home: cdk.Stack, role_names: Sequence[str]) -> list[Any]:
@@ -85,13 +90,31 @@ def _forms_in(home: cdk.Stack, role_names: Sequence[str]) -> list[Any]:
         return forms
 
 
-def _names_role(names: Any, form: Any, own_form: Any, same_stack: bool, role: AttachedRole) -> bool:
-    """Whether a policy's resolved role names hold the role (``form``: its name resolved in
-    the policy's stack)."""
+def _names_role(
+    names: Any,
+    forms: tuple[Any, Any],
+    own_forms: tuple[Any, Any],
+    same_stack: bool,
+    role: AttachedRole,
+) -> bool:
+    """Whether a policy's resolved role names hold the role (``forms``: its name and ARN
+    resolved in the policy's stack), whole or as the part of its ARN a name is cut from."""
     literal = role.role_name
     for name in names if isinstance(names, list) else [names] if names else []:
         if isinstance(literal, str) and not is_unresolved(literal) and name == literal:
             return True
-        if form is not None and name == form and (same_stack or form != own_form):
-            return True
+        for form, own_form in zip(forms, own_forms, strict=True):
+            if form is not None and _mentions(name, form) and (same_stack or form != own_form):
+                return True
+    return False
+
+
+def _mentions(value: Any, form: Any) -> bool:
+    """Whether ``form`` is ``value`` or a part of it."""
+    if value == form:
+        return True
+    if isinstance(value, dict):
+        return any(_mentions(item, form) for item in value.values())
+    if isinstance(value, list):
+        return any(_mentions(item, form) for item in value)
     return False
