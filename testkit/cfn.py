@@ -27,6 +27,7 @@ class Environment:
 
     :param attributes: ``{logical_id: {attribute: value}}`` for ``Fn::GetAtt``.
     :param refs: ``{logical_id: value}`` for ``Ref`` of a resource or parameter.
+    :param imports: ``{export name: value}`` for ``Fn::ImportValue``.
     :param placeholders: give a ``Ref`` or ``Fn::GetAtt`` without a value as ``<Name>`` or
         ``<Name.Attribute>`` instead of raising (for display).
     """
@@ -37,6 +38,7 @@ class Environment:
     url_suffix: str = "amazonaws.com"
     attributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     refs: Mapping[str, str] = field(default_factory=dict)
+    imports: Mapping[str, str] = field(default_factory=dict)
     placeholders: bool = False
 
     def pseudo(self, name: str) -> str | None:
@@ -99,6 +101,13 @@ def resolve(value: Any, env: Environment) -> Any:
             return str(resolve(text, env)).split(delimiter)
         if function == "Fn::Sub":
             return _sub(argument, env)
+        if function == "Fn::ImportValue":
+            name = resolve(argument, env)
+            if name in env.imports:
+                return env.imports[name]
+            if env.placeholders:
+                return f"<{name}>"
+            raise UnresolvableError(f"no value for Fn::ImportValue {name!r}")
         if function.startswith("Fn::") or function == "Condition":
             raise UnresolvableError(f"intrinsic {function} is not supported")
     return {key: resolve(item, env) for key, item in value.items()}
