@@ -34,6 +34,7 @@ from ._task_definitions import (
     IndexedTask,
     app_policy_resources,
     app_secrets,
+    app_stacks,
     scan_task_definitions,
     task_needs_of,
     tasks_using,
@@ -278,7 +279,7 @@ class StackRoles:
                 each_grant=functools.partial(_each_grant, self.stack, entry.role, tasks),
                 task_needs=needs.get(id(entry.role), []),
                 tasks_via_other_role=[describe_task(t.task) for t in tasks if t.via_other_role],
-                tasks_in_other_regions=_other_regions(self.stack, entry, tasks),
+                tasks_in_other_regions=_other_regions(self.stack, self.root, entry, tasks),
                 inline_policies=[p.node.path for p in entry.role.attached_inline_policies],
                 managed_policies=managed[index],
                 policies_naming_role=naming[index],
@@ -290,12 +291,16 @@ class StackRoles:
 
 
 def _other_regions(
-    stack: cdk.Stack, entry: RoleEntry, tasks: Sequence[IndexedTask]
+    stack: cdk.Stack, root: IConstruct, entry: RoleEntry, tasks: Sequence[IndexedTask]
 ) -> list[tuple[str, str, str]]:
     """The task definitions in a region the role's trust condition does not name: each
     described, with its region and the role's."""
     options = entry.plan.options
     if not options.trust_conditions or options.trust_all_regions:
+        return []
+    # Only an app of several stacks has a task definition in another stack (read each task
+    # definition's stack only then).
+    if not any(other is not stack for other in app_stacks(root)):
         return []
     remote = [task for task in tasks if task.stack is not stack]
     if not remote:
@@ -349,11 +354,12 @@ def _need_values(entries: Sequence[RoleEntry]) -> list[str]:
 
 
 def _check_values(entry: RoleEntry) -> list[str]:
-    """Every CDK string the coverage check resolves: the statements' resources, aliases."""
+    """Every CDK string the checks resolve: the statements' resources, the needs' ARNs (a
+    need a broader one covers is in no statement) and their aliases."""
     statements = entry.synthesis.statements if entry.synthesis else ()
     return [
         *(r.value for statement in statements for r in statement.resources),
-        *(alias for need in entry.plan.needs for alias in need.grant_aliases),
+        *(value for need in entry.plan.needs for value in (need.arn, *need.grant_aliases)),
     ]
 
 

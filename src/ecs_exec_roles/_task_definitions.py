@@ -35,6 +35,7 @@ __all__ = [
     "TaskNeed",
     "app_policy_resources",
     "app_secrets",
+    "app_stacks",
     "scan_task_definitions",
     "task_needs_of",
     "tasks_using",
@@ -152,6 +153,12 @@ class PolicyResource:
         return self.resource.roles
 
 
+def app_stacks(root: IConstruct) -> list[cdk.Stack]:
+    """The stacks of the app (nested stacks included), from the last scan."""
+    found: list[cdk.Stack] | None = getattr(root, _STACKS_ATTRIBUTE, None)
+    return found if found is not None else []
+
+
 def app_policy_resources(root: IConstruct) -> list[PolicyResource]:
     """The IAM policy resources of the app, from the last scan."""
     found: list[PolicyResource] | None = getattr(root, _POLICIES_ATTRIBUTE, None)
@@ -160,6 +167,7 @@ def app_policy_resources(root: IConstruct) -> list[PolicyResource]:
 
 _SECRETS_ATTRIBUTE = "_ecs_exec_roles_secrets"
 _POLICIES_ATTRIBUTE = "_ecs_exec_roles_policy_resources"
+_STACKS_ATTRIBUTE = "_ecs_exec_roles_stacks"
 _POLICY_RESOURCES = (iam.CfnManagedPolicy, iam.CfnPolicy, iam.CfnRolePolicy)
 
 
@@ -216,6 +224,7 @@ def scan_task_definitions(root: IConstruct) -> TaskIndex:
     index = TaskIndex()
     secrets: list[Any] = []
     policies: list[PolicyResource] = []
+    stacks: list[cdk.Stack] = []
     pending: IndexedTask | None = None
     # A policy construct, until its resource (created first, so next in the walk) is seen.
     policy_owner: Any = None
@@ -223,6 +232,8 @@ def scan_task_definitions(root: IConstruct) -> TaskIndex:
         owner, policy_owner = policy_owner, None
         if isinstance(construct, secretsmanager.Secret) or _is_imported_secret(construct):
             secrets.append(construct)
+        elif isinstance(construct, cdk.Stack):
+            stacks.append(construct)
         elif isinstance(construct, (iam.ManagedPolicy, iam.Policy)):
             policy_owner = construct
         elif isinstance(construct, _POLICY_RESOURCES):
@@ -252,6 +263,7 @@ def scan_task_definitions(root: IConstruct) -> TaskIndex:
                 index.others.append(l1)
     setattr(root, _SECRETS_ATTRIBUTE, secrets)
     setattr(root, _POLICIES_ATTRIBUTE, policies)
+    setattr(root, _STACKS_ATTRIBUTE, stacks)
     return index
 
 
