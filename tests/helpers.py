@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk.assertions import Template
 
 from ecs_exec_roles._props import RoleOptions
@@ -84,3 +85,17 @@ def concrete_name(logical_id: str, type_name: str) -> str:
     """The concrete Ref of a resource, as ``concrete_environment`` gives it."""
     ref = _CONCRETE.get(type_name, ("{id}", ""))[0]
     return ref.format(id=logical_id, lower=logical_id.lower())
+
+
+@jsii.implements(cdk.IStableStringProducer)
+class _Later:
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def produce(self) -> str:
+        return self._value
+
+
+def lazy(value: str) -> str:
+    """``value`` as a string known only at synth (a ``Lazy`` token)."""
+    return cdk.Lazy.string(_Later(value))

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 import pytest
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -20,25 +19,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
+from helpers import lazy
 
 from ecs_exec_roles import ExecutionRoleError, MinimalExecutionRole, S3File, SharedExecutionRole
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
-
-
-@jsii.implements(cdk.IStableStringProducer)
-class _Value:
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def produce(self) -> str:
-        return self._value
-
-
-def lazy(value: str) -> str:
-    """``value`` as a string known only at synth."""
-    return cdk.Lazy.string(_Value(value))
 
 
 def _stack() -> cdk.Stack:

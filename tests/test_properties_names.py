@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 import pytest
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -24,7 +23,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
-from helpers import role_logical_id
+from helpers import lazy, role_logical_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from iam_eval import Environment, is_allowed, role_policies
@@ -62,15 +61,6 @@ NAMES = {
 }
 
 
-@jsii.implements(cdk.IStableStringProducer)
-class _Later:
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def produce(self) -> str:
-        return self._value
-
-
 @dataclass(frozen=True)
 class Named:
     """A name cut into parts, each written out or a token of some kind."""
@@ -91,7 +81,7 @@ class Named:
         built = []
         for index, (how, text) in enumerate(self.parts):
             if how == "lazy":
-                built.append(cdk.Lazy.string(_Later(text)))
+                built.append(lazy(text))
             elif how == "parameter":
                 built.append(cdk.CfnParameter(stack, f"Part{index}").value_as_string)
             elif how == "import":

@@ -147,7 +147,8 @@ def test_fails_when_an_l1_secret_names_a_secret_of_the_app_not_derived() -> None
     assert "log-stream:api/app/*: add the resource to `log_groups`" in message
 
 
-def test_fails_when_a_task_definition_is_in_a_region_the_trust_condition_leaves_out() -> None:
+def _task_in_another_region(**role: Any) -> cdk.App:
+    """A role in eu-west-1 used by a task definition of a stack in us-east-1."""
     app = cdk.App()
     platform = cdk.Stack(app, "Platform", env=ENV, cross_region_references=True)
     service = cdk.Stack(
@@ -156,10 +157,14 @@ def test_fails_when_a_task_definition_is_in_a_region_the_trust_condition_leaves_
         env=cdk.Environment(account=ACCOUNT, region="us-east-1"),
         cross_region_references=True,
     )
-    execution = MinimalExecutionRole(platform, "Role")
+    execution = MinimalExecutionRole(platform, "Role", **role)
     task = ecs.FargateTaskDefinition(service, "Task", execution_role=execution.role)
     task.add_container("app", image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"))
-    message = _synth_error(app)
+    return app
+
+
+def test_fails_when_a_task_definition_is_in_a_region_the_trust_condition_leaves_out() -> None:
+    message = _synth_error(_task_in_another_region())
     assert (
         "Platform/Role: task definition Service/Task is in us-east-1, but the role's trust "
         "policy names only eu-west-1 in aws:SourceArn"
@@ -168,15 +173,4 @@ def test_fails_when_a_task_definition_is_in_a_region_the_trust_condition_leaves_
 
 
 def test_a_task_definition_in_another_region_is_fine_when_every_region_is_trusted() -> None:
-    app = cdk.App()
-    platform = cdk.Stack(app, "Platform", env=ENV, cross_region_references=True)
-    service = cdk.Stack(
-        app,
-        "Service",
-        env=cdk.Environment(account=ACCOUNT, region="us-east-1"),
-        cross_region_references=True,
-    )
-    execution = MinimalExecutionRole(platform, "Role", trust_all_regions=True)
-    task = ecs.FargateTaskDefinition(service, "Task", execution_role=execution.role)
-    task.add_container("app", image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"))
-    app.synth()
+    _task_in_another_region(trust_all_regions=True).synth()
