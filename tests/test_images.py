@@ -265,3 +265,16 @@ def test_fails_when_the_template_cannot_tell_where_an_image_comes_from(make: Any
     assert "S/Api: container 'app' of task definition S/Task has the image <" in message
     assert "whose registry and repository the template cannot tell" in message
     assert "ecs.ContainerImage.from_ecr_repository(repository, tag)" in message
+
+
+@pytest.mark.parametrize("agnostic", [False, True], ids=["env", "agnostic"])
+def test_a_granted_image_also_read_from_its_uri_is_named_once(agnostic: bool) -> None:
+    # The URI of an imported repository is read from the template (with the stack's literal
+    # partition in a concrete stack) and granted by aws-cdk-lib (with the partition token):
+    # one resource, one entry.
+    env = None if agnostic else cdk.Environment(account="123456789012", region="eu-west-1")
+    stack = cdk.Stack(cdk.App(), "S", env=env)
+    repository = ecr.Repository.from_repository_name(stack, "Repo", "team/api")
+    role = MinimalExecutionRole(stack, "Api")
+    _task(stack, role, ecs.ContainerImage.from_ecr_repository(repository, "v1"))
+    assert _pull(stack, role)["Resource"] == stack.resolve(repository.repository_arn)

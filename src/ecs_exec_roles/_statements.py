@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ._cfn import max_chars, sort_key
+from ._cfn import canonical, max_chars, sort_key
 from ._kinds import ECR_TOKEN_ACTION, Kind, Shape
 
 if TYPE_CHECKING:
@@ -94,9 +94,14 @@ class Statement:
 
 
 def _unique_sorted(resources: Sequence[Resource]) -> tuple[Resource, ...]:
-    by_key: dict[str, Resource] = {}
+    """Resources in the order of their template form, each resource once: an ARN written with
+    the stack's partition (read from an image URI) and the same ARN built from the partition
+    token name one resource, written as the need that came first names it (a prop's, or a
+    grant's, before what derivation reads from a container)."""
+    by_resource: dict[str, Resource] = {}
     for resource in resources:
-        by_key.setdefault(resource.key, resource)
+        by_resource.setdefault(canonical(resource.resolved), resource)
+    by_key = {resource.key: resource for resource in by_resource.values()}
     return tuple(by_key[key] for key in sorted(by_key))
 
 
