@@ -2,12 +2,14 @@
 
 from ._errors import ExecutionRoleError
 from ._features import S3File
+from ._harden import HardenExecutionRoles
 from ._minimal import MinimalExecutionRole
 from ._shared import SharedExecutionRole
 from ._starter import StarterExecutionRole
 
 __all__ = [
     "ExecutionRoleError",
+    "HardenExecutionRoles",
     "MinimalExecutionRole",
     "S3File",
     "SharedExecutionRole",

@@ -19,7 +19,7 @@ import aws_cdk as cdk
 from ._cfn import is_unresolved
 
 if TYPE_CHECKING:
-    from ._recorder import RecordingRole
+    from ._recorder import GrantedRole
     from ._task_definitions import PolicyResource
 
 __all__ = ["AttachedRole", "policies_naming"]
@@ -29,7 +29,7 @@ __all__ = ["AttachedRole", "policies_naming"]
 class AttachedRole:
     """A role of the stack, the policies built for it, and the name it was given (if any)."""
 
-    role: RecordingRole
+    role: GrantedRole
     own_policies: Sequence[Any]
     role_name: str | None
 

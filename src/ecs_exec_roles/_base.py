@@ -15,7 +15,6 @@ from ._plan import AwsManagedPolicy, Plan
 from ._prop_needs import needs_of_props
 from ._props import ResourceProps, RoleOptions, call_props
 from ._recorder import RecordingRole
-from ._trust import ecs_tasks_principal
 
 __all__ = ["ExecutionRoleBase"]
 
@@ -61,7 +60,7 @@ class ExecutionRoleBase(Construct):
         self._plan = Plan(where, checked, aws_managed_policies)
         self._plan.derive = checked.derive
         self._role = _create_role(self, registry, checked, aws_managed_policies)
-        self._entry = RoleEntry(self._plan, self._role, self)
+        self._entry = RoleEntry(self._plan, self._role, self, self._role)
         registry.register(self._entry)
 
     # -- public surface shared by every construct ------------------------------------------
@@ -115,14 +114,7 @@ def _create_role(
     aws_managed_policies: Sequence[AwsManagedPolicy],
 ) -> RecordingRole:
     # One principal per stack and trust setting: the roles of a stack trust the same.
-    trust = (options.trust_conditions, options.trust_all_regions)
-    principal = registry.principals.get(trust)
-    if principal is None:
-        principal = registry.principals[trust] = ecs_tasks_principal(
-            registry.stack,
-            trust_conditions=options.trust_conditions,
-            trust_all_regions=options.trust_all_regions,
-        )
+    principal = registry.principal(options.trust_conditions, options.trust_all_regions)
     role = RecordingRole(
         # "Resource" keeps the role's logical ID close to the construct's own name.
         owner,

@@ -28,7 +28,7 @@ from ._derive import observe_task_definitions
 from ._firelens import observe_default_routers
 from ._needs import describe_task
 from ._plan import Observation, Plan
-from ._recorder import RecordingRole
+from ._recorder import GrantedRole
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
 from ._task_definitions import (
     IndexedTask,
@@ -39,7 +39,7 @@ from ._task_definitions import (
     task_needs_of,
     tasks_using,
 )
-from ._trust import stack_environment
+from ._trust import ecs_tasks_principal, stack_environment
 from ._usage import RoleUsage, SecretKeys, StackValues, gather_usages
 
 __all__ = [
@@ -100,12 +100,15 @@ class Resolver:
 class RoleEntry:
     """One execution role of a stack: its plan, its role, and where its policies go.
 
+    :param role: what the lifecycle reads of the role (its grants, its attachments).
     :param scope: the construct the policies are created under.
+    :param iam_role: the IAM role the policies attach to.
     """
 
     plan: Plan
-    role: RecordingRole
+    role: GrantedRole
     scope: Construct
+    iam_role: iam.IRole
     synthesis: Synthesis | None = None
     policies: list[iam.ManagedPolicy] = field(default_factory=list)
     #: The grants as a policy document of CDK strings when they were gathered at finalize,
@@ -120,8 +123,11 @@ class StackRoles:
         self.stack = stack
         self.entries: list[RoleEntry] = []
         self.principals: dict[tuple[bool, bool], iam.IPrincipal] = {}
+        #: The construct paths of the roles aws-cdk-lib made that were hardened (``_harden``).
+        self.adopted: set[str] = set()
         self._resolver: Resolver | None = None
         self._finalized_count = 0
+        self._finalizer = False
         self._region_account: tuple[str, str] | None = None
         self._url_suffix: str | None = None
         self._root: IConstruct | None = None
@@ -149,16 +155,30 @@ class StackRoles:
         own = child_id.replace("/", "--")
         return f"{entry[1]}/{own}" if entry[1] else own
 
-    def register(self, entry: RoleEntry) -> None:
-        """Add a role; the first one of the stack installs the finalizer and the check.
+    def register(self, entry: RoleEntry, *, finalizer: bool = True) -> None:
+        """Add a role; the first one of the stack installs the check, and the first with
+        ``finalizer`` the finalizer.
 
-        The finalizer is an aspect on the first role (it visits the role and its children,
-        and builds each role's policies once).
+        The finalizer is an aspect on that role's construct (it visits the construct and its
+        children, and builds each role's policies once). A role registered while aspects run
+        (``_harden``) is finalized by its caller instead.
         """
         if not self.entries:
-            cdk.Aspects.of(entry.role).add(_Finalize(self), priority=MUTATING_ASPECT_PRIORITY)
             self.stack.node.add_validation(_Validate(self))
+        if finalizer and not self._finalizer:
+            self._finalizer = True
+            cdk.Aspects.of(entry.scope).add(_Finalize(self), priority=MUTATING_ASPECT_PRIORITY)
         self.entries.append(entry)
+
+    def principal(self, trust_conditions: bool, trust_all_regions: bool) -> iam.IPrincipal:
+        """The trust principal of the stack's roles with these settings (one per setting)."""
+        trust = (trust_conditions, trust_all_regions)
+        principal = self.principals.get(trust)
+        if principal is None:
+            principal = self.principals[trust] = ecs_tasks_principal(
+                self.stack, trust_conditions=trust_conditions, trust_all_regions=trust_all_regions
+            )
+        return principal
 
     @property
     def resolver(self) -> Resolver:
@@ -249,7 +269,11 @@ class StackRoles:
         )
         if entry.synthesis.fits(plan):
             entry.policies = create_policies(
-                entry.scope, entry.role, plan, entry.synthesis, functools.partial(_scope_in, plan)
+                entry.scope,
+                entry.iam_role,
+                plan,
+                entry.synthesis,
+                functools.partial(_scope_in, plan),
             )
 
     def errors(self) -> list[str]:
@@ -278,7 +302,9 @@ class StackRoles:
                 distinct_grants=role_grants,
                 each_grant=functools.partial(_each_grant, self.stack, entry.role, tasks),
                 task_needs=needs.get(id(entry.role), []),
-                tasks_via_other_role=[describe_task(t.task) for t in tasks if t.via_other_role],
+                tasks_via_other_role=[
+                    describe_task(t.task) for t in tasks if not t.names_role_itself(entry.role)
+                ],
                 tasks_in_other_regions=_other_regions(self.stack, self.root, entry, tasks),
                 inline_policies=[p.node.path for p in entry.role.attached_inline_policies],
                 managed_policies=managed[index],
@@ -385,7 +411,7 @@ def _grant_document(entry: RoleEntry) -> Any:
     return iam.PolicyDocument(minimize=False, statements=[grant.statement for grant in grants])
 
 
-def _each_grant(stack: cdk.Stack, role: RecordingRole, tasks: Sequence[Any]) -> list[Grant]:
+def _each_grant(stack: cdk.Stack, role: GrantedRole, tasks: Sequence[Any]) -> list[Grant]:
     """Every grant made to ``role`` on its own, resolved, with what made it: the task
     definition being built then, or else the one task definition that uses the role."""
     recorded = role.recorded_grants

@@ -9,12 +9,12 @@ what the role allows (``_checks``).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
@@ -23,7 +23,7 @@ from constructs import Construct, IDependable
 
 from ._needs import describe_task
 
-__all__ = ["RecordedGrant", "RecordingRole"]
+__all__ = ["GrantedRole", "RecordedGrant", "RecordingRole"]
 
 
 def _granting_context() -> tuple[ecs.TaskDefinition | None, Any]:
@@ -84,6 +84,29 @@ class RecordedGrant:
     def origin(self) -> str:
         task = self.task_definition
         return describe_task(task) if task is not None else ""
+
+
+class GrantedRole(Protocol):
+    """What the synth lifecycle reads of a role it builds policies for: the grants made to it,
+    the policies attached to it through it, and its name and ARN. A :class:`RecordingRole`
+    records them; a role aws-cdk-lib made is read by ``_harden``."""
+
+    @property
+    def recorded_grants(self) -> Sequence[RecordedGrant]: ...
+
+    @property
+    def attached_inline_policies(self) -> Sequence[Any]: ...
+
+    @property
+    def attached_managed_policies(self) -> Sequence[Any]: ...
+
+    @property
+    def role_arn(self) -> str: ...
+
+    @property
+    def role_name(self) -> str: ...
+
+    def rendering(self, task: ecs.TaskDefinition) -> AbstractContextManager[None]: ...
 
 
 class RecordingRole(iam.Role):

@@ -97,12 +97,15 @@ class IndexedTask:
     def is_l1(self) -> bool:
         return self.task is self.resource
 
-    @property
-    def via_other_role(self) -> bool:
-        """Whether an L2 task definition names its execution role through another role object
-        (``without_policy_updates()``, ``iam.Role.from_role_arn``): aws-cdk-lib's grants for
-        it go to that object, never to the recording role."""
-        return not self.is_l1 and not isinstance(self.execution_role, RecordingRole)
+    def names_role_itself(self, role: Any) -> bool:
+        """Whether the task definition names ``role`` as the very object its grants went to,
+        not through another role object with its ARN (``without_policy_updates()``,
+        ``iam.Role.from_role_arn``), whose grants never reach it."""
+        if self.is_l1 or isinstance(self.execution_role, RecordingRole):
+            return True
+        # A role aws-cdk-lib made (``_harden``): the same object has the same path.
+        path = getattr(role, "path", None)
+        return isinstance(path, str) and str(self.execution_role.node.path) == path
 
     def role_arn(self) -> str:
         """The execution role's ARN as a CDK string (read once)."""

@@ -8,7 +8,13 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-__all__ = ["ECS_TASKS_SERVICE", "ecs_tasks_principal", "partition_of_region", "stack_environment"]
+__all__ = [
+    "ECS_TASKS_SERVICE",
+    "ecs_tasks_principal",
+    "partition_of_region",
+    "stack_environment",
+    "trust_document",
+]
 
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
@@ -33,6 +39,16 @@ def ecs_tasks_principal(
             "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account}:*"},
             "StringEquals": {"aws:SourceAccount": account},
         },
+    )
+
+
+def trust_document(principal: iam.IPrincipal) -> iam.PolicyDocument:
+    """The trust policy that lets ``principal`` assume a role, as ``iam.Role(assumed_by=...)``
+    writes it (for a role aws-cdk-lib made, whose trust policy is rewritten in place)."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(actions=[principal.assume_role_action], principals=[principal])
+        ]
     )
 
 

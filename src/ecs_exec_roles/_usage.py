@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import aws_cdk as cdk
     from constructs import Construct
 
-    from ._recorder import RecordedGrant, RecordingRole
+    from ._recorder import GrantedRole, RecordedGrant
     from ._task_definitions import IndexedTask
 
 __all__ = ["GrantView", "RoleUsage", "SecretKeys", "StackValues", "TaskView", "gather_usages"]
@@ -93,7 +93,7 @@ class RoleUsage:
     """
 
     stack: cdk.Stack
-    role: RecordingRole
+    role: GrantedRole
     owner: Construct
     stack_values: StackValues
     tasks: list[TaskView] = field(default_factory=list)
@@ -106,8 +106,8 @@ class RoleUsage:
 
 def gather_usages(
     stack: cdk.Stack,
-    roles: Sequence[tuple[RecordingRole, Construct]],
-    tasks_of: Callable[[RecordingRole], Sequence[IndexedTask]],
+    roles: Sequence[tuple[GrantedRole, Construct]],
+    tasks_of: Callable[[GrantedRole], Sequence[IndexedTask]],
     stack_values: StackValues,
 ) -> list[RoleUsage]:
     """The usage of each role (with the construct that owns it), gathered together.

@@ -1,0 +1,199 @@
+"""HardenExecutionRoles: aws-cdk-lib's automatic execution roles rewritten in place.
+
+A task definition given no ``execution_role`` makes its own (``<task>/ExecutionRole``, a plain
+``iam.Role``) the first time a container needs one, and aws-cdk-lib's grants for the task go
+into that role's ``DefaultPolicy``. The aspect keeps the role (its construct path, so its
+logical ID: CloudFormation updates it in place), puts the trust conditions on its trust policy,
+and gives it exactly what derivation computes for its task definition, through the same
+lifecycle as the constructs (``_lifecycle``): the grants are read from the ``DefaultPolicy``,
+whose resource is then removed, and checked at synth like any construct's.
+
+Nothing in aws-cdk-lib depends on an execution role's ``DefaultPolicy`` by itself; a service
+that depends on its task definition (the ``CODE_DEPLOY`` controller) depends on everything
+under it, the new policies included, since they are created under the role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from constructs import IConstruct
+
+from ._lifecycle import RoleEntry, StackRoles
+from ._plan import Plan
+from ._props import DEFAULT_MAX_MANAGED_POLICIES, RoleOptions
+from ._recorder import RecordedGrant, RecordingRole
+from ._trust import trust_document
+
+__all__ = ["AdoptedRole", "HardenExecutionRoles", "harden"]
+
+# The id aws-cdk-lib gives a task definition's own execution role, and the role's policy.
+_AUTOMATIC_ROLE_ID = "ExecutionRole"
+_DEFAULT_POLICY_ID = "DefaultPolicy"
+
+
+@jsii.implements(cdk.IAspect)
+class HardenExecutionRoles:
+    """An aspect that hardens the execution roles aws-cdk-lib created, where they stand.
+
+    ``cdk.Aspects.of(app).add(HardenExecutionRoles())``: every task definition in scope whose
+    execution role is the one aws-cdk-lib made for it keeps that role (same construct path and
+    logical ID), with ``aws:SourceArn`` / ``aws:SourceAccount`` conditions on its trust policy
+    and, instead of its ``DefaultPolicy``, customer-managed policies allowing exactly what the
+    task definition needs. Whatever the ``DefaultPolicy`` held that ECS never calls fails
+    synth, naming it. A role the app made itself is left as it is, with a warning naming the
+    construct to use; the roles of this library, and task definitions outside the scope, are
+    not touched.
+
+    :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the
+        trust policy. Default: - ``True``.
+    :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``. Default: -
+        ``False``.
+    """
+
+    def __init__(self, *, trust_conditions: bool = True, trust_all_regions: bool = False) -> None:
+        self._options = RoleOptions.checked(
+            "HardenExecutionRoles",
+            role_name=None,
+            path=None,
+            permissions_boundary=None,
+            description=None,
+            trust_conditions=trust_conditions,
+            trust_all_regions=trust_all_regions,
+            max_managed_policies=DEFAULT_MAX_MANAGED_POLICIES,
+        )
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, ecs.TaskDefinition):
+            harden(node, self._options)
+
+
+def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
+    """Harden the execution role aws-cdk-lib made for ``task`` (once), or warn of one the app
+    made."""
+    role = task.execution_role
+    if role is None or isinstance(role, RecordingRole):
+        return
+    automatic = task.node.try_find_child(_AUTOMATIC_ROLE_ID)
+    if not isinstance(automatic, iam.Role) or str(automatic.role_arn) != str(role.role_arn):
+        _warn_made_by_the_app(task, role)
+        return
+    registry = StackRoles.of(task.stack)
+    path = str(automatic.node.path)
+    if path in registry.adopted:
+        return
+    registry.adopted.add(path)
+    adopted = AdoptedRole(automatic, task, path)
+    cfn_role = automatic.node.default_child
+    principal = registry.principal(options.trust_conditions, options.trust_all_regions)
+    cfn_role.assume_role_policy_document = trust_document(principal)  # type: ignore[union-attr]
+    plan = Plan(path, options)
+    plan.derive = True
+    registry.register(RoleEntry(plan, adopted, automatic, automatic), finalizer=False)
+    # Built now: the containers are rendered (aws-cdk-lib's last grants are made then) and
+    # the policies created before the aspects that follow run.
+    registry.finalize()
+    adopted.remove_default_policy_resource()
+
+
+def _warn_made_by_the_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
+    cdk.Annotations.of(task).add_warning_v2(
+        "ecs-exec-roles:execution-role-made-by-the-app",
+        f"{task.node.path}: its execution role was made by the app, so HardenExecutionRoles "
+        "leaves it as it is. Use ecs_exec_roles.MinimalExecutionRole (one task family) or "
+        "SharedExecutionRole (several) and pass its `role` as execution_role.",
+    )
+
+
+@dataclass(frozen=True)
+class _ManagedPolicyArn:
+    """A managed policy attached to a role aws-cdk-lib made, by its ARN."""
+
+    managed_policy_arn: Any
+
+
+class AdoptedRole:
+    """A role aws-cdk-lib made for a task definition, read as the lifecycle reads a recording
+    role: its grants are the statements of its ``DefaultPolicy``."""
+
+    def __init__(self, role: iam.Role, task: ecs.TaskDefinition, path: str) -> None:
+        self.role = role
+        self.task = task
+        #: The role's construct path: a task definition names this role object itself (not
+        #: a wrapper with the same ARN) when its execution role has this path.
+        self.path = path
+        self._policy: iam.Policy | None = None
+        self._grants: list[RecordedGrant] = []
+        self._statement_count = 0
+        self._role_arn: str | None = None
+        self._role_name: str | None = None
+
+    @property
+    def role_arn(self) -> str:
+        if self._role_arn is None:
+            self._role_arn = str(self.role.role_arn)
+        return self._role_arn
+
+    @property
+    def role_name(self) -> str:
+        if self._role_name is None:
+            self._role_name = str(self.role.role_name)
+        return self._role_name
+
+    @property
+    def recorded_grants(self) -> Sequence[RecordedGrant]:
+        """The statements aws-cdk-lib (or the app) granted the role, read again when more
+        were added."""
+        policy = self._default_policy()
+        if policy is None:
+            return self._grants
+        count = policy.document.statement_count
+        if count != self._statement_count:
+            statements = policy.document.to_json().get("Statement", [])
+            self._grants = [
+                RecordedGrant(iam.PolicyStatement.from_json(statement), self.task, self.task)
+                for statement in statements
+            ]
+            self._statement_count = int(count)
+        return self._grants
+
+    @property
+    def attached_inline_policies(self) -> Sequence[Any]:
+        # Attached from the policy's side, as far as the lifecycle is concerned: the app scan
+        # finds the policy resources that name the role (``_attachments``).
+        return ()
+
+    @property
+    def attached_managed_policies(self) -> Sequence[Any]:
+        """The managed policies the role's resource names (``add_managed_policy``)."""
+        cfn_role = self.role.node.default_child
+        arns = getattr(cfn_role, "managed_policy_arns", None)
+        if not arns:
+            return ()
+        resolved = self.role.stack.resolve(arns)
+        return [_ManagedPolicyArn(arn) for arn in resolved or ()]
+
+    @contextmanager
+    def rendering(self, task: ecs.TaskDefinition) -> Iterator[None]:
+        # Grants land in the role's DefaultPolicy, attributed to its task definition.
+        yield
+
+    def remove_default_policy_resource(self) -> None:
+        """Keep the ``DefaultPolicy`` construct (what depends on it depends on nothing now)
+        but not its ``AWS::IAM::Policy`` resource."""
+        policy = self._default_policy()
+        if policy is not None:
+            policy.node.try_remove_child("Resource")
+
+    def _default_policy(self) -> iam.Policy | None:
+        if self._policy is None:
+            found = self.role.node.try_find_child(_DEFAULT_POLICY_ID)
+            self._policy = found if isinstance(found, iam.Policy) else None
+        return self._policy
