@@ -1,4 +1,4 @@
-"""Example app: four task families, each on the execution role that fits it.
+"""Example app: task families, each on the execution role that fits it.
 
 - ``api``: one task family on a :class:`MinimalExecutionRole` naming exactly its ECR repository,
   log group, database secret and SSM parameter.
@@ -12,6 +12,8 @@
 - ``store``: an ``ecs_patterns`` load-balanced Fargate service with the pattern's defaults, on a
   :class:`MinimalExecutionRole` with no props: derived at synth from the task definition the
   pattern builds.
+- ``reports``: a task definition written the aws-cdk-lib way, with the execution role
+  aws-cdk-lib makes for it, hardened in place by :class:`HardenExecutionRoles` on the stack.
 
 The secrets and log groups are encrypted with a customer managed key, so the roles also show
 ``kms:Decrypt`` through Secrets Manager. The app synthesizes without Docker and without an
@@ -37,7 +39,12 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
+from ecs_exec_roles import (
+    HardenExecutionRoles,
+    MinimalExecutionRole,
+    SharedExecutionRole,
+    StarterExecutionRole,
+)
 
 __all__ = [
     "LOG_GROUP_PREFIX",
@@ -352,6 +359,20 @@ class ExampleStack(cdk.Stack):
                 container_port=8080,
             ),
         )
+
+        # Reports: a task definition written before this library, on the execution role
+        # aws-cdk-lib makes for it. The aspect below hardens that role where it stands: same
+        # logical ID, trust conditions, and exactly what the task needs instead of its
+        # DefaultPolicy.
+        reports = service_resources(self, "Reports", "reports", key)
+        reports_task = ecs.FargateTaskDefinition(self, "ReportsTask", cpu=256, memory_limit_mib=512)
+        reports_task.add_container(
+            "reports",
+            image=ecs.ContainerImage.from_ecr_repository(reports.repository, tag="1.0.0"),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="reports", log_group=reports.log_group),
+            secrets={"API_KEY": ecs.Secret.from_secrets_manager(reports.secret)},
+        )
+        cdk.Aspects.of(self).add(HardenExecutionRoles())
 
         # aws-cdk-lib makes the service depend on its listener rule, which the service's
         # target group reference already implies; cfn-lint notes it (W3005).

@@ -139,9 +139,16 @@ def test_roles_have_trust_conditions_and_no_inline_policy(
         for resource in resources.values():
             if resource["Type"] == "AWS::IAM::Policy":
                 assert {"Ref": role_id} not in resource["Properties"].get("Roles", [])
-    # Five execution roles, the six task roles aws-cdk-lib creates for the application and the
+    # The reports task's role, aws-cdk-lib's, hardened in place: the same conditions, no
+    # DefaultPolicy.
+    reports_role = logical_id(example_stack, "ReportsTask/ExecutionRole/Resource")
+    assert_trust_has_conditions(resources[reports_role]["Properties"])
+    for resource in resources.values():
+        if resource["Type"] == "AWS::IAM::Policy":
+            assert {"Ref": reports_role} not in resource["Properties"].get("Roles", [])
+    # Six execution roles, the seven task roles aws-cdk-lib creates for the application and the
     # VPC flow log's role.
-    template.resource_count_is("AWS::IAM::Role", 12)
+    template.resource_count_is("AWS::IAM::Role", 14)
 
 
 def test_api_role_names_exactly_its_resources(example_stack: cdk.Stack, template: Template) -> None:
