@@ -417,3 +417,25 @@ def test_hardened_roles_have_no_open_nag_findings(name: str, tmp_path: Path) -> 
     report = synth_with_report(app)
     on_roles = [f for f in report.findings if "/ExecutionRole" in f.construct_path]
     assert on_roles == [], report.format()
+
+
+def test_a_role_aws_cdk_lib_makes_only_when_it_renders_the_router_is_hardened() -> None:
+    # A FireLens task with a public image has no execution role until aws-cdk-lib renders its
+    # containers and adds the default log router.
+    def build(stack: cdk.Stack) -> None:
+        task = ecs.FargateTaskDefinition(stack, "Task")
+        task.add_container(
+            "app",
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"),
+            logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}),
+        )
+
+    template = _synth(build, harden=True)
+    (role,) = _roles(template)
+    assert not _policies_on(template, role, "AWS::IAM::Policy")
+    allowed = _allowed(template, role)
+    router = ARN.format(service="ecr", resource="repository/aws-for-fluent-bit").replace(
+        ACCOUNT, "906394416424"
+    )
+    assert all(allowed(action, router) for action in PULLS)
+    assert not allowed("ecr:BatchGetImage", "*")

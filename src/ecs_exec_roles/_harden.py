@@ -79,6 +79,13 @@ def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
     """Harden the execution role aws-cdk-lib made for ``task`` (once), or warn of one the app
     made."""
     role = task.execution_role
+    if role is None:
+        # aws-cdk-lib adds its default FireLens log router, and the role it needs, when it
+        # renders the containers.
+        cfn_task = task.node.default_child
+        if isinstance(cfn_task, ecs.CfnTaskDefinition):
+            task.stack.resolve(cfn_task.container_definitions)
+        role = task.execution_role
     if role is None or isinstance(role, RecordingRole):
         return
     automatic = task.node.try_find_child(_AUTOMATIC_ROLE_ID)
