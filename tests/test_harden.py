@@ -439,3 +439,29 @@ def test_a_role_aws_cdk_lib_makes_only_when_it_renders_the_router_is_hardened() 
     )
     assert all(allowed(action, router) for action in PULLS)
     assert not allowed("ecr:BatchGetImage", "*")
+
+
+def test_what_depends_on_the_default_policy_depends_on_the_new_policies() -> None:
+    # A grant's policy_dependable is the DefaultPolicy: applied before a resource, that
+    # resource waits for the role's permissions, before and after hardening.
+    def build(stack: cdk.Stack) -> None:
+        _fargate(stack)
+        task = stack.node.find_child("Task")
+        grant = task.execution_role.grant(  # type: ignore[attr-defined]
+            iam.ServicePrincipal("ecs-tasks.amazonaws.com"), "ecr:GetAuthorizationToken"
+        )
+        waiting = s3.Bucket(stack, "Waiting")
+        grant.apply_before(waiting)
+        waiting.node.add_dependency(task.execution_role.node.find_child("DefaultPolicy"))  # type: ignore[attr-defined]
+
+    for harden in (False, True):
+        template = _synth(build, harden=harden)
+        (role,) = _roles(template)
+        kind = "AWS::IAM::ManagedPolicy" if harden else "AWS::IAM::Policy"
+        policy_ids = [
+            logical_id
+            for logical_id, resource in template["Resources"].items()
+            if resource["Type"] == kind and {"Ref": role} in resource["Properties"]["Roles"]
+        ]
+        (bucket,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::S3::Bucket"]
+        assert policy_ids and set(policy_ids) <= set(bucket.get("DependsOn", [])), harden

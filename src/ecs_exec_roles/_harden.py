@@ -10,7 +10,8 @@ whose resource is then removed, and checked at synth like any construct's.
 
 Nothing in aws-cdk-lib depends on an execution role's ``DefaultPolicy`` by itself; a service
 that depends on its task definition (the ``CODE_DEPLOY`` controller) depends on everything
-under it, the new policies included, since they are created under the role.
+under it, the new policies included, since they are created under the role. What depends on
+the ``DefaultPolicy`` construct (a grant's ``policy_dependable``) depends on the new policies.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from constructs import IConstruct
+from constructs import Dependable, IConstruct
 
 from ._lifecycle import RoleEntry, StackRoles
 from ._plan import Plan
@@ -103,11 +104,12 @@ def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
     cfn_role.assume_role_policy_document = trust_document(principal)  # type: ignore[union-attr]
     plan = Plan(path, options)
     plan.derive = True
-    registry.register(RoleEntry(plan, adopted, automatic, automatic), finalizer=False)
+    entry = RoleEntry(plan, adopted, automatic, automatic)
+    registry.register(entry, finalizer=False)
     # Built now: the containers are rendered (aws-cdk-lib's last grants are made then) and
     # the policies created before the aspects that follow run.
     registry.finalize()
-    adopted.remove_default_policy_resource()
+    adopted.replace_default_policy(entry.policies)
 
 
 def _warn_made_by_the_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
@@ -192,15 +194,31 @@ class AdoptedRole:
         # Grants land in the role's DefaultPolicy, attributed to its task definition.
         yield
 
-    def remove_default_policy_resource(self) -> None:
-        """Keep the ``DefaultPolicy`` construct (what depends on it depends on nothing now)
-        but not its ``AWS::IAM::Policy`` resource."""
+    def replace_default_policy(self, policies: Sequence[iam.ManagedPolicy]) -> None:
+        """Remove the ``DefaultPolicy``'s ``AWS::IAM::Policy`` resource, and let the construct
+        stand for ``policies``: what depends on it (a grant's ``policy_dependable``, a
+        dependency added by the app) depends on them instead."""
         policy = self._default_policy()
-        if policy is not None:
-            policy.node.try_remove_child("Resource")
+        if policy is None:
+            return
+        policy.node.try_remove_child("Resource")
+        if policies:
+            Dependable.implement(policy, _DependencyRoots(policies))
 
     def _default_policy(self) -> iam.Policy | None:
         if self._policy is None:
             found = self.role.node.try_find_child(_DEFAULT_POLICY_ID)
             self._policy = found if isinstance(found, iam.Policy) else None
         return self._policy
+
+
+class _DependencyRoots(Dependable):
+    """A dependable that stands for other constructs (its dependency roots)."""
+
+    def __init__(self, roots: Sequence[IConstruct]) -> None:
+        super().__init__()
+        self._roots = list(roots)
+
+    @property
+    def dependency_roots(self) -> list[IConstruct]:
+        return self._roots
