@@ -72,6 +72,11 @@ class HardenExecutionRoles:
         )
 
     def visit(self, node: IConstruct) -> None:
+        """Harden ``node``'s execution role if ``node`` is a task definition (CDK calls this
+        for every construct in the aspect's scope).
+
+        :param node: the construct visited.
+        """
         if isinstance(node, ecs.TaskDefinition):
             harden(node, self._options)
 
