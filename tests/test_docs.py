@@ -239,17 +239,33 @@ def test_the_reference_shows_no_raw_docstring_markup(site: Path) -> None:
     assert "Default: - no ECR access." in text
 
 
-def test_the_site_index_is_the_readme(site: Path) -> None:
-    outside_code = re.sub(r"^```.*?^```", "", README, flags=re.M | re.S)
-    readme_headings = [
+def _headings(markdown: str) -> list[str]:
+    outside_code = re.sub(r"^```.*?^```", "", markdown, flags=re.M | re.S)
+    return [
         heading.replace("`", "") for heading in re.findall(r"^#{1,6} (.+)$", outside_code, re.M)
     ]
-    assert len(readme_headings) > 20
+
+
+@pytest.mark.parametrize(
+    ("source", "document"), [("README.md", "index"), ("CHANGELOG.md", "CHANGELOG")]
+)
+def test_the_site_shows_the_readme_and_the_changelog(
+    site: Path, source: str, document: str
+) -> None:
+    expected = _headings((ROOT / source).read_text())
+    assert len(expected) > 3
     # The site prints apostrophes as typographic ones.
-    shown = [heading.replace("\u2019", "'") for heading in _page(site, "index.html").headings]
-    assert shown == readme_headings
+    shown = [heading.replace("\u2019", "'") for heading in _page(site, f"{document}.html").headings]
+    assert shown == expected
     # Included where it stands, not copied.
-    assert "```{include} ../README.md" in (ROOT / "docs" / "index.md").read_text()
+    assert f"```{{include}} ../{source}" in (ROOT / "docs" / f"{document}.md").read_text()
+
+
+def test_headings_skips_code_blocks() -> None:
+    assert _headings("# Title\n\n```bash\n# a comment\n```\n\n## `derive=False`\n") == [
+        "Title",
+        "derive=False",
+    ]
 
 
 def test_every_page_links_the_reference(site: Path) -> None:
@@ -260,20 +276,29 @@ def test_every_page_links_the_reference(site: Path) -> None:
 # -- the build is strict -----------------------------------------------------------------------
 
 
-def test_fails_when_the_site_has_a_warning(tmp_path: Path) -> None:
-    source_dir = tmp_path / "docs"
-    source_dir.mkdir()
-    shutil.copy(ROOT / "docs" / "conf.py", source_dir / "conf.py")
-    (source_dir / "index.md").write_text(
-        "# Guide\n\nSee [the reference](missing.md).\n\n```{toctree}\nbroken\n```\n"
+def test_fails_on_a_broken_link_or_reference_while_the_readmes_links_resolve(
+    tmp_path: Path,
+) -> None:
+    # A project with the site's sources and a README whose links are relative to it, as on
+    # GitHub: a link to the changelog, to the reference, to a section (anchored as GitHub
+    # anchors it), to a file that is missing, and a reference to a name that is missing.
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")
+    (tmp_path / "README.md").write_text(
+        "# Project\n\n## Default settings\n\nSee the [changelog](CHANGELOG.md), the "
+        "[reference](docs/reference.rst), the [defaults](#default-settings) and the "
+        "[guide](missing.md).\n"
     )
-    (source_dir / "broken.rst").write_text(
-        "Broken\n======\n\nSee :class:`ecs_exec_roles.NoSuchRole`.\n"
+    (tmp_path / "docs" / "reference.rst").write_text(
+        "Reference\n=========\n\nSee :class:`ecs_exec_roles.NoSuchRole`.\n"
     )
-    result = docs.build(tmp_path / "site", source_dir, capture=True)
+    result = docs.build(tmp_path / "site", tmp_path / "docs", capture=True)
     assert result.returncode != 0
-    # `--keep-going`: each warning is reported, a broken link as well as an unresolved name.
+    # `--keep-going`: each warning is reported, and only the two broken ones.
     warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
     assert len(warnings) == 2, result.stderr
     assert any("missing.md" in warning for warning in warnings), result.stderr
     assert any("ecs_exec_roles.NoSuchRole" in warning for warning in warnings), result.stderr
+    index = (tmp_path / "site" / "index.html").read_text()
+    for target in ("CHANGELOG.html", "reference.html", "#default-settings"):
+        assert re.search(rf'<a class="reference internal" href="{target}"', index), target
