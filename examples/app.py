@@ -150,7 +150,9 @@ def data_key(scope: Construct, id: str) -> kms.Key:
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )
     # CloudWatch Logs uses the key itself, as the service: the execution role needs no KMS
-    # permission to write to an encrypted log group.
+    # permission to write to an encrypted log group. The condition key is a String (a string
+    # operator compares it), and only the actions that carry an encryption context are listed:
+    # with this condition, a Describe action could never be allowed.
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowCloudWatchLogs",
@@ -160,11 +162,10 @@ def data_key(scope: Construct, id: str) -> kms.Key:
                 "kms:Encrypt",
                 "kms:GenerateDataKey*",
                 "kms:ReEncrypt*",
-                "kms:Describe*",
             ],
             resources=["*"],
             conditions={
-                "ArnLike": {
+                "StringLike": {
                     "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
                         service="logs",
                         resource="log-group",
