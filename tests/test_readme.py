@@ -18,7 +18,7 @@ Each fenced block of the README follows a marker comment saying what it is:
 - bash blocks are not run; the scripts and modules they name must exist.
 
 Every app runs twice: with aws-cdk-lib's recommended feature flags on (the context ``cdk init``
-writes into ``cdk.json``), where the README must match exactly, and with no flags (aws-cdk-lib's
+writes into ``cdk.json``, as a test checks with the project's CLI), where the README must match exactly, and with no flags (aws-cdk-lib's
 defaults), where it must match up to :func:`flag_insensitive`: the README says which two
 differences that allows.
 """
@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
+import subprocess
 import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -168,6 +170,24 @@ def test_flag_insensitive_keeps_what_the_flags_do_not_change() -> None:
     # Only actions are sorted: resources and statements keep their order.
     assert flag_insensitive({"Resource": ["b", "a"]}) == {"Resource": ["b", "a"]}
     assert flag_insensitive([{"Sid": "B"}, {"Sid": "A"}]) == [{"Sid": "B"}, {"Sid": "A"}]
+
+
+def test_the_recommended_flags_are_what_cdk_init_writes(tmp_path: Path) -> None:
+    cdk_cli = ROOT / ".cdk-cli" / "node_modules" / ".bin" / "cdk"
+    assert cdk_cli.exists(), "the CDK CLI is missing; run `bash scripts/setup.sh`"
+    environment = {
+        **os.environ,
+        # As scripts/setup.sh: Node 24 from the project's environment, never the machine's.
+        "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), os.environ.get("PATH", "")]),
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+    }
+    command = [str(cdk_cli), "init", "app", "--language", "python", "--generate-only"]
+    result = subprocess.run(
+        command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    written = json.loads((tmp_path / "cdk.json").read_text())["context"]
+    assert written == recommended_flags()
 
 
 def test_the_recommended_flags_are_those_that_change_the_policies() -> None:
