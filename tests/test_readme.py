@@ -18,9 +18,9 @@ Each fenced block of the README follows a marker comment saying what it is:
 - bash blocks are not run; the scripts and modules they name must exist.
 
 Every app runs twice: with aws-cdk-lib's recommended feature flags on (the context ``cdk init``
-writes into ``cdk.json``, as a test checks with the project's CLI), where the README must match exactly, and with no flags (aws-cdk-lib's
-defaults), where it must match up to :func:`flag_insensitive`: the README says which two
-differences that allows.
+writes into ``cdk.json``, as a test checks with the project's CLI), where the README must match
+exactly, and with no flags (aws-cdk-lib's defaults), where it must match up to
+:func:`flag_insensitive`: the README says which two differences that allows.
 """
 
 from __future__ import annotations
