@@ -386,14 +386,19 @@ def test_every_block_is_marked_with_what_checks_it() -> None:
         "text": {"readme-error", "readme-diff"},
         "bash": {""},
     }
+    # Every fence opens or closes a block found here (an indented block would escape).
+    assert len(re.findall(r"(?m)^\s*```", README)) == 2 * len(BLOCKS)
     for block in BLOCKS:
         assert block.kind in kinds.get(block.language, set()), (
             f"README.md:{block.line}: a {block.language or 'plain'} block marked {block.marker!r}"
         )
-        if block.kind in ("readme-json", "readme-error"):
-            assert block.words[0] in EXAMPLES, (
-                f"README.md:{block.line}: no example {block.words[0]}"
-            )
+        named = block.words if block.kind == "readme-diff" else block.words[:1]
+        if block.kind in ("readme-json", "readme-error", "readme-diff"):
+            for name in named:
+                assert name.partition(":")[0] in EXAMPLES, f"README.md:{block.line}: no {name}"
+        if block.kind == "readme-example":
+            # Under the CDK CLI an app that never calls synth writes nothing.
+            assert "\napp.synth()" in block.body, f"README.md:{block.line}: no app.synth()"
     names = [block.words[0] for block in BLOCKS if block.kind == "readme-example"]
     assert len(names) == len(set(names)), "two README examples share a name"
 
