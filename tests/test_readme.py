@@ -432,11 +432,15 @@ def test_readme_example(name: str, mode: str) -> None:
 def test_the_commands_name_what_exists() -> None:
     commands = "\n".join(block.body for block in BLOCKS if block.language == "bash")
     scripts = re.findall(r"bash (scripts/\S+)", commands)
-    modules = re.findall(r"python -m (\S+)", commands + README)
+    modules = re.findall(r"python -m ([\w.]+)((?: [^\s`#]+)*)", README)
     assert scripts and modules
     for script in scripts:
         assert (ROOT / script).is_file(), script
-    for module in modules:
-        assert importlib.util.find_spec(module.strip("`")) is not None, module
+    for module, arguments in modules:
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin is not None, module
+        source = Path(spec.origin).read_text()
+        for option in (word for word in arguments.split() if word.startswith("--")):
+            assert f'"{option}"' in source, f"python -m {module} has no {option}"
     assert "pip install ecs-exec-roles" in commands
     assert 'name = "ecs-exec-roles"' in (ROOT / "pyproject.toml").read_text()
