@@ -58,7 +58,8 @@ class Block:
     language: str
     marker: str  # the marker comment's words, "" when there is none
     body: str
-    line: int
+    line: int  # where the block (its marker, if any) starts
+    body_line: int
 
     @property
     def kind(self) -> str:
@@ -76,6 +77,7 @@ def readme_blocks(text: str = README) -> list[Block]:
             marker=match["marker"] or "",
             body=match["body"],
             line=text.count("\n", 0, match.start()) + 1,
+            body_line=text.count("\n", 0, match.start("body")) + 1,
         )
         for match in _BLOCK.finditer(text)
     ]
@@ -234,7 +236,8 @@ def run_example(name: str, mode: str) -> Run:
         patch.setattr(ecs_exec_roles, "HardenExecutionRoles", _NoAspect)
     namespace: dict[str, Any] = {"__name__": f"readme_{base}"}
     try:
-        code = compile("\n" * block.line + block.body, "README.md", "exec")
+        # Padded so that a traceback names the README's own line.
+        code = compile("\n" * (block.body_line - 1) + block.body, "README.md", "exec")
         error: str | None = None
         try:
             exec(code, namespace)
