@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Template
 
-from ecs_exec_roles import ExecutionRoleError
+from ecs_exec_roles import (
+    ExecutionRoleError,
+    MinimalExecutionRole,
+    SharedExecutionRole,
+    StarterExecutionRole,
+)
 from ecs_exec_roles._props import ResourceProps, RoleOptions, ScopedProps, as_sequence, call_props
 
 OPTIONS: dict[str, Any] = {
@@ -88,3 +96,47 @@ def test_call_props_takes_only_the_props_among_a_calls_arguments() -> None:
     assert call_props(ScopedProps, {"resource_tags": {"a": "b"}, "secrets": []}) == {
         "resource_tags": {"a": "b"}
     }
+
+
+def _collection_props(method: Any) -> list[str]:
+    """The parameters of ``method`` that take several values (a sequence or a mapping)."""
+    return [
+        name
+        for name, parameter in inspect.signature(method).parameters.items()
+        if str(parameter.annotation).startswith(("Sequence[", "Mapping["))
+    ]
+
+
+_PUBLIC_METHODS = [
+    MinimalExecutionRole.__init__,
+    StarterExecutionRole.__init__,
+    SharedExecutionRole.__init__,
+    SharedExecutionRole.add_resources,
+    SharedExecutionRole.add_family,
+]
+
+
+@pytest.mark.parametrize("method", _PUBLIC_METHODS, ids=lambda m: m.__qualname__)
+def test_collection_props_are_optional_in_their_type(method: Any) -> None:
+    # As aws-cdk-lib's props: a typed app may pass None where it has nothing.
+    names = _collection_props(method)
+    assert "secrets" in names
+    for name in names:
+        parameter = inspect.signature(method).parameters[name]
+        assert str(parameter.annotation).endswith(" | None"), (name, parameter.annotation)
+        assert parameter.default is None, name
+
+
+@pytest.mark.parametrize(
+    "construct", [MinimalExecutionRole, StarterExecutionRole, SharedExecutionRole]
+)
+def test_collection_props_given_none_are_none_given(construct: Any) -> None:
+    def template(**props: Any) -> dict[str, Any]:
+        stack = cdk.Stack(cdk.App(), "Stack")
+        role = construct(stack, "Execution", **props)
+        if isinstance(role, SharedExecutionRole):
+            role.add_resources(**dict.fromkeys(_collection_props(role.add_resources)))
+            role.add_family("api", **dict.fromkeys(_collection_props(role.add_family)))
+        return Template.from_stack(stack).to_json()
+
+    assert template(**dict.fromkeys(_collection_props(construct.__init__))) == template()

@@ -59,7 +59,7 @@ def test_fails_when_a_task_definition_uses_the_role_through_another_role_object(
     assert (
         "S/Role: task definition S/Task uses the execution role through another role object"
     ) in message
-    assert "Pass the construct's `role` itself as its execution_role." in message
+    assert "Pass the construct (or its `role`) as its execution_role." in message
 
 
 def _l1_task(stack: cdk.Stack, role_arn: str, **container: Any) -> ecs.CfnTaskDefinition:

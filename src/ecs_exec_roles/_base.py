@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -15,11 +16,15 @@ from ._plan import AwsManagedPolicy, Plan
 from ._prop_needs import needs_of_props
 from ._props import ResourceProps, RoleOptions, call_props
 from ._recorder import RecordingRole
+from ._role_interface import RoleInterface, one_principal
 
 __all__ = ["ExecutionRoleBase"]
 
 
-class ExecutionRoleBase(Construct):
+# The construct is itself the role where one is expected (``execution_role=execution``): the
+# interface's members are the role's (``_role_interface``).
+@jsii.implements(iam.IRole)
+class ExecutionRoleBase(RoleInterface, Construct):
     """Common base of the execution-role constructs. Not part of the public API.
 
     The constructor checks every option first; a subclass then checks and adds its props
@@ -85,12 +90,30 @@ class ExecutionRoleBase(Construct):
         """The customer-managed policies built for the role (available after synth starts)."""
         return tuple(self._entry.policies)
 
-    def grant_pass_role(self, grantee: iam.IPrincipal) -> iam.Grant:
-        """Grant ``iam:PassRole`` on this role to ``grantee`` (for example a deploy pipeline).
+    def grant_pass_role(
+        self, grantee: iam.IPrincipal | None = None, *, identity: iam.IPrincipal | None = None
+    ) -> iam.Grant:
+        """Grant ``iam:PassRole`` on this role to a principal (for example a deploy pipeline).
 
-        :param grantee: the principal that registers task definitions using this role.
+        :param grantee: the principal that registers task definitions using this role, by the
+            name ``iam.IRole`` gives it.
+        :param identity: the same principal, by the name ``iam.Role`` gives it; pass one of the
+            two.
         """
-        return self._role.grant_pass_role(grantee)
+        principal = one_principal(self._plan.where, "grant_pass_role", grantee, identity)
+        return self._role.grant_pass_role(principal)
+
+    def grant_assume_role(
+        self, grantee: iam.IPrincipal | None = None, *, identity: iam.IPrincipal | None = None
+    ) -> iam.Grant:
+        """Grant ``sts:AssumeRole`` on this role to a principal.
+
+        :param grantee: the principal, by the name ``iam.IRole`` gives it.
+        :param identity: the same principal, by the name ``iam.Role`` gives it; pass one of the
+            two.
+        """
+        principal = one_principal(self._plan.where, "grant_assume_role", grantee, identity)
+        return self._role.grant_assume_role(principal)
 
     # -- for subclasses -----------------------------------------------------------------------
 

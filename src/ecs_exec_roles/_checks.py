@@ -284,7 +284,7 @@ def check_tasks_reach_the_role(facts: Facts) -> list[Finding]:
                 f"{where}: {task} uses the execution role through another role object "
                 "(without_policy_updates(), or iam.Role.from_role_arn(...) of its ARN), to which "
                 "aws-cdk-lib makes the grants the task needs: they never reach this role and "
-                "cannot be checked. Pass the construct's `role` itself as its execution_role."
+                "cannot be checked. Pass the construct (or its `role`) as its execution_role."
             )
             for task in facts.tasks_via_other_role
         ),

@@ -31,6 +31,7 @@ from ._lifecycle import RoleEntry, StackRoles
 from ._plan import Plan
 from ._props import DEFAULT_MAX_MANAGED_POLICIES, RoleOptions
 from ._recorder import RecordedGrant, RecordingRole
+from ._role_interface import own_role
 from ._trust import trust_document
 
 __all__ = ["AdoptedRole", "HardenExecutionRoles", "harden"]
@@ -84,14 +85,14 @@ class HardenExecutionRoles:
 def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
     """Harden the execution role aws-cdk-lib made for ``task`` (once), or warn of one the app
     made."""
-    role = task.execution_role
+    role = own_role(task.execution_role)
     if role is None:
         # aws-cdk-lib adds its default FireLens log router, and the role it needs, when it
         # renders the containers.
         cfn_task = task.node.default_child
         if isinstance(cfn_task, ecs.CfnTaskDefinition):
             task.stack.resolve(cfn_task.container_definitions)
-        role = task.execution_role
+        role = own_role(task.execution_role)
     if role is None or isinstance(role, RecordingRole):
         return
     automatic = task.node.try_find_child(_AUTOMATIC_ROLE_ID)
@@ -122,7 +123,7 @@ def _warn_made_by_the_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
         "ecs-exec-roles:execution-role-made-by-the-app",
         f"{task.node.path}: its execution role was made by the app, so HardenExecutionRoles "
         "leaves it as it is. Use ecs_exec_roles.MinimalExecutionRole (one task family) or "
-        "SharedExecutionRole (several) and pass its `role` as execution_role.",
+        "SharedExecutionRole (several) and pass it (or its `role`) as execution_role.",
     )
 
 

@@ -26,6 +26,7 @@ from ._images import Registry, image_source, is_default_router
 from ._kinds import ECR_TOKEN_ACTION, Kind
 from ._needs import ContainerOrigin
 from ._recorder import RecordingRole
+from ._role_interface import own_role
 from ._trust import stack_environment
 
 __all__ = [
@@ -245,7 +246,7 @@ def scan_task_definitions(root: IConstruct) -> TaskIndex:
             known = seen.get(id(construct))
             if known is None or known.execution_role is None:
                 known = seen[id(construct)] = IndexedTask(
-                    construct, execution_role=construct.execution_role
+                    construct, execution_role=own_role(construct.execution_role)
                 )
             # Its resource is the next CfnTaskDefinition in the walk.
             pending = known
