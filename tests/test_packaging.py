@@ -72,6 +72,29 @@ def test_classifiers_are_ones_pypi_accepts(project: dict[str, Any]) -> None:
     assert not set(project["classifiers"]) & set(deprecated_classifiers)
 
 
+def test_floor_pins_are_the_declared_lower_bounds(project: dict[str, Any]) -> None:
+    pinned = dist_checks.pins((ROOT / "constraints" / "floor.txt").read_text())
+    assert set(pinned) == {"aws-cdk-lib", "constructs", "cdk-nag"}
+    floors = dist_checks.declared_floors(dist_checks.project_requirements())
+    assert {name: floors.get(name) for name in pinned} == pinned
+
+
+def test_floor_problems_name_a_moved_bound_and_a_newer_install() -> None:
+    pinned = {"aws-cdk-lib": "2.271.0"}
+    assert dist_checks.floor_problems(pinned, pinned, pinned) == []
+    assert dist_checks.floor_problems(pinned, {"aws-cdk-lib": "2.275.0"}, pinned) == [
+        "aws-cdk-lib is pinned to 2.271.0, pyproject.toml declares 2.275.0"
+    ]
+    assert dist_checks.floor_problems(pinned, pinned, {"aws-cdk-lib": "2.275.0"}) == [
+        "aws-cdk-lib 2.275.0 is installed, the floor is 2.271.0"
+    ]
+
+
+def test_pins_read_names_case_and_comments() -> None:
+    text = "# floor\nAWS-CDK-Lib==2.271.0  # oldest\n\nconstructs==10.5.1\n"
+    assert dist_checks.pins(text) == {"aws-cdk-lib": "2.271.0", "constructs": "10.5.1"}
+
+
 WHEEL = [
     "ecs_exec_roles/__init__.py",
     "ecs_exec_roles/py.typed",
