@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOOR = ROOT / "constraints" / "floor.txt"
 PACKAGE = "ecs_exec_roles"
 # What the sdist may hold besides the package: what builds it, its license and description.
-SDIST_FILES = {"LICENSE", "PKG-INFO", "README.md", "pyproject.toml", "setup.cfg"}
+SDIST_FILES = {"LICENSE", "MANIFEST.in", "PKG-INFO", "README.md", "pyproject.toml", "setup.cfg"}
 
 
 def wheel_problems(names: Sequence[str]) -> list[str]:
