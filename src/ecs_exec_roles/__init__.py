@@ -1,5 +1,7 @@
 """Least-privilege Amazon ECS task execution roles for the AWS CDK."""
 
+from importlib.metadata import version as _installed_version
+
 from ._errors import ExecutionRoleError
 from ._features import S3File
 from ._harden import HardenExecutionRoles
@@ -20,3 +22,7 @@ __all__ = [
 for _name in __all__:
     globals()[_name].__module__ = __name__
 del _name
+
+# The installed distribution's version, so that it never disagrees with what pip reports.
+__version__ = _installed_version("ecs-exec-roles")
+del _installed_version
