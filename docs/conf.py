@@ -52,7 +52,7 @@ nitpick_ignore_regex = [
     (r"py:(class|obj)", r"(collections\.abc|typing)\.\w+"),
     (
         r"py:(class|obj)",
-        r"(aws_cdk|constructs|jsii|cdk|ecr|ecr_assets|ecs|iam|kms|logs|s3|secretsmanager|ssm)"
+        r"(aws_cdk|constructs|jsii|cdk|ecr|ecr_assets|ecs|iam|iam_refs|kms|logs|s3|secretsmanager|ssm)"
         r"\..*|Construct|IConstruct",
     ),
 ]
@@ -73,6 +73,7 @@ TYPE_CHECKING_IMPORTS = {
     "ecr_assets": "aws_cdk.aws_ecr_assets",
     "ecs": "aws_cdk.aws_ecs",
     "iam": "aws_cdk.aws_iam",
+    "iam_refs": "aws_cdk.interfaces.aws_iam",
     "kms": "aws_cdk.aws_kms",
     "logs": "aws_cdk.aws_logs",
     "s3": "aws_cdk.aws_s3",
