@@ -32,12 +32,18 @@ def _environment() -> dict[str, str]:
 
 
 def time_synth_process(
-    scenario: str, families: int, *, max_managed_policies: int | None = None
+    scenario: str,
+    families: int,
+    *,
+    max_managed_policies: int | None = None,
+    minimize_policies: bool = False,
 ) -> tuple[float, float]:
     """Wall and CPU seconds (the process and its Node child) of one synth process."""
     command = [sys.executable, "-m", "benchmarks.synth_once", scenario, str(families)]
     if max_managed_policies is not None:
         command.append(str(max_managed_policies))
+    if minimize_policies:
+        command.append("--minimize-policies")
     with tempfile.TemporaryFile() as stderr:
         began = time.perf_counter()
         process = subprocess.Popen(
@@ -64,6 +70,7 @@ class SynthTimeResult:
     ours_cpu_seconds: tuple[float, ...]
     cdk_cpu_seconds: tuple[float, ...]
     max_managed_policies: int | None = None
+    minimize_policies: bool = False
 
     @property
     def ours_median(self) -> float:
@@ -78,8 +85,16 @@ class SynthTimeResult:
         return self.ours_median / self.cdk_median
 
     @property
+    def ours_cpu_median(self) -> float:
+        return statistics.median(self.ours_cpu_seconds)
+
+    @property
+    def cdk_cpu_median(self) -> float:
+        return statistics.median(self.cdk_cpu_seconds)
+
+    @property
     def cpu_ratio(self) -> float:
-        return statistics.median(self.ours_cpu_seconds) / statistics.median(self.cdk_cpu_seconds)
+        return self.ours_cpu_median / self.cdk_cpu_median
 
 
 def measure_synth_time(
@@ -90,11 +105,15 @@ def measure_synth_time(
     runs: int = 5,
     warmup_runs: int = 1,
     max_managed_policies: int | None = None,
+    minimize_policies: bool = False,
     timer: Callable[..., tuple[float, float]] = time_synth_process,
 ) -> SynthTimeResult:
     """Time ``runs`` synth processes per side, after ``warmup_runs`` untimed ones per side.
 
     The warm-up fills the file system cache (site-packages, the jsii bundle) for both sides.
+
+    :param minimize_policies: both apps with aws-cdk-lib's
+        ``@aws-cdk/aws-iam:minimizePolicies`` on (off, its default when unset, otherwise).
 
     :param timer: times one process (``time_synth_process``; a test passes its own).
     """
@@ -108,6 +127,7 @@ def measure_synth_time(
                 scenario,
                 families,
                 max_managed_policies=max_managed_policies if side == "ours" else None,
+                minimize_policies=minimize_policies,
             )
             if run >= warmup_runs:
                 timings[side].append(measured)
@@ -120,4 +140,5 @@ def measure_synth_time(
         tuple(cpu for _, cpu in timings["ours"]),
         tuple(cpu for _, cpu in timings["cdk"]),
         max_managed_policies,
+        minimize_policies,
     )
