@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -26,7 +26,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 
-from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole
+if TYPE_CHECKING:
+    from ecs_exec_roles import SharedExecutionRole
 
 __all__ = [
     "ACCOUNT",
@@ -103,6 +104,14 @@ def family_arns(item: Family) -> tuple[str, str, str]:
     )
 
 
+def _ours() -> Any:
+    """The library, imported only by the scenarios that use it: a process timing
+    aws-cdk-lib's own roles loads nothing of it, as an app without it would not."""
+    import ecs_exec_roles
+
+    return ecs_exec_roles
+
+
 def build_app(
     scenario: str,
     families: int,
@@ -132,12 +141,13 @@ def build_app(
     )
     shared_role: iam.IRole | None = None
     shared: SharedExecutionRole | None = None
+    minimal_role = _ours().MinimalExecutionRole if scenario.startswith("ours-") else None
     derived = scenario.endswith("-derived")
     if scenario.startswith("ours-shared"):
         extra: dict[str, Any] = {"derive": derived}
         if max_managed_policies is not None:
             extra["max_managed_policies"] = max_managed_policies
-        shared = SharedExecutionRole(stack, "ExecutionRole", **extra)
+        shared = _ours().SharedExecutionRole(stack, "ExecutionRole", **extra)
         shared_role = shared.role
     elif scenario == "cdk-shared":
         shared_role = iam.Role(
@@ -158,7 +168,7 @@ def build_app(
                 repositories=[repository], log_groups=[log_group], secrets=[secret]
             )
         elif scenario == "ours-minimal":
-            role = MinimalExecutionRole(
+            role = minimal_role(
                 stack,
                 f"ExecutionRole{index}",
                 repositories=[repository],
@@ -167,7 +177,7 @@ def build_app(
                 derive=False,
             ).role
         elif scenario == "ours-minimal-derived":
-            role = MinimalExecutionRole(stack, f"ExecutionRole{index}").role
+            role = minimal_role(stack, f"ExecutionRole{index}").role
         task_definition = ecs.FargateTaskDefinition(
             stack, f"Task{index}", cpu=256, memory_limit_mib=512, execution_role=role
         )
@@ -185,6 +195,7 @@ def build_service_app(scenario: str, services: int, *, outdir: str | None = None
     services, each with its own repository, log group, secret and parameter."""
     if scenario not in SERVICE_SCENARIOS:
         raise ValueError(f"scenario {scenario!r} is not one of {SERVICE_SCENARIOS}")
+    minimal_role = _ours().MinimalExecutionRole if scenario.startswith("ours-") else None
     app = cdk.App(outdir=outdir, analytics_reporting=False)
     # Environment-agnostic, as `cdk init` makes it.
     stack = cdk.Stack(app, STACK_NAME)
@@ -208,7 +219,7 @@ def build_service_app(scenario: str, services: int, *, outdir: str | None = None
         )
         execution_role: iam.IRole | None = None
         if scenario == "ours-service":
-            execution_role = MinimalExecutionRole(
+            execution_role = minimal_role(
                 stack,
                 f"ExecutionRole{index}",
                 repositories=[repository],
@@ -218,7 +229,7 @@ def build_service_app(scenario: str, services: int, *, outdir: str | None = None
                 derive=False,
             ).role
         elif scenario == "ours-service-derived":
-            execution_role = MinimalExecutionRole(stack, f"ExecutionRole{index}").role
+            execution_role = minimal_role(stack, f"ExecutionRole{index}").role
         ecs_patterns.ApplicationLoadBalancedFargateService(
             stack,
             f"Service{index}",

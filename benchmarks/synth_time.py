@@ -8,6 +8,7 @@ machine's speed falls on both; the figure is the median.
 
 from __future__ import annotations
 
+import compileall
 import os
 import statistics
 import subprocess
@@ -18,10 +19,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SynthTimeResult", "measure_synth_time", "time_synth_process"]
+__all__ = ["SynthTimeResult", "compile_sources", "measure_synth_time", "time_synth_process"]
 
 # The repository root: the synth processes import the ``benchmarks`` package from there.
 _ROOT = Path(__file__).resolve().parent.parent
+
+
+def compile_sources() -> None:
+    """Compile the library and the benchmark apps to bytecode, once, before timing.
+
+    An installed package is imported from the bytecode pip compiled at installation, as
+    aws-cdk-lib is; a checkout (``pip install -e .``) gets it on first import, unless
+    ``PYTHONDONTWRITEBYTECODE`` is set, when every timed process would compile the sources
+    again. Written into each package's ``__pycache__``, which git ignores.
+    """
+    import ecs_exec_roles
+
+    for package in (Path(ecs_exec_roles.__file__).parent, _ROOT / "benchmarks", _ROOT / "testkit"):
+        compileall.compile_dir(package, quiet=1)
 
 
 def _environment() -> dict[str, str]:
