@@ -132,6 +132,11 @@ class IndexedTask:
             self.resource = self.task.node.default_child
         return self.resource
 
+    def known_in(self, stack: cdk.Stack) -> None:
+        """Take ``stack`` as the task definition's, when the app has no other."""
+        if self._stack is None:
+            self._stack = stack
+
     @property
     def stack(self) -> cdk.Stack:
         """The task definition's stack (read once)."""
@@ -278,6 +283,10 @@ def scan_task_definitions(root: IConstruct) -> TaskIndex:
                 if l1 is None:
                     l1 = seen[identity] = IndexedTask(construct, construct)
                 index.others.append(l1)
+    if len(stacks) == 1:
+        # An app of one stack (no nested stack either) has every task definition in it.
+        for task in (*(t for tasks in index.by_role.values() for t in tasks), *index.others):
+            task.known_in(stacks[0])
     setattr(root, _SECRETS_ATTRIBUTE, secrets)
     setattr(root, _POLICIES_ATTRIBUTE, policies)
     setattr(root, _STACKS_ATTRIBUTE, stacks)
