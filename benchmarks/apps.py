@@ -4,30 +4,40 @@ A task family is one Fargate task definition whose only container pulls its imag
 ECR repository, ships ``awslogs`` output to one log group and reads one Secrets Manager
 secret. All three are imported by name into a stack with a concrete account and region, the
 way most services reference shared resources.
+
+The realistic app (``SERVICE_SCENARIOS``) is what a team deploys: one VPC, one cluster and N
+``ApplicationLoadBalancedFargateService``, each with its own ECR repository, log group, secret
+and SSM parameter created in the same environment-agnostic stack.
 """
 
 from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 
-from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole
+if TYPE_CHECKING:
+    from ecs_exec_roles import SharedExecutionRole
 
 __all__ = [
     "ACCOUNT",
     "PARTITION",
     "REGION",
+    "SERVICE_SCENARIOS",
     "STACK_NAME",
     "Family",
     "build_app",
+    "build_service_app",
     "family",
     "family_arns",
     "synth_template",
@@ -52,6 +62,14 @@ SCENARIOS = (
     "ours-minimal-derived",  # one MinimalExecutionRole per family, with no props
     "cdk-shared",  # one iam.Role for all families; CDK adds the grants to it
     "cdk-auto",  # no execution_role: CDK creates one role per task definition
+)
+# The most services of the realistic app one stack holds within CloudFormation's 500 resources.
+_SERVICES_PER_STACK = 30
+# The realistic app: N load-balanced services, each on its own execution role.
+SERVICE_SCENARIOS = (
+    "ours-service",  # a MinimalExecutionRole per service, naming its resources (derive=False)
+    "ours-service-derived",  # a MinimalExecutionRole per service, with no props
+    "cdk-service",  # no execution_role: aws-cdk-lib's automatic role per service
 )
 
 
@@ -88,6 +106,14 @@ def family_arns(item: Family) -> tuple[str, str, str]:
     )
 
 
+def _ours() -> Any:
+    """The library, imported only by the scenarios that use it: a process timing
+    aws-cdk-lib's own roles loads nothing of it, as an app without it would not."""
+    import ecs_exec_roles
+
+    return ecs_exec_roles
+
+
 def build_app(
     scenario: str,
     families: int,
@@ -96,9 +122,12 @@ def build_app(
     max_managed_policies: int | None = None,
     outdir: str | None = None,
 ) -> cdk.App:
-    """An app with one stack holding ``families`` task families on the given scenario."""
+    """An app with one stack holding ``families`` task families on the given scenario (for
+    a scenario of ``SERVICE_SCENARIOS``, that many load-balanced services)."""
+    if scenario in SERVICE_SCENARIOS:
+        return build_service_app(scenario, families, outdir=outdir)
     if scenario not in SCENARIOS:
-        raise ValueError(f"scenario {scenario!r} is not one of {SCENARIOS}")
+        raise ValueError(f"scenario {scenario!r} is not one of {SCENARIOS + SERVICE_SCENARIOS}")
     app = cdk.App(
         outdir=outdir,
         context={MINIMIZE_POLICIES_FLAG: minimize_policies, STACK_RESOURCE_LIMIT_CONTEXT: 0},
@@ -114,12 +143,13 @@ def build_app(
     )
     shared_role: iam.IRole | None = None
     shared: SharedExecutionRole | None = None
+    minimal_role = _ours().MinimalExecutionRole if scenario.startswith("ours-") else None
     derived = scenario.endswith("-derived")
     if scenario.startswith("ours-shared"):
         extra: dict[str, Any] = {"derive": derived}
         if max_managed_policies is not None:
             extra["max_managed_policies"] = max_managed_policies
-        shared = SharedExecutionRole(stack, "ExecutionRole", **extra)
+        shared = _ours().SharedExecutionRole(stack, "ExecutionRole", **extra)
         shared_role = shared.role
     elif scenario == "cdk-shared":
         shared_role = iam.Role(
@@ -140,7 +170,7 @@ def build_app(
                 repositories=[repository], log_groups=[log_group], secrets=[secret]
             )
         elif scenario == "ours-minimal":
-            role = MinimalExecutionRole(
+            role = minimal_role(
                 stack,
                 f"ExecutionRole{index}",
                 repositories=[repository],
@@ -149,7 +179,7 @@ def build_app(
                 derive=False,
             ).role
         elif scenario == "ours-minimal-derived":
-            role = MinimalExecutionRole(stack, f"ExecutionRole{index}").role
+            role = minimal_role(stack, f"ExecutionRole{index}").role
         task_definition = ecs.FargateTaskDefinition(
             stack, f"Task{index}", cpu=256, memory_limit_mib=512, execution_role=role
         )
@@ -158,6 +188,79 @@ def build_app(
             image=ecs.ContainerImage.from_ecr_repository(repository, tag="1.0.0"),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
             secrets={"APP_SECRET": ecs.Secret.from_secrets_manager(secret)},
+        )
+    return app
+
+
+def build_service_app(scenario: str, services: int, *, outdir: str | None = None) -> cdk.App:
+    """The realistic app: one VPC, one cluster and ``services`` load-balanced Fargate
+    services, each with its own repository, log group, secret and parameter."""
+    if scenario not in SERVICE_SCENARIOS:
+        raise ValueError(f"scenario {scenario!r} is not one of {SERVICE_SCENARIOS}")
+    minimal_role = _ours().MinimalExecutionRole if scenario.startswith("ours-") else None
+    # A service is about 16 resources, so 31 reach CloudFormation's 500 per stack; the call
+    # counts go further (50 services), on both sides alike.
+    app = cdk.App(
+        outdir=outdir,
+        context={STACK_RESOURCE_LIMIT_CONTEXT: 0} if services > _SERVICES_PER_STACK else {},
+        analytics_reporting=False,
+    )
+    # Environment-agnostic, as `cdk init` makes it.
+    stack = cdk.Stack(app, STACK_NAME)
+    if services > _SERVICES_PER_STACK:
+        cdk.Validations.of(stack).acknowledge(
+            cdk.Acknowledgment(
+                id="CloudFormation-Validate::F0007",
+                reason="benchmark stack: the execution roles are measured, not the stack's size",
+            )
+        )
+    cluster = ecs.Cluster(stack, "Cluster", vpc=ec2.Vpc(stack, "Vpc", max_azs=2))
+    for index in range(services):
+        name = f"service-{index:03d}"
+        repository = ecr.Repository(stack, f"Repo{index}", repository_name=name)
+        log_group = logs.LogGroup(
+            stack,
+            f"Logs{index}",
+            log_group_name=f"/ecs/{name}",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        secret = secretsmanager.Secret(stack, f"Secret{index}", secret_name=f"{name}/db")
+        parameter = ssm.StringParameter(
+            stack,
+            f"Flag{index}",
+            parameter_name=f"/{name}/feature-flag",
+            string_value="on",
+        )
+        execution_role: iam.IRole | None = None
+        if scenario == "ours-service":
+            execution_role = minimal_role(
+                stack,
+                f"ExecutionRole{index}",
+                repositories=[repository],
+                log_groups=[log_group],
+                secrets=[secret],
+                parameters=[parameter],
+                derive=False,
+            ).role
+        elif scenario == "ours-service-derived":
+            execution_role = minimal_role(stack, f"ExecutionRole{index}").role
+        ecs_patterns.ApplicationLoadBalancedFargateService(
+            stack,
+            f"Service{index}",
+            cluster=cluster,
+            cpu=256,
+            memory_limit_mib=512,
+            task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
+                image=ecs.ContainerImage.from_ecr_repository(repository, tag="1.0.0"),
+                container_port=8080,
+                execution_role=execution_role,
+                log_driver=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=log_group),
+                secrets={
+                    "DB_PASSWORD": ecs.Secret.from_secrets_manager(secret, "password"),
+                    "FEATURE_FLAG": ecs.Secret.from_ssm_parameter(parameter),
+                },
+            ),
         )
     return app
 

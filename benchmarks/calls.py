@@ -35,6 +35,8 @@ PAIRS = (
     ("ours-minimal-derived", "cdk-auto"),
     ("ours-shared", "cdk-shared"),
     ("ours-shared-derived", "cdk-shared"),
+    ("ours-service", "cdk-service"),
+    ("ours-service-derived", "cdk-service"),
 )
 
 # What makes a call: the phase of the library's work it belongs to, read from the Python stack

@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def machine_facts() -> list[tuple[str, str]]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     repository = Path(__file__).resolve().parent.parent
     return [
+        ("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
         ("CPU", _cpu_model()),
         ("cores", str(os.cpu_count())),
         ("load average at start (1/5/15 min)", " ".join(f"{value:.2f}" for value in load)),

@@ -8,6 +8,7 @@ machine's speed falls on both; the figure is the median.
 
 from __future__ import annotations
 
+import compileall
 import os
 import statistics
 import subprocess
@@ -18,10 +19,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SynthTimeResult", "measure_synth_time", "time_synth_process"]
+__all__ = ["SynthTimeResult", "compile_sources", "measure_synth_time", "time_synth_process"]
 
 # The repository root: the synth processes import the ``benchmarks`` package from there.
 _ROOT = Path(__file__).resolve().parent.parent
+
+
+def compile_sources() -> None:
+    """Compile the library and the benchmark apps to bytecode, once, before timing.
+
+    An installed package is imported from the bytecode pip compiled at installation, as
+    aws-cdk-lib is; a checkout (``pip install -e .``) gets it on first import, unless
+    ``PYTHONDONTWRITEBYTECODE`` is set, when every timed process would compile the sources
+    again. Written into each package's ``__pycache__``, which git ignores.
+    """
+    import ecs_exec_roles
+
+    for package in (Path(ecs_exec_roles.__file__).parent, _ROOT / "benchmarks", _ROOT / "testkit"):
+        compileall.compile_dir(package, quiet=1)
 
 
 def _environment() -> dict[str, str]:
@@ -32,12 +47,18 @@ def _environment() -> dict[str, str]:
 
 
 def time_synth_process(
-    scenario: str, families: int, *, max_managed_policies: int | None = None
+    scenario: str,
+    families: int,
+    *,
+    max_managed_policies: int | None = None,
+    minimize_policies: bool = False,
 ) -> tuple[float, float]:
     """Wall and CPU seconds (the process and its Node child) of one synth process."""
     command = [sys.executable, "-m", "benchmarks.synth_once", scenario, str(families)]
     if max_managed_policies is not None:
         command.append(str(max_managed_policies))
+    if minimize_policies:
+        command.append("--minimize-policies")
     with tempfile.TemporaryFile() as stderr:
         began = time.perf_counter()
         process = subprocess.Popen(
@@ -64,6 +85,7 @@ class SynthTimeResult:
     ours_cpu_seconds: tuple[float, ...]
     cdk_cpu_seconds: tuple[float, ...]
     max_managed_policies: int | None = None
+    minimize_policies: bool = False
 
     @property
     def ours_median(self) -> float:
@@ -78,8 +100,16 @@ class SynthTimeResult:
         return self.ours_median / self.cdk_median
 
     @property
+    def ours_cpu_median(self) -> float:
+        return statistics.median(self.ours_cpu_seconds)
+
+    @property
+    def cdk_cpu_median(self) -> float:
+        return statistics.median(self.cdk_cpu_seconds)
+
+    @property
     def cpu_ratio(self) -> float:
-        return statistics.median(self.ours_cpu_seconds) / statistics.median(self.cdk_cpu_seconds)
+        return self.ours_cpu_median / self.cdk_cpu_median
 
 
 def measure_synth_time(
@@ -90,11 +120,15 @@ def measure_synth_time(
     runs: int = 5,
     warmup_runs: int = 1,
     max_managed_policies: int | None = None,
+    minimize_policies: bool = False,
     timer: Callable[..., tuple[float, float]] = time_synth_process,
 ) -> SynthTimeResult:
     """Time ``runs`` synth processes per side, after ``warmup_runs`` untimed ones per side.
 
     The warm-up fills the file system cache (site-packages, the jsii bundle) for both sides.
+
+    :param minimize_policies: both apps with aws-cdk-lib's
+        ``@aws-cdk/aws-iam:minimizePolicies`` on (off, its default when unset, otherwise).
 
     :param timer: times one process (``time_synth_process``; a test passes its own).
     """
@@ -108,6 +142,7 @@ def measure_synth_time(
                 scenario,
                 families,
                 max_managed_policies=max_managed_policies if side == "ours" else None,
+                minimize_policies=minimize_policies,
             )
             if run >= warmup_runs:
                 timings[side].append(measured)
@@ -120,4 +155,5 @@ def measure_synth_time(
         tuple(cpu for _, cpu in timings["ours"]),
         tuple(cpu for _, cpu in timings["cdk"]),
         max_managed_policies,
+        minimize_policies,
     )

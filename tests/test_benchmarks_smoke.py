@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from benchmarks import capacity, policy_chars, run, synth_once, synth_time
@@ -55,14 +58,22 @@ def test_synth_time_alternates_sides_and_takes_medians() -> None:
     calls: list[tuple[str, int, int | None]] = []
 
     def timer(
-        scenario: str, families: int, *, max_managed_policies: int | None
+        scenario: str, families: int, *, max_managed_policies: int | None, minimize_policies: bool
     ) -> tuple[float, float]:
+        assert minimize_policies
         calls.append((scenario, families, max_managed_policies))
         seconds = {"ours-minimal": 3.0, "cdk-auto": 2.0}[scenario] + len(calls) / 100
         return seconds, seconds / 2
 
     result = synth_time.measure_synth_time(
-        "ours-minimal", "cdk-auto", 7, runs=3, warmup_runs=1, max_managed_policies=4, timer=timer
+        "ours-minimal",
+        "cdk-auto",
+        7,
+        runs=3,
+        warmup_runs=1,
+        max_managed_policies=4,
+        minimize_policies=True,
+        timer=timer,
     )
     # Which side goes first alternates; only our side gets the policy cap; warm-ups are dropped.
     assert [scenario for scenario, _, _ in calls] == [
@@ -85,6 +96,35 @@ def test_synth_time_alternates_sides_and_takes_medians() -> None:
 def test_the_timed_process_synthesizes_a_scenario() -> None:
     # What each timed process runs, here in this process.
     synth_once.main(["ours-shared", "2"])
+    synth_once.main(["cdk-shared", "2", "--minimize-policies"])
+
+
+def test_the_realistic_app_gives_each_service_its_role() -> None:
+    # Props mode names the four resources, derived mode reads them from the service; both
+    # allow what aws-cdk-lib's own role allows for the service, on the same resources.
+    def execution_policies(template: dict[str, Any]) -> list[Any]:
+        return [
+            resource["Properties"]["PolicyDocument"]["Statement"]
+            for logical_id, resource in template["Resources"].items()
+            if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
+            and "ExecutionRole" in logical_id
+        ]
+
+    cdk_statements = execution_policies(synth_scenario("cdk-service", 2))
+    assert len(cdk_statements) == 2
+    for scenario in ("ours-service", "ours-service-derived"):
+        ours = execution_policies(synth_scenario(scenario, 2))
+        assert len(ours) == 2
+        for statements, theirs in zip(ours, cdk_statements, strict=True):
+            resources = {json.dumps(s["Resource"], sort_keys=True) for s in statements}
+            assert {json.dumps(s["Resource"], sort_keys=True) for s in theirs} - resources <= {
+                # aws-cdk-lib's whole log group; ours names the streams of the service's prefix
+                # in derived mode.
+                json.dumps(t["Resource"], sort_keys=True)
+                for t in theirs
+                if "logs:PutLogEvents" in t["Action"]
+            }
+            assert len(statements) == len(theirs)
 
 
 def test_report_prints_text_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,6 +136,11 @@ def test_report_prints_text_and_markdown(capsys: pytest.CaptureFixture[str]) -> 
     assert "| Title | 265 | 140 |" in printed
     assert dict(machine_facts())["Python"]
     assert run.parse_arguments(["--quick", "--only", "capacity"]).only == ["capacity"]
+    reported = run.Row("service-10", "T", "1", "1", 1.0, "CPU", "-", None)
+    run.print_markdown([reported], [("CPU", "a test CPU")])
+    printed = capsys.readouterr().out
+    assert "Measured on: CPU a test CPU." in printed
+    assert "| - | - |" in printed
 
 
 def test_calls_into_aws_cdk_lib_per_family_stay_low() -> None:

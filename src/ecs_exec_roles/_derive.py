@@ -128,6 +128,9 @@ class _Context:
         self.errors: list[str] = []
         self.partition, self.region, self.account = stack_environment(usage.stack)
         self.log_group_grants: list[tuple[str, Any, GrantView]] = []
+        # The repositories derived from grants, flattened: an image of one of them needs no
+        # reading of its container's object.
+        self.granted_repositories: set[str] = set()
         # Whether a task definition of another stack uses the role: its needs go there.
         self.remote = any(view.home is not None for view in usage.tasks)
         self._stacks: dict[int, Any] = {}
@@ -192,6 +195,8 @@ def _grant_need(
     if kind is Kind.KEY:
         need = _key_need(context, token, template, grant, following, origin)
         return replace(need, home=context.home_of(grant)) if need is not None else None
+    if kind is Kind.REPOSITORY:
+        context.granted_repositories.add(flatten(template))
     return Need(kind, token, origin, home=context.home_of(grant))
 
 
@@ -355,6 +360,9 @@ def _image_needs(context: _Context, container: dict[str, Any], source: _Source) 
     image = container.get("image")
     found = image_source(image)
     if found.registry is not Registry.ECR:
+        return []
+    if found.from_arn and found.repository_arn in context.granted_repositories:
+        # aws-cdk-lib granted the pull (``from_ecr_repository``): derived from the grant.
         return []
     origin = source.origin.with_suffix(f" for its image {flatten(image)}")
     if found.from_arn:

@@ -12,6 +12,7 @@ them, instead of one of each per role.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -390,25 +391,64 @@ def _check_values(entry: RoleEntry) -> list[str]:
 
 
 def _resolved_grants(stack: cdk.Stack, entries: Sequence[RoleEntry]) -> list[Any]:
-    """Each role's granted statements in template form, all resolved in one call.
+    """Each role's distinct granted statements in template form, all resolved in one call.
 
-    The document gathered at finalize serves while no grant came after it; otherwise a policy
-    document per role, which drops duplicate statements (every ECR image grants the same
-    token statement).
+    The document gathered at finalize serves while no grant came after it. The other roles'
+    grants go into one policy document of CDK strings (one call for every role, where a
+    document per role is one each), and duplicates (every ECR image grants the same token
+    statement) are dropped per role once resolved, as a role's own document would drop them.
     """
-    documents = [_grant_document(entry) for entry in entries if entry.role.recorded_grants]
-    resolved = iter(stack.resolve(documents) if documents else ())
-    return [
-        next(resolved).get("Statement", []) if entry.role.recorded_grants else []
-        for entry in entries
-    ]
+    granted = [entry for entry in entries if entry.role.recorded_grants]
+    fresh = [_finalize_document(entry) for entry in granted]
+    stale = [entry for entry, document in zip(granted, fresh, strict=True) if document is None]
+    tokens: list[Any] = []
+    if len(stale) > 1:
+        statements = [grant.statement for entry in stale for grant in entry.role.recorded_grants]
+        tokens = iam.PolicyDocument(minimize=False, statements=statements).to_json()["Statement"]
+    elif stale:
+        tokens = [_role_document(stale[0])]
+    documents = [document for document in fresh if document is not None]
+    resolved = stack.resolve([documents, tokens]) if granted else [[], []]
+    own = iter(resolved[0])
+    batched = resolved[1]
+    by_entry: dict[int, list[Any]] = {}
+    start = 0
+    for entry, document in zip(granted, fresh, strict=True):
+        if document is not None:
+            by_entry[id(entry)] = next(own).get("Statement", [])
+        elif len(stale) > 1:
+            end = start + len(entry.role.recorded_grants)
+            by_entry[id(entry)] = _distinct(batched[start:end])
+            start = end
+        else:
+            by_entry[id(entry)] = batched[0].get("Statement", [])
+    return [by_entry.get(id(entry), []) for entry in entries]
 
 
-def _grant_document(entry: RoleEntry) -> Any:
+def _distinct(statements: Sequence[Any]) -> list[Any]:
+    """``statements`` without repeats, in order (as aws-cdk-lib renders a policy document)."""
+    seen: set[str] = set()
+    kept = []
+    for statement in statements:
+        key = json.dumps(statement, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            kept.append(statement)
+    return kept
+
+
+def _finalize_document(entry: RoleEntry) -> dict[str, Any] | None:
+    """The grants' document gathered at finalize, while no grant came after it."""
     grants = entry.role.recorded_grants
     if entry.grant_document is not None and entry.grant_document[0] == len(grants):
         return entry.grant_document[1]
-    return iam.PolicyDocument(minimize=False, statements=[grant.statement for grant in grants])
+    return None
+
+
+def _role_document(entry: RoleEntry) -> Any:
+    return iam.PolicyDocument(
+        minimize=False, statements=[grant.statement for grant in entry.role.recorded_grants]
+    )
 
 
 def _each_grant(stack: cdk.Stack, role: GrantedRole, tasks: Sequence[Any]) -> list[Grant]:

@@ -68,8 +68,20 @@ class TaskNeed:
 # synth, when the construct tree is complete and can no longer change (aws-cdk-lib refuses
 # changes after synthesis).
 _INDEX_ATTRIBUTE = "_ecs_exec_roles_task_definitions_by_role"
-# Every task definition seen in the app, by id(): what is read of one is read once.
+# Every task definition seen in the app, by its identity (``_identity``): what is read of one
+# is read once.
 _SEEN_ATTRIBUTE = "_ecs_exec_roles_task_definitions_seen"
+
+
+def _identity(construct: Any) -> object:
+    """What identifies a construct across walks of the tree.
+
+    jsii hands Python a new object each time it returns an object made in JavaScript (a task
+    definition an ``ecs_patterns`` construct creates), so ``id()`` differs from one walk to
+    the next; the reference jsii names the JavaScript object by does not.
+    """
+    reference = getattr(construct, "__jsii_ref__", None)
+    return getattr(reference, "ref", None) or id(construct)
 
 
 def _task_definition_index(root: IConstruct) -> TaskIndex:
@@ -120,6 +132,11 @@ class IndexedTask:
         if self.resource is None:
             self.resource = self.task.node.default_child
         return self.resource
+
+    def known_in(self, stack: cdk.Stack) -> None:
+        """Take ``stack`` as the task definition's, when the app has no other."""
+        if self._stack is None:
+            self._stack = stack
 
     @property
     def stack(self) -> cdk.Stack:
@@ -221,7 +238,7 @@ def scan_task_definitions(root: IConstruct) -> TaskIndex:
     definition seen in an earlier scan keeps what was read of it; its execution role, once it
     has one, cannot change.
     """
-    seen: dict[int, IndexedTask] | None = getattr(root, _SEEN_ATTRIBUTE, None)
+    seen: dict[object, IndexedTask] | None = getattr(root, _SEEN_ATTRIBUTE, None)
     if seen is None:
         seen = {}
         setattr(root, _SEEN_ATTRIBUTE, seen)
@@ -243,9 +260,10 @@ def scan_task_definitions(root: IConstruct) -> TaskIndex:
         elif isinstance(construct, _POLICY_RESOURCES):
             policies.append(PolicyResource(construct, owner))
         elif isinstance(construct, ecs.TaskDefinition):
-            known = seen.get(id(construct))
+            identity = _identity(construct)
+            known = seen.get(identity)
             if known is None or known.execution_role is None:
-                known = seen[id(construct)] = IndexedTask(
+                known = seen[identity] = IndexedTask(
                     construct, execution_role=own_role(construct.execution_role)
                 )
             # Its resource is the next CfnTaskDefinition in the walk.
@@ -261,10 +279,15 @@ def scan_task_definitions(root: IConstruct) -> TaskIndex:
                 pending = None
             else:
                 # An L1 task definition of its own, matched to a role by its ARN.
-                l1 = seen.get(id(construct))
+                identity = _identity(construct)
+                l1 = seen.get(identity)
                 if l1 is None:
-                    l1 = seen[id(construct)] = IndexedTask(construct, construct)
+                    l1 = seen[identity] = IndexedTask(construct, construct)
                 index.others.append(l1)
+    if len(stacks) == 1:
+        # An app of one stack (no nested stack either) has every task definition in it.
+        for task in (*(t for tasks in index.by_role.values() for t in tasks), *index.others):
+            task.known_in(stacks[0])
     setattr(root, _SECRETS_ATTRIBUTE, secrets)
     setattr(root, _POLICIES_ATTRIBUTE, policies)
     setattr(root, _STACKS_ATTRIBUTE, stacks)
