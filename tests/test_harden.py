@@ -465,3 +465,40 @@ def test_what_depends_on_the_default_policy_depends_on_the_new_policies() -> Non
         ]
         (bucket,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::S3::Bucket"]
         assert policy_ids and set(policy_ids) <= set(bucket.get("DependsOn", [])), harden
+
+
+def test_a_secret_with_a_key_in_a_stack_of_another_environment_is_left_to_its_stack() -> None:
+    # Stack A (environment-agnostic) has a secret with a customer managed key; stack B (a
+    # concrete environment) is hardened. B's roles must not read A's secret: aws-cdk-lib
+    # refuses to resolve it there.
+    app = cdk.App()
+    agnostic = cdk.Stack(app, "A")
+    key = kms.Key(agnostic, "Key")
+    secret = secretsmanager.Secret(agnostic, "Db", encryption_key=key)
+    mine = MinimalExecutionRole(agnostic, "Exec")
+    task = ecs.FargateTaskDefinition(agnostic, "Task", execution_role=mine.role)
+    image = ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1")
+    task.add_container("app", image=image, secrets={"DB": ecs.Secret.from_secrets_manager(secret)})
+    concrete = cdk.Stack(app, "B", env=ENV)
+    plain = ecs.FargateTaskDefinition(concrete, "Plain")
+    named = secretsmanager.Secret.from_secret_name_v2(concrete, "Db", "prod/db")
+    plain.add_container("app", image=image, secrets={"DB": ecs.Secret.from_secrets_manager(named)})
+    routed = ecs.FargateTaskDefinition(concrete, "Routed")
+    routed.add_container(
+        "app", image=image, logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"})
+    )
+    cdk.Aspects.of(concrete).add(HardenExecutionRoles())
+    assembly = app.synth()
+    a = assembly.get_stack_by_name("A").template
+    key_id = agnostic.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    (policy,) = [r for r in a["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Action"] == "kms:Decrypt" and s["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+        for s in statements
+    )
+    b = assembly.get_stack_by_name("B").template
+    # The two execution roles are hardened (only the router's task role keeps a policy).
+    inline = [r for r in b["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    assert [p["Properties"]["Roles"] for p in inline] == [[{"Ref": "RoutedTaskRoleBA4740FA"}]]
+    assert len([r for r in b["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]) == 2

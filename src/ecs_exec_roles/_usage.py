@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from ._cfn import canonical
@@ -40,11 +41,19 @@ class StackValues:
 
 class SecretKeys:
     """The keys the app's secret objects hold, by the ARN each secret names in policies
-    (canonical template form): read once per stack, and only when asked."""
+    (canonical template form): read once per stack, and only when asked.
 
-    def __init__(self, secrets: Sequence[Any], resolve: Callable[[Any], Any]) -> None:
+    :param environment: the stack's environment (``Stack.environment``): a secret of a stack
+        in another environment cannot be named in this one (aws-cdk-lib refuses to resolve
+        it), so only the secrets of stacks in the same environment are read.
+    """
+
+    def __init__(
+        self, secrets: Sequence[Any], resolve: Callable[[Any], Any], environment: str
+    ) -> None:
         self._secrets = secrets
         self._resolve = resolve
+        self._environment = environment
         self._by_arn: dict[str, tuple[Any, Any]] | None = None
 
     def by_arn(self) -> dict[str, tuple[Any, Any]]:
@@ -53,6 +62,7 @@ class SecretKeys:
                 (secret, key)
                 for secret in self._secrets
                 if (key := read_attribute(secret, "encryption_key")) is not None
+                and cdk.Stack.of(secret).environment == self._environment
             ]
             arns = self._resolve([secret_arn_for_policy(secret) for secret, _ in holders])
             self._by_arn = {
