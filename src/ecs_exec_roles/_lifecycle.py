@@ -246,7 +246,7 @@ class StackRoles:
             StackValues(self.resolver, self.url_suffix, self.stream_pattern),
         )
         observations = []
-        secret_keys = SecretKeys(app_secrets(self.root), self.resolver, self.stack.environment)
+        secret_keys = SecretKeys(app_secrets(self.root), self.resolver, self.stack)
         for entry, usage in zip(observed, usages, strict=True):
             usage.secret_keys = secret_keys
             if usage.grant_document is not None:

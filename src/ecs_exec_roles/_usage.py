@@ -43,26 +43,27 @@ class SecretKeys:
     """The keys the app's secret objects hold, by the ARN each secret names in policies
     (canonical template form): read once per stack, and only when asked.
 
-    :param environment: the stack's environment (``Stack.environment``): a secret of a stack
-        in another environment cannot be named in this one (aws-cdk-lib refuses to resolve
-        it), so only the secrets of stacks in the same environment are read.
+    :param stack: the stack that reads them: a secret of a stack in another environment
+        cannot be named in it (aws-cdk-lib refuses to resolve it), so only the secrets of
+        stacks in its environment are read.
     """
 
     def __init__(
-        self, secrets: Sequence[Any], resolve: Callable[[Any], Any], environment: str
+        self, secrets: Sequence[Any], resolve: Callable[[Any], Any], stack: cdk.Stack
     ) -> None:
         self._secrets = secrets
         self._resolve = resolve
-        self._environment = environment
+        self._stack = stack
         self._by_arn: dict[str, tuple[Any, Any]] | None = None
 
     def by_arn(self) -> dict[str, tuple[Any, Any]]:
         if self._by_arn is None:
+            environment = self._stack.environment if self._secrets else None
             holders = [
                 (secret, key)
                 for secret in self._secrets
                 if (key := read_attribute(secret, "encryption_key")) is not None
-                and cdk.Stack.of(secret).environment == self._environment
+                and cdk.Stack.of(secret).environment == environment
             ]
             arns = self._resolve([secret_arn_for_policy(secret) for secret, _ in holders])
             self._by_arn = {
