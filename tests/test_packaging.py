@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from importlib.metadata import metadata
 from pathlib import Path
@@ -31,6 +32,26 @@ def test_version_is_the_one_pyproject_declares(project: dict[str, Any]) -> None:
     # An installed copy older than the checkout (a stale editable install) shows up here.
     assert ecs_exec_roles.__version__ == project["version"]
     assert "__version__" not in ecs_exec_roles.__all__
+
+
+def test_importing_the_package_loads_no_distribution_metadata() -> None:
+    # Every synth imports the package; importlib.metadata (and the email parser it loads)
+    # cost more than the rest of the package's import, so the version is read when asked.
+    code = (
+        "import sys, aws_cdk, aws_cdk.aws_ecs, aws_cdk.aws_ecs_patterns\n"
+        "before = 'importlib.metadata' in sys.modules\n"
+        "import ecs_exec_roles\n"
+        "print(before, 'importlib.metadata' in sys.modules, ecs_exec_roles.__version__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    before, after, version = result.stdout.split()
+    assert before == "False", "aws-cdk-lib loads importlib.metadata itself now"
+    assert after == "False"
+    assert version == ecs_exec_roles.__version__
+    with pytest.raises(AttributeError, match="no attribute 'version'"):
+        ecs_exec_roles.version  # noqa: B018
 
 
 def test_license_file_is_the_apache_license_the_metadata_declares(

@@ -1,6 +1,6 @@
 """Least-privilege Amazon ECS task execution roles for the AWS CDK."""
 
-from importlib.metadata import version as _installed_version
+from typing import Any
 
 from ._errors import ExecutionRoleError
 from ._features import S3File
@@ -23,6 +23,13 @@ for _name in __all__:
     globals()[_name].__module__ = __name__
 del _name
 
-# The installed distribution's version, so that it never disagrees with what pip reports.
-__version__ = _installed_version("ecs-exec-roles")
-del _installed_version
+
+def __getattr__(name: str) -> Any:
+    # ``__version__``: the installed distribution's version, so that it never disagrees with
+    # what pip reports. Read when asked for: importlib.metadata and the email parser it loads
+    # cost about a quarter of the package's own import time, paid by every synth otherwise.
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("ecs-exec-roles")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
