@@ -167,3 +167,45 @@ def test_calls_into_aws_cdk_lib_per_family_stay_low() -> None:
     assert derived.extra_per_family <= minimal.extra_per_family, derived
     shared_derived = count_calls("ours-shared-derived", "cdk-shared", 10)
     assert shared_derived.extra_per_family <= shared.extra_per_family, shared_derived
+
+
+def test_phases_measure_the_library_in_a_fresh_process() -> None:
+    # The meter replaces the library's entry points, so it runs in processes of its own.
+    from benchmarks import phases
+
+    total, measured = phases._run_process("ours-minimal-derived", 3)
+    python, node = measured["python"], measured["node"]
+    assert set(python) == set(node) == set(phases.PHASES)
+    assert all(value >= 0 for value in (*python.values(), *node.values()))
+    for phase in ("import", "constructors", "grant callbacks", "finalizer", "check"):
+        assert python[phase] > 0, phase
+    assert node["import"] == node["grant callbacks"] == 0
+    assert total > sum(python.values()) + sum(node.values())
+    _, peer = phases._run_process("cdk-auto", 3)
+    assert not any(peer["python"].values()) and not any(peer["node"].values())
+
+
+def test_phases_alternate_sides_and_report_the_library_share() -> None:
+    from benchmarks import phases
+
+    order: list[str] = []
+
+    def run_process(scenario: str, families: int) -> tuple[float, dict[str, Any]]:
+        order.append(scenario)
+        share = 0.1 if scenario.startswith("ours") else 0.0
+        return 10.0 + len(order), {
+            "python": dict.fromkeys(phases.PHASES, share),
+            "node": dict.fromkeys(phases.PHASES, share),
+        }
+
+    result = phases.measure_phases("ours-service", 20, 3, run_process)
+    ours, peer = "ours-service", "cdk-service"
+    assert order == [ours, peer, peer, ours, ours, peer]
+    assert (result["total"], result["peer_total"]) == (14.0, 13.0)
+    lines = phases.format_phases(result)
+    assert lines[0].startswith("ours-service vs cdk-service, 20 families (medians of 3")
+    assert any(
+        line.split()[:1] == ["finalizer"] and line.split()[1:] == ["0.10", "0.10", "0.20"]
+        for line in lines
+    )
+    assert "1.00" in lines[-2] and "(1.077)" in lines[-1]
