@@ -151,6 +151,7 @@ def _time_details(result: SynthTimeResult, runs: int) -> list[str]:
         f"cdk  wall s: {seconds(result.cdk_seconds)}",
         f"ours CPU s : {seconds(result.ours_cpu_seconds)}",
         f"cdk  CPU s : {seconds(result.cdk_cpu_seconds)}",
+        f"CPU ratio of each pair: {seconds(result.pair_cpu_ratios)}",
     ]
 
 
@@ -168,7 +169,7 @@ def _synth_row(
         f"{result.ours_cpu_median:.2f} s CPU, {result.ours_median:.2f} s wall",
         f"{result.cdk_cpu_median:.2f} s CPU, {result.cdk_median:.2f} s wall",
         result.cpu_ratio,
-        f"CPU; wall {result.ratio:.2f}",
+        "CPU, pairs {:.2f}-{:.2f}; wall {:.2f}".format(*result.pair_cpu_quartiles, result.ratio),
         f"<= {target:.2f}" if target is not None else "-",
         result.cpu_ratio <= target if target is not None else None,
         [*notes, *_time_details(result, runs)],

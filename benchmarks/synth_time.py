@@ -111,6 +111,25 @@ class SynthTimeResult:
     def cpu_ratio(self) -> float:
         return self.ours_cpu_median / self.cdk_cpu_median
 
+    @property
+    def pair_cpu_ratios(self) -> tuple[float, ...]:
+        """The CPU ratio of each alternated pair of processes, in run order: their spread
+        shows how far the machine's noise moves one ratio."""
+        return tuple(
+            ours / cdk
+            for ours, cdk in zip(self.ours_cpu_seconds, self.cdk_cpu_seconds, strict=True)
+        )
+
+    @property
+    def pair_cpu_quartiles(self) -> tuple[float, float]:
+        """The first and third quartiles of the pairs' CPU ratios (both the one ratio with a
+        single pair)."""
+        ratios = self.pair_cpu_ratios
+        if len(ratios) < 2:
+            return ratios[0], ratios[0]
+        first, _, third = statistics.quantiles(ratios, n=4, method="inclusive")
+        return first, third
+
 
 def measure_synth_time(
     ours_scenario: str,

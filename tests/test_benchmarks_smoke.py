@@ -91,6 +91,11 @@ def test_synth_time_alternates_sides_and_takes_medians() -> None:
     assert result.ours_seconds == (3.04, 3.05, 3.08)
     assert result.ratio == pytest.approx(3.05 / 2.06)
     assert result.cpu_ratio == pytest.approx(result.ratio)
+    # Each run's pair, whichever side went first: (3.04 / 2.03), (3.05 / 2.06), (3.08 / 2.07).
+    assert result.pair_cpu_ratios == pytest.approx((3.04 / 2.03, 3.05 / 2.06, 3.08 / 2.07))
+    low, high = result.pair_cpu_quartiles
+    assert min(result.pair_cpu_ratios) <= low <= high <= max(result.pair_cpu_ratios)
+    assert low < high
 
 
 def test_the_timed_process_synthesizes_a_scenario() -> None:
