@@ -214,3 +214,22 @@ def test_phases_alternate_sides_and_report_the_library_share() -> None:
         for line in lines
     )
     assert "1.00" in lines[-2] and "(1.077)" in lines[-1]
+
+
+def test_grant_callbacks_compare_recording_roles_with_plain_ones() -> None:
+    from benchmarks import grant_callbacks
+
+    # Two statements per pull, each a callback to a recording role; none for a plain role.
+    assert grant_callbacks.build("recording", 2, 3) == 2 * 3 * 2
+    assert grant_callbacks.build("plain", 2, 3) == 0
+    order: list[str] = []
+
+    def time_process(kind: str, roles: int, grants: int) -> float:
+        order.append(kind)
+        return {"plain": 1.0, "recording": 1.5}[kind] + len(order) / 100
+
+    cost = grant_callbacks.measure_callbacks(10, 5, 3, time_process)
+    assert order == ["plain", "recording", "recording", "plain", "plain", "recording"]
+    assert cost.callbacks == 100
+    assert cost.extra_seconds == pytest.approx(1.53 - 1.04)
+    assert cost.per_callback_ms == pytest.approx(4.9)

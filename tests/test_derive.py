@@ -227,7 +227,10 @@ def test_a_scheduled_task_making_its_own_role_leaves_ours_unused_with_a_warning(
         "/S/Exec", cdk.assertions.Match.string_like_regexp("used by no task definition")
     )
     assert len(messages) == 1
-    assert "S/Exec: the execution role is used by no task definition" in str(messages[0].entry.data)
+    text = str(messages[0].entry.data)
+    assert "S/Exec: the execution role is used by no task definition" in text
+    # The fix names both ways to pass it: the construct is itself an iam.IRole.
+    assert "Pass it (or its `role`) as the task definition's execution_role" in text
     assert execution.managed_policies == ()
 
 

@@ -363,8 +363,8 @@ def _warn_unused(entry: RoleEntry) -> None:
     cdk.Annotations.of(entry.scope).add_warning_v2(
         "ecs-exec-roles:unused-role",
         f"{entry.plan.where}: the execution role is used by no task definition in the app and "
-        "names no resources, so it allows nothing. Pass its `role` as the task definition's "
-        "execution_role (ecs_patterns take it in their task image options; a "
+        "names no resources, so it allows nothing. Pass it (or its `role`) as the task "
+        "definition's execution_role (ecs_patterns take it in their task image options; a "
         "ScheduledFargateTask makes a role of its own unless it is given a task definition), "
         "or remove it.",
     )
