@@ -34,6 +34,9 @@ def build(kind: str, roles: int, grants: int) -> int:
     from aws_cdk import aws_ecr as ecr
     from aws_cdk import aws_iam as iam
 
+    # Imported by both kinds, so that only the callbacks differ.
+    from ecs_exec_roles._recorder import RecordingRole
+
     app = cdk.App()
     stack = cdk.Stack(app, "Callbacks")
     repository = ecr.Repository.from_repository_name(stack, "Repository", "app")
@@ -41,8 +44,6 @@ def build(kind: str, roles: int, grants: int) -> int:
     made: list[iam.Role] = []
     for index in range(roles):
         if kind == "recording":
-            from ecs_exec_roles._recorder import RecordingRole
-
             made.append(
                 RecordingRole(stack, f"Role{index}", grant_dependable=stack, assumed_by=principal)
             )
