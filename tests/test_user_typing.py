@@ -27,9 +27,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 
+import ecs_exec_roles
 from ecs_exec_roles import MinimalExecutionRole
 
 stack = cdk.Stack(cdk.App(), "Misuse")
+version: str = ecs_exec_roles.__version__
+ecs_exec_roles.MinimalExecutionRol  {REJECTED}
 repository = ecr.Repository.from_repository_name(stack, "Repo", "team/api")
 execution = MinimalExecutionRole(stack, "Execution", repositories=repository)  {REJECTED}
 ecs.FargateTaskDefinition(stack, "Task", execution_role=repository)  {REJECTED}

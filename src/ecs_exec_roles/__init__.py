@@ -1,6 +1,6 @@
 """Least-privilege Amazon ECS task execution roles for the AWS CDK."""
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ._errors import ExecutionRoleError
 from ._features import S3File
@@ -24,12 +24,16 @@ for _name in __all__:
 del _name
 
 
-def __getattr__(name: str) -> Any:
-    # ``__version__``: the installed distribution's version, so that it never disagrees with
-    # what pip reports. Read when asked for: importlib.metadata and the email parser it loads
-    # cost about a quarter of the package's own import time, paid by every synth otherwise.
-    if name == "__version__":
-        from importlib.metadata import version
+#: The installed distribution's version, so that it never disagrees with what pip reports.
+__version__: str
 
-        return version("ecs-exec-roles")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not TYPE_CHECKING:
+    # Read when asked for: importlib.metadata and the email parser it loads took more than
+    # half of the package's import time, which every synth pays. Hidden from type checkers,
+    # which would otherwise accept any name of the module.
+    def __getattr__(name: str) -> str:
+        if name == "__version__":
+            from importlib.metadata import version
+
+            return version("ecs-exec-roles")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
