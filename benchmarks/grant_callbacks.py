@@ -13,18 +13,16 @@ Usage: PATH=.venv/bin:$PATH python -m benchmarks.grant_callbacks [ROLES] [GRANTS
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+
+from benchmarks.synth_time import run_module
 
 __all__ = ["CallbackCost", "build", "measure_callbacks"]
 
 KINDS = ("plain", "recording")
-_ROOT = Path(__file__).resolve().parent.parent
 
 
 def build(kind: str, roles: int, grants: int) -> int:
@@ -76,17 +74,8 @@ class CallbackCost:
 
 
 def _time_process(kind: str, roles: int, grants: int) -> float:
-    command = [sys.executable, "-m", "benchmarks.grant_callbacks", "--build", kind]
-    command += [str(roles), str(grants)]
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    process = subprocess.Popen(
-        command, cwd=_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"building {roles} {kind} roles failed")
-    return usage.ru_utime + usage.ru_stime
+    arguments = ("--build", kind, str(roles), str(grants))
+    return run_module("benchmarks.grant_callbacks", *arguments).cpu_seconds
 
 
 def measure_callbacks(

@@ -28,7 +28,6 @@ import functools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.synth_time import compile_sources
+from benchmarks.synth_time import compile_sources, run_module
 
 __all__ = ["PHASES", "measure_phases", "node_cpu_seconds"]
 
@@ -49,7 +48,6 @@ _PEERS = {
     "ours-shared": "cdk-shared",
     "ours-shared-derived": "cdk-shared",
 }
-_ROOT = Path(__file__).resolve().parent.parent
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -131,19 +129,8 @@ def _measure_in_process(scenario: str, families: int) -> dict[str, Any]:
 
 def _run_process(scenario: str, families: int) -> tuple[float, dict[str, Any]]:
     """One fresh process: its whole CPU seconds (with its Node child) and its phases."""
-    command = [sys.executable, "-m", "benchmarks.phases", "--in-process", scenario]
-    command += ["--families", str(families)]
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(command, cwd=_ROOT, env=env, stdout=stdout, stderr=stderr)
-        _, status, usage = os.wait4(process.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            stderr.seek(0)
-            raise RuntimeError(stderr.read().decode(errors="replace")[-3000:])
-        stdout.seek(0)
-        phases = json.loads(stdout.read().decode().strip().splitlines()[-1])
-    return usage.ru_utime + usage.ru_stime, phases
+    run = run_module("benchmarks.phases", "--in-process", scenario, "--families", str(families))
+    return run.cpu_seconds, json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def measure_phases(

@@ -19,7 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SynthTimeResult", "compile_sources", "measure_synth_time", "time_synth_process"]
+__all__ = [
+    "ProcessRun",
+    "SynthTimeResult",
+    "compile_sources",
+    "measure_synth_time",
+    "run_module",
+    "time_synth_process",
+]
 
 # The repository root: the synth processes import the ``benchmarks`` package from there.
 _ROOT = Path(__file__).resolve().parent.parent
@@ -46,23 +53,24 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def time_synth_process(
-    scenario: str,
-    families: int,
-    *,
-    max_managed_policies: int | None = None,
-    minimize_policies: bool = False,
-) -> tuple[float, float]:
-    """Wall and CPU seconds (the process and its Node child) of one synth process."""
-    command = [sys.executable, "-m", "benchmarks.synth_once", scenario, str(families)]
-    if max_managed_policies is not None:
-        command.append(str(max_managed_policies))
-    if minimize_policies:
-        command.append("--minimize-policies")
-    with tempfile.TemporaryFile() as stderr:
+@dataclass(frozen=True)
+class ProcessRun:
+    """One fresh benchmark process: its wall and CPU seconds (the process and its Node
+    child), and what it printed."""
+
+    wall_seconds: float
+    cpu_seconds: float
+    stdout: str
+
+
+def run_module(module: str, *arguments: str) -> ProcessRun:
+    """Run ``python -m module arguments`` from the repository root, on the interpreter's own
+    Node; raise ``RuntimeError`` with the end of its stderr if it fails."""
+    command = [sys.executable, "-m", module, *arguments]
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         began = time.perf_counter()
         process = subprocess.Popen(
-            command, cwd=_ROOT, env=_environment(), stdout=subprocess.DEVNULL, stderr=stderr
+            command, cwd=_ROOT, env=_environment(), stdout=stdout, stderr=stderr
         )
         # wait4 reports the CPU time of the process and of the children it waited for.
         _, status, usage = os.wait4(process.pid, 0)
@@ -71,8 +79,27 @@ def time_synth_process(
         if process.returncode != 0:
             stderr.seek(0)
             message = stderr.read().decode(errors="replace")[-3000:]
-            raise RuntimeError(f"synth of {scenario} with {families} families failed:\n{message}")
-    return wall_seconds, usage.ru_utime + usage.ru_stime
+            raise RuntimeError(f"python {' '.join(command[1:])} failed:\n{message}")
+        stdout.seek(0)
+        printed = stdout.read().decode(errors="replace")
+    return ProcessRun(wall_seconds, usage.ru_utime + usage.ru_stime, printed)
+
+
+def time_synth_process(
+    scenario: str,
+    families: int,
+    *,
+    max_managed_policies: int | None = None,
+    minimize_policies: bool = False,
+) -> tuple[float, float]:
+    """Wall and CPU seconds (the process and its Node child) of one synth process."""
+    arguments = [scenario, str(families)]
+    if max_managed_policies is not None:
+        arguments.append(str(max_managed_policies))
+    if minimize_policies:
+        arguments.append("--minimize-policies")
+    run = run_module("benchmarks.synth_once", *arguments)
+    return run.wall_seconds, run.cpu_seconds
 
 
 @dataclass(frozen=True)
