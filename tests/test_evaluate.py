@@ -1,22 +1,23 @@
-"""Unit tests of the IAM evaluator the property tests rely on."""
+"""The IAM evaluator (``_evaluate``), which the verification of templates and the property
+tests rely on, and the test helper that gathers a role's policies."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from iam_eval import (
+from iam_eval import Environment, resolve, role_policies
+
+from ecs_exec_roles._evaluate import (
+    ANY_VALUE,
     Decision,
-    Environment,
     Request,
     UnsupportedPolicyError,
     arn_matches,
     evaluate,
     is_allowed,
-    resolve,
-    role_policies,
+    not_contained,
 )
-
 from testkit.cfn import UnresolvableError
 
 REPO = "arn:aws:ecr:eu-west-1:123456789012:repository/app"
@@ -422,3 +423,146 @@ def test_fails_when_role_attaches_a_managed_policy_whose_document_is_unknown() -
 def test_fails_when_logical_id_is_not_a_role() -> None:
     with pytest.raises(UnsupportedPolicyError, match="Mine"):
         role_policies(_template(), "Mine", ENV)
+
+
+# -- negated operators, Null and unknown values -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "context", "expected"),
+    [
+        ({"StringNotEquals": {"kms:ViaService": VIA_SSM}}, {"kms:ViaService": VIA_SECRETS}, True),
+        ({"StringNotEquals": {"kms:ViaService": VIA_SSM}}, {"kms:ViaService": VIA_SSM}, False),
+        # A missing key fails a negated operator too, as IAM documents.
+        ({"StringNotEquals": {"kms:ViaService": VIA_SSM}}, {}, False),
+        ({"StringNotLike": {"kms:ViaService": "ssm.*"}}, {"kms:ViaService": VIA_SECRETS}, True),
+        (
+            {"ArnNotLike": {"aws:SourceArn": "arn:aws:ecs:*"}},
+            {"aws:SourceArn": "arn:aws:s3:::b"},
+            True,
+        ),
+        ({"Null": {"kms:ViaService": "true"}}, {}, True),
+        ({"Null": {"kms:ViaService": "true"}}, {"kms:ViaService": VIA_SSM}, False),
+        ({"Null": {"kms:ViaService": "false"}}, {"kms:ViaService": VIA_SSM}, True),
+        (
+            {"StringEqualsIgnoreCase": {"kms:ViaService": VIA_SSM.upper()}},
+            {"kms:ViaService": VIA_SSM},
+            True,
+        ),
+        # A value the request carries but no template can tell holds every condition.
+        (
+            {"StringEquals": {"aws:ResourceTag/team": "api"}},
+            {"aws:ResourceTag/team": ANY_VALUE},
+            True,
+        ),
+    ],
+    ids=lambda v: str(v),
+)
+def test_more_conditions(
+    condition: dict[str, Any], context: dict[str, Any], expected: bool
+) -> None:
+    assert is_allowed(decrypt(condition), "kms:Decrypt", "k", context) is expected
+
+
+# A part of a value CloudFormation fills in at deployment, as ``_template`` writes it.
+UNKNOWN_NAME = "\x017\x02"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "resource", "expected"),
+    [
+        (f"{REPO[:-3]}{UNKNOWN_NAME}", f"{REPO[:-3]}{UNKNOWN_NAME}", True),
+        (f"{REPO[:-3]}\x018\x02", f"{REPO[:-3]}{UNKNOWN_NAME}", False),
+        (f"{REPO[:-3]}*", f"{REPO[:-3]}{UNKNOWN_NAME}", True),
+        (f"{REPO[:-3]}a*", f"{REPO[:-3]}{UNKNOWN_NAME}", False),
+        (
+            "arn:aws:ecr:*:*:repository/*",
+            f"arn:aws:ecr:{UNKNOWN_NAME}:{UNKNOWN_NAME}:repository/x",
+            True,
+        ),
+        (REPO, UNKNOWN_NAME, False),
+    ],
+    ids=["same", "other", "star", "prefix", "fields", "whole"],
+)
+def test_unknown_parts_equal_only_themselves(pattern: str, resource: str, expected: bool) -> None:
+    assert is_allowed(
+        [policy(allow("ecr:BatchGetImage", pattern))], "ecr:BatchGetImage", resource
+    ) is (expected)
+
+
+def test_a_boundary_must_allow_the_request_too() -> None:
+    policies = [policy(allow("ecr:*", "*"))]
+    assert is_allowed(
+        policies, "ecr:BatchGetImage", REPO, boundary=[policy(allow("ecr:Batch*", "*"))]
+    )
+    # A boundary of Deny statements only allows nothing.
+    assert not is_allowed(policies, "ecr:BatchGetImage", REPO, boundary=[policy(deny("s3:*", "*"))])
+    assert (
+        evaluate(policies, Request("ecr:BatchGetImage", REPO), [policy(deny("ecr:*", "*"))])
+        is Decision.EXPLICIT_DENY
+    )
+    # What the identity policies deny, the boundary cannot allow.
+    assert not is_allowed([policy()], "ecr:BatchGetImage", REPO, boundary=policies)
+
+
+# -- containment --------------------------------------------------------------------------------
+
+INTENDED = [
+    allow("ecr:GetAuthorizationToken", "*"),
+    allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], REPO),
+    allow(
+        "kms:Decrypt",
+        "arn:aws:kms:eu-west-1:123456789012:key/k",
+        Condition={"StringEquals": {"kms:ViaService": VIA_SSM}},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (allow("ecr:BatchGetImage", REPO), []),
+        (allow(["ecr:batchgetimage"], [REPO]), []),
+        (allow("ecr:GetAuthorizationToken", "*"), []),
+        (deny("*", "*"), []),
+        (allow("ecr:PutImage", REPO), [("ecr:PutImage", REPO)]),
+        (allow("ecr:BatchGetImage", REPO + "2"), [("ecr:BatchGetImage", REPO + "2")]),
+        (allow("ecr:BatchGetImage", "*"), [("ecr:BatchGetImage", "*")]),
+        (allow("ecr:Batch*", REPO), [("ecr:Batch*", REPO)]),
+        (allow("s3:GetObject", "*"), [("s3:GetObject", "*")]),
+        (
+            allow("kms:Decrypt", "arn:aws:kms:eu-west-1:123456789012:key/k"),
+            [("kms:Decrypt", "arn:aws:kms:eu-west-1:123456789012:key/k")],
+        ),
+        (
+            allow(
+                "kms:Decrypt",
+                "arn:aws:kms:eu-west-1:123456789012:key/k",
+                Condition={
+                    "StringEquals": {"kms:ViaService": VIA_SSM, "aws:SourceAccount": "1"},
+                },
+            ),
+            [],
+        ),
+        (
+            {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+            [("NotAction/NotResource ['iam:*']", "['*']")],
+        ),
+    ],
+    ids=[
+        "same",
+        "case-and-lists",
+        "token",
+        "deny",
+        "action",
+        "resource",
+        "star",
+        "wider-action",
+        "other-service",
+        "condition-dropped",
+        "condition-added",
+        "not-action",
+    ],
+)
+def test_not_contained(statement: dict[str, Any], expected: list[tuple[str, str]]) -> None:
+    assert not_contained(statement, INTENDED) == expected
