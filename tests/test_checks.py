@@ -16,7 +16,6 @@ from ecs_exec_roles._checks import (
     check_nothing_attached,
     check_observations,
     check_policy_count,
-    check_task_needs_covered,
     errors_of,
 )
 from ecs_exec_roles._firelens import Routers
@@ -24,7 +23,6 @@ from ecs_exec_roles._kinds import Kind
 from ecs_exec_roles._needs import Need
 from ecs_exec_roles._plan import AwsManagedPolicy, Plan
 from ecs_exec_roles._synthesis import synthesize
-from ecs_exec_roles._task_definitions import TaskNeed
 
 REPOSITORY = "arn:aws:ecr:eu-west-1:123456789012:repository/app"
 LOG_GROUP = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/app"
@@ -70,15 +68,6 @@ def test_check_grants_covered_by_an_aws_managed_policy() -> None:
     assert check_grants_covered(_facts([], grants=[PULL], managed=managed)) == []
 
 
-def test_check_task_needs_covered() -> None:
-    stream = f"{LOG_GROUP}:log-stream:web/app/*"
-    needs = [TaskNeed("logs:PutLogEvents", stream, "container app", "log_groups")]
-    group = Need(Kind.LOG_GROUP, f"{LOG_GROUP}:*", "t")
-    assert check_task_needs_covered(_facts([group], task_needs=needs)) == []
-    (finding,) = check_task_needs_covered(_facts([], task_needs=needs))
-    assert finding.gap is not None and finding.gap.fix == "add the resource to `log_groups`"
-
-
 def test_check_policy_count() -> None:
     needs = [
         Need(Kind.REPOSITORY, f"{REPOSITORY}-{index:03d}-" + "x" * 200, "t") for index in range(60)
@@ -119,17 +108,19 @@ def test_a_role_never_sealed_gets_one_message_and_no_other_check() -> None:
 
 
 def test_gaps_of_every_check_form_one_message_naming_registered_families() -> None:
-    stream = f"{LOG_GROUP}:log-stream:web/app/*"
+    secret = "arn:aws:secretsmanager:r:1:secret:x-??????"
+    read = {
+        "secret": {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}
+    }
     facts = _facts(
-        [Need(Kind.SECRET, "arn:aws:secretsmanager:r:1:secret:x-??????", "t")],
+        [Need(Kind.LOG_GROUP, f"{LOG_GROUP}:*", "t")],
         family="app",
-        grants=[PULL],
-        task_needs=[TaskNeed("logs:PutLogEvents", stream, "container app", "log_groups")],
+        grants=[PULL, read["secret"]],
         inline_policies=["Stack/Inline"],
     )
     gaps, inline = errors_of(facts)
     assert gaps.startswith("Stack/Role: the execution role does not cover 2 permission(s)")
     assert "ecr:BatchGetImage on arn:aws:ecr" in gaps
     assert "add it with add_family('app', ...)" in gaps
-    assert "logs:PutLogEvents on" in gaps
+    assert f"secretsmanager:GetSecretValue on {secret}" in gaps
     assert "Stack/Inline" in inline

@@ -10,16 +10,12 @@ from hypothesis import strategies as st
 from ecs_exec_roles._coverage import (
     Cover,
     CoverIndex,
-    Gap,
     covers_of,
     find_gaps,
-    find_task_gaps,
-    log_group_aliases,
 )
 from ecs_exec_roles._kinds import Kind
 from ecs_exec_roles._needs import Need
 from ecs_exec_roles._statements import Resource, Statement
-from ecs_exec_roles._task_definitions import TaskNeed
 
 SECRET = "arn:<AWS::Partition>:secretsmanager:r:1:secret:db-??????"
 
@@ -131,32 +127,3 @@ def test_covers_of_takes_grant_aliases_for_grants_only() -> None:
     covers = covers_of([], [need], [Cover("x:y", "*")], lambda value: f"arn:aws:{value}", _pattern)
     assert Cover("x:y", "*") in covers
     assert Cover("logs:createlogstream", "arn:<AWS::Partition>:group", grants_only=True) in covers
-
-
-def test_task_needs_are_covered_only_by_precise_covers() -> None:
-    need = TaskNeed(
-        "logs:PutLogEvents",
-        _pattern("/ecs/api").replace(":*", ":log-stream:x/*"),
-        "o",
-        "log_groups",
-    )
-    coarse = [Cover("logs:putlogevents", _pattern("/ecs/api"), grants_only=True)]
-    assert [gap.action for gap in find_task_gaps([need], coarse)] == ["logs:PutLogEvents"]
-    precise = [Cover("logs:putlogevents", _pattern("/ecs/api"))]
-    assert find_task_gaps([need], precise) == []
-
-
-def test_a_task_need_inside_a_reported_grant_gap_is_not_reported_again() -> None:
-    need = TaskNeed("logs:PutLogEvents", _pattern("/ecs/api"), "o", "log_groups")
-    reported = [Gap("logs:PutLogEvents", "x", "fix", _pattern("/ecs/*"))]
-    assert find_task_gaps([need], [], reported) == []
-    assert len(find_task_gaps([need], [])) == 1
-
-
-def test_log_group_aliases_name_a_stack_log_group_by_its_streams() -> None:
-    gaps = [
-        Gap("logs:PutLogEvents", "x", "fix", "<Logs1234.Arn>"),
-        Gap("ecr:BatchGetImage", "y", "fix", "<Repo1234.Arn>"),
-    ]
-    (alias,) = log_group_aliases(gaps, _pattern)
-    assert alias.pattern == _pattern("<Logs1234>")

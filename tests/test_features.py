@@ -102,10 +102,11 @@ def test_fails_when_an_environment_file_is_not_covered(
     message = str(error.value)
     assert "s3:GetObject on" in message and "s3:::app-config/api/app.env" in message
     assert (
-        "(needed by container 'app' of task definition EnvStack/Task for its environment file)"
-        in message
-    )
-    assert "add the resource to `environment_files`" in message
+        "EnvStack/Api: container 'app' of task definition EnvStack/Task needs s3:GetObject on "
+        "arn:aws:s3:::app-config/api/app.env for its environment file, which the role does not "
+        "allow"
+    ) in message
+    assert "Suggested fix: add the resource to `environment_files`." in message
 
 
 def test_fails_when_environment_files_get_a_string(env_stack: cdk.Stack) -> None:
@@ -209,10 +210,10 @@ def test_fails_when_create_group_is_asked_but_not_allowed(env_stack: cdk.Stack) 
     message = str(error.value)
     assert "logs:CreateLogGroup on" in message and "log-group:/ecs/new-group" in message
     assert (
-        "add the resource to `log_groups_to_create` "
-        "(needed by container 'app' of task definition EnvStack/Task for awslogs-create-group)"
-        in message
-    )
+        "container 'app' of task definition EnvStack/Task needs logs:CreateLogGroup on "
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/new-group for awslogs-create-group"
+    ) in message
+    assert "Suggested fix: add the resource to `log_groups_to_create`." in message
 
 
 def test_fails_when_a_plain_awslogs_option_names_an_unknown_group(env_stack: cdk.Stack) -> None:
@@ -772,9 +773,9 @@ def test_fails_when_a_credential_spec_is_not_covered(env_stack: cdk.Stack) -> No
         Template.from_stack(env_stack)
     message = str(error.value)
     assert (
-        "ssm:GetParameters on arn:<AWS::Partition>:ssm:eu-west-1:123456789012:parameter/gmsa/app"
-        in message
-    )
+        "ssm:GetParameters on arn:aws:ssm:eu-west-1:123456789012:parameter/gmsa/app for its "
+        "credential spec"
+    ) in message
     assert "add the resource to `credential_specs`" in message
 
 

@@ -163,10 +163,13 @@ def test_fails_when_an_ecr_uri_names_an_uncovered_repository(
     _task(env_stack, role, ecs.ContainerImage.from_registry(uri))
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
-    assert f"ecr:BatchGetImage on {arn}: add the resource to `repositories`" in str(error.value)
-    assert "(needed by container 'app' of task definition EnvStack/Task for its image " in str(
-        error.value
-    )
+    message = str(error.value)
+    assert (
+        "EnvStack/Api: container 'app' of task definition EnvStack/Task needs "
+        "ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage on "
+        f"{arn} for its image {uri}, which the role does not allow"
+    ) in message
+    assert "Suggested fix: add the resource to `repositories`." in message
 
 
 # -- URIs built from tokens, read from the template ---------------------------------------------
@@ -239,8 +242,9 @@ def test_fails_when_an_image_uri_built_from_tokens_is_not_covered(case: str) -> 
     with pytest.raises(RuntimeError) as raised:
         Template.from_stack(stack)
     message = str(raised.value)
+    assert "S/Api: container 'app' of task definition S/Task needs " in message
     assert "ecr:BatchGetImage on " in message
-    assert "add the resource to `repositories` (needed by container 'app' of task" in message
+    assert "Suggested fix: add the resource to `repositories`." in message
 
 
 @pytest.mark.parametrize(

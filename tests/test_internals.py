@@ -53,6 +53,7 @@ def test_task_definition_index_pairs_each_task_with_its_own_resource() -> None:
     from aws_cdk import aws_iam as iam
     from constructs import Construct
 
+    from ecs_exec_roles._app import stack_state
     from ecs_exec_roles._task_definitions import scan_task_definitions
 
     app = cdk.App()
@@ -73,7 +74,8 @@ def test_task_definition_index_pairs_each_task_with_its_own_resource() -> None:
     ecs.FargateTaskDefinition(stack, "NoRole")
     for task in tasks:
         task.add_container("app", image=ecs.ContainerImage.from_registry("nginx"))
-    index = scan_task_definitions(app)
+    state = stack_state(stack).app
+    index = scan_task_definitions(state)
     # A plain iam.Role is not a recording role: its task definitions are matched by ARN.
     assert not index.by_role
     entries = [entry for entry in index.others if not entry.is_l1]
@@ -87,7 +89,7 @@ def test_task_definition_index_pairs_each_task_with_its_own_resource() -> None:
     raw = sorted(entry.task.node.path for entry in index.others if entry.is_l1)
     assert raw == ["S/Nested/Raw", "S/Raw2"]
     # A second scan finds the same, once each.
-    again = scan_task_definitions(app)
+    again = scan_task_definitions(state)
     assert [e.task for e in again.others] == [e.task for e in index.others]
 
 

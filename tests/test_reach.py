@@ -108,15 +108,18 @@ def test_fails_when_an_l1_task_definition_needs_what_the_props_leave_out() -> No
     execution = MinimalExecutionRole(stack, "Role", derive=False)
     _l1_task(stack, execution.role_arn)
     message = _synth_error(app)
-    assert "S/Role: the execution role does not cover" in message
+    task = "S/Role: container 'app' of task definition S/Raw needs"
     assert (
-        f"ecr:BatchGetImage on arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/api: add the "
-        "resource to `repositories` (needed by container 'app' of task definition S/Raw"
+        f"{task} ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, "
+        f"ecr:BatchGetImage on arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/api for its image"
     ) in message
+    assert f"{task} secretsmanager:GetSecretValue on {SECRET}-?????? for its secret DB" in message
     assert (
-        f"secretsmanager:GetSecretValue on {SECRET}-??????: add the resource to `secrets`"
+        f"{task} logs:CreateLogStream, logs:PutLogEvents on arn:aws:logs:{REGION}:{ACCOUNT}:"
+        "log-group:/ecs/api:log-stream:api/app/* for awslogs"
     ) in message
-    assert "log-group:/ecs/api:log-stream:api/app/*: add the resource to `log_groups`" in message
+    for prop in ("repositories", "secrets", "log_groups"):
+        assert f"Suggested fix: add the resource to `{prop}`." in message
 
 
 def test_an_l1_task_definition_of_another_role_is_not_taken_for_it() -> None:
@@ -144,7 +147,8 @@ def test_fails_when_an_l1_secret_names_a_secret_of_the_app_not_derived() -> None
         },
     )
     message = _synth_error(app)
-    assert "log-stream:api/app/*: add the resource to `log_groups`" in message
+    assert "log-group:<S/Logs>:log-stream:api/app/* for awslogs" in message
+    assert "Suggested fix: add the resource to `log_groups` (derivation did not see it" in message
 
 
 def _task_in_another_region(**role: Any) -> cdk.App:

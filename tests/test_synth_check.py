@@ -345,10 +345,30 @@ def test_fails_naming_the_prop_container_and_resource_readably() -> None:
     ) in message
     assert "pass `container_assets=True`" in message
     assert "(needed by task family 'worker' (Stack/Worker))" in message
-    assert (
-        "add the stream prefix 'web' to `log_stream_prefixes` (needed by container 'web' of "
-        "task definition Stack/Api/TaskDef for awslogs)"
-    ) in message
     # aws-cdk-lib's generated family of the pattern's task definition (a hash) is not shown.
     generated = stack.node.find_child("Api").node.find_child("TaskDef")
     assert str(generated.family) not in message  # type: ignore[attr-defined]
+
+
+def test_fails_naming_the_stream_prefix_a_container_writes_under() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Stack", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    log_group = logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api")
+    role = MinimalExecutionRole(
+        stack, "Exec", derive=False, log_groups=[log_group], log_stream_prefixes=["api"]
+    )
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container(
+        "web",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=log_group),
+    )
+    with pytest.raises(RuntimeError) as error:
+        app.synth()
+    message = str(error.value)
+    assert (
+        "Stack/Exec: container 'web' of task definition Stack/Task needs logs:CreateLogStream, "
+        "logs:PutLogEvents on arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/api:"
+        "log-stream:web/web/* for awslogs"
+    ) in message
+    assert "Suggested fix: add the stream prefix 'web' to `log_stream_prefixes`." in message

@@ -65,7 +65,10 @@ class ExecutionRoleBase(RoleInterface, Construct):
         self._plan = Plan(where, checked, aws_managed_policies)
         self._plan.derive = checked.derive
         self._role = _create_role(self, registry, checked, aws_managed_policies)
-        self._entry = RoleEntry(self._plan, self._role, self, self._role)
+        # The role is the child "Resource", and its CfnRole the role's.
+        self._entry = RoleEntry(
+            self._plan, self._role, self, self._role, f"{where}/Resource/Resource"
+        )
         registry.register(self._entry)
 
     # -- public surface shared by every construct ------------------------------------------

@@ -13,17 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ._cfn import canonical, flatten, sort_key
-from ._coverage import (
-    Cover,
-    FixHint,
-    Gap,
-    StreamPattern,
-    covers_of,
-    find_gaps,
-    find_task_gaps,
-    log_group_aliases,
-)
+from ._cfn import flatten, sort_key
+from ._coverage import Cover, FixHint, Gap, StreamPattern, covers_of, find_gaps
 from ._features import container_assets_fix
 from ._firelens import router_image_fix
 from ._needs import name_problem
@@ -32,7 +23,6 @@ from ._packing import MANAGED_POLICY_MAX_CHARS
 if TYPE_CHECKING:
     from ._plan import Plan
     from ._synthesis import Synthesis
-    from ._task_definitions import TaskNeed
 
 __all__ = [
     "CHECKS",
@@ -42,13 +32,11 @@ __all__ = [
     "Grant",
     "check_exact_resources",
     "check_grants_covered",
-    "check_images_readable",
     "check_no_denies",
     "check_nothing_attached",
     "check_observations",
     "check_policy_count",
     "check_statement_sizes",
-    "check_task_needs_covered",
     "check_tasks_reach_the_role",
     "errors_of",
 ]
@@ -57,16 +45,23 @@ __all__ = [
 _FIX_HINTS: tuple[FixHint, ...] = (router_image_fix, container_assets_fix)
 
 
-def _registry_credentials_fix(credentials: Sequence[tuple[str, str]]) -> FixHint:
+def _registry_credentials_fix(credentials: Callable[[], Sequence[tuple[str, str]]]) -> FixHint:
     """A gap on a secret that a container's registry credentials are in.
 
-    :param credentials: each credentials secret (canonical ARN) and the container using it.
+    :param credentials: each credentials secret (canonical ARN) and the container using it,
+        read when a gap on a secret needs it.
     """
+    found: list[tuple[str, str]] = []
+    read = False
 
     def fix(action: str, resource: str) -> str | None:
+        nonlocal read
         if action != "secretsmanager:getsecretvalue":
             return None
-        for arn, container in credentials:
+        if not read:
+            found.extend(credentials())
+            read = True
+        for arn, container in found:
             if resource == arn or resource.startswith(f"{arn}-"):
                 return f"add the secret to `registry_credentials` (for {container})"
         return None
@@ -98,15 +93,13 @@ class Facts:
     :param distinct_grants: the distinct statements granted to the role, resolved.
     :param each_grant: every grant on its own, with its origin (resolved only when a check
         needs to name what made a grant).
-    :param task_needs: the needs read from the task definitions that use the role.
+    :param registry_credentials: the secrets the containers of the role's task definitions
+        name as registry credentials (canonical ARN), each with the container (read only when
+        a grant on a secret is not covered).
     :param tasks_via_other_role: the task definitions that name the role through another
         role object, described.
-    :param tasks_in_other_regions: the task definitions in a region the trust condition does
-        not name: each described, with its region and the role's.
     :param inline_policies: the paths of inline policies attached to the role.
     :param managed_policies: the ARNs of managed policies attached with ``add_managed_policy``.
-    :param policies_naming_role: the paths of policies of the app that attach to the role
-        from their own side.
     :param resolve: resolves the role's own values at check time.
     :param stream_pattern: the stream pattern of a log group of the stack, by name form.
     """
@@ -118,12 +111,10 @@ class Facts:
         *,
         distinct_grants: Sequence[dict[str, Any]] = (),
         each_grant: Callable[[], Sequence[Grant]] = tuple,
-        task_needs: Sequence[TaskNeed] = (),
+        registry_credentials: Callable[[], Sequence[tuple[str, str]]] = tuple,
         tasks_via_other_role: Sequence[str] = (),
-        tasks_in_other_regions: Sequence[tuple[str, str, str]] = (),
         inline_policies: Sequence[str] = (),
         managed_policies: Sequence[str] = (),
-        policies_naming_role: Sequence[str] = (),
         resolve: Callable[[Any], Any] = lambda value: value,
         stream_pattern: StreamPattern = lambda name: name,
     ) -> None:
@@ -131,12 +122,10 @@ class Facts:
         self.synthesis = synthesis
         self.distinct_grants = distinct_grants
         self.each_grant = each_grant
-        self.task_needs = task_needs
+        self.registry_credentials = registry_credentials
         self.tasks_via_other_role = tasks_via_other_role
-        self.tasks_in_other_regions = tasks_in_other_regions
         self.inline_policies = inline_policies
         self.managed_policies = managed_policies
-        self.policies_naming_role = policies_naming_role
         self.resolve = resolve
         self.stream_pattern = stream_pattern
 
@@ -149,12 +138,7 @@ class Facts:
 
     @cached_property
     def hints(self) -> tuple[FixHint, ...]:
-        credentials = [
-            (canonical(need.resource), str(need.origin))
-            for need in self.task_needs
-            if not need.action and need.prop == "registry_credentials"
-        ]
-        return (*_FIX_HINTS, _registry_credentials_fix(credentials))
+        return (*_FIX_HINTS, _registry_credentials_fix(self.registry_credentials))
 
     @cached_property
     def grant_gaps(self) -> list[Gap]:
@@ -269,63 +253,32 @@ def check_grants_covered(facts: Facts) -> list[Finding]:
     return [Finding(gap=gap) for gap in facts.grant_gaps]
 
 
-def check_task_needs_covered(facts: Facts) -> list[Finding]:
-    """Every need read from the task definitions is covered (once per missing resource)."""
-    reported = facts.grant_gaps + log_group_aliases(facts.grant_gaps, facts.stream_pattern)
-    return [Finding(gap=gap) for gap in find_task_gaps(facts.task_needs, facts.covers, reported)]
-
-
 def check_tasks_reach_the_role(facts: Facts) -> list[Finding]:
-    """Each task definition that uses the role names it as itself, and can assume it."""
+    """Each task definition that uses the role names it as itself: the grants aws-cdk-lib
+    makes for it reach the role."""
     where = facts.plan.where
     return [
-        *(
-            Finding(
-                f"{where}: {task} uses the execution role through another role object "
-                "(without_policy_updates(), or iam.Role.from_role_arn(...) of its ARN), to which "
-                "aws-cdk-lib makes the grants the task needs: they never reach this role and "
-                "cannot be checked. Pass the construct (or its `role`) as its execution_role."
-            )
-            for task in facts.tasks_via_other_role
-        ),
-        *(
-            Finding(
-                f"{where}: {task} is in {region}, but the role's trust policy names only "
-                f"{own} in aws:SourceArn, so ECS would be refused the role when it launches "
-                "the task. Pass trust_all_regions=True (aws:SourceAccount still holds), or "
-                "give that region a role of its own."
-            )
-            for task, region, own in facts.tasks_in_other_regions
-        ),
-    ]
-
-
-def check_images_readable(facts: Facts) -> list[Finding]:
-    """Every container's image names its registry and repository in the template: an image
-    the template cannot tell (a parameter holding the whole URI) could need any repository."""
-    return [
         Finding(
-            f"{facts.plan.where}: {need.origin} has the image {need.resource}, whose registry "
-            "and repository the template cannot tell, so the role cannot be shown to allow "
-            "pulling it. Name the image with ecs.ContainerImage.from_ecr_repository(repository, "
-            "tag) (the repository imported by name, the tag a parameter if need be), or write "
-            "its URI out."
+            f"{where}: {task} uses the execution role through another role object "
+            "(without_policy_updates(), or iam.Role.from_role_arn(...) of its ARN), to which "
+            "aws-cdk-lib makes the grants the task needs: they never reach this role and "
+            "cannot be checked. Pass the construct (or its `role`) as its execution_role."
         )
-        for need in facts.task_needs
-        if not need.action and need.prop == "image"
+        for task in facts.tasks_via_other_role
     ]
 
 
 def check_nothing_attached(facts: Facts) -> list[Finding]:
-    """No policy reaches the role but its own: the role takes its permissions from its props
-    and derivation only, and its managed policies count toward the quota."""
+    """No policy reaches the role through the role object but its own: the role takes its
+    permissions from its props and derivation only, and its managed policies count toward the
+    quota. (A policy that names the role from its own side is found in the templates:
+    ``_verify``.)"""
     ways = (
         *(f"the inline policy {path} is attached to" for path in facts.inline_policies),
         *(
             f"the managed policy {arn} is attached with add_managed_policy() to"
             for arn in facts.managed_policies
         ),
-        *(f"the policy {path} names in its roles" for path in facts.policies_naming_role),
     )
     return [
         Finding(
@@ -358,9 +311,7 @@ CHECKS: tuple[Check, ...] = (
     check_statement_sizes,
     check_policy_count,
     check_grants_covered,
-    check_task_needs_covered,
     check_tasks_reach_the_role,
-    check_images_readable,
     check_nothing_attached,
     check_no_denies,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._cfn import canonical, display, flatten
@@ -18,7 +18,6 @@ from ._kinds import ECS_EXECUTION_ACTIONS, LOGS_WRITE_ACTIONS, ecs_subset, glob,
 if TYPE_CHECKING:
     from ._needs import Need
     from ._statements import Statement
-    from ._task_definitions import TaskNeed
 
 __all__ = [
     "Cover",
@@ -28,8 +27,6 @@ __all__ = [
     "StreamPattern",
     "covers_of",
     "find_gaps",
-    "find_task_gaps",
-    "log_group_aliases",
 ]
 
 # How to fix a gap on (lower-case action, canonical resource), where the kind's prop is not
@@ -188,17 +185,6 @@ def covers_of(
     return covers
 
 
-def log_group_aliases(gaps: Sequence[Gap], stream_pattern: StreamPattern) -> list[Gap]:
-    """Gaps on a log group of the stack, under the name its streams appear by in awslogs
-    options, so that a missing log group is reported once."""
-    aliases = []
-    for gap in gaps:
-        name = _flat_log_group_name_form(gap.pattern)
-        if name is not None and gap.action in LOGS_WRITE_ACTIONS:
-            aliases.append(replace(gap, pattern=stream_pattern(name)))
-    return aliases
-
-
 class _Gaps:
     def __init__(self) -> None:
         self.gaps: list[Gap] = []
@@ -271,51 +257,3 @@ def _fix(action: str, resource: str, hints: Sequence[FixHint]) -> str:
             return fix
     kind = kind_of_action(action)
     return f"add the resource to `{kind.prop if kind else 'a prop of the construct'}`"
-
-
-# A log stream as task definitions' needs spell it: <group>:log-stream:<prefix>/<container>/*
-_STREAM = re.compile(r":log-stream:(?P<prefix>.+)/[^/]+/\*$")
-
-
-def _task_fix(need: TaskNeed, resource: str, covers: Sequence[Cover]) -> str:
-    """A stream outside the stream prefixes of a log group the role writes to is fixed by the
-    prefix; anything else by the need's prop."""
-    stream = _STREAM.search(resource)
-    if stream is not None:
-        coarse = CoverIndex(cover for cover in covers if cover.grants_only)
-        if coarse.allows(need.action.lower(), resource):
-            return f"add the stream prefix {stream['prefix']!r} to `log_stream_prefixes`"
-    return f"add the resource to `{need.prop}`"
-
-
-def find_task_gaps(
-    needs: Sequence[TaskNeed], covers: Sequence[Cover], grant_gaps: Sequence[Gap] = ()
-) -> list[Gap]:
-    """The needs read from task definitions that ``covers`` do not allow.
-
-    A need inside a resource already reported from a grant (a log stream of a log group that
-    CDK granted) is not reported twice.
-    """
-    precise = CoverIndex(cover for cover in covers if not cover.grants_only)
-    needs = [need for need in needs if need.action]
-    reported = CoverIndex(
-        Cover(gap.action.lower(), gap.pattern) for gap in grant_gaps if gap.pattern
-    )
-    gaps = _Gaps()
-    for need in needs:
-        text = canonical(need.resource)
-        action = need.action.lower()
-        if reported.allows(action, text):
-            continue
-        if not precise.allows(action, text):
-            gaps.add(
-                Gap(
-                    need.action,
-                    flatten(need.resource),
-                    _task_fix(need, text, covers),
-                    text,
-                    str(need.origin),
-                    need.family,
-                )
-            )
-    return gaps.gaps

@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 #: A request context value the request is known to carry but whose value cannot be known
-#: (the tags of a resource imported into the app): every condition on it holds.
+#: (the tags of a resource imported into the app): every condition on it holds. A context
+#: key ending in ``/*`` gives it to every key of that family (``aws:ResourceTag/*``).
 ANY_VALUE = "\x00any"
 
 
@@ -153,17 +154,16 @@ def _condition_holds(
     base = _NEGATED.get(base, base)
     if base == "Null" and qualifier == "":
         wanted_null = [str(v).lower() for v in _as_list(policy_values)]
-        present = key.lower() in context
+        present = _context_value(key.lower(), context) is not None
         return any((v == "true") != present for v in wanted_null)
     if base not in _OPERATORS or qualifier not in ("", "ForAnyValue", "ForAllValues"):
         raise UnsupportedPolicyError(f"condition operator {operator!r} is not supported")
     compare = _OPERATORS[base]
     wanted = [_check_resolved(v) for v in _as_list(policy_values)]
-    present = key.lower() in context
-    if not present:
+    value = _context_value(key.lower(), context)
+    if value is None:
         # A missing key fails every operator except ...IfExists and ForAllValues (vacuous truth).
         return if_exists or qualifier == "ForAllValues"
-    value = context[key.lower()]
     if value == ANY_VALUE:
         return True
     if qualifier == "":
@@ -176,6 +176,13 @@ def _condition_holds(
     values = [value] if isinstance(value, str) else list(value)
     matches = [any(compare(w, v) for w in wanted) != negated for v in values]
     return any(matches) if qualifier == "ForAnyValue" else all(matches)
+
+
+def _context_value(key: str, context: Mapping[str, Any]) -> Any:
+    if key in context:
+        return context[key]
+    family, slash, _ = key.partition("/")
+    return context.get(f"{family}/*") if slash else None
 
 
 def _conditions_hold(condition: Mapping[str, Any], context: Mapping[str, Any]) -> bool:

@@ -1,16 +1,19 @@
-"""aws-cdk-lib's default FireLens log router, in one place.
+"""FireLens log routers with AWS's image, in one place.
 
 aws-cdk-lib adds a ``log-router`` container while it renders a task definition whose
 containers log through ``awsfirelens`` without a router of their own: its image is the public
 SSM parameter ``/aws/service/aws-for-fluent-bit/<tag>`` (the ``aws-for-fluent-bit`` repository
 of an AWS-owned account of the region), it logs with ``awslogs`` to a log group aws-cdk-lib
-creates, and aws-cdk-lib grants the execution role ECR pulls on ``*`` for the image.
+creates, and aws-cdk-lib grants the execution role ECR pulls on ``*`` for the image. Apps and
+libraries add routers with the same image under other names (from the SSM parameter, or with
+aws-cdk-lib's own function, which grants the same pull on ``*``).
 
 With ``firelens_default_router=True`` (or ``derive=True``) the role instead allows the
-AWS-owned repository of the stack's region, and the router's log group, which exists only once
-the task definition has been rendered: the finalizer renders the task definitions that use the
-role before its statements are built (``_usage``), and :func:`observe_default_routers` finds
-the routers. The check then accounts for one pull on ``*`` per router it found
+AWS-owned repository of the stack's region, and the log group of aws-cdk-lib's router, which
+exists only once the task definition has been rendered: the finalizer renders the task
+definitions that use the role before its statements are built (``_usage``), and
+:func:`observe_default_routers` finds every container whose image is AWS's FireLens image
+(``_reader``). The check then accounts for one pull on ``*`` per router it found
 (:meth:`Routers.accounted_for`), and no more.
 """
 
@@ -23,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import aws_logs as logs
 
 from ._features import aws_owned_repository_need
-from ._images import ROUTER_NAME, is_default_router
 from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
 from ._needs import LazyOrigin, Need
+from ._reader import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY, Registry
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ecs as ecs
@@ -35,52 +38,12 @@ if TYPE_CHECKING:
     from ._usage import RoleUsage
 
 __all__ = [
-    "FLUENT_BIT_ACCOUNTS",
-    "FLUENT_BIT_REPOSITORY",
     "Routers",
     "is_router_image_grant",
     "observe_default_routers",
     "router_image_fix",
     "router_image_needs",
 ]
-
-# AWS accounts whose ECR repository "aws-for-fluent-bit" holds the AWS for Fluent Bit image
-# that aws-cdk-lib's default FireLens log router pulls (through the public SSM parameter
-# /aws/service/aws-for-fluent-bit/latest), per region, as the aws-for-fluent-bit project
-# publishes them: one account for its 17 original commercial regions, one for China, one for
-# AWS GovCloud (US), and a replica account per opt-in region (only those it lists here).
-_FLUENT_BIT_CLASSIC_ACCOUNT = "906394416424"
-FLUENT_BIT_ACCOUNTS = {
-    **{
-        region: _FLUENT_BIT_CLASSIC_ACCOUNT
-        for region in (
-            "us-east-1",
-            "us-east-2",
-            "us-west-1",
-            "us-west-2",
-            "ca-central-1",
-            "sa-east-1",
-            "eu-west-1",
-            "eu-west-2",
-            "eu-west-3",
-            "eu-central-1",
-            "eu-north-1",
-            "ap-south-1",
-            "ap-southeast-1",
-            "ap-southeast-2",
-            "ap-northeast-1",
-            "ap-northeast-2",
-            "ap-northeast-3",
-        )
-    },
-    "ap-east-1": "449074385750",
-    "me-south-1": "741863432321",
-    "cn-north-1": "128054284489",
-    "cn-northwest-1": "128054284489",
-    "us-gov-east-1": "161423150738",
-    "us-gov-west-1": "161423150738",
-}
-FLUENT_BIT_REPOSITORY = "aws-for-fluent-bit"
 
 
 def router_image_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
@@ -101,16 +64,13 @@ def router_image_needs(scope: Construct, where: str, enabled: bool) -> list[Need
     ]
 
 
-# aws-cdk-lib names its default router container "log-router"; its image is a CfnParameter
-# named after the SSM path /aws/service/aws-for-fluent-bit/<tag>.
-
-
 @dataclass
 class Routers:
-    """The default routers of a role's task definitions, found while they were rendered.
+    """The FireLens routers with AWS's image of a role's task definitions, found while they
+    were rendered.
 
-    :param needs: the log group each router in the role's stack writes to.
-    :param tasks: the task definitions whose router the role covers.
+    :param needs: the log group each of aws-cdk-lib's routers in the role's stack writes to.
+    :param tasks: the task definition of each router the role covers.
     :param errors: a message for each router in another stack, which the role cannot cover.
     """
 
@@ -140,32 +100,36 @@ def observe_default_routers(plan: Plan, usage: RoleUsage) -> Routers | None:
         return None
     found = Routers()
     for view in usage.tasks:
-        if not any(is_default_router(container) for container in view.containers):
+        names = [i.container for i in view.read.images if i.source.registry is Registry.FLUENT_BIT]
+        if not names:
             continue
         task = view.entry.task
-        router = task.node.try_find_child(ROUTER_NAME)
-        log_group = router.node.try_find_child("LogGroup") if router is not None else None
-        if not isinstance(log_group, logs.LogGroup):
-            continue
         if task.stack is not usage.stack and not plan.derive:
             # A derived role's needs for it go into the task's stack (``_derive``).
             found.errors.append(
-                f"{plan.where}: the default FireLens log router of {task.node.path} is in "
-                "another stack than the role, whose router log group this role cannot name "
-                "without a dependency cycle between the stacks. Add the router yourself with "
+                f"{plan.where}: the FireLens log router of {task.node.path} is in another "
+                "stack than the role, whose router log group this role cannot name without a "
+                "dependency cycle between the stacks. Add the router yourself with "
                 "task.add_firelens_log_router(...) and a log group from this role's stack "
                 "in `log_groups`."
             )
             continue
-        found.tasks.append(task)
-        if not plan.derive:
-            found.needs.append(
-                Need(
-                    Kind.LOG_GROUP,
-                    log_group.log_group_arn,
-                    LazyOrigin(task, "the default FireLens log router of "),
+        found.tasks.extend(task for _ in names)
+        if plan.derive:
+            continue
+        for name in names:
+            # aws-cdk-lib's own router logs to the log group it creates under it; the log
+            # group of a router the app added is in the app's `log_groups`.
+            router = task.node.try_find_child(name) if not view.entry.is_l1 else None
+            log_group = router.node.try_find_child("LogGroup") if router is not None else None
+            if isinstance(log_group, logs.LogGroup):
+                found.needs.append(
+                    Need(
+                        Kind.LOG_GROUP,
+                        log_group.log_group_arn,
+                        LazyOrigin(task, "the default FireLens log router of "),
+                    )
                 )
-            )
     if found.tasks and not plan.default_router:
         found.needs.extend(router_image_needs(usage.owner, plan.where, True))
     return found

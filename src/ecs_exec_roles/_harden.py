@@ -110,7 +110,7 @@ def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
     cfn_role.assume_role_policy_document = trust_document(principal)  # type: ignore[union-attr]
     plan = Plan(path, options)
     plan.derive = True
-    entry = RoleEntry(plan, adopted, automatic, automatic)
+    entry = RoleEntry(plan, adopted, automatic, automatic, f"{path}/Resource")
     registry.register(entry, finalizer=False)
     # Built now: the containers are rendered (aws-cdk-lib's last grants are made then) and
     # the policies created before the aspects that follow run.

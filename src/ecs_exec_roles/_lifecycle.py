@@ -22,24 +22,21 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
-from ._attachments import AttachedRole, policies_naming
-from ._cfn import flatten, is_unresolved
+from ._app import AppState, stack_state
+from ._cfn import canonical, flatten, is_unresolved
 from ._checks import Facts, Grant, errors_of
 from ._derive import observe_task_definitions
 from ._firelens import observe_default_routers
-from ._needs import describe_task
+from ._needs import ContainerOrigin, describe_task
 from ._plan import Observation, Plan
+from ._plugin import register_verification
+from ._reader import read_containers
 from ._recorder import GrantedRole
+from ._statements import Statement
+from ._symbols import Symbols
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
-from ._task_definitions import (
-    IndexedTask,
-    app_policy_resources,
-    app_secrets,
-    app_stacks,
-    scan_task_definitions,
-    task_needs_of,
-    tasks_using,
-)
+from ._task_definitions import IndexedTask, scan_task_definitions, tasks_using
+from ._template import Assembly, Template
 from ._trust import ecs_tasks_principal, stack_environment
 from ._usage import RoleUsage, SecretKeys, StackValues, gather_usages
 
@@ -60,8 +57,6 @@ OBSERVERS: tuple[Observer, ...] = (observe_default_routers, observe_task_definit
 # cdk.AspectPriority.MUTATING, a documented constant; reading it from Python is a call into
 # aws-cdk-lib that costs more than the rest of the module's import.
 MUTATING_ASPECT_PRIORITY = 200
-
-_ATTRIBUTE = "_ecs_exec_roles_stack_roles"
 
 
 class Resolver:
@@ -102,16 +97,21 @@ class RoleEntry:
     """One execution role of a stack: its plan, its role, and where its policies go.
 
     :param role: what the lifecycle reads of the role (its grants, its attachments).
-    :param scope: the construct the policies are created under.
+    :param scope: the construct the policies are created under (at ``plan.where``).
     :param iam_role: the IAM role the policies attach to.
+    :param role_path: the construct path of the role's ``CfnRole``.
     """
 
     plan: Plan
     role: GrantedRole
     scope: Construct
     iam_role: iam.IRole
+    role_path: str
     synthesis: Synthesis | None = None
     policies: list[iam.ManagedPolicy] = field(default_factory=list)
+    #: The statements of each policy, as the library wrote them, the policy's stack (``None``
+    #: for the role's) and the construct path of its ``CfnManagedPolicy``.
+    policy_statements: list[tuple[tuple[Statement, ...], Any, str]] = field(default_factory=list)
     #: The grants as a policy document of CDK strings when they were gathered at finalize,
     #: and how many there were then.
     grant_document: tuple[int, dict[str, Any]] | None = None
@@ -122,6 +122,7 @@ class StackRoles:
 
     def __init__(self, stack: cdk.Stack) -> None:
         self.stack = stack
+        self.app: AppState = stack_state(stack).app
         self.entries: list[RoleEntry] = []
         self.principals: dict[tuple[bool, bool], iam.IPrincipal] = {}
         #: The construct paths of the roles aws-cdk-lib made that were hardened (``_harden``).
@@ -131,17 +132,13 @@ class StackRoles:
         self._finalizer = False
         self._region_account: tuple[str, str] | None = None
         self._url_suffix: str | None = None
-        self._root: IConstruct | None = None
         # Construct paths of the scopes roles were created in, by id() (the scope is kept
         # alive with it).
         self._scope_paths: dict[int, tuple[IConstruct, str]] = {}
 
     @classmethod
     def of(cls, stack: cdk.Stack) -> StackRoles:
-        registry: StackRoles | None = getattr(stack, _ATTRIBUTE, None)
-        if registry is None:
-            registry = cls(stack)
-            setattr(stack, _ATTRIBUTE, registry)
+        registry: StackRoles = stack_state(stack).roles_or(cls)
         return registry
 
     def child_path(self, scope: IConstruct, child_id: str) -> str:
@@ -166,6 +163,7 @@ class StackRoles:
         """
         if not self.entries:
             self.stack.node.add_validation(_Validate(self))
+            register_verification(self.app)
         if finalizer and not self._finalizer:
             self._finalizer = True
             cdk.Aspects.of(entry.scope).add(_Finalize(self), priority=MUTATING_ASPECT_PRIORITY)
@@ -186,13 +184,6 @@ class StackRoles:
         if self._resolver is None:
             self._resolver = Resolver(self.stack)
         return self._resolver
-
-    @property
-    def root(self) -> IConstruct:
-        """The app (read once)."""
-        if self._root is None:
-            self._root = self.stack.node.root
-        return self._root
 
     @property
     def url_suffix(self) -> str:
@@ -224,6 +215,8 @@ class StackRoles:
         resolver.prefetch(_need_values(new))
         for entry in new:
             self._finalize(entry, resolver)
+        # Task definitions may still be added (by a later aspect): the checks look again.
+        self.app.forget_scan()
 
     def _observe(self, entries: Sequence[RoleEntry]) -> None:
         """Let the observers add what the app shows to the plans that ask for it, and warn of
@@ -233,7 +226,7 @@ class StackRoles:
         if not observed and not idle:
             return
         # Scanned afresh: task definitions may be added until synthesis.
-        index = scan_task_definitions(self.root)
+        index = scan_task_definitions(self.app)
         for entry in idle:
             if not index.using(entry.role):
                 _warn_unused(entry)
@@ -246,7 +239,7 @@ class StackRoles:
             StackValues(self.resolver, self.url_suffix, self.stream_pattern),
         )
         observations = []
-        secret_keys = SecretKeys(app_secrets(self.root), self.resolver, self.stack)
+        secret_keys = SecretKeys(self.app.secrets, self.resolver, self.stack)
         for entry, usage in zip(observed, usages, strict=True):
             usage.secret_keys = secret_keys
             if usage.grant_document is not None:
@@ -269,47 +262,50 @@ class StackRoles:
             pseudo_max_chars=known_pseudo_lengths(self.stack),
         )
         if entry.synthesis.fits(plan):
-            entry.policies = create_policies(
+            created = create_policies(
                 entry.scope,
                 entry.iam_role,
                 plan,
                 entry.synthesis,
                 functools.partial(_scope_in, plan),
             )
+            entry.policies = [policy for policy, _, _, _ in created]
+            entry.policy_statements = [
+                (statements, home, f"{self._policy_scope_path(plan, home)}/{child_id}/Resource")
+                for _, statements, home, child_id in created
+            ]
+
+    def _policy_scope_path(self, plan: Plan, home: Any) -> str:
+        """The construct path of the scope a role's policies go under in ``home``."""
+        if home is None:
+            return plan.where
+        return f"{stack_state(home).path()}/{plan.where.replace('/', '--')}"
 
     def errors(self) -> list[str]:
         entries = self.entries
         grants = _resolved_grants(self.stack, entries)
-        needs = task_needs_of(self.stack, self.root, [entry.role for entry in entries])
         # The roles' values resolved again, now that aws-cdk-lib has prepared the app (and,
         # for example, turned a parent stack's resource into a nested stack's parameter):
-        # grants and task definitions are in that form too.
+        # grants are in that form too.
         check = Resolver(self.stack)
         check.prefetch(
             value for entry in entries if entry.synthesis for value in _check_values(entry)
         )
-        naming = policies_naming(
-            self.stack,
-            [AttachedRole(e.role, e.policies, e.plan.options.role_name) for e in entries],
-            app_policy_resources(self.root),
-        )
         managed = _managed_policy_arns(entries, check)
         errors: list[str] = []
         for index, (entry, role_grants) in enumerate(zip(entries, grants, strict=True)):
-            tasks = tasks_using(self.root, entry.role)
+            tasks = tasks_using(self.app, entry.role)
             facts = Facts(
                 entry.plan,
                 entry.synthesis,
                 distinct_grants=role_grants,
                 each_grant=functools.partial(_each_grant, self.stack, entry.role, tasks),
-                task_needs=needs.get(id(entry.role), []),
+                registry_credentials=functools.partial(_registry_credentials, self.stack, tasks),
                 tasks_via_other_role=[
                     describe_task(t.task) for t in tasks if not t.names_role_itself(entry.role)
                 ],
-                tasks_in_other_regions=_other_regions(self.stack, self.root, entry, tasks),
                 inline_policies=[p.node.path for p in entry.role.attached_inline_policies],
                 managed_policies=managed[index],
-                policies_naming_role=naming[index],
                 resolve=check,
                 stream_pattern=self.stream_pattern,
             )
@@ -317,29 +313,18 @@ class StackRoles:
         return errors
 
 
-def _other_regions(
-    stack: cdk.Stack, root: IConstruct, entry: RoleEntry, tasks: Sequence[IndexedTask]
-) -> list[tuple[str, str, str]]:
-    """The task definitions in a region the role's trust condition does not name: each
-    described, with its region and the role's."""
-    options = entry.plan.options
-    if not options.trust_conditions or options.trust_all_regions:
-        return []
-    # Only an app of several stacks has a task definition in another stack (read each task
-    # definition's stack only then).
-    if not any(other is not stack for other in app_stacks(root)):
-        return []
-    remote = [task for task in tasks if task.stack is not stack]
-    if not remote:
-        return []
-    region = stack.region
-    if is_unresolved(region):
-        return []
+def _registry_credentials(stack: cdk.Stack, tasks: Sequence[IndexedTask]) -> list[tuple[str, str]]:
+    """The secrets the containers of ``tasks`` name as registry credentials (canonical ARN),
+    each with the container that does."""
+    assembly = Assembly([Template("", {})], Symbols())
     found = []
-    for task in remote:
-        task_region = task.stack.region
-        if not is_unresolved(task_region) and task_region != region:
-            found.append((describe_task(task.task), task_region, region))
+    rendered = stack.resolve([task.container_definitions for task in tasks])
+    for task, containers in zip(tasks, rendered, strict=True):
+        read = read_containers(assembly, assembly.templates[0], containers or [])
+        for secret in read.secrets:
+            if secret.purpose == "repositoryCredentials":
+                shown = canonical(assembly.symbols.display(secret.arn))
+                found.append((shown, str(ContainerOrigin(task.task, secret.container))))
     return found
 
 

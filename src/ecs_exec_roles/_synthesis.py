@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
+from ._app import stack_state
 from ._cfn import is_unresolved
 from ._nag import acknowledge_wildcards
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
@@ -97,16 +98,18 @@ def create_policies(
     plan: Plan,
     synthesis: Synthesis,
     scope_in: Callable[[Any], Construct],
-) -> list[iam.ManagedPolicy]:
+) -> list[tuple[iam.ManagedPolicy, tuple[Statement, ...], Any, str]]:
     """One customer-managed policy per packed group of statements: ``Policy``, ``Policy2``...
-    under ``scope`` for the role's stack, under ``scope_in(stack)`` for another stack."""
+    under ``scope`` for the role's stack, under ``scope_in(stack)`` for another stack; each
+    with the statements it holds, that stack (``None`` for the role's) and its id."""
     policies = []
     for policy_set in synthesis.sets:
         where = scope if policy_set.home is None else scope_in(policy_set.home)
         for index, statements in enumerate(policy_set.packing.policies):
+            child_id = "Policy" if index == 0 else f"Policy{index + 1}"
             policy = iam.ManagedPolicy(
                 where,
-                "Policy" if index == 0 else f"Policy{index + 1}",
+                child_id,
                 description=f"Permissions ECS needs to start tasks with {plan.where}"[:1000],
                 document=iam.PolicyDocument.from_json(
                     {"Version": "2012-10-17", "Statement": [s.to_json() for s in statements]}
@@ -116,12 +119,9 @@ def create_policies(
                 # otherwise close a dependency cycle role -> policy -> secret -> key -> role.
                 roles=[role],
             )
-            policies.append(policy)
+            policies.append((policy, statements, policy_set.home, child_id))
             acknowledge_wildcards(policy, statements)
     return policies
-
-
-_PSEUDO_LENGTHS_ATTRIBUTE = "_ecs_exec_roles_pseudo_lengths"
 
 
 def known_pseudo_lengths(stack: cdk.Stack) -> dict[str, int]:
@@ -131,10 +131,9 @@ def known_pseudo_lengths(stack: cdk.Stack) -> dict[str, int]:
     counts at its real length rather than the longest one (``aws`` is 3 characters,
     ``aws-iso-b`` 9): about 6 characters per ARN, which a shared role spends on more families.
     """
-    known: dict[str, int] | None = getattr(stack, _PSEUDO_LENGTHS_ATTRIBUTE, None)
-    if known is None:
+    state = stack_state(stack)
+    if state.pseudo_lengths is None:
         _, region, _ = stack_environment(stack)
         partition = None if is_unresolved(region) else partition_of_region(region)
-        known = {"AWS::Partition": len(partition)} if partition else {}
-        setattr(stack, _PSEUDO_LENGTHS_ATTRIBUTE, known)
-    return known
+        state.pseudo_lengths = {"AWS::Partition": len(partition)} if partition else {}
+    return state.pseudo_lengths

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+
+from ._app import stack_state
 
 __all__ = [
     "ECS_TASKS_SERVICE",
@@ -14,32 +17,53 @@ __all__ = [
     "partition_of_region",
     "stack_environment",
     "trust_document",
+    "trust_policy",
 ]
 
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
 
-def ecs_tasks_principal(
-    scope: Construct, *, trust_conditions: bool, trust_all_regions: bool
-) -> iam.IPrincipal:
-    """``ecs-tasks.amazonaws.com`` with confused-deputy conditions for the scope's account.
+def _conditions(stack: cdk.Stack, trust_all_regions: bool) -> dict[str, dict[str, str]]:
+    """The confused-deputy conditions for the stack's account (CDK strings).
 
     ``aws:SourceArn`` is matched account-wide (``arn:<partition>:ecs:<region>:<account>:*``):
     ECS does not support narrowing it to one cluster. ``trust_all_regions`` puts ``*`` in the
     region part for a role that tasks in several regions assume.
     """
-    if not trust_conditions:
-        return iam.ServicePrincipal(ECS_TASKS_SERVICE)
-    partition, region, account = stack_environment(cdk.Stack.of(scope))
+    partition, region, account = stack_environment(stack)
     if trust_all_regions:
         region = "*"
+    return {
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account}:*"},
+        "StringEquals": {"aws:SourceAccount": account},
+    }
+
+
+def ecs_tasks_principal(
+    scope: Construct, *, trust_conditions: bool, trust_all_regions: bool
+) -> iam.IPrincipal:
+    """``ecs-tasks.amazonaws.com``, with confused-deputy conditions for the scope's account
+    when ``trust_conditions`` (see :func:`trust_policy`)."""
+    if not trust_conditions:
+        return iam.ServicePrincipal(ECS_TASKS_SERVICE)
     return iam.ServicePrincipal(
-        ECS_TASKS_SERVICE,
-        conditions={
-            "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account}:*"},
-            "StringEquals": {"aws:SourceAccount": account},
-        },
+        ECS_TASKS_SERVICE, conditions=_conditions(cdk.Stack.of(scope), trust_all_regions)
     )
+
+
+def trust_policy(
+    stack: cdk.Stack, *, trust_conditions: bool, trust_all_regions: bool
+) -> dict[str, Any]:
+    """The trust policy of a role of ``stack`` with these settings, as CDK strings: what
+    ``iam.Role(assumed_by=ecs_tasks_principal(...))`` writes."""
+    statement: dict[str, Any] = {
+        "Action": "sts:AssumeRole",
+        "Effect": "Allow",
+        "Principal": {"Service": ECS_TASKS_SERVICE},
+    }
+    if trust_conditions:
+        statement["Condition"] = _conditions(stack, trust_all_regions)
+    return {"Statement": [statement], "Version": "2012-10-17"}
 
 
 def trust_document(principal: iam.IPrincipal) -> iam.PolicyDocument:
@@ -52,16 +76,12 @@ def trust_document(principal: iam.IPrincipal) -> iam.PolicyDocument:
     )
 
 
-_ENVIRONMENT_ATTRIBUTE = "_ecs_exec_roles_environment"
-
-
 def stack_environment(stack: cdk.Stack) -> tuple[str, str, str]:
     """The stack's partition, region and account (tokens or literals), read once per stack."""
-    environment: tuple[str, str, str] | None = getattr(stack, _ENVIRONMENT_ATTRIBUTE, None)
-    if environment is None:
-        environment = (stack.partition, stack.region, stack.account)
-        setattr(stack, _ENVIRONMENT_ATTRIBUTE, environment)
-    return environment
+    state = stack_state(stack)
+    if state.environment is None:
+        state.environment = (stack.partition, stack.region, stack.account)
+    return state.environment
 
 
 # Region name prefixes of the partitions other than "aws", longest first.

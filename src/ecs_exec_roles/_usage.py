@@ -18,6 +18,9 @@ from aws_cdk import aws_iam as iam
 
 from ._cfn import canonical
 from ._needs import read_attribute, secret_arn_for_policy
+from ._reader import TaskRead, read_containers
+from ._symbols import Symbols
+from ._template import Assembly, Template
 
 if TYPE_CHECKING:
     import aws_cdk as cdk
@@ -74,13 +77,15 @@ class SecretKeys:
 
 @dataclass(frozen=True)
 class TaskView:
-    """A task definition that uses the role, and its containers in template form.
+    """A task definition that uses the role, its containers in template form, and what the
+    reader finds they need.
 
     :param home: the task definition's stack when it is not the role's, else ``None``.
     """
 
     entry: IndexedTask
     containers: Sequence[dict[str, Any]]
+    read: TaskRead
     home: Any = None
 
 
@@ -107,6 +112,8 @@ class RoleUsage:
     role: GrantedRole
     owner: Construct
     stack_values: StackValues
+    #: The unknown parts of the values the reader resolved (shared by the stack's roles).
+    symbols: Symbols = field(default_factory=Symbols)
     tasks: list[TaskView] = field(default_factory=list)
     grants: list[GrantView] = field(default_factory=list)
     #: The grants as one policy document of CDK strings (``None`` without grants).
@@ -125,7 +132,18 @@ def gather_usages(
 
     :param tasks_of: the task definitions using a role.
     """
-    usages = [RoleUsage(stack, role, owner, stack_values) for role, owner in roles]
+    # The containers, resolved in the role's stack before aws-cdk-lib prepares the app, name
+    # the resources of every stack as that stack would: the reader sees them as unknowns.
+    assembly = Assembly([Template("", {})])
+    template = assembly.templates[0]
+
+    def view(entry: IndexedTask, containers: Any, home: Any = None) -> TaskView:
+        containers = containers or []
+        return TaskView(entry, containers, read_containers(assembly, template, containers), home)
+
+    usages = [
+        RoleUsage(stack, role, owner, stack_values, assembly.symbols) for role, owner in roles
+    ]
     entries = [(usage, entry) for usage in usages for entry in tasks_of(usage.role)]
     # Rendering first: it adds the default routers' grants, which the grants below include.
     # Task definitions of the stack render together; one of another stack renders on its
@@ -134,12 +152,12 @@ def gather_usages(
     if local:
         rendered = stack.resolve([entry.container_definitions for _, entry in local])
         for (usage, entry), containers in zip(local, rendered, strict=True):
-            usage.tasks.append(TaskView(entry, containers or []))
+            usage.tasks.append(view(entry, containers))
     for usage, entry in entries:
         if entry.stack is not stack:
             with usage.role.rendering(entry.task):
                 containers = stack.resolve(entry.container_definitions)
-            usage.tasks.append(TaskView(entry, containers or [], entry.stack))
+            usage.tasks.append(view(entry, containers, entry.stack))
     granted = [usage for usage in usages if usage.role.recorded_grants]
     if granted:
         # One document for every role's grants (it keeps each statement, in order): the

@@ -1,0 +1,184 @@
+"""The template files of a cloud assembly, read into an :class:`~._template.Assembly`.
+
+Every stack's template is listed by the synthesis (``IPolicyValidationContext``); its cloud
+assembly manifest gives its construct path and environment. A nested stack's template is a
+file asset of its top-level stack, found through that stack's assets manifest and linked to
+the resource that makes it, whose parameters it receives. The construct tree the synthesis
+writes beside them (``tree.json``) names each resource's construct path, so the library finds
+its own resources, and messages name resources, as the app's code does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ._template import Assembly, Template
+
+__all__ = ["load_assembly"]
+
+
+def load_assembly(template_paths: Sequence[str]) -> Assembly:
+    """The templates at ``template_paths``, those of their nested stacks, and the construct
+    path of each resource the app's construct tree names."""
+    templates: list[Template] = []
+    manifests: dict[str, Mapping[str, Any]] = {}
+    for path in template_paths:
+        directory = os.path.dirname(path)
+        if directory not in manifests:
+            manifests[directory] = _read(os.path.join(directory, "manifest.json")) or {}
+        stack_path, account, region = _stack_of(manifests[directory], os.path.basename(path))
+        top = Template(path, _read(path) or {}, stack_path, account, region)
+        templates.append(top)
+        templates.extend(_nested_templates(top, _nested_template_files(path)))
+    tree = _tree_file(template_paths)
+    entries = list(_resources(tree)) if tree is not None else []
+    _name_nested_stacks(templates, entries)
+    assembly = Assembly(templates)
+    for construct_path, logical_id in entries:
+        template = _template_of(templates, construct_path, logical_id)
+        if template is not None:
+            assembly.name(template, logical_id, construct_path)
+    if tree is None:
+        # Without the tree (an app made with tree_metadata=False), the path metadata the CDK
+        # CLI asks for names the resources.
+        for template in templates:
+            for logical_id, resource in template.resources.items():
+                metadata = ((resource or {}).get("Metadata") or {}).get("aws:cdk:path")
+                if isinstance(metadata, str):
+                    assembly.name(template, logical_id, metadata)
+    return assembly
+
+
+def _read(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def _stack_of(manifest: Mapping[str, Any], file_name: str) -> tuple[str, str | None, str | None]:
+    """A template's stack in its assembly's manifest: construct path, account, region."""
+    for artifact in (manifest.get("artifacts") or {}).values():
+        properties = artifact.get("properties") or {}
+        if properties.get("templateFile") != file_name:
+            continue
+        environment = str(artifact.get("environment") or "")
+        account, _, region = environment.removeprefix("aws://").partition("/")
+        return (
+            str(artifact.get("displayName") or ""),
+            None if account.startswith("unknown-") or not account else account,
+            None if region.startswith("unknown-") or not region else region,
+        )
+    return "", None, None
+
+
+def _tree_file(template_paths: Sequence[str]) -> Any:
+    """The construct tree of the app: in the root assembly, above the stages' assemblies."""
+    for path in template_paths:
+        directory = os.path.dirname(path)
+        for _ in range(8):
+            tree = _read(os.path.join(directory, "tree.json"))
+            if isinstance(tree, dict) and isinstance(tree.get("tree"), dict):
+                return tree["tree"]
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+    return None
+
+
+def _resources(node: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every resource of the tree: its construct path and logical ID."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        attributes = current.get("attributes") or {}
+        logical_id = attributes.get("aws:cdk:cloudformation:logicalId")
+        if isinstance(logical_id, str):
+            yield str(current.get("path", "")), logical_id
+        children = current.get("children")
+        if isinstance(children, dict):
+            stack.extend(child for child in children.values() if isinstance(child, dict))
+
+
+def _template_of(
+    templates: Sequence[Template], construct_path: str, logical_id: str
+) -> Template | None:
+    """The template of the stack a construct is in: the one whose stack's path is the
+    longest prefix of the construct's, if it has that resource."""
+    best: Template | None = None
+    for template in templates:
+        prefix = template.stack_path
+        if (
+            prefix
+            and construct_path.startswith(f"{prefix}/")
+            and (best is None or len(prefix) > len(best.stack_path))
+        ):
+            best = template
+    return best if best is not None and logical_id in best.resources else None
+
+
+def _name_nested_stacks(templates: Sequence[Template], entries: Sequence[tuple[str, str]]) -> None:
+    """Give each nested stack's template its stack's construct path: the path of the
+    resource that makes it (``<stack>.NestedStack/<id>.NestedStackResource``) tells it."""
+    changed = True
+    while changed:
+        changed = False
+        for template in templates:
+            for logical_id, child in template.children.items():
+                if child.stack_path or not template.stack_path:
+                    continue
+                for construct_path, found in entries:
+                    if (
+                        found != logical_id
+                        or _template_of(templates, construct_path, logical_id) is not template
+                    ):
+                        continue
+                    head, marker, _ = construct_path.rpartition(".NestedStack/")
+                    if marker:
+                        child.stack_path = head
+                        changed = True
+
+
+def _nested_template_files(template_path: str) -> dict[str, str]:
+    """The nested stack templates a stack's assets manifest lists: file name by asset hash."""
+    manifest = _read(template_path.removesuffix(".template.json") + ".assets.json") or {}
+    found = {}
+    for asset_hash, asset in (manifest.get("files") or {}).items():
+        path = ((asset or {}).get("source") or {}).get("path")
+        if isinstance(path, str) and path.endswith(".nested.template.json"):
+            found[asset_hash] = path
+    return found
+
+
+def _nested_templates(parent: Template, files: Mapping[str, str]) -> list[Template]:
+    """The templates of ``parent``'s nested stacks (and theirs), each linked to the resource
+    that makes it: its ``TemplateURL`` names the asset's hash, or its asset metadata the
+    file."""
+    found: list[Template] = []
+    directory = os.path.dirname(parent.path)
+    for logical_id, resource in parent.resources.items():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::CloudFormation::Stack":
+            continue
+        metadata = resource.get("Metadata") or {}
+        name = metadata.get("aws:asset:path") if isinstance(metadata, dict) else None
+        if not isinstance(name, str):
+            url = json.dumps((resource.get("Properties") or {}).get("TemplateURL"))
+            name = next((path for key, path in files.items() if key in url), None)
+        if name is None:
+            continue
+        path = os.path.join(directory, name)
+        body = _read(path)
+        if not isinstance(body, dict):
+            continue
+        child = Template(
+            path, body, "", parent.account, parent.region, parent=parent, parent_resource=logical_id
+        )
+        parent.children[logical_id] = child
+        found.append(child)
+        found.extend(_nested_templates(child, files))
+    return found

@@ -1,0 +1,539 @@
+"""The synthesized templates of an app, and each value in them as CloudFormation deploys it.
+
+:class:`Assembly` holds the templates of a cloud assembly (read by ``_assembly``: every
+stack, the stacks of stages, and nested stacks) and resolves a value of any template to
+*text*: literal text where the templates tell it (a pseudo parameter of a stack with a concrete
+environment, the name a resource is given, an export of another stack, a parameter a
+parent stack passes to a nested one), and an opaque placeholder ``\\x01<n>\\x02`` for each part
+only deployment tells (a generated name, the account of an environment-agnostic stack). Two
+placeholders are equal exactly when they stand for the same value, so resolved text compares
+and matches as IAM would compare the deployed values (``_evaluate``).
+
+The ARN of a resource of the app is spelled out from its type (a log group's
+``arn:<partition>:logs:<region>:<account>:log-group:<name>:*``), so ``Fn::GetAtt X.Arn``, an
+ARN joined from the resource's name and an ARN split into its parts all give the same text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._symbols import PLACEHOLDER, PSEUDO_PARAMETERS, Symbols, Unknown
+from ._trust import partition_of_region
+
+__all__ = ["Assembly", "Template"]
+
+_URL_SUFFIXES = {
+    "aws": "amazonaws.com",
+    "aws-us-gov": "amazonaws.com",
+    "aws-cn": "amazonaws.com.cn",
+}
+
+# The property that names a resource (its Ref, when given), by type.
+_NAME_PROPERTIES = {
+    "AWS::ECR::Repository": "RepositoryName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::SSM::Parameter": "Name",
+}
+# How a resource's ARN is made of its Ref, by type: (service, resource part before and after).
+_ARN_FORMS = {
+    "AWS::ECR::Repository": ("ecr", "repository/", ""),
+    "AWS::Logs::LogGroup": ("logs", "log-group:", ":*"),
+    "AWS::KMS::Key": ("kms", "key/", ""),
+}
+
+
+@dataclass(eq=False)
+class Template:
+    """One template: a stack's, or a nested stack's (with the parent resource that makes it)."""
+
+    path: str
+    body: Mapping[str, Any]
+    stack_path: str = ""
+    account: str | None = None
+    region: str | None = None
+    parent: Template | None = None
+    parent_resource: str = ""
+    #: The nested stacks' templates, by the logical ID of their resource in this template.
+    children: dict[str, Template] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    @property
+    def resources(self) -> Mapping[str, Any]:
+        resources = self.body.get("Resources")
+        return resources if isinstance(resources, dict) else {}
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        parameters = self.body.get("Parameters")
+        return parameters if isinstance(parameters, dict) else {}
+
+    @property
+    def outputs(self) -> Mapping[str, Any]:
+        outputs = self.body.get("Outputs")
+        return outputs if isinstance(outputs, dict) else {}
+
+    @property
+    def mappings(self) -> Mapping[str, Any]:
+        mappings = self.body.get("Mappings")
+        return mappings if isinstance(mappings, dict) else {}
+
+    def resource_type(self, logical_id: str) -> str:
+        resource = self.resources.get(logical_id)
+        return str(resource.get("Type", "")) if isinstance(resource, dict) else ""
+
+    def properties(self, logical_id: str) -> Mapping[str, Any]:
+        resource = self.resources.get(logical_id)
+        properties = resource.get("Properties") if isinstance(resource, dict) else None
+        return properties if isinstance(properties, dict) else {}
+
+
+class _Functions:
+    """CloudFormation's functions, as :class:`Assembly` resolves them."""
+
+    symbols: Symbols
+
+    def _resolve(self, template: Template, value: Any, depth: int) -> Any:
+        raise NotImplementedError
+
+    def _ref(self, template: Template, name: str, depth: int) -> Any:
+        raise NotImplementedError
+
+    def _get_att(self, template: Template, logical_id: str, attribute: str, depth: int) -> Any:
+        raise NotImplementedError
+
+    def _opaque(self, template: Template, value: Any) -> str:
+        raise NotImplementedError
+
+    def _unknown(
+        self,
+        key: tuple[Any, ...],
+        label: str,
+        *,
+        expression: Any = None,
+        resource_type: str = "",
+        attribute: str = "",
+        ssm_parameter: str = "",
+    ) -> str:
+        raise NotImplementedError
+
+    @property
+    def exports(self) -> Mapping[str, tuple[Template, Any]]:
+        raise NotImplementedError
+
+    @property
+    def _cross_region_exports(self) -> Mapping[str, tuple[Template, Any]]:
+        raise NotImplementedError
+
+    # -- the functions --------------------------------------------------------------------------
+
+    def _join(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
+        if not (isinstance(argument, list) and len(argument) == 2):
+            return self._opaque(template, value)
+        delimiter = self._resolve(template, argument[0], depth)
+        parts = self._resolve(template, argument[1], depth)
+        if not isinstance(delimiter, str) or not isinstance(parts, list):
+            return self._opaque(template, value)
+        texts = []
+        for part in parts:
+            if part is None:
+                continue
+            if isinstance(part, (int, float)) and not isinstance(part, bool):
+                part = str(part)
+            if not isinstance(part, str):
+                return self._opaque(template, value)
+            texts.append(part)
+        return delimiter.join(texts)
+
+    def _sub(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
+        text: Any = argument if isinstance(argument, str) else None
+        variables: Any = {} if isinstance(argument, str) else None
+        if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str):
+            text, variables = argument
+        if text is None or not isinstance(variables, dict):
+            return self._opaque(template, value)
+        failed = False
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal failed
+            name = match[1]
+            if name in variables:
+                resolved = self._resolve(template, variables[name], depth)
+            elif "." in name:
+                logical_id, attribute = name.split(".", 1)
+                resolved = self._get_att(template, logical_id, attribute, depth)
+            else:
+                resolved = self._ref(template, name, depth)
+            if isinstance(resolved, (int, float)) and not isinstance(resolved, bool):
+                resolved = str(resolved)
+            if not isinstance(resolved, str):
+                failed = True
+                return ""
+            return resolved
+
+        substituted = _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
+        return self._opaque(template, value) if failed else substituted
+
+    def _select(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
+        if not (isinstance(argument, list) and len(argument) == 2):
+            return self._opaque(template, value)
+        index = self._resolve(template, argument[0], depth)
+        items = self._resolve(template, argument[1], depth)
+        try:
+            position = int(index)
+        except (TypeError, ValueError):
+            return self._opaque(template, value)
+        if isinstance(items, list) and 0 <= position < len(items):
+            return items[position]
+        return self._opaque(template, value)
+
+    def _split(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
+        if not (isinstance(argument, list) and len(argument) == 2):
+            return self._opaque(template, value)
+        delimiter = self._resolve(template, argument[0], depth)
+        text = self._resolve(template, argument[1], depth)
+        if isinstance(delimiter, str) and delimiter and isinstance(text, str):
+            return text.split(delimiter)
+        return self._opaque(template, value)
+
+    def _import(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
+        name = self._resolve(template, argument, depth)
+        if isinstance(name, str):
+            found = self.exports.get(name)
+            if found is not None:
+                return self._resolve(found[0], found[1], depth)
+            return self._unknown(("import", name), name, expression=value)
+        return self._opaque(template, value)
+
+    def _find_in_map(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
+        if not (isinstance(argument, list) and len(argument) == 3):
+            return self._opaque(template, value)
+        name, first, second = (self._resolve(template, a, depth) for a in argument)
+        mapping = template.mappings.get(name) if isinstance(name, str) else None
+        if not isinstance(mapping, dict) or not isinstance(second, str):
+            return self._opaque(template, value)
+        if isinstance(first, str) and first in mapping:
+            entry = mapping[first]
+            if isinstance(entry, dict) and second in entry:
+                return self._resolve(template, entry[second], depth)
+        unknown = self.symbols.unknown(first)
+        if unknown is not None and unknown.pseudo == "AWS::Region":
+            # A mapping by region, read in the deployment's region: the same value as any
+            # other mapping with the same entries, looked up in the same region.
+            column = tuple(
+                sorted(
+                    (region, str(entry.get(second)))
+                    for region, entry in mapping.items()
+                    if isinstance(entry, dict) and isinstance(entry.get(second), str)
+                )
+            )
+            return self._unknown(("region-map", column), f"{name} of the region", expression=value)
+        return self._opaque(template, value)
+
+
+class _Resources(_Functions):
+    """References to resources, parameters and pseudo parameters, as :class:`Assembly`
+    resolves them."""
+
+    def _ref_uncached(self, template: Template, name: str, depth: int) -> Any:
+        if name.startswith("AWS::"):
+            return self._pseudo(template, name)
+        if name in template.parameters:
+            return self._parameter(template, name, depth)
+        resource_type = template.resource_type(name)
+        name_property = _NAME_PROPERTIES.get(resource_type)
+        if name_property is not None:
+            given = template.properties(name).get(name_property)
+            if given is not None:
+                resolved = self._resolve(template, given, depth + 1)
+                if isinstance(resolved, str):
+                    return resolved
+        return self._unknown(
+            ("ref", template.path, name),
+            self._label(template, name),
+            expression={"Ref": name},
+            resource_type=resource_type,
+            attribute="Ref",
+        )
+
+    def _pseudo(self, template: Template, name: str) -> Any:
+        partition = partition_of_region(template.region) if template.region else None
+        literal = {
+            "AWS::Region": template.region,
+            "AWS::AccountId": template.account,
+            "AWS::Partition": partition,
+            "AWS::URLSuffix": _URL_SUFFIXES.get(partition or ""),
+        }.get(name)
+        if literal:
+            return literal
+        if name == "AWS::NoValue":
+            return None
+        if name in PSEUDO_PARAMETERS:
+            # Every environment-agnostic stack of an app deploys to the environment the CLI
+            # is given: one unknown per pseudo parameter, whatever the template.
+            return self._unknown(("pseudo", name), name, expression={"Ref": name})
+        return self._unknown(("ref", template.path, name), name, expression={"Ref": name})
+
+    def _parameter(self, template: Template, name: str, depth: int) -> Any:
+        parent = template.parent
+        if parent is not None:
+            given = parent.properties(template.parent_resource).get("Parameters") or {}
+            if isinstance(given, dict) and name in given:
+                return self._resolve(parent, given[name], depth + 1)
+        declared = template.parameters[name]
+        declared = declared if isinstance(declared, dict) else {}
+        if str(declared.get("Type", "")).startswith("AWS::SSM::Parameter::Value<"):
+            ssm_name = str(declared.get("Default", ""))
+            return self._unknown(
+                ("ssm", ssm_name) if ssm_name else ("parameter", template.path, name),
+                name,
+                expression={"Ref": name},
+                ssm_parameter=ssm_name,
+            )
+        # A parameter's default may be overridden at deployment: not a known value.
+        return self._unknown(("parameter", template.path, name), name, expression={"Ref": name})
+
+    def _label(self, template: Template, logical_id: str) -> str:
+        """How messages show a resource's value: by its construct's path where the app tells
+        it (an L2's, for its ``Resource``), else by its logical ID."""
+        raise NotImplementedError
+
+    def _get_att_uncached(
+        self, template: Template, logical_id: str, attribute: str, depth: int
+    ) -> Any:
+        resource_type = template.resource_type(logical_id)
+        nested = template.children.get(logical_id)
+        if nested is not None and attribute.startswith("Outputs."):
+            output = nested.outputs.get(attribute.removeprefix("Outputs."))
+            if isinstance(output, dict) and "Value" in output:
+                return self._resolve(nested, output["Value"], depth + 1)
+        if attribute == "Arn":
+            arn = self._arn(template, logical_id, resource_type, depth)
+            if arn is not None:
+                return arn
+        if resource_type == "Custom::CrossRegionExportReader":
+            # A reference across regions (cross_region_references): the value the writer of
+            # another stack's region puts in SSM under the attribute's name.
+            written = self._cross_region_exports.get(attribute)
+            if written is not None:
+                return self._resolve(written[0], written[1], depth + 1)
+        return self._unknown(
+            ("att", template.path, logical_id, attribute),
+            f"{self._label(template, logical_id)}.{attribute}",
+            expression={"Fn::GetAtt": [logical_id, attribute]},
+            resource_type=resource_type,
+            attribute=attribute,
+        )
+
+    def _arn(self, template: Template, logical_id: str, resource_type: str, depth: int) -> Any:
+        name = self._ref(template, logical_id, depth)
+        if not isinstance(name, str):
+            return None
+        partition = self._pseudo(template, "AWS::Partition")
+        region = self._pseudo(template, "AWS::Region")
+        account = self._pseudo(template, "AWS::AccountId")
+        if resource_type in _ARN_FORMS:
+            service, before, after = _ARN_FORMS[resource_type]
+            return f"arn:{partition}:{service}:{region}:{account}:{before}{name}{after}"
+        if resource_type == "AWS::S3::Bucket":
+            return f"arn:{partition}:s3:::{name}"
+        if resource_type == "AWS::IAM::Role":
+            path = template.properties(logical_id).get("Path", "/")
+            path = path if isinstance(path, str) and path.startswith("/") else "/"
+            return f"arn:{partition}:iam::{account}:role{path}{name}"
+        return None
+
+
+class Assembly(_Resources):
+    """Templates that deploy together, and their values resolved to text."""
+
+    def __init__(self, templates: Sequence[Template], symbols: Symbols | None = None) -> None:
+        self.templates = list(templates)
+        self.symbols = symbols or Symbols()
+        self._exports: dict[str, tuple[Template, Any]] | None = None
+        self._cache: dict[tuple[int, str, str], Any] = {}
+        self._by_ref: dict[str, dict[str, tuple[Template, str]]] = {}
+        #: Each resource by its construct's path, and the path of each resource.
+        self.by_path: dict[str, tuple[Template, str]] = {}
+        self._paths: dict[tuple[int, str], str] = {}
+        self._written: dict[str, tuple[Template, Any]] | None = None
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def name(self, template: Template, logical_id: str, construct_path: str) -> None:
+        """Record the construct path of a resource of ``template``."""
+        self.by_path[construct_path] = (template, logical_id)
+        self._paths[(id(template), logical_id)] = construct_path
+
+    def _label(self, template: Template, logical_id: str) -> str:
+        path = self._paths.get((id(template), logical_id))
+        return path.removesuffix("/Resource") if path else logical_id
+
+    def path_of(self, template: Template, logical_id: str) -> str:
+        """The construct path of a resource, or ``""`` where the app does not tell."""
+        return self._paths.get((id(template), logical_id), "")
+
+    def resource_of(self, text: str, resource_type: str) -> tuple[Template, str] | None:
+        """The resource of ``resource_type`` whose ``Ref`` is ``text``, in any template."""
+        by_ref = self._by_ref.get(resource_type)
+        if by_ref is None:
+            by_ref = self._by_ref[resource_type] = {}
+            for template in self.templates:
+                for logical_id, resource in template.resources.items():
+                    if isinstance(resource, dict) and resource.get("Type") == resource_type:
+                        ref = self._ref(template, logical_id, 0)
+                        if isinstance(ref, str):
+                            by_ref.setdefault(ref, (template, logical_id))
+        return by_ref.get(text)
+
+    def template(self, path: str) -> Template | None:
+        wanted = os.path.realpath(path)
+        for template in self.templates:
+            if os.path.realpath(template.path) == wanted:
+                return template
+        return None
+
+    @property
+    def exports(self) -> Mapping[str, tuple[Template, Any]]:
+        """Each export of the assembly by its name: the template and the value it exports."""
+        if self._exports is None:
+            self._exports = {}
+            for template in self.templates:
+                for output in template.outputs.values():
+                    if not isinstance(output, dict) or "Export" not in output:
+                        continue
+                    name = self.resolve(template, (output.get("Export") or {}).get("Name"))
+                    if isinstance(name, str) and not PLACEHOLDER.search(name):
+                        self._exports[name] = (template, output.get("Value"))
+        return self._exports
+
+    @property
+    def _cross_region_exports(self) -> Mapping[str, tuple[Template, Any]]:
+        """What the app's cross-region export writers write, by name: template and value."""
+        if self._written is None:
+            self._written = {}
+            for template in self.templates:
+                for logical_id, resource in template.resources.items():
+                    if not isinstance(resource, dict):
+                        continue
+                    if resource.get("Type") != "Custom::CrossRegionExportWriter":
+                        continue
+                    props = template.properties(logical_id).get("WriterProps") or {}
+                    exports = props.get("exports") if isinstance(props, dict) else None
+                    for name, value in (exports or {}).items():
+                        self._written[name] = (template, value)
+        return self._written
+
+    # -- resolving ------------------------------------------------------------------------------
+
+    def resolve(self, template: Template, value: Any) -> Any:
+        """``value`` of ``template`` as deployed: text, with a placeholder for each part only
+        deployment tells; lists and objects keep their shape."""
+        return self._resolve(template, value, 0)
+
+    def text(self, template: Template, value: Any) -> str | None:
+        """``value`` resolved to text, or ``None`` when it is not text (a list, an object)."""
+        resolved = self.resolve(template, value)
+        if isinstance(resolved, bool) or resolved is None:
+            return None
+        if isinstance(resolved, (int, float)):
+            return str(resolved)
+        return resolved if isinstance(resolved, str) else None
+
+    def pseudo(self, template: Template, name: str) -> str:
+        """A pseudo parameter in ``template``: literal when its environment tells it."""
+        result = self._pseudo(template, name)
+        return result if isinstance(result, str) else ""
+
+    def _unknown(
+        self,
+        key: tuple[Any, ...],
+        label: str,
+        *,
+        expression: Any = None,
+        resource_type: str = "",
+        attribute: str = "",
+        ssm_parameter: str = "",
+    ) -> str:
+        return self.symbols.placeholder(
+            Unknown(f"<{label}>", key, resource_type, attribute, ssm_parameter, expression)
+        )
+
+    def _opaque(self, template: Template, value: Any) -> str:
+        """An intrinsic this module does not evaluate: one unknown per expression."""
+        dumped = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        return self._unknown(("value", template.path, dumped), dumped, expression=value)
+
+    def _resolve(self, template: Template, value: Any, depth: int) -> Any:
+        if depth > 50:
+            return self._opaque(template, value)
+        if isinstance(value, list):
+            return [self._resolve(template, item, depth + 1) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((function, argument),) = value.items()
+            if function == "Ref" and isinstance(argument, str):
+                return self._ref(template, argument, depth)
+            if function == "Fn::GetAtt":
+                parts = argument.split(".", 1) if isinstance(argument, str) else argument
+                if isinstance(parts, list) and len(parts) == 2:
+                    attribute = self._resolve(template, parts[1], depth + 1)
+                    if isinstance(parts[0], str) and isinstance(attribute, str):
+                        return self._get_att(template, parts[0], attribute, depth)
+                return self._opaque(template, value)
+            handler = _FUNCTIONS.get(function)
+            if handler is not None:
+                return getattr(self, handler)(template, argument, value, depth + 1)
+            if function.startswith("Fn::") or function == "Condition":
+                return self._opaque(template, value)
+        return {key: self._resolve(template, item, depth + 1) for key, item in value.items()}
+
+    def _ref(self, template: Template, name: str, depth: int) -> Any:
+        key = (id(template), "Ref", name)
+        if key in self._cache:
+            return self._cache[key]
+        result = self._ref_uncached(template, name, depth)
+        self._cache[key] = result
+        return result
+
+    def _get_att(self, template: Template, logical_id: str, attribute: str, depth: int) -> Any:
+        key = (id(template), logical_id, attribute)
+        if key in self._cache:
+            return self._cache[key]
+        result = self._get_att_uncached(template, logical_id, attribute, depth)
+        self._cache[key] = result
+        return result
+
+    def region_mapping(self, template: Template, entries: Mapping[str, str]) -> str:
+        """The value a mapping with ``entries`` (region: value) gives in ``template``'s
+        region: the entry of a region the template names, else the same unknown as a lookup
+        of the template's own mapping with those entries."""
+        region = self._pseudo(template, "AWS::Region")
+        if isinstance(region, str) and region in entries:
+            return entries[region]
+        return self.symbols.placeholder(
+            Unknown("<the region's entry>", ("region-map", tuple(sorted(entries.items()))))
+        )
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+# The method of :class:`_Functions` that resolves each function.
+_FUNCTIONS = {
+    "Fn::Join": "_join",
+    "Fn::Sub": "_sub",
+    "Fn::Select": "_select",
+    "Fn::Split": "_split",
+    "Fn::ImportValue": "_import",
+    "Fn::FindInMap": "_find_in_map",
+}
