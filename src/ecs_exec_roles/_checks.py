@@ -30,6 +30,7 @@ __all__ = [
     "Facts",
     "Finding",
     "Grant",
+    "check_containers_kept",
     "check_exact_resources",
     "check_grants_covered",
     "check_no_denies",
@@ -98,6 +99,8 @@ class Facts:
         a grant on a secret is not covered).
     :param tasks_via_other_role: the task definitions that name the role through another
         role object, described.
+    :param tasks_grown: the task definitions that got a container after the library rendered
+        theirs, described.
     :param inline_policies: the paths of inline policies attached to the role.
     :param managed_policies: the ARNs of managed policies attached with ``add_managed_policy``.
     :param resolve: resolves the role's own values at check time.
@@ -113,6 +116,7 @@ class Facts:
         each_grant: Callable[[], Sequence[Grant]] = tuple,
         registry_credentials: Callable[[], Sequence[tuple[str, str]]] = tuple,
         tasks_via_other_role: Sequence[str] = (),
+        tasks_grown: Sequence[str] = (),
         inline_policies: Sequence[str] = (),
         managed_policies: Sequence[str] = (),
         resolve: Callable[[Any], Any] = lambda value: value,
@@ -124,6 +128,7 @@ class Facts:
         self.each_grant = each_grant
         self.registry_credentials = registry_credentials
         self.tasks_via_other_role = tasks_via_other_role
+        self.tasks_grown = tasks_grown
         self.inline_policies = inline_policies
         self.managed_policies = managed_policies
         self.resolve = resolve
@@ -268,6 +273,23 @@ def check_tasks_reach_the_role(facts: Facts) -> list[Finding]:
     ]
 
 
+def check_containers_kept(facts: Facts) -> list[Finding]:
+    """No task definition that uses the role got a container after the library rendered its
+    containers: aws-cdk-lib renders them once, so the new one would be left out of the
+    template without a word."""
+    return [
+        Finding(
+            f"{facts.plan.where}: {task} got a container after the library read its containers "
+            "to build the role (an aspect added it once the library's finalizer had run); "
+            "aws-cdk-lib renders a task definition's containers once, so the new container "
+            "would be missing from the template. Add the container while building the app, or "
+            "give the task definition a role that does not derive (derive=False, naming the "
+            "container's resources in the props), which leaves the rendering to synthesis."
+        )
+        for task in facts.tasks_grown
+    ]
+
+
 def check_nothing_attached(facts: Facts) -> list[Finding]:
     """No policy reaches the role through the role object but its own: the role takes its
     permissions from its props and derivation only, and its managed policies count toward the
@@ -297,8 +319,10 @@ def check_no_denies(facts: Facts) -> list[Finding]:
         Finding(
             f"{facts.plan.where}: a Deny statement was added to the execution role "
             f"({_shortened(sort_key(grant))}); its policies hold only what ECS needs, so it "
-            "would be dropped. Put the Deny in a managed policy passed as "
-            "permissions_boundary, which limits the role whatever its policies allow."
+            "would be dropped. Put it in a managed policy of the app passed as "
+            "permissions_boundary, which limits the role whatever its policies allow, and let "
+            "that policy allow what ECS needs too (a boundary of Deny statements only allows "
+            "nothing; the verification of the templates evaluates the role's needs through it)."
         )
         for grant in facts.distinct_grants
         if grant.get("Effect") == "Deny"
@@ -312,6 +336,7 @@ CHECKS: tuple[Check, ...] = (
     check_policy_count,
     check_grants_covered,
     check_tasks_reach_the_role,
+    check_containers_kept,
     check_nothing_attached,
     check_no_denies,
 )

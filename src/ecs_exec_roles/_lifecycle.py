@@ -26,6 +26,7 @@ from ._app import AppState, stack_state
 from ._cfn import canonical, flatten, is_unresolved
 from ._checks import Facts, Grant, errors_of
 from ._derive import observe_task_definitions
+from ._errors import ExecutionRoleError
 from ._firelens import observe_default_routers
 from ._needs import ContainerOrigin, describe_task
 from ._plan import Observation, Plan
@@ -304,6 +305,11 @@ class StackRoles:
                 tasks_via_other_role=[
                     describe_task(t.task) for t in tasks if not t.names_role_itself(entry.role)
                 ],
+                tasks_grown=[
+                    describe_task(t.task)
+                    for t in tasks
+                    if t.rendered is not None and t.containers > t.rendered
+                ],
                 inline_policies=[p.node.path for p in entry.role.attached_inline_policies],
                 managed_policies=managed[index],
                 resolve=check,
@@ -338,10 +344,20 @@ def _managed_policy_arns(entries: Sequence[RoleEntry], resolve: Resolver) -> lis
 
 def _scope_in(plan: Plan, stack: cdk.Stack) -> Construct:
     """Where a role's policies for the task definitions of another stack go in that stack:
-    one construct per role, named after the role's path."""
+    one construct per role, named after the role's path (made once per role and stack)."""
     name = plan.where.replace("/", "--")
     existing = stack.node.try_find_child(name)
-    return existing if isinstance(existing, Construct) else Construct(stack, name)
+    if existing is not None:
+        # Two paths the constructs library spells alike ("A/B" and "A--B"), or a construct
+        # of the app with that id: the policies of two roles cannot share one scope.
+        raise ExecutionRoleError(
+            f"{plan.where}: the role's policies for the task definitions of "
+            f"{stack.node.path} go under {stack.node.path}/{name}, which "
+            f"{existing.node.path!r} already is (another execution role whose path differs "
+            "only by '/' and '--', or a construct of the app). Give one of them another "
+            "construct id."
+        )
+    return Construct(stack, name)
 
 
 def _warn_unused(entry: RoleEntry) -> None:

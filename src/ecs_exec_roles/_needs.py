@@ -210,6 +210,9 @@ def name_problem(kind: Kind, text: str, wildcard: str = "") -> str | None:
     if kind.shape is Shape.TAGGED:
         return None
     label = kind.label.replace("_", " ")
+    field_problem = _field_problem(text, label)
+    if field_problem is not None:
+        return field_problem
     name = _name_part(kind, text)
     if name is None:
         return None if "<" in text or "{" in text else f"is not the ARN of a {label}"
@@ -240,6 +243,26 @@ def name_problem(kind: Kind, text: str, wildcard: str = "") -> str | None:
             f"has the name {name!r}, which is not a valid ECR repository name; ECR names are "
             "lowercase letters, digits and . _ - /, so the grant would match no image pull"
         )
+    return None
+
+
+_ARN_FIELDS = ("partition", "service", "region", "account")
+_UNKNOWN_PART = re.compile(r"<[^<>]*>")
+
+
+def _field_problem(text: str, label: str) -> str | None:
+    """A wildcard in an ARN's partition, region or account: the grant would reach the
+    resources of that name in every partition, region or account the pattern matches."""
+    if not text.startswith("arn:"):
+        return None
+    # A part the template cannot know (<AWS::Partition>) holds colons of its own.
+    fields = _UNKNOWN_PART.sub("_", text).split(":", 5)[1:5]
+    for name, value in zip(_ARN_FIELDS, fields, strict=False):
+        if "*" in value or "?" in value:
+            return (
+                f"holds the IAM wildcard {value!r} as its {name}, so IAM would allow the "
+                f"{label} of that name in every {name} the pattern matches"
+            )
     return None
 
 

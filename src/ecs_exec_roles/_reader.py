@@ -316,12 +316,20 @@ class _SecretsAndFiles:
             self._credential_spec(container, index, spec, read)
 
     def _s3_file(
-        self, container: str, purpose: str, index: int, value: Any, read: TaskRead
+        self,
+        container: str,
+        purpose: str,
+        index: int,
+        value: Any,
+        read: TaskRead,
+        text: str | None = None,
     ) -> None:
-        text = self.text(value)
+        """An object in S3 named by ``value`` (or by ``text``, the part of its resolved text
+        that is the object's ARN)."""
+        text = self.text(value) if text is None else text
         match = _S3_OBJECT.match(text) if text is not None else None
         if text is None or match is None:
-            shown = self.symbols.display(text if text is not None else value)
+            shown = self.symbols.display(self.text(value) or value)
             read.unreadable.append(Unreadable(container, purpose, shown))
             return
         read.files.append(File(container, purpose, index, text, match["bucket"], value))
@@ -338,7 +346,7 @@ class _SecretsAndFiles:
         if len(parts) >= 6 and parts[2] == "ssm" and parts[5].startswith("parameter/"):
             read.files.append(File(container, "credentialSpecs", index, arn, "", value))
             return
-        self._s3_file(container, "credentialSpecs", index, arn, read)
+        self._s3_file(container, "credentialSpecs", index, value, read, arn)
 
 
 class _Reader(_SecretsAndFiles):

@@ -14,14 +14,16 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
-from ._needs import describe_task
+from ._errors import ExecutionRoleError
+from ._needs import describe_task, read_attribute
+from ._props import shown
 
 __all__ = ["GrantedRole", "RecordedGrant", "RecordingRole"]
 
@@ -109,6 +111,13 @@ class GrantedRole(Protocol):
     def rendering(self, task: ecs.TaskDefinition) -> AbstractContextManager[None]: ...
 
 
+_EXAMPLES = {
+    "add_to_principal_policy": "iam.PolicyStatement(actions=[...], resources=[...])",
+    "attach_inline_policy": "iam.Policy(scope, 'Policy', statements=[...])",
+    "add_managed_policy": "iam.ManagedPolicy.from_aws_managed_policy_name('...')",
+}
+
+
 class RecordingRole(iam.Role):
     """An ``iam.Role`` that records grants instead of adding them to a default policy."""
 
@@ -130,6 +139,8 @@ class RecordingRole(iam.Role):
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
+        if not isinstance(statement, iam.PolicyStatement):
+            self._refuse("add_to_principal_policy", statement, "an iam.PolicyStatement")
         if self._probe is not None:
             self._probe.append(statement)
         elif self._rendering is not None:
@@ -167,11 +178,24 @@ class RecordingRole(iam.Role):
     def attach_inline_policy(self, policy: iam.Policy) -> None:
         # An inline policy would widen the role behind the construct's back; it is reported
         # at synth rather than attached.
+        if not isinstance(policy, iam.Policy):
+            self._refuse("attach_inline_policy", policy, "an iam.Policy")
         self.attached_inline_policies.append(policy)
 
     def add_managed_policy(self, policy: iam.IManagedPolicy) -> None:
         # The same for a managed policy (AdministratorAccess, say): reported, not attached.
+        if isinstance(policy, (str, bytes)) or read_attribute(policy, "managed_policy_arn") is None:
+            self._refuse("add_managed_policy", policy, "an iam.IManagedPolicy")
         self.attached_managed_policies.append(policy)
+
+    def _refuse(self, method: str, value: Any, expected: str) -> NoReturn:
+        raise ExecutionRoleError(
+            f"{str(self.node.path).removesuffix('/Resource')}: {method}() was given "
+            f"{shown(value)}, not {expected}. "
+            "Pass the CDK object, for example "
+            + _EXAMPLES[method]
+            + "; what ECS needs goes into the construct's props."
+        )
 
     def attach_own_managed_policy(self, policy: iam.IManagedPolicy) -> None:
         """Attach a managed policy the construct itself chose (the starter's AWS policy)."""

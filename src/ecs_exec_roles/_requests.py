@@ -170,11 +170,19 @@ class _Builder:
             )
 
     def _parameter_of(self, arn: str) -> tuple[Template, str] | None:
-        """The SSM parameter of the app with the ARN ``arn``."""
-        name = arn.partition(":parameter/")[2]
-        return self.assembly.resource_of(name, "AWS::SSM::Parameter") or (
-            self.assembly.resource_of(f"/{name}", "AWS::SSM::Parameter")
-        )
+        """The SSM parameter of the app with the ARN ``arn``: of that name, in a stack of
+        that region and account."""
+        parts = arn.split(":", 5)
+        if len(parts) != 6:
+            return None
+        name = parts[5].removeprefix("parameter/")
+        for candidate in (name, f"/{name}"):
+            found = self.assembly.resource_of(candidate, "AWS::SSM::Parameter")
+            if found is not None:
+                region = self.assembly.pseudo(found[0], "AWS::Region")
+                account = self.assembly.pseudo(found[0], "AWS::AccountId")
+                return found if (region, account) == (parts[3], parts[4]) else None
+        return None
 
     def _tags(self, resource: tuple[Template, str] | None) -> dict[str, str]:
         """The tags a resource carries, as the request context holds them: those of its

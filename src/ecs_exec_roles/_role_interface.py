@@ -118,10 +118,15 @@ def one_principal(where: str, method: str, grantee: Any, identity: Any) -> iam.I
     """The principal a grant method was given once, as ``grantee`` (the name in
     ``iam.IRole``, which a type checker matches the constructs against) or as ``identity``
     (the name in ``iam.Role``)."""
-    if grantee is not None and identity is None:
-        return cast("iam.IPrincipal", grantee)
-    if identity is not None and grantee is None:
-        return cast("iam.IPrincipal", identity)
+    given = grantee if identity is None else identity if grantee is None else None
+    if given is not None:
+        if isinstance(given, (str, bytes, int, float)) or not hasattr(given, "policy_fragment"):
+            raise ExecutionRoleError(
+                f"{where}: {method}() was given {_shown(given)}, not a principal. Pass an "
+                f"iam.IPrincipal, for example {method}(pipeline_role) or "
+                f"{method}(iam.ArnPrincipal(arn)) for a principal known by its ARN."
+            )
+        return cast("iam.IPrincipal", given)
     raise ExecutionRoleError(
         f"{where}: {method}() was given grantee={_shown(grantee)} and "
         f"identity={_shown(identity)}; pass the principal once, for example "

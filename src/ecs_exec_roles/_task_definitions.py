@@ -34,6 +34,10 @@ class IndexedTask:
     task: Any
     resource: ecs.CfnTaskDefinition | None = None
     execution_role: Any = None
+    #: How many containers the library rendered to read them (``None``: not rendered).
+    rendered: int | None = None
+    #: How many containers the last walk of the app found.
+    containers: int = 0
     _containers: Any = None
     _stack: cdk.Stack | None = None
     _role_arn: str | None = None
@@ -136,6 +140,9 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
     secrets: list[Any] = []
     stacks = 0
     pending: IndexedTask | None = None
+    # The task definition the containers of the walk belong to (their parent, which the
+    # pre-order walk lists first).
+    current: IndexedTask | None = None
     for construct in app.root.node.find_all():
         if isinstance(construct, secretsmanager.Secret) or _is_imported_secret(construct):
             secrets.append(construct)
@@ -150,11 +157,15 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
                     construct, execution_role=own_role(construct.execution_role)
                 )
             # Its resource is the next CfnTaskDefinition in the walk.
-            pending = known
+            pending = current = known
+            known.containers = 0
             if isinstance(known.execution_role, RecordingRole):
                 index.by_role.setdefault(id(known.execution_role), []).append(known)
             elif known.execution_role is not None:
                 index.others.append(known)
+        elif isinstance(construct, ecs.ContainerDefinition):
+            if current is not None:
+                current.containers += 1
         elif isinstance(construct, ecs.CfnTaskDefinition):
             if pending is not None:
                 if pending.resource is None:

@@ -139,6 +139,10 @@ def gather_usages(
 
     def view(entry: IndexedTask, containers: Any, home: Any = None) -> TaskView:
         containers = containers or []
+        if not entry.is_l1 and entry.rendered is None:
+            # aws-cdk-lib renders a task definition's containers once: what is added later
+            # never reaches the template (the checks tell).
+            entry.rendered = len(containers)
         return TaskView(entry, containers, read_containers(assembly, template, containers), home)
 
     usages = [

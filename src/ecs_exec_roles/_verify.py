@@ -204,13 +204,15 @@ class RoleView:
         return documents
 
     @cached_property
+    def boundary_arn(self) -> str | None:
+        """The ARN of the role's permissions boundary, as text (``None`` without one)."""
+        arn = self.properties.get("PermissionsBoundary")
+        return None if arn is None else self.assembly.text(self.template, arn) or ""
+
+    @cached_property
     def boundary(self) -> list[Any] | None:
         """The permissions boundary's document, when the role has one the assembly holds."""
-        arn = self.properties.get("PermissionsBoundary")
-        if arn is None:
-            return None
-        text = self.assembly.text(self.template, arn)
-        found = self.assembly.resource_of(text or "", "AWS::IAM::ManagedPolicy")
+        found = self.assembly.resource_of(self.boundary_arn or "", "AWS::IAM::ManagedPolicy")
         if found is None:
             return None
         template, logical_id = found
@@ -357,6 +359,8 @@ def check_task_definitions(view: RoleView, tasks: Sequence[_TaskDefinition]) -> 
     """Every task definition that uses the role has each need allowed, through the role's
     permissions boundary too, and is in a region its trust policy names."""
     findings: list[Finding] = []
+    if view.boundary_arn is not None and view.boundary is None:
+        findings.append(_boundary_not_evaluated(view))
     trusted = _trusted_region(view)
     for task in tasks:
         if not view.names_role(task.role_arn):
@@ -473,6 +477,20 @@ def _unreadable(view: RoleView, task: object, read: TaskRead) -> list[Finding]:
             )
         )
     return findings
+
+
+def _boundary_not_evaluated(view: RoleView) -> Finding:
+    shown = view.display(view.boundary_arn)
+    return view.finding(
+        "BoundaryNotEvaluated",
+        shown,
+        f"the role's permissions boundary {shown} is not a managed policy of the app, so "
+        "whether it allows what ECS needs for the role's task definitions cannot be checked; "
+        "a boundary that does not allow it leaves ECS denied.",
+        "Make the boundary a managed policy of the app, or acknowledge this finding once the "
+        "boundary is known to allow the ECR, CloudWatch Logs, Secrets Manager, SSM, KMS and S3 "
+        "reads the role's policies allow.",
+    )
 
 
 def _region_finding(view: RoleView, task: str, region: str, trusted: str) -> Finding:
