@@ -34,6 +34,9 @@ class Unknown:
     :param ssm_parameter: for the value of an SSM parameter a stack parameter reads
         (``AWS::SSM::Parameter::Value<String>``), the SSM parameter's name.
     :param expression: the intrinsic, as the template writes it.
+    :param never_holds: characters the value never holds (a pseudo parameter holds no
+        ``:`` or ``/``; a log group's name no ``:``); any other unknown may hold anything,
+        a whole ARN for one.
     """
 
     label: str
@@ -42,6 +45,7 @@ class Unknown:
     attribute: str = ""
     ssm_parameter: str = ""
     expression: Any = field(default=None, compare=False)
+    never_holds: str = ""
 
     @property
     def pseudo(self) -> str:
@@ -76,7 +80,19 @@ class Symbols:
             yield self._unknowns[int(match[1])]
 
     def display(self, value: Any) -> str:
-        """``value`` for a message: each placeholder as its label."""
-        if not isinstance(value, str):
-            value = json.dumps(value, sort_keys=True, separators=(",", ":"))
-        return PLACEHOLDER.sub(lambda m: self._unknowns[int(m[1])].label, value)
+        """``value`` for a message: each placeholder as its label; anything but text as
+        compact JSON."""
+        labelled = self._labelled(value)
+        if isinstance(labelled, str):
+            return labelled
+        return json.dumps(labelled, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def _labelled(self, value: Any) -> Any:
+        # Labels first: JSON escapes the placeholders' control characters.
+        if isinstance(value, str):
+            return PLACEHOLDER.sub(lambda m: self._unknowns[int(m[1])].label, value)
+        if isinstance(value, list):
+            return [self._labelled(item) for item in value]
+        if isinstance(value, dict):
+            return {self._labelled(key): self._labelled(item) for key, item in value.items()}
+        return value

@@ -34,6 +34,16 @@ _URL_SUFFIXES = {
     "aws-cn": "amazonaws.com.cn",
 }
 
+# The characters a resource's Ref never holds, by type: names of IAM roles, S3 buckets and
+# KMS key IDs hold no ":" or "/"; log group, repository and parameter names no ":".
+_REF_NEVER_HOLDS = {
+    "AWS::IAM::Role": ":/",
+    "AWS::S3::Bucket": ":/",
+    "AWS::KMS::Key": ":/",
+    "AWS::Logs::LogGroup": ":",
+    "AWS::ECR::Repository": ":",
+    "AWS::SSM::Parameter": ":",
+}
 # The property that names a resource (its Ref, when given), by type.
 _NAME_PROPERTIES = {
     "AWS::ECR::Repository": "RepositoryName",
@@ -67,6 +77,19 @@ class Template:
     @property
     def name(self) -> str:
         return os.path.basename(self.path)
+
+    @property
+    def key(self) -> str:
+        """What tells the template from every other: its file, and for a nested stack the
+        resources that make it (two nested stacks of the same content share a file)."""
+        parts = [self.path]
+        template: Template | None = self
+        seen: set[int] = set()
+        while template is not None and template.parent is not None and id(template) not in seen:
+            seen.add(id(template))
+            parts.append(f"{template.parent.path}#{template.parent_resource}")
+            template = template.parent
+        return "|".join(parts)
 
     @property
     def resources(self) -> Mapping[str, Any]:
@@ -124,6 +147,7 @@ class _Functions:
         resource_type: str = "",
         attribute: str = "",
         ssm_parameter: str = "",
+        never_holds: str = "",
     ) -> str:
         raise NotImplementedError
 
@@ -181,8 +205,15 @@ class _Functions:
                 return ""
             return resolved
 
-        substituted = _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
-        return self._opaque(template, value) if failed else substituted
+        pieces = []
+        position = 0
+        for match in _SUB_VARIABLE.finditer(text):
+            # "${!Literal}" in the text is written "${Literal}"; a variable's value is as is.
+            pieces.append(text[position : match.start()].replace("${!", "${"))
+            pieces.append(replace(match))
+            position = match.end()
+        pieces.append(text[position:].replace("${!", "${"))
+        return self._opaque(template, value) if failed else "".join(pieces)
 
     def _select(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
         if not (isinstance(argument, list) and len(argument) == 2):
@@ -203,7 +234,11 @@ class _Functions:
         delimiter = self._resolve(template, argument[0], depth)
         text = self._resolve(template, argument[1], depth)
         if isinstance(delimiter, str) and delimiter and isinstance(text, str):
-            return text.split(delimiter)
+            # Split where no unknown part can hold the delimiter (a name holds no ":", a
+            # pseudo parameter neither ":" nor "/"); anything else could be a whole ARN.
+            unknowns = list(self.symbols.unknowns(text))
+            if all(_splits_around(unknown, delimiter) for unknown in unknowns):
+                return text.split(delimiter)
         return self._opaque(template, value)
 
     def _import(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
@@ -259,11 +294,12 @@ class _Resources(_Functions):
                 if isinstance(resolved, str):
                     return resolved
         return self._unknown(
-            ("ref", template.path, name),
+            ("ref", template.key, name),
             self._label(template, name),
             expression={"Ref": name},
             resource_type=resource_type,
             attribute="Ref",
+            never_holds=_REF_NEVER_HOLDS.get(resource_type, ""),
         )
 
     def _pseudo(self, template: Template, name: str) -> Any:
@@ -281,8 +317,8 @@ class _Resources(_Functions):
         if name in PSEUDO_PARAMETERS:
             # Every environment-agnostic stack of an app deploys to the environment the CLI
             # is given: one unknown per pseudo parameter, whatever the template.
-            return self._unknown(("pseudo", name), name, expression={"Ref": name})
-        return self._unknown(("ref", template.path, name), name, expression={"Ref": name})
+            return self._unknown(("pseudo", name), name, expression={"Ref": name}, never_holds=":/")
+        return self._unknown(("ref", template.key, name), name, expression={"Ref": name})
 
     def _parameter(self, template: Template, name: str, depth: int) -> Any:
         parent = template.parent
@@ -295,13 +331,17 @@ class _Resources(_Functions):
         if str(declared.get("Type", "")).startswith("AWS::SSM::Parameter::Value<"):
             ssm_name = str(declared.get("Default", ""))
             return self._unknown(
-                ("ssm", ssm_name) if ssm_name else ("parameter", template.path, name),
+                (
+                    ("ssm", ssm_name, self._pseudo(template, "AWS::Region"))
+                    if ssm_name
+                    else ("parameter", template.key, name)
+                ),
                 name,
                 expression={"Ref": name},
                 ssm_parameter=ssm_name,
             )
         # A parameter's default may be overridden at deployment: not a known value.
-        return self._unknown(("parameter", template.path, name), name, expression={"Ref": name})
+        return self._unknown(("parameter", template.key, name), name, expression={"Ref": name})
 
     def _label(self, template: Template, logical_id: str) -> str:
         """How messages show a resource's value: by its construct's path where the app tells
@@ -328,7 +368,7 @@ class _Resources(_Functions):
             if written is not None:
                 return self._resolve(written[0], written[1], depth + 1)
         return self._unknown(
-            ("att", template.path, logical_id, attribute),
+            ("att", template.key, logical_id, attribute),
             f"{self._label(template, logical_id)}.{attribute}",
             expression={"Fn::GetAtt": [logical_id, attribute]},
             resource_type=resource_type,
@@ -349,7 +389,8 @@ class _Resources(_Functions):
             return f"arn:{partition}:s3:::{name}"
         if resource_type == "AWS::IAM::Role":
             path = template.properties(logical_id).get("Path", "/")
-            path = path if isinstance(path, str) and path.startswith("/") else "/"
+            if not isinstance(path, str) or not path.startswith("/"):
+                return None  # a path only deployment tells: the ARN is unknown
             return f"arn:{partition}:iam::{account}:role{path}{name}"
         return None
 
@@ -361,7 +402,7 @@ class Assembly(_Resources):
         self.templates = list(templates)
         self.symbols = symbols or Symbols()
         self._exports: dict[str, tuple[Template, Any]] | None = None
-        self._cache: dict[tuple[int, str, str], Any] = {}
+        self._cache: dict[tuple[int, str, str, str], Any] = {}
         self._by_ref: dict[str, dict[str, tuple[Template, str]]] = {}
         #: Each resource by its construct's path, and the path of each resource.
         self.by_path: dict[str, tuple[Template, str]] = {}
@@ -464,15 +505,18 @@ class Assembly(_Resources):
         resource_type: str = "",
         attribute: str = "",
         ssm_parameter: str = "",
+        never_holds: str = "",
     ) -> str:
         return self.symbols.placeholder(
-            Unknown(f"<{label}>", key, resource_type, attribute, ssm_parameter, expression)
+            Unknown(
+                f"<{label}>", key, resource_type, attribute, ssm_parameter, expression, never_holds
+            )
         )
 
     def _opaque(self, template: Template, value: Any) -> str:
         """An intrinsic this module does not evaluate: one unknown per expression."""
         dumped = json.dumps(value, sort_keys=True, separators=(",", ":"))
-        return self._unknown(("value", template.path, dumped), dumped, expression=value)
+        return self._unknown(("value", template.key, dumped), dumped, expression=value)
 
     def _resolve(self, template: Template, value: Any, depth: int) -> Any:
         if depth > 50:
@@ -500,7 +544,7 @@ class Assembly(_Resources):
         return {key: self._resolve(template, item, depth + 1) for key, item in value.items()}
 
     def _ref(self, template: Template, name: str, depth: int) -> Any:
-        key = (id(template), "Ref", name)
+        key = (id(template), "Ref", name, "")
         if key in self._cache:
             return self._cache[key]
         result = self._ref_uncached(template, name, depth)
@@ -508,7 +552,7 @@ class Assembly(_Resources):
         return result
 
     def _get_att(self, template: Template, logical_id: str, attribute: str, depth: int) -> Any:
-        key = (id(template), logical_id, attribute)
+        key = (id(template), "Fn::GetAtt", logical_id, attribute)
         if key in self._cache:
             return self._cache[key]
         result = self._get_att_uncached(template, logical_id, attribute, depth)
@@ -528,6 +572,13 @@ class Assembly(_Resources):
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def _splits_around(unknown: Unknown, delimiter: str) -> bool:
+    """Whether an unknown's value cannot hold ``delimiter``."""
+    return any(character in unknown.never_holds for character in delimiter)
+
+
 # The method of :class:`_Functions` that resolves each function.
 _FUNCTIONS = {
     "Fn::Join": "_join",

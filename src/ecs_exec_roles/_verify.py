@@ -236,8 +236,8 @@ def check_trust(view: RoleView, tasks: Sequence[_TaskDefinition]) -> list[Findin
     )
     expected = _normal_statements(view.assembly.resolve(view.template, view.record.trust))
     findings = []
-    for statement in deployed:
-        if statement not in expected:
+    for key, statement in deployed.items():
+        if key not in expected:
             shown = view.display(statement)
             findings.append(
                 view.finding(
@@ -251,8 +251,8 @@ def check_trust(view: RoleView, tasks: Sequence[_TaskDefinition]) -> list[Findin
                     "needs these permissions gets a role of its own.",
                 )
             )
-    for statement in expected:
-        if statement not in deployed:
+    for key, statement in expected.items():
+        if key not in deployed:
             shown = view.display(statement)
             findings.append(
                 view.finding(
@@ -615,13 +615,14 @@ def _task_definitions(assembly: Assembly) -> list[_TaskDefinition]:
 _SCALARS = ("Effect", "Version")
 
 
-def _normal_statements(document: Any) -> list[str]:
-    """A policy's statements in one comparable form each: lists sorted, single values as
-    lists, keys sorted."""
-    return sorted(
-        json.dumps(_normal(statement), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _normal_statements(document: Any) -> dict[str, Any]:
+    """A policy's statements in one comparable form each (lists sorted, single values as
+    lists, keys sorted), by that form as text."""
+    normal = [
+        _normal(statement)
         for statement in statements_of(document if isinstance(document, Mapping) else {})
-    )
+    ]
+    return {json.dumps(statement, sort_keys=True): statement for statement in normal}
 
 
 def _normal(value: Any) -> Any:
