@@ -41,11 +41,14 @@ def display(resolved: Any) -> str:
     return json.dumps(resolved, sort_keys=True, separators=(",", ":"))
 
 
-def flatten(resolved: Any) -> str:
+def flatten(resolved: Any, *, imports: bool = False) -> str:
     """Flatten a resolved value the way cdk-nag names a resource in a finding.
 
     ``{"Ref": "AWS::Partition"}`` becomes ``<AWS::Partition>``, ``Fn::GetAtt`` becomes
     ``<Logical.Attr>``, ``Fn::Join`` is joined, ``Fn::Sub`` keeps its text with ``${x}`` as ``<x>``.
+
+    :param imports: show an ``Fn::ImportValue`` as ``<export name>``, a part the template
+        cannot know (cdk-nag shows the export's name alone, as literal text).
     """
     if resolved is None:
         return ""
@@ -54,14 +57,15 @@ def flatten(resolved: Any) -> str:
     if isinstance(resolved, dict):
         if "Fn::Join" in resolved:
             delimiter, parts = resolved["Fn::Join"]
-            return str(delimiter).join(flatten(part) for part in parts)
+            return str(delimiter).join(flatten(part, imports=imports) for part in parts)
         if "Fn::Sub" in resolved:
-            return flatten(resolved["Fn::Sub"])
+            return flatten(resolved["Fn::Sub"], imports=imports)
         if "Fn::GetAtt" in resolved:
             logical_id, attribute = resolved["Fn::GetAtt"]
             return f"<{flatten(logical_id)}.{flatten(attribute)}>"
         if "Fn::ImportValue" in resolved:
-            return flatten(resolved["Fn::ImportValue"])
+            name = flatten(resolved["Fn::ImportValue"], imports=imports)
+            return f"<{name}>" if imports else name
         if "Ref" in resolved:
             return f"<{flatten(resolved['Ref'])}>"
     return json.dumps(resolved, separators=(",", ":"))

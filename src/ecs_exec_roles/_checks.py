@@ -181,7 +181,7 @@ def check_exact_resources(facts: Facts) -> list[Finding]:
     findings = []
     for need in facts.plan.needs:
         resolved = facts.resolve(need.arn)
-        text = flatten(resolved)
+        text = flatten(resolved, imports=True)
         problem = name_problem(need.kind, text, need.wildcard)
         if problem is None and _holds_policy_variable(resolved):
             problem = "holds '${', which IAM reads as the start of a policy variable"
