@@ -11,7 +11,8 @@ while the phase runs:
 - ``grant callbacks``: aws-cdk-lib calling into Python for each grant to a recording role
   (Python only: the Node side of a callback runs before and after it);
 - ``finalizer``: the aspect that derives needs and builds the managed policies;
-- ``check``: the synth-time validation.
+- ``check``: the synth-time validation;
+- ``verification``: the validation plugin that reads the synthesized templates.
 
 Each scenario runs in fresh processes (medians of ``--runs``), its whole CPU time measured as
 in the synth-time benchmarks, beside aws-cdk-lib's peer scenario. Node's CPU time is read from
@@ -39,7 +40,7 @@ from benchmarks.synth_time import compile_sources, run_module
 
 __all__ = ["PHASES", "measure_phases", "node_cpu_seconds"]
 
-PHASES = ("import", "constructors", "grant callbacks", "finalizer", "check")
+PHASES = ("import", "constructors", "grant callbacks", "finalizer", "check", "verification")
 _PEERS = {
     "ours-service": "cdk-service",
     "ours-service-derived": "cdk-service",
@@ -113,7 +114,7 @@ def _measure_in_process(scenario: str, families: int) -> dict[str, Any]:
     if scenario.startswith("ours-"):
         began = time.process_time()
         import ecs_exec_roles  # noqa: F401
-        from ecs_exec_roles import _base, _lifecycle, _recorder
+        from ecs_exec_roles import _base, _lifecycle, _plugin, _recorder
 
         meter.python["import"] = time.process_time() - began
         meter.wrap(_base.ExecutionRoleBase, "__init__", "constructors")
@@ -122,6 +123,7 @@ def _measure_in_process(scenario: str, families: int) -> dict[str, Any]:
         )
         meter.wrap(_lifecycle.StackRoles, "finalize", "finalizer")
         meter.wrap(_lifecycle.StackRoles, "errors", "check")
+        meter.wrap(_plugin.VerificationPlugin, "validate", "verification")
     with tempfile.TemporaryDirectory(prefix="bench-cdk-out-") as outdir:
         build_app(scenario, families, outdir=outdir).synth()
     return {"python": meter.python, "node": meter.node}

@@ -15,8 +15,8 @@ import pytest
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_sqs as sqs
 
-from ecs_exec_roles._assembly import load_assembly
-from ecs_exec_roles._template import Assembly, Template
+from ecs_exec_roles._assembly import Assembly, load_assembly
+from ecs_exec_roles._template import Template
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -34,7 +34,7 @@ from ecs_exec_roles import (
     S3File,
     SharedExecutionRole,
 )
-from ecs_exec_roles._features import GUARDDUTY_AGENT_ACCOUNTS, GUARDDUTY_AGENT_REPOSITORY
+from ecs_exec_roles._aws_repositories import GUARDDUTY_AGENT_ACCOUNTS, GUARDDUTY_AGENT_REPOSITORY
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ecs_exec_roles._assembly import Assembly
 from ecs_exec_roles._reader import (
     AwsLogs,
     File,
@@ -20,7 +21,7 @@ from ecs_exec_roles._reader import (
     read_containers,
 )
 from ecs_exec_roles._symbols import PLACEHOLDER
-from ecs_exec_roles._template import Assembly, Template
+from ecs_exec_roles._template import Template
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -228,6 +228,8 @@ class Run:
 
 
 _RUNS: dict[tuple[str, str], Run] = {}
+_REPORT_COPY = re.compile(r"A copy of this report can be found in: \S+")
+_REPORT_COPY_SHOWN = "A copy of this report can be found in: cdk.out/validation-report.json"
 
 
 def run_example(name: str, mode: str) -> Run:
@@ -250,7 +252,8 @@ def run_example(name: str, mode: str) -> Run:
         try:
             exec(code, namespace)
         except RuntimeError as raised:
-            error = str(raised)
+            # The verification's report names its copy in the app's output directory.
+            error = _REPORT_COPY.sub(_REPORT_COPY_SHOWN, str(raised))
         app = namespace.get("app")
         assert isinstance(app, cdk.App), f"README example {base!r} has no `app = cdk.App()`"
         run = Run(namespace, None if error else app.synth(), error)

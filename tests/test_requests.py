@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
+from ecs_exec_roles._assembly import Assembly
+from ecs_exec_roles._aws_repositories import FLUENT_BIT_ACCOUNTS
 from ecs_exec_roles._evaluate import ANY_VALUE, Decision, Request, evaluate, is_allowed
 from ecs_exec_roles._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, LOGS_WRITE_ACTIONS
-from ecs_exec_roles._reader import FLUENT_BIT_ACCOUNTS, read_containers
+from ecs_exec_roles._reader import read_containers
 from ecs_exec_roles._requests import LaunchNeed, task_requests
 from ecs_exec_roles._symbols import PLACEHOLDER
-from ecs_exec_roles._template import Assembly, Template
+from ecs_exec_roles._template import Template
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from ecs_exec_roles._assembly import Assembly
 from ecs_exec_roles._symbols import Symbols
-from ecs_exec_roles._template import Assembly, Template
+from ecs_exec_roles._template import Template
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

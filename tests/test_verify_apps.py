@@ -25,9 +25,8 @@ from ecs_exec_roles import (
     SharedExecutionRole,
     StarterExecutionRole,
 )
-from ecs_exec_roles._assembly import load_assembly
+from ecs_exec_roles._assembly import Assembly, load_assembly
 from ecs_exec_roles._evaluate import ANY_VALUE, is_allowed, statements_of
-from ecs_exec_roles._template import Assembly
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -1,4 +1,4 @@
-"""The template files of a cloud assembly, read into an :class:`~._template.Assembly`.
+"""The templates of a cloud assembly: read from its files, and each value resolved to text.
 
 Every stack's template is listed by the synthesis (``IPolicyValidationContext``); its cloud
 assembly manifest gives its construct path and environment. A nested stack's template is a
@@ -15,9 +15,161 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ._template import Assembly, Template
+from ._symbols import PLACEHOLDER, Symbols, Unknown
+from ._template import Resolution, Template
 
-__all__ = ["load_assembly"]
+__all__ = ["Assembly", "load_assembly"]
+
+
+class Assembly(Resolution):
+    """Templates that deploy together, and their values resolved to text."""
+
+    def __init__(self, templates: Sequence[Template], symbols: Symbols | None = None) -> None:
+        self.templates = list(templates)
+        self.symbols = symbols or Symbols()
+        self._exports: dict[str, tuple[Template, Any]] | None = None
+        self._cache: dict[tuple[int, str, str, str], Any] = {}
+        self._by_ref: dict[str, dict[str, tuple[Template, str]]] = {}
+        #: Each resource by its construct's path, and the path of each resource.
+        self.by_path: dict[str, tuple[Template, str]] = {}
+        self._paths: dict[tuple[int, str], str] = {}
+        self._written: dict[str, tuple[Template, Any]] | None = None
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def name(self, template: Template, logical_id: str, construct_path: str) -> None:
+        """Record the construct path of a resource of ``template``."""
+        self.by_path[construct_path] = (template, logical_id)
+        self._paths[(id(template), logical_id)] = construct_path
+
+    def _label(self, template: Template, logical_id: str) -> str:
+        path = self._paths.get((id(template), logical_id))
+        return path.removesuffix("/Resource") if path else logical_id
+
+    def path_of(self, template: Template, logical_id: str) -> str:
+        """The construct path of a resource, or ``""`` where the app does not tell."""
+        return self._paths.get((id(template), logical_id), "")
+
+    def resource_of(self, text: str, resource_type: str) -> tuple[Template, str] | None:
+        """The resource of ``resource_type`` whose ``Ref`` is ``text``, in any template."""
+        by_ref = self._by_ref.get(resource_type)
+        if by_ref is None:
+            by_ref = self._by_ref[resource_type] = {}
+            for template in self.templates:
+                for logical_id, resource in template.resources.items():
+                    if isinstance(resource, dict) and resource.get("Type") == resource_type:
+                        ref = self._ref(template, logical_id, 0)
+                        if isinstance(ref, str):
+                            by_ref.setdefault(ref, (template, logical_id))
+        return by_ref.get(text)
+
+    def template(self, path: str) -> Template | None:
+        wanted = os.path.realpath(path)
+        for template in self.templates:
+            if os.path.realpath(template.path) == wanted:
+                return template
+        return None
+
+    @property
+    def exports(self) -> Mapping[str, tuple[Template, Any]]:
+        """Each export of the assembly by its name: the template and the value it exports."""
+        if self._exports is None:
+            self._exports = {}
+            for template in self.templates:
+                for output in template.outputs.values():
+                    if not isinstance(output, dict) or "Export" not in output:
+                        continue
+                    name = self.resolve(template, (output.get("Export") or {}).get("Name"))
+                    if isinstance(name, str) and not PLACEHOLDER.search(name):
+                        self._exports[name] = (template, output.get("Value"))
+        return self._exports
+
+    @property
+    def _cross_region_exports(self) -> Mapping[str, tuple[Template, Any]]:
+        """What the app's cross-region export writers write, by name: template and value."""
+        if self._written is None:
+            self._written = {}
+            for template in self.templates:
+                for logical_id, resource in template.resources.items():
+                    if not isinstance(resource, dict):
+                        continue
+                    if resource.get("Type") != "Custom::CrossRegionExportWriter":
+                        continue
+                    props = template.properties(logical_id).get("WriterProps") or {}
+                    exports = props.get("exports") if isinstance(props, dict) else None
+                    for name, value in (exports or {}).items():
+                        self._written[name] = (template, value)
+        return self._written
+
+    # -- resolving ------------------------------------------------------------------------------
+
+    def resolve(self, template: Template, value: Any) -> Any:
+        """``value`` of ``template`` as deployed: text, with a placeholder for each part only
+        deployment tells; lists and objects keep their shape."""
+        return self._resolve(template, value, 0)
+
+    def text(self, template: Template, value: Any) -> str | None:
+        """``value`` resolved to text, or ``None`` when it is not text (a list, an object)."""
+        resolved = self.resolve(template, value)
+        if isinstance(resolved, bool) or resolved is None:
+            return None
+        if isinstance(resolved, (int, float)):
+            return str(resolved)
+        return resolved if isinstance(resolved, str) else None
+
+    def pseudo(self, template: Template, name: str) -> str:
+        """A pseudo parameter in ``template``: literal when its environment tells it."""
+        result = self._pseudo(template, name)
+        return result if isinstance(result, str) else ""
+
+    def _unknown(
+        self,
+        key: tuple[Any, ...],
+        label: str,
+        *,
+        expression: Any = None,
+        resource_type: str = "",
+        attribute: str = "",
+        ssm_parameter: str = "",
+        never_holds: str = "",
+    ) -> str:
+        return self.symbols.placeholder(
+            Unknown(
+                f"<{label}>", key, resource_type, attribute, ssm_parameter, expression, never_holds
+            )
+        )
+
+    def _opaque(self, template: Template, value: Any) -> str:
+        """An intrinsic this module does not evaluate: one unknown per expression."""
+        dumped = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        return self._unknown(("value", template.key, dumped), dumped, expression=value)
+
+    def _ref(self, template: Template, name: str, depth: int) -> Any:
+        key = (id(template), "Ref", name, "")
+        if key in self._cache:
+            return self._cache[key]
+        result = self._ref_uncached(template, name, depth)
+        self._cache[key] = result
+        return result
+
+    def _get_att(self, template: Template, logical_id: str, attribute: str, depth: int) -> Any:
+        key = (id(template), "Fn::GetAtt", logical_id, attribute)
+        if key in self._cache:
+            return self._cache[key]
+        result = self._get_att_uncached(template, logical_id, attribute, depth)
+        self._cache[key] = result
+        return result
+
+    def region_mapping(self, template: Template, entries: Mapping[str, str]) -> str:
+        """The value a mapping with ``entries`` (region: value) gives in ``template``'s
+        region: the entry of a region the template names, else the same unknown as a lookup
+        of the template's own mapping with those entries."""
+        region = self._pseudo(template, "AWS::Region")
+        if isinstance(region, str) and region in entries:
+            return entries[region]
+        return self.symbols.placeholder(
+            Unknown("<the region's entry>", ("region-map", tuple(sorted(entries.items()))))
+        )
 
 
 def load_assembly(template_paths: Sequence[str]) -> Assembly:

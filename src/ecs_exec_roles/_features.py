@@ -17,6 +17,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
+from ._aws_repositories import GUARDDUTY_AGENT_ACCOUNTS, GUARDDUTY_AGENT_REPOSITORY
 from ._cfn import flatten, is_unresolved
 from ._errors import ExecutionRoleError
 from ._kinds import Kind
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
 
 __all__ = [
-    "GUARDDUTY_AGENT_ACCOUNTS",
-    "GUARDDUTY_AGENT_REPOSITORY",
     "S3File",
     "aws_owned_repository_need",
     "container_assets_fix",
@@ -216,48 +215,6 @@ def pull_through_needs(scope: Construct, prefixes: Sequence[str], tagging: bool)
             Need(kind, arn, origin, reason=_PULL_THROUGH_REASON, wildcard="/*") for kind in kinds
         )
     return needs
-
-
-# AWS accounts whose ECR repository "aws-guardduty-agent-fargate" holds the GuardDuty
-# Runtime Monitoring sidecar for Fargate, per region, as the GuardDuty User Guide lists them
-# ("ECR Repository for GuardDuty agent on AWS Fargate (Amazon ECS only)"). For a region the
-# guide adds later, pass the repository in ``repositories``.
-GUARDDUTY_AGENT_ACCOUNTS = {
-    "us-east-1": "593207742271",
-    "us-east-2": "307168627858",
-    "us-west-1": "684579721401",
-    "us-west-2": "733349766148",
-    "ca-central-1": "354763396469",
-    "ca-west-1": "339712888787",
-    "mx-central-1": "311141559934",
-    "sa-east-1": "758426053663",
-    "eu-west-1": "694911143906",
-    "eu-west-2": "892757235363",
-    "eu-west-3": "665651866788",
-    "eu-central-1": "323658145986",
-    "eu-central-2": "529164026651",
-    "eu-north-1": "591436053604",
-    "eu-south-1": "266869475730",
-    "eu-south-2": "919611009337",
-    "me-central-1": "000014521398",
-    "me-south-1": "536382113932",
-    "il-central-1": "870907303882",
-    "af-south-1": "197869348890",
-    "ap-south-1": "251508486986",
-    "ap-south-2": "950823858135",
-    "ap-southeast-1": "174946120834",
-    "ap-southeast-2": "005257825471",
-    "ap-southeast-3": "510637619217",
-    "ap-southeast-4": "251357961535",
-    "ap-southeast-5": "156041399949",
-    "ap-southeast-7": "054037130133",
-    "ap-northeast-1": "533107202818",
-    "ap-northeast-2": "914738172881",
-    "ap-northeast-3": "273192626886",
-    "ap-east-1": "258348409381",
-    "ap-east-2": "259886477082",
-}
-GUARDDUTY_AGENT_REPOSITORY = "aws-guardduty-agent-fargate"
 
 
 def aws_owned_repository_need(

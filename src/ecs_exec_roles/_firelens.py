@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from aws_cdk import aws_logs as logs
 
+from ._aws_repositories import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY
 from ._features import aws_owned_repository_need
 from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
 from ._needs import LazyOrigin, Need
-from ._reader import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY, Registry
+from ._reader import Registry
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ecs as ecs

@@ -23,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
 from ._app import AppState, stack_state
+from ._assembly import Assembly
 from ._cfn import canonical, flatten, is_unresolved
 from ._checks import Facts, Grant, errors_of
 from ._derive import observe_task_definitions
@@ -37,7 +38,7 @@ from ._statements import Statement
 from ._symbols import Symbols
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
 from ._task_definitions import IndexedTask, scan_task_definitions, tasks_using
-from ._template import Assembly, Template
+from ._template import Template
 from ._trust import ecs_tasks_principal, stack_environment
 from ._usage import RoleUsage, SecretKeys, StackValues, gather_usages
 

@@ -25,7 +25,8 @@ import jsii
 from ._app import AppState
 from ._assembly import load_assembly
 from ._records import app_records
-from ._verify import RoleRecord, verify
+from ._role_view import RoleRecord
+from ._verify import verify
 
 __all__ = ["PLUGIN_NAME", "VerificationPlugin", "register_verification"]
 

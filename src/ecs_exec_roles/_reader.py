@@ -25,14 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._assembly import Assembly
 from ._symbols import PLACEHOLDER, Unknown
-from ._template import Assembly, Template
+from ._template import Template
 from ._trust import partition_of_region
 
 __all__ = [
-    "FLUENT_BIT_ACCOUNTS",
     "FLUENT_BIT_PARAMETER_PREFIX",
-    "FLUENT_BIT_REPOSITORY",
     "AwsLogs",
     "File",
     "Image",
@@ -45,43 +44,6 @@ __all__ = [
     "read_containers",
 ]
 
-# AWS accounts whose ECR repository "aws-for-fluent-bit" holds the AWS for Fluent Bit image
-# that aws-cdk-lib's default FireLens log router pulls (through the public SSM parameter
-# /aws/service/aws-for-fluent-bit/latest), per region, as the aws-for-fluent-bit project
-# publishes them: one account for its 17 original commercial regions, one for China, one for
-# AWS GovCloud (US), and a replica account per opt-in region (only those it lists here).
-_FLUENT_BIT_CLASSIC_ACCOUNT = "906394416424"
-FLUENT_BIT_ACCOUNTS = {
-    **{
-        region: _FLUENT_BIT_CLASSIC_ACCOUNT
-        for region in (
-            "us-east-1",
-            "us-east-2",
-            "us-west-1",
-            "us-west-2",
-            "ca-central-1",
-            "sa-east-1",
-            "eu-west-1",
-            "eu-west-2",
-            "eu-west-3",
-            "eu-central-1",
-            "eu-north-1",
-            "ap-south-1",
-            "ap-southeast-1",
-            "ap-southeast-2",
-            "ap-northeast-1",
-            "ap-northeast-2",
-            "ap-northeast-3",
-        )
-    },
-    "ap-east-1": "449074385750",
-    "me-south-1": "741863432321",
-    "cn-north-1": "128054284489",
-    "cn-northwest-1": "128054284489",
-    "us-gov-east-1": "161423150738",
-    "us-gov-west-1": "161423150738",
-}
-FLUENT_BIT_REPOSITORY = "aws-for-fluent-bit"
 # The public SSM parameters that name AWS's FireLens image (aws-for-fluent-bit) by tag.
 FLUENT_BIT_PARAMETER_PREFIX = "/aws/service/aws-for-fluent-bit/"
 # The logical ID aws-cdk-lib gives the stack parameter that reads one of them, where the

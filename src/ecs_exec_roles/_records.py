@@ -14,8 +14,8 @@ from typing import Any
 import aws_cdk as cdk
 
 from ._app import AppState
+from ._role_view import AwsManagedDocument, PolicyRecord, RoleRecord
 from ._trust import trust_policy
-from ._verify import AwsManagedDocument, PolicyRecord, RoleRecord
 
 __all__ = ["app_records", "verification_records"]
 

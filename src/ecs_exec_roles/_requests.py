@@ -14,11 +14,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ._assembly import Assembly
+from ._aws_repositories import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY
 from ._evaluate import ANY_VALUE, Request
 from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
 from ._reader import (
-    FLUENT_BIT_ACCOUNTS,
-    FLUENT_BIT_REPOSITORY,
     File,
     Registry,
     SecretRef,
@@ -26,7 +26,7 @@ from ._reader import (
     TaskRead,
 )
 from ._symbols import PLACEHOLDER
-from ._template import Assembly, Template
+from ._template import Template
 from ._trust import partition_of_region
 
 __all__ = ["LaunchNeed", "task_requests"]

@@ -1,13 +1,15 @@
-"""The synthesized templates of an app, and each value in them as CloudFormation deploys it.
+"""A template of the synthesized app, and how CloudFormation resolves its references and
+functions when it deploys it.
 
-:class:`Assembly` holds the templates of a cloud assembly (read by ``_assembly``: every
-stack, the stacks of stages, and nested stacks) and resolves a value of any template to
-*text*: literal text where the templates tell it (a pseudo parameter of a stack with a concrete
-environment, the name a resource is given, an export of another stack, a parameter a
-parent stack passes to a nested one), and an opaque placeholder ``\\x01<n>\\x02`` for each part
-only deployment tells (a generated name, the account of an environment-agnostic stack). Two
-placeholders are equal exactly when they stand for the same value, so resolved text compares
-and matches as IAM would compare the deployed values (``_evaluate``).
+:class:`Template` is one template (a stack's, or a nested stack's with the resource that
+makes it). The resolution rules are mixins of :class:`~._assembly.Assembly`, which holds the
+templates that deploy together: a value resolves to *text*, literal where the templates tell
+it (a pseudo parameter of a stack with a concrete environment, the name a resource is given,
+an export of another stack, a parameter a parent stack passes to a nested one), with an
+opaque placeholder (``_symbols``) for each part only deployment tells (a generated name, the
+account of an environment-agnostic stack). Two placeholders are equal exactly when they stand
+for the same value, so resolved text compares and matches as IAM would compare the deployed
+values (``_evaluate``).
 
 The ARN of a resource of the app is spelled out from its type (a log group's
 ``arn:<partition>:logs:<region>:<account>:log-group:<name>:*``), so ``Fn::GetAtt X.Arn``, an
@@ -16,17 +18,16 @@ ARN joined from the resource's name and an ARN split into its parts all give the
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._symbols import PLACEHOLDER, PSEUDO_PARAMETERS, Symbols, Unknown
+from ._symbols import PSEUDO_PARAMETERS, Symbols, Unknown
 from ._trust import partition_of_region
 
-__all__ = ["Assembly", "Template"]
+__all__ = ["Resolution", "Template"]
 
 _URL_SUFFIXES = {
     "aws": "amazonaws.com",
@@ -122,7 +123,7 @@ class Template:
 
 
 class _Functions:
-    """CloudFormation's functions, as :class:`Assembly` resolves them."""
+    """CloudFormation's functions, as :class:`~._assembly.Assembly` resolves them."""
 
     symbols: Symbols
 
@@ -276,9 +277,34 @@ class _Functions:
         return self._opaque(template, value)
 
 
-class _Resources(_Functions):
-    """References to resources, parameters and pseudo parameters, as :class:`Assembly`
-    resolves them."""
+class Resolution(_Functions):
+    """References to resources, parameters and pseudo parameters, and CloudFormation's
+    functions, as :class:`~._assembly.Assembly` resolves them."""
+
+    def _resolve(self, template: Template, value: Any, depth: int) -> Any:
+        if depth > 50:
+            return self._opaque(template, value)
+        if isinstance(value, list):
+            return [self._resolve(template, item, depth + 1) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((function, argument),) = value.items()
+            if function == "Ref" and isinstance(argument, str):
+                return self._ref(template, argument, depth)
+            if function == "Fn::GetAtt":
+                parts = argument.split(".", 1) if isinstance(argument, str) else argument
+                if isinstance(parts, list) and len(parts) == 2:
+                    attribute = self._resolve(template, parts[1], depth + 1)
+                    if isinstance(parts[0], str) and isinstance(attribute, str):
+                        return self._get_att(template, parts[0], attribute, depth)
+                return self._opaque(template, value)
+            handler = _FUNCTIONS.get(function)
+            if handler is not None:
+                return getattr(self, handler)(template, argument, value, depth + 1)
+            if function.startswith("Fn::") or function == "Condition":
+                return self._opaque(template, value)
+        return {key: self._resolve(template, item, depth + 1) for key, item in value.items()}
 
     def _ref_uncached(self, template: Template, name: str, depth: int) -> Any:
         if name.startswith("AWS::"):
@@ -361,6 +387,8 @@ class _Resources(_Functions):
             arn = self._arn(template, logical_id, resource_type, depth)
             if arn is not None:
                 return arn
+        if attribute == "PolicyArn" and resource_type == "AWS::IAM::ManagedPolicy":
+            return self._ref(template, logical_id, depth)  # a managed policy's Ref is its ARN
         if resource_type == "Custom::CrossRegionExportReader":
             # A reference across regions (cross_region_references): the value the writer of
             # another stack's region puts in SSM under the attribute's name.
@@ -393,182 +421,6 @@ class _Resources(_Functions):
                 return None  # a path only deployment tells: the ARN is unknown
             return f"arn:{partition}:iam::{account}:role{path}{name}"
         return None
-
-
-class Assembly(_Resources):
-    """Templates that deploy together, and their values resolved to text."""
-
-    def __init__(self, templates: Sequence[Template], symbols: Symbols | None = None) -> None:
-        self.templates = list(templates)
-        self.symbols = symbols or Symbols()
-        self._exports: dict[str, tuple[Template, Any]] | None = None
-        self._cache: dict[tuple[int, str, str, str], Any] = {}
-        self._by_ref: dict[str, dict[str, tuple[Template, str]]] = {}
-        #: Each resource by its construct's path, and the path of each resource.
-        self.by_path: dict[str, tuple[Template, str]] = {}
-        self._paths: dict[tuple[int, str], str] = {}
-        self._written: dict[str, tuple[Template, Any]] | None = None
-
-    # -- reading --------------------------------------------------------------------------------
-
-    def name(self, template: Template, logical_id: str, construct_path: str) -> None:
-        """Record the construct path of a resource of ``template``."""
-        self.by_path[construct_path] = (template, logical_id)
-        self._paths[(id(template), logical_id)] = construct_path
-
-    def _label(self, template: Template, logical_id: str) -> str:
-        path = self._paths.get((id(template), logical_id))
-        return path.removesuffix("/Resource") if path else logical_id
-
-    def path_of(self, template: Template, logical_id: str) -> str:
-        """The construct path of a resource, or ``""`` where the app does not tell."""
-        return self._paths.get((id(template), logical_id), "")
-
-    def resource_of(self, text: str, resource_type: str) -> tuple[Template, str] | None:
-        """The resource of ``resource_type`` whose ``Ref`` is ``text``, in any template."""
-        by_ref = self._by_ref.get(resource_type)
-        if by_ref is None:
-            by_ref = self._by_ref[resource_type] = {}
-            for template in self.templates:
-                for logical_id, resource in template.resources.items():
-                    if isinstance(resource, dict) and resource.get("Type") == resource_type:
-                        ref = self._ref(template, logical_id, 0)
-                        if isinstance(ref, str):
-                            by_ref.setdefault(ref, (template, logical_id))
-        return by_ref.get(text)
-
-    def template(self, path: str) -> Template | None:
-        wanted = os.path.realpath(path)
-        for template in self.templates:
-            if os.path.realpath(template.path) == wanted:
-                return template
-        return None
-
-    @property
-    def exports(self) -> Mapping[str, tuple[Template, Any]]:
-        """Each export of the assembly by its name: the template and the value it exports."""
-        if self._exports is None:
-            self._exports = {}
-            for template in self.templates:
-                for output in template.outputs.values():
-                    if not isinstance(output, dict) or "Export" not in output:
-                        continue
-                    name = self.resolve(template, (output.get("Export") or {}).get("Name"))
-                    if isinstance(name, str) and not PLACEHOLDER.search(name):
-                        self._exports[name] = (template, output.get("Value"))
-        return self._exports
-
-    @property
-    def _cross_region_exports(self) -> Mapping[str, tuple[Template, Any]]:
-        """What the app's cross-region export writers write, by name: template and value."""
-        if self._written is None:
-            self._written = {}
-            for template in self.templates:
-                for logical_id, resource in template.resources.items():
-                    if not isinstance(resource, dict):
-                        continue
-                    if resource.get("Type") != "Custom::CrossRegionExportWriter":
-                        continue
-                    props = template.properties(logical_id).get("WriterProps") or {}
-                    exports = props.get("exports") if isinstance(props, dict) else None
-                    for name, value in (exports or {}).items():
-                        self._written[name] = (template, value)
-        return self._written
-
-    # -- resolving ------------------------------------------------------------------------------
-
-    def resolve(self, template: Template, value: Any) -> Any:
-        """``value`` of ``template`` as deployed: text, with a placeholder for each part only
-        deployment tells; lists and objects keep their shape."""
-        return self._resolve(template, value, 0)
-
-    def text(self, template: Template, value: Any) -> str | None:
-        """``value`` resolved to text, or ``None`` when it is not text (a list, an object)."""
-        resolved = self.resolve(template, value)
-        if isinstance(resolved, bool) or resolved is None:
-            return None
-        if isinstance(resolved, (int, float)):
-            return str(resolved)
-        return resolved if isinstance(resolved, str) else None
-
-    def pseudo(self, template: Template, name: str) -> str:
-        """A pseudo parameter in ``template``: literal when its environment tells it."""
-        result = self._pseudo(template, name)
-        return result if isinstance(result, str) else ""
-
-    def _unknown(
-        self,
-        key: tuple[Any, ...],
-        label: str,
-        *,
-        expression: Any = None,
-        resource_type: str = "",
-        attribute: str = "",
-        ssm_parameter: str = "",
-        never_holds: str = "",
-    ) -> str:
-        return self.symbols.placeholder(
-            Unknown(
-                f"<{label}>", key, resource_type, attribute, ssm_parameter, expression, never_holds
-            )
-        )
-
-    def _opaque(self, template: Template, value: Any) -> str:
-        """An intrinsic this module does not evaluate: one unknown per expression."""
-        dumped = json.dumps(value, sort_keys=True, separators=(",", ":"))
-        return self._unknown(("value", template.key, dumped), dumped, expression=value)
-
-    def _resolve(self, template: Template, value: Any, depth: int) -> Any:
-        if depth > 50:
-            return self._opaque(template, value)
-        if isinstance(value, list):
-            return [self._resolve(template, item, depth + 1) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((function, argument),) = value.items()
-            if function == "Ref" and isinstance(argument, str):
-                return self._ref(template, argument, depth)
-            if function == "Fn::GetAtt":
-                parts = argument.split(".", 1) if isinstance(argument, str) else argument
-                if isinstance(parts, list) and len(parts) == 2:
-                    attribute = self._resolve(template, parts[1], depth + 1)
-                    if isinstance(parts[0], str) and isinstance(attribute, str):
-                        return self._get_att(template, parts[0], attribute, depth)
-                return self._opaque(template, value)
-            handler = _FUNCTIONS.get(function)
-            if handler is not None:
-                return getattr(self, handler)(template, argument, value, depth + 1)
-            if function.startswith("Fn::") or function == "Condition":
-                return self._opaque(template, value)
-        return {key: self._resolve(template, item, depth + 1) for key, item in value.items()}
-
-    def _ref(self, template: Template, name: str, depth: int) -> Any:
-        key = (id(template), "Ref", name, "")
-        if key in self._cache:
-            return self._cache[key]
-        result = self._ref_uncached(template, name, depth)
-        self._cache[key] = result
-        return result
-
-    def _get_att(self, template: Template, logical_id: str, attribute: str, depth: int) -> Any:
-        key = (id(template), "Fn::GetAtt", logical_id, attribute)
-        if key in self._cache:
-            return self._cache[key]
-        result = self._get_att_uncached(template, logical_id, attribute, depth)
-        self._cache[key] = result
-        return result
-
-    def region_mapping(self, template: Template, entries: Mapping[str, str]) -> str:
-        """The value a mapping with ``entries`` (region: value) gives in ``template``'s
-        region: the entry of a region the template names, else the same unknown as a lookup
-        of the template's own mapping with those entries."""
-        region = self._pseudo(template, "AWS::Region")
-        if isinstance(region, str) and region in entries:
-            return entries[region]
-        return self.symbols.placeholder(
-            Unknown("<the region's entry>", ("region-map", tuple(sorted(entries.items()))))
-        )
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")

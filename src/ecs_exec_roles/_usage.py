@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
+from ._assembly import Assembly
 from ._cfn import canonical
 from ._needs import read_attribute, secret_arn_for_policy
 from ._reader import TaskRead, read_containers
 from ._symbols import Symbols
-from ._template import Assembly, Template
+from ._template import Template
 
 if TYPE_CHECKING:
     import aws_cdk as cdk

@@ -1,0 +1,233 @@
+"""What the verification reads of one role of the library in the synthesized templates.
+
+The library's records of its roles (:class:`RoleRecord`, made by ``_records``), the task
+definitions of the assembly, and :class:`RoleView`: one role as the templates have it (its
+resource, its ARN and name as text, every policy that reaches it, its permissions boundary).
+The checks (``_verify_roles``, ``_verify_tasks``) read views and return :class:`Finding` s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from ._assembly import Assembly
+from ._template import Template
+
+__all__ = [
+    "AwsManagedDocument",
+    "Check",
+    "Finding",
+    "PolicyRecord",
+    "RoleRecord",
+    "RoleView",
+    "TaskDefinition",
+    "task_definitions",
+]
+
+_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy")
+
+
+@dataclass(frozen=True)
+class AwsManagedDocument:
+    """An AWS managed policy the library attaches, by name, and what it allows on ``*``."""
+
+    name: str
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    """A policy the library wrote for a role: the construct path of its resource, and its
+    statements as the library wrote them (template form, resolved in its stack)."""
+
+    path: str
+    statements: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class RoleRecord:
+    """A role of the library, as the verification reads it.
+
+    :param where: the construct path messages name.
+    :param path: the construct path of the role's resource.
+    :param trust: the trust policy the library wrote (template form).
+    :param derive: whether the role derives its needs (for the fix a finding names).
+    """
+
+    where: str
+    path: str
+    trust: Any
+    derive: bool
+    policies: tuple[PolicyRecord, ...] = ()
+    aws_managed_policies: tuple[AwsManagedDocument, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a deployed role.
+
+    :param rule: the rule, with the exact finding in brackets (what an acknowledgment names).
+    :param template: the template of the resource the finding is about.
+    :param logical_id: that resource.
+    """
+
+    rule: str
+    description: str
+    fix: str
+    template: str
+    logical_id: str
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    """An ECS task definition of the assembly: where it is, the role it names (as text), its
+    family and its containers (template form)."""
+
+    template: Template
+    logical_id: str
+    role_arn: str
+    family: str
+    containers: Sequence[Any]
+
+
+class RoleView:
+    """One role of the library in the assembly: its resource, identity and policies."""
+
+    def __init__(
+        self, assembly: Assembly, record: RoleRecord, template: Template, logical_id: str
+    ) -> None:
+        self.assembly = assembly
+        self.record = record
+        self.template = template
+        self.logical_id = logical_id
+        self.properties = template.properties(logical_id)
+        self.arn = assembly.text(template, {"Fn::GetAtt": [logical_id, "Arn"]}) or ""
+        self.name = assembly.text(template, {"Ref": logical_id}) or ""
+        self.account = assembly.pseudo(template, "AWS::AccountId")
+        self.partition = assembly.pseudo(template, "AWS::Partition")
+
+    def display(self, value: Any) -> str:
+        return self.assembly.symbols.display(value)
+
+    def finding(
+        self, rule: str, detail: str, description: str, fix: str, where: tuple[str, str] = ("", "")
+    ) -> Finding:
+        template, logical_id = where if where[0] else (self.template.path, self.logical_id)
+        return Finding(
+            f"{rule}[{detail}]", f"{self.record.where}: {description}", fix, template, logical_id
+        )
+
+    def names_role(self, text: str | None) -> bool:
+        """Whether an ARN or name (as text) is this role's."""
+        if not text:
+            return False
+        if text in (self.arn, self.name):
+            return True
+        parts = text.split(":", 5)
+        if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
+            # A role of that name in another account is another role.
+            account = parts[4]
+            if "\x01" not in account and "\x01" not in self.account and account != self.account:
+                return False
+            return parts[5].rsplit("/", 1)[-1] == self.name
+        return False
+
+    @cached_property
+    def own_policies(self) -> dict[tuple[int, str], tuple[Template, str, PolicyRecord]]:
+        """The library's policies of the role, by their resource (where the assembly has
+        them)."""
+        found = {}
+        for record in self.record.policies:
+            located = self.assembly.by_path.get(record.path)
+            if located is not None:
+                template, logical_id = located
+                found[(id(template), logical_id)] = (template, logical_id, record)
+        return found
+
+    def resource_name(self, template: Template, logical_id: str) -> str:
+        """A resource for messages: its construct's path (an L2's, for its ``Resource``)."""
+        path = self.assembly.path_of(template, logical_id)
+        return path.removesuffix("/Resource") if path else f"{template.name}::{logical_id}"
+
+    @cached_property
+    def attached(self) -> list[tuple[Template, str, Any]]:
+        """Every policy resource of the assembly that names the role: template, logical ID,
+        and its document."""
+        found = []
+        for template in self.assembly.templates:
+            for logical_id, resource in template.resources.items():
+                kind = resource.get("Type") if isinstance(resource, dict) else None
+                if kind not in _POLICY_TYPES:
+                    continue
+                properties = template.properties(logical_id)
+                names = (
+                    [properties.get("RoleName")]
+                    if kind == "AWS::IAM::RolePolicy"
+                    else properties.get("Roles") or []
+                )
+                resolved = self.assembly.resolve(template, names)
+                if isinstance(resolved, list) and any(
+                    isinstance(n, str) and self.names_role(n) for n in resolved
+                ):
+                    found.append((template, logical_id, properties.get("PolicyDocument")))
+        return found
+
+    @cached_property
+    def policies(self) -> list[Any]:
+        """Every identity policy of the role, resolved: inline, attached from their side, and
+        the AWS managed policies the library attaches (by their published content)."""
+        documents = [
+            self.assembly.resolve(self.template, policy.get("PolicyDocument"))
+            for policy in self.properties.get("Policies") or []
+            if isinstance(policy, dict)
+        ]
+        documents += [self.assembly.resolve(t, d) for t, _, d in self.attached]
+        documents += [
+            {"Statement": [{"Effect": "Allow", "Action": list(managed.actions), "Resource": "*"}]}
+            for managed in self.record.aws_managed_policies
+        ]
+        return documents
+
+    @cached_property
+    def boundary_arn(self) -> str | None:
+        """The ARN of the role's permissions boundary, as text (``None`` without one)."""
+        arn = self.properties.get("PermissionsBoundary")
+        return None if arn is None else self.assembly.text(self.template, arn) or ""
+
+    @cached_property
+    def boundary(self) -> list[Any] | None:
+        """The permissions boundary's document, when the role has one the assembly holds."""
+        found = self.assembly.resource_of(self.boundary_arn or "", "AWS::IAM::ManagedPolicy")
+        if found is None:
+            return None
+        template, logical_id = found
+        return [
+            self.assembly.resolve(template, template.properties(logical_id).get("PolicyDocument"))
+        ]
+
+    def managed_policy_arn(self, name: str) -> str:
+        return f"arn:{self.partition}:iam::aws:policy/{name}"
+
+
+Check = Callable[[RoleView, Sequence[TaskDefinition]], list[Finding]]
+
+
+def task_definitions(assembly: Assembly) -> list[TaskDefinition]:
+    """Every task definition of the assembly that names an execution role."""
+    found = []
+    for template in assembly.templates:
+        for logical_id, resource in template.resources.items():
+            if not isinstance(resource, dict) or resource.get("Type") != "AWS::ECS::TaskDefinition":
+                continue
+            properties = template.properties(logical_id)
+            role = assembly.text(template, properties.get("ExecutionRoleArn"))
+            if role is None:
+                continue
+            containers = properties.get("ContainerDefinitions")
+            containers = containers if isinstance(containers, list) else []
+            family = assembly.text(template, properties.get("Family")) or ""
+            found.append(TaskDefinition(template, logical_id, role, family, containers))
+    return found
