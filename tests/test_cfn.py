@@ -17,6 +17,15 @@ def test_flatten_names_intrinsics_as_cdk_nag_does() -> None:
     assert flatten(None) == ""
 
 
+def test_flatten_shows_imports_and_stack_outputs_as_parts_the_template_cannot_tell() -> None:
+    imported = {"Fn::ImportValue": "Data:ExportsOutputRefDb"}
+    assert flatten(imported) == "Data:ExportsOutputRefDb"
+    assert flatten(imported, imports=True) == "<Data:ExportsOutputRefDb>"
+    output = {"Fn::GetStackOutput": {"StackName": "Data", "OutputName": "Db", "Region": "x"}}
+    arn = {"Fn::Join": ["", ["arn:aws:ssm:x:1:parameter/", output]]}
+    assert flatten(arn) == flatten(arn, imports=True) == "arn:aws:ssm:x:1:parameter/<Data.Db>"
+
+
 def test_canonical_compares_a_literal_partition_with_the_partition_token() -> None:
     assert canonical("arn:aws:ecr:r:1:repository/a") == canonical(JOIN)
     assert canonical("arn:aws-cn:ecr:r:1:repository/a") == canonical(JOIN)

@@ -722,6 +722,72 @@ def test_an_import_of_no_export_of_the_app_is_one_unknown_per_name(name: str) ->
     assert assembly.resolve(consumer, {"Fn::ImportValue": "Other"}) != text
 
 
+# -- weak references (Fn::GetStackOutput) --------------------------------------------------------
+
+
+def _stack_output(stack: Any, output: str, region: Any = REGION) -> dict[str, Any]:
+    return {"Fn::GetStackOutput": {"StackName": stack, "OutputName": output, "Region": region}}
+
+
+def _producers() -> list[Template]:
+    """The stack named "Data" in two regions, each with the output "Out" of its repository."""
+    return [
+        concrete(
+            {
+                **resources(Repo=resource("AWS::ECR::Repository", RepositoryName="app")),
+                "Outputs": {"Out": {"Value": get_att("Repo", "Arn")}},
+            },
+            path=f"Data{region}.template.json",
+            region=region,
+            stack_name="Data",
+        )
+        for region in (REGION, "us-east-1")
+    ]
+
+
+def test_a_stack_output_is_the_output_s_value_in_the_producing_template() -> None:
+    consumer = concrete({}, path="C.template.json", region=REGION, stack_name="C")
+    assembly = Assembly([*_producers(), consumer])
+    for region in (REGION, "us-east-1"):
+        resolved = assembly.resolve(consumer, _stack_output("Data", "Out", region))
+        # The output of the stack of that name in that region, in the producer's region.
+        assert resolved == f"arn:aws:ecr:{region}:{ACCOUNT}:repository/app"
+    joined = _stack_output(join("Da", "ta"), "Out", {"Ref": "AWS::Region"})
+    assert assembly.resolve(consumer, joined) == f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/app"
+
+
+@pytest.mark.parametrize(
+    ("stack", "output", "region"),
+    [("Other", "Out", REGION), ("Data", "Missing", REGION), ("Data", "Out", "ap-south-1")],
+)
+def test_a_stack_output_outside_the_app_is_one_unknown(
+    stack: str, output: str, region: str
+) -> None:
+    consumer = concrete({}, path="C.template.json", region=REGION, stack_name="C")
+    assembly = Assembly([*_producers(), consumer])
+    text = assembly.resolve(consumer, _stack_output(stack, output, region))
+    unknown = assembly.symbols.unknown(text)
+    assert unknown is not None
+    # One producer of that name, in another region: not the one read.
+    alone = Assembly([_producers()[1], consumer])
+    elsewhere = alone.resolve(consumer, _stack_output("Data", "Out", REGION))
+    assert alone.symbols.unknown(elsewhere) is not None
+    assert unknown.label == f"<{stack}.{output}>"
+    assert assembly.resolve(consumer, _stack_output(stack, output, region)) == text
+    assert assembly.resolve(consumer, _stack_output(stack, "Else", region)) != text
+
+
+def test_a_stack_output_is_read_from_top_level_templates_only() -> None:
+    (producer, _) = _producers()
+    nested = Template(
+        "N.nested.template.json", producer.body, "", ACCOUNT, REGION, producer, "N", "Data"
+    )
+    consumer = concrete({}, path="C.template.json", region=REGION, stack_name="C")
+    assembly = Assembly([nested, consumer])
+    text = assembly.resolve(consumer, _stack_output("Data", "Out"))
+    assert assembly.symbols.unknown(text) is not None
+
+
 # -- cross-region references --------------------------------------------------------------------
 
 EXPORT_NAME = "/cdk/exports/C/Puseast1FnGetAttGroupArn"

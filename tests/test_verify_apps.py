@@ -6,6 +6,7 @@ policies."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -47,8 +48,12 @@ _CONSTRUCTS = {
 }
 
 
-def _data_and_service(mode: str, env: cdk.Environment | None) -> cdk.App:
-    app = cdk.App()
+def _data_and_service(
+    mode: str, env: cdk.Environment | None, references: str = "strong"
+) -> cdk.App:
+    # Strong references are exports and imports; weak ones (the default of a project made by
+    # `cdk init`) read the producer's output with Fn::GetStackOutput.
+    app = cdk.App(context={"@aws-cdk/core:defaultCrossStackReferences": references})
     data = cdk.Stack(app, "Data", env=env)
     key = kms.Key(data, "Key")
     plain = secretsmanager.Secret(data, "Plain")
@@ -180,12 +185,16 @@ def _resources(assembly: Assembly) -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize("references", ["strong", "weak"])
 @pytest.mark.parametrize("env", [ENV, None], ids=["env", "agnostic"])
 @pytest.mark.parametrize("mode", MODES)
 def test_a_data_stack_exporting_to_a_service_stack_is_exact(
-    mode: str, env: cdk.Environment | None
+    mode: str, env: cdk.Environment | None, references: str
 ) -> None:
-    assembly = _assembly(_data_and_service(mode, env))
+    app = _data_and_service(mode, env, references)
+    assembly = _assembly(app)
+    service = json.dumps(next(t for t in assembly.templates if t.stack_path == "Service").body)
+    assert ("Fn::GetStackOutput" in service) == (references == "weak")
     path = (
         "Service/Task/ExecutionRole/Resource"
         if mode == "harden"

@@ -63,6 +63,10 @@ class Assembly(Resolution):
                             by_ref.setdefault(ref, (template, logical_id))
         return by_ref.get(text)
 
+    def _stacks_named(self, name: str) -> Sequence[Template]:
+        """The top-level templates of the stacks named ``name`` in CloudFormation."""
+        return [t for t in self.templates if t.parent is None and t.stack_name == name]
+
     def template(self, path: str) -> Template | None:
         wanted = os.path.realpath(path)
         for template in self.templates:
@@ -181,8 +185,10 @@ def load_assembly(template_paths: Sequence[str]) -> Assembly:
         directory = os.path.dirname(path)
         if directory not in manifests:
             manifests[directory] = _read(os.path.join(directory, "manifest.json")) or {}
-        stack_path, account, region = _stack_of(manifests[directory], os.path.basename(path))
-        top = Template(path, _read(path) or {}, stack_path, account, region)
+        stack_path, account, region, stack_name = _stack_of(
+            manifests[directory], os.path.basename(path)
+        )
+        top = Template(path, _read(path) or {}, stack_path, account, region, stack_name=stack_name)
         templates.append(top)
         templates.extend(_nested_templates(top, _nested_template_files(path)))
     tree = _tree_file(template_paths)
@@ -212,9 +218,12 @@ def _read(path: str) -> Any:
         return None
 
 
-def _stack_of(manifest: Mapping[str, Any], file_name: str) -> tuple[str, str | None, str | None]:
-    """A template's stack in its assembly's manifest: construct path, account, region."""
-    for artifact in (manifest.get("artifacts") or {}).values():
+def _stack_of(
+    manifest: Mapping[str, Any], file_name: str
+) -> tuple[str, str | None, str | None, str]:
+    """A template's stack in its assembly's manifest: construct path, account, region and
+    the stack's name."""
+    for artifact_id, artifact in (manifest.get("artifacts") or {}).items():
         properties = artifact.get("properties") or {}
         if properties.get("templateFile") != file_name:
             continue
@@ -224,8 +233,9 @@ def _stack_of(manifest: Mapping[str, Any], file_name: str) -> tuple[str, str | N
             str(artifact.get("displayName") or ""),
             None if account.startswith("unknown-") or not account else account,
             None if region.startswith("unknown-") or not region else region,
+            str(properties.get("stackName") or artifact_id),
         )
-    return "", None, None
+    return "", None, None, ""
 
 
 def _tree_file(template_paths: Sequence[str]) -> Any:

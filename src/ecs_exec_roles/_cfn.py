@@ -48,7 +48,8 @@ def flatten(resolved: Any, *, imports: bool = False) -> str:
     ``<Logical.Attr>``, ``Fn::Join`` is joined, ``Fn::Sub`` keeps its text with ``${x}`` as ``<x>``.
 
     :param imports: show an ``Fn::ImportValue`` as ``<export name>``, a part the template
-        cannot know (cdk-nag shows the export's name alone, as literal text).
+        cannot know (cdk-nag shows the export's name alone, as literal text). An
+        ``Fn::GetStackOutput`` is always ``<stack.output>``.
     """
     if resolved is None:
         return ""
@@ -66,6 +67,11 @@ def flatten(resolved: Any, *, imports: bool = False) -> str:
         if "Fn::ImportValue" in resolved:
             name = flatten(resolved["Fn::ImportValue"], imports=imports)
             return f"<{name}>" if imports else name
+        if "Fn::GetStackOutput" in resolved and isinstance(resolved["Fn::GetStackOutput"], dict):
+            # A weak cross-stack reference: shown as the stack and output it reads.
+            reference = resolved["Fn::GetStackOutput"]
+            stack, output = (flatten(reference.get(k)) for k in ("StackName", "OutputName"))
+            return f"<{stack}.{output}>"
         if "Ref" in resolved:
             return f"<{flatten(resolved['Ref'])}>"
     return json.dumps(resolved, separators=(",", ":"))

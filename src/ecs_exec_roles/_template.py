@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,9 @@ class Template:
     region: str | None = None
     parent: Template | None = None
     parent_resource: str = ""
+    #: The stack's name in CloudFormation (its manifest's ``stackName``), for a top-level
+    #: template of the assembly.
+    stack_name: str = ""
     #: The nested stacks' templates, by the logical ID of their resource in this template.
     children: dict[str, Template] = field(default_factory=dict)
 
@@ -158,6 +161,9 @@ class _Functions:
 
     @property
     def _cross_region_exports(self) -> Mapping[str, tuple[Template, Any]]:
+        raise NotImplementedError
+
+    def _stacks_named(self, name: str) -> Sequence[Template]:
         raise NotImplementedError
 
     # -- the functions --------------------------------------------------------------------------
@@ -250,6 +256,31 @@ class _Functions:
                 return self._resolve(found[0], found[1], depth)
             return self._unknown(("import", name), name, expression=value)
         return self._opaque(template, value)
+
+    def _stack_output(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
+        # Fn::GetStackOutput (aws-cdk-lib's weak cross-stack references, and every reference
+        # across accounts): an output of a stack of the app, read from its template.
+        if not isinstance(argument, dict):
+            return self._opaque(template, value)
+        stack = self._resolve(template, argument.get("StackName"), depth)
+        output = self._resolve(template, argument.get("OutputName"), depth)
+        region = self._resolve(template, argument.get("Region"), depth)
+        if not isinstance(stack, str) or not isinstance(output, str):
+            return self._opaque(template, value)
+        candidates = [t for t in self._stacks_named(stack) if output in t.outputs]
+        if isinstance(region, str) and not any(self.symbols.unknowns(region)):
+            # A stack of the app in that region (or one whose region deployment tells).
+            candidates = [t for t in candidates if t.region in (region, None)]
+        if len(candidates) == 1:
+            producer = candidates[0]
+            found = producer.outputs[output]
+            if isinstance(found, dict):
+                return self._resolve(producer, found.get("Value"), depth)
+        return self._unknown(
+            ("stack-output", stack, region if isinstance(region, str) else "", output),
+            f"{stack}.{output}",
+            expression=value,
+        )
 
     def _find_in_map(self, template: Template, argument: Any, value: Any, depth: int) -> Any:
         if not (isinstance(argument, list) and len(argument) == 3):
@@ -438,5 +469,6 @@ _FUNCTIONS = {
     "Fn::Select": "_select",
     "Fn::Split": "_split",
     "Fn::ImportValue": "_import",
+    "Fn::GetStackOutput": "_stack_output",
     "Fn::FindInMap": "_find_in_map",
 }
