@@ -227,11 +227,15 @@ def test_fails_when_a_log_group_of_another_stack_is_missing_naming_it_once(app: 
     assert "log-stream:app/app/*" not in message
 
 
-def test_fails_when_a_role_is_created_by_a_later_aspect(
-    env_stack: cdk.Stack,
-) -> None:
-    # The policies of a stack's roles are built by an aspect on its first role; a role that
-    # an aspect creates after that one ran would have none, so synth says so.
+@pytest.mark.parametrize("stabilization", [True, False])
+def test_role_created_by_an_aspect_after_the_first_role_is_visited(stabilization: bool) -> None:
+    # The policies of a stack's roles are built once the app's aspects have visited every
+    # construct (``_after_aspects``), so a role an aspect creates is built too. Without aspect
+    # stabilization they are built when aspects reach the first role; a role an aspect
+    # creates after that one ran would have none, so synth says so.
+    app = cdk.App(context={"@aws-cdk/core:aspectStabilization": stabilization})
+    env = cdk.Environment(account="123456789012", region="eu-west-1")
+    env_stack = cdk.Stack(app, "EnvStack", env=env)
     MinimalExecutionRole(env_stack, "First")
     later = Construct(env_stack, "Later")
     created: list[MinimalExecutionRole] = []
@@ -240,11 +244,23 @@ def test_fails_when_a_role_is_created_by_a_later_aspect(
     class AddRole:
         def visit(self, node: IConstruct) -> None:
             if node is later and not created:
-                created.append(MinimalExecutionRole(env_stack, "Late"))
+                created.append(
+                    MinimalExecutionRole(
+                        env_stack,
+                        "Late",
+                        log_groups=[logs.LogGroup.from_log_group_name(env_stack, "L", "/ecs/x")],
+                        derive=False,
+                    )
+                )
 
     cdk.Aspects.of(later).add(AddRole())
-    with pytest.raises(RuntimeError, match="EnvStack/Late: the role was created after"):
-        Template.from_stack(env_stack)
+    if stabilization:
+        template = Template.from_stack(env_stack)
+        template.resource_count_is("AWS::IAM::Role", 2)
+        template.resource_count_is("AWS::IAM::ManagedPolicy", 1)
+    else:
+        with pytest.raises(RuntimeError, match="EnvStack/Late: the role was created after"):
+            Template.from_stack(env_stack)
     assert created
 
 

@@ -17,6 +17,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import IConstruct
+from iam_eval import Environment, is_allowed, role_policies
 
 from ecs_exec_roles import (
     HardenExecutionRoles,
@@ -81,13 +82,27 @@ def _task(stack: cdk.Stack, role: Any) -> ecs.FargateTaskDefinition:
     return task
 
 
-def _app(mode: str, change: Callable[[cdk.Stack, ecs.TaskDefinition, Any], object]) -> cdk.App:
-    app = cdk.App()
+def _app(
+    mode: str,
+    change: Callable[[cdk.Stack, ecs.TaskDefinition, Any], object],
+    context: dict[str, Any] | None = None,
+) -> cdk.App:
+    app = cdk.App(context=context)
     stack = cdk.Stack(app, "S", env=ENV)
     role = _role(mode, stack)
     task = _task(stack, role)
     change(stack, task, role)
     return app
+
+
+def _role_id(template: dict[str, Any], task: str) -> str:
+    """The logical ID of the execution role of the task definition ``task`` (its id)."""
+    (found,) = (
+        resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::ECS::TaskDefinition" and logical_id.startswith(task)
+    )
+    return str(found["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0])
 
 
 def _error(app: cdk.App) -> str:
@@ -159,12 +174,49 @@ class _AddSidecar:
             )
 
 
+_AGENT_REPOSITORY = f"arn:aws:ecr:{REGION}:210987654321:repository/agents/trace"
+_PULL = "ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage"
+
+
 @pytest.mark.parametrize("mode", MODES)
-def test_fails_when_a_later_aspect_adds_a_container(mode: str) -> None:
+def test_a_sidecar_an_aspect_adds_is_derived(mode: str) -> None:
+    # The library builds its policies once the app's aspects have visited the task
+    # definitions: a sidecar an aspect of the app adds is read like any container.
     def add_aspect(stack: cdk.Stack, task: ecs.TaskDefinition, role: Any) -> None:
         cdk.Aspects.of(stack.node.root).add(_AddSidecar())
 
     app = _app(mode, add_aspect)
+    if mode in ("minimal-props", "shared-props"):
+        # Named in props only: the sidecar's repository is not, and synth says so.
+        assert _missing(mode, "agent", _PULL, _AGENT_REPOSITORY) in _error(app)
+        return
+    template = app.synth().get_stack_by_name("S").template
+    names = [
+        c["Name"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ECS::TaskDefinition"
+        for c in r["Properties"]["ContainerDefinitions"]
+    ]
+    assert names == ["app", "agent"]
+    if not mode.startswith("starter"):
+        # The starter's AWS managed policy pulls from every repository.
+        (task,) = (
+            r for r in template["Resources"].values() if r["Type"].endswith("TaskDefinition")
+        )
+        role = task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
+        policies = role_policies(template, role, Environment())
+        for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"):
+            assert is_allowed(policies, action, _AGENT_REPOSITORY), (mode, action)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fails_when_a_later_aspect_adds_a_container(mode: str) -> None:
+    # Without aspect stabilization, the library builds its policies when aspects reach its
+    # role, before they reach the task definition.
+    def add_aspect(stack: cdk.Stack, task: ecs.TaskDefinition, role: Any) -> None:
+        cdk.Aspects.of(stack.node.root).add(_AddSidecar())
+
+    app = _app(mode, add_aspect, {"@aws-cdk/core:aspectStabilization": False})
     if mode == "starter-props":
         # Not rendered early, and the AWS managed policy pulls from every repository.
         template = app.synth().get_stack_by_name("S").template
@@ -172,9 +224,7 @@ def test_fails_when_a_later_aspect_adds_a_container(mode: str) -> None:
         return
     message = _error(app)
     if mode.endswith("-props"):
-        repository = f"arn:aws:ecr:{REGION}:210987654321:repository/agents/trace"
-        pull = "ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage"
-        assert _missing(mode, "agent", pull, repository) in message
+        assert _missing(mode, "agent", _PULL, _AGENT_REPOSITORY) in message
     else:
         # Derivation rendered the containers, which aws-cdk-lib does once: the new container
         # would be dropped from the template without a word.
@@ -185,7 +235,13 @@ def test_fails_when_a_later_aspect_adds_a_container(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", [m for m in MODES if not m.startswith(("starter", "harden"))])
-def test_fails_when_a_later_aspect_points_an_l1_task_definition_at_the_role(mode: str) -> None:
+@pytest.mark.parametrize("stabilization", [True, False])
+def test_an_aspect_that_points_an_l1_task_definition_at_the_role(
+    mode: str, stabilization: bool
+) -> None:
+    # With aspect stabilization the task definition is derived like any other; without it,
+    # the aspect runs after the library built the role, and synth fails naming the need (as
+    # it does for a role named in props only).
     @jsii.implements(cdk.IAspect)
     class Point:
         def __init__(self, arn: str) -> None:
@@ -206,9 +262,16 @@ def test_fails_when_a_later_aspect_points_an_l1_task_definition_at_the_role(mode
         )
         cdk.Aspects.of(stack).add(Point(role.role_arn))
 
-    message = _error(_app(mode, point))
+    raw = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/raw"
+    app = _app(mode, point, {"@aws-cdk/core:aspectStabilization": stabilization})
+    if stabilization and mode.endswith("-derived"):
+        template = app.synth().get_stack_by_name("S").template
+        policies = role_policies(template, _role_id(template, "Raw"), Environment())
+        assert is_allowed(policies, "ecr:BatchGetImage", raw)
+        return
+    message = _error(app)
     assert "container 'raw' of task family 'raw' (S/Raw) needs" in message
-    assert f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/raw" in message
+    assert raw in message
 
 
 # -- 2. the role's own resource and the library's policies -----------------------------------------

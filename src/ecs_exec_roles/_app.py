@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aws_cdk as cdk
+
 __all__ = ["AppState", "StackState", "identity", "stack_state"]
 
 
@@ -41,6 +43,9 @@ class AppState:
     secrets: list[Any] = field(default_factory=list)
     #: Whether the verification of the synthesized templates is registered with the app.
     verification_registered: bool = False
+    #: The work waiting for the aspects of each stage, by the stage's identity
+    #: (``_after_aspects``).
+    after_aspects: dict[object, Any] = field(default_factory=dict)
 
     def forget_scan(self) -> None:
         """The app may have changed (a finalizer ran): look again when asked."""
@@ -66,12 +71,19 @@ class StackState:
     #: The path of its template file in the cloud assembly, once read.
     template_path: str | None = None
     _path: str | None = None
+    _stage: Any = None
 
     def path(self) -> str:
         """The stack's construct path (read once)."""
         if self._path is None:
             self._path = str(self.stack.node.path)
         return self._path
+
+    def stage(self) -> Any:
+        """The stage the stack is synthesized with (the app, or a stage of it), read once."""
+        if self._stage is None:
+            self._stage = cdk.Stage.of(self.stack)
+        return self._stage
 
     def roles_or(self, make: Callable[[Any], Any]) -> Any:
         if self.roles is None:

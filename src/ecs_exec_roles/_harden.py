@@ -16,6 +16,7 @@ the ``DefaultPolicy`` construct (a grant's ``policy_dependable``) depends on the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +27,8 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Dependable, IConstruct
 
+from ._after_aspects import after_aspects
+from ._app import stack_state
 from ._lifecycle import RoleEntry, StackRoles
 from ._plan import Plan
 from ._props import DEFAULT_MAX_MANAGED_POLICIES, RoleOptions
@@ -78,7 +81,8 @@ class HardenExecutionRoles:
         :param node: the construct visited.
         """
         if isinstance(node, ecs.TaskDefinition):
-            harden(node, self._options)
+            # Once every aspect has visited the task definition: one may add a sidecar.
+            after_aspects(stack_state(node.stack), functools.partial(harden, node, self._options))
 
 
 def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
@@ -111,8 +115,8 @@ def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
     plan.derive = True
     entry = RoleEntry(plan, adopted, automatic, automatic, f"{path}/Resource")
     registry.register(entry, finalizer=False)
-    # Built now: the containers are rendered (aws-cdk-lib's last grants are made then) and
-    # the policies created before the aspects that follow run.
+    # Built now, after the app's aspects visited the task definition (``visit``): the
+    # containers are rendered (aws-cdk-lib's last grants are made then).
     registry.finalize()
     adopted.replace_default_policy(entry.policies)
 

@@ -1,8 +1,9 @@
 """The synth lifecycle of a stack's execution roles: finalized, then checked, together.
 
 A construct registers its role's :class:`RoleEntry` (its plan, its recording role and the
-scope its policies go under). When aspects run, the stack's finalizer seals each plan and
-builds its policies (``_synthesis``); at validation, the checks (``_checks``) run over each
+scope its policies go under). Once the app's aspects have visited its task definitions
+(``_after_aspects``), the stack's finalizer seals each plan and builds its policies
+(``_synthesis``); at validation, the checks (``_checks``) run over each
 role's facts. Every call from Python into aws-cdk-lib is a message to its JavaScript process,
 which costs more than most of the work it asks for, so a stack's roles share one finalizer
 aspect, one validation, one resolve of all their ARNs and one resolve of all the grants made to
@@ -22,6 +23,7 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
+from ._after_aspects import after_aspects
 from ._app import AppState, stack_state
 from ._assembly import Assembly
 from ._cfn import canonical, flatten, is_unresolved
@@ -159,9 +161,9 @@ class StackRoles:
         """Add a role; the first one of the stack installs the check, and the first with
         ``finalizer`` the finalizer.
 
-        The finalizer is an aspect on that role's construct (it visits the construct and its
-        children, and builds each role's policies once). A role registered while aspects run
-        (``_harden``) is finalized by its caller instead.
+        The finalizer is an aspect on that role's construct: reached, it waits for the aspects
+        to visit the rest of the app (``_after_aspects``), then builds each role's policies
+        once. A role registered while aspects run (``_harden``) is finalized by its caller.
         """
         if not self.entries:
             self.stack.node.add_validation(_Validate(self))
@@ -208,9 +210,10 @@ class StackRoles:
 
     def finalize(self) -> None:
         """Build the policies of every role not built yet (the aspect visits several nodes)."""
-        new = self.entries[self._finalized_count :]
+        new, resolver = self.entries[self._finalized_count :], self.resolver
+        if not new:
+            return
         self._finalized_count = len(self.entries)
-        resolver = self.resolver
         # The props' values first, for every role at once: derivation compares with them.
         resolver.prefetch(_need_values(new))
         self._observe(new)
@@ -471,8 +474,16 @@ class _Finalize:
 
     def __init__(self, registry: StackRoles) -> None:
         self._registry = registry
+        self._waiting = False
 
     def visit(self, node: IConstruct) -> None:
+        # Once the app's aspects have visited its task definitions (``_after_aspects``).
+        if not self._waiting:
+            self._waiting = True
+            after_aspects(stack_state(self._registry.stack), self._finalize)
+
+    def _finalize(self) -> None:
+        self._waiting = False
         self._registry.finalize()
 
 
