@@ -6,9 +6,30 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
+from constructs import IConstruct
 
+from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
 from ecs_exec_roles._props import RoleOptions
+
+# Each way an app gets an execution role: a construct, its role derived or named by props only
+# (``<kind>-derived``, ``<kind>-props``), or aws-cdk-lib's own role hardened by the aspect.
+ROLE_MODES = [
+    "minimal-derived",
+    "minimal-props",
+    "shared-derived",
+    "shared-props",
+    "starter-derived",
+    "starter-props",
+    "harden",
+]
+ROLE_CONSTRUCTS: dict[str, Any] = {
+    "minimal": MinimalExecutionRole,
+    "shared": SharedExecutionRole,
+    "starter": StarterExecutionRole,
+}
 
 
 def template_json(stack: cdk.Stack) -> dict[str, Any]:
@@ -99,3 +120,22 @@ class _Later:
 def lazy(value: str) -> str:
     """``value`` as a string known only at synth (a ``Lazy`` token)."""
     return cdk.Lazy.string(_Later(value))
+
+
+@jsii.implements(cdk.IAspect)
+class AddAgent:
+    """A sidecar injector: an X-Ray-like agent with its own log group, in every task."""
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, ecs.TaskDefinition) and node.find_container("agent") is None:
+            node.add_container(
+                "agent",
+                image=ecs.ContainerImage.from_registry(
+                    "210987654321.dkr.ecr.eu-west-1.amazonaws.com/agents/trace:3"
+                ),
+                memory_limit_mib=128,
+                logging=ecs.LogDrivers.aws_logs(
+                    stream_prefix="agent",
+                    log_group=logs.LogGroup.from_log_group_name(node, "AgentLogs", "/ecs/agent"),
+                ),
+            )

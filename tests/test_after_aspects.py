@@ -16,6 +16,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
+from helpers import AddAgent
 from iam_eval import Environment, is_allowed, resolve, role_policies
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole, SharedExecutionRole
@@ -25,25 +26,6 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 ENV = cdk.Environment(account=ACCOUNT, region=REGION)
 AGENT = f"arn:aws:ecr:{REGION}:210987654321:repository/agents/trace"
-
-
-@jsii.implements(cdk.IAspect)
-class AddAgent:
-    """A sidecar injector: an X-Ray-like agent with its own log group, in every task."""
-
-    def visit(self, node: IConstruct) -> None:
-        if isinstance(node, ecs.TaskDefinition) and node.find_container("agent") is None:
-            node.add_container(
-                "agent",
-                image=ecs.ContainerImage.from_registry(
-                    f"210987654321.dkr.ecr.{REGION}.amazonaws.com/agents/trace:3"
-                ),
-                memory_limit_mib=128,
-                logging=ecs.LogDrivers.aws_logs(
-                    stream_prefix="agent",
-                    log_group=logs.LogGroup.from_log_group_name(node, "AgentLogs", "/ecs/agent"),
-                ),
-            )
 
 
 def _task(stack: cdk.Stack, role: Any, name: str = "Task") -> ecs.FargateTaskDefinition:

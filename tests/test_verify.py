@@ -17,36 +17,18 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import IConstruct
+from helpers import ROLE_CONSTRUCTS, ROLE_MODES, AddAgent
 from iam_eval import Environment, is_allowed, role_policies
 
-from ecs_exec_roles import (
-    HardenExecutionRoles,
-    MinimalExecutionRole,
-    SharedExecutionRole,
-    StarterExecutionRole,
-)
+from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 ENV = cdk.Environment(account=ACCOUNT, region=REGION)
 REPOSITORY = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/api"
 
-# Each way an app gets an execution role: the construct (derived, or named by props only), or
-# aws-cdk-lib's own role hardened by the aspect (``None``: the task definition makes it).
-MODES = [
-    "minimal-derived",
-    "minimal-props",
-    "shared-derived",
-    "shared-props",
-    "starter-derived",
-    "starter-props",
-    "harden",
-]
-_CONSTRUCTS = {
-    "minimal": MinimalExecutionRole,
-    "shared": SharedExecutionRole,
-    "starter": StarterExecutionRole,
-}
+MODES = ROLE_MODES
+_CONSTRUCTS = ROLE_CONSTRUCTS
 
 
 def _role(mode: str, stack: cdk.Stack) -> Any:
@@ -159,23 +141,7 @@ def test_fails_when_an_override_adds_a_secret(mode: str) -> None:
     assert "add the resource to `parameters`" in message
 
 
-@jsii.implements(cdk.IAspect)
-class _AddSidecar:
-    """A later aspect that adds a container to every task definition (a sidecar injector)."""
-
-    def visit(self, node: IConstruct) -> None:
-        if isinstance(node, ecs.TaskDefinition) and node.find_container("agent") is None:
-            node.add_container(
-                "agent",
-                image=ecs.ContainerImage.from_registry(
-                    f"210987654321.dkr.ecr.{REGION}.amazonaws.com/agents/trace:3"
-                ),
-                memory_limit_mib=128,
-            )
-
-
 _AGENT_REPOSITORY = f"arn:aws:ecr:{REGION}:210987654321:repository/agents/trace"
-_PULL = "ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -183,12 +149,13 @@ def test_a_sidecar_an_aspect_adds_is_derived(mode: str) -> None:
     # The library builds its policies once the app's aspects have visited the task
     # definitions: a sidecar an aspect of the app adds is read like any container.
     def add_aspect(stack: cdk.Stack, task: ecs.TaskDefinition, role: Any) -> None:
-        cdk.Aspects.of(stack.node.root).add(_AddSidecar())
+        cdk.Aspects.of(stack.node.root).add(AddAgent())
 
     app = _app(mode, add_aspect)
     if mode in ("minimal-props", "shared-props"):
-        # Named in props only: the sidecar's repository is not, and synth says so.
-        assert _missing(mode, "agent", _PULL, _AGENT_REPOSITORY) in _error(app)
+        # Named in props only: the sidecar's log group is not, and synth says so.
+        message = _error(app)
+        assert "log-group:/ecs/agent:*: add the resource to `log_groups`" in message
         return
     template = app.synth().get_stack_by_name("S").template
     names = [
@@ -214,7 +181,7 @@ def test_fails_when_a_later_aspect_adds_a_container(mode: str) -> None:
     # Without aspect stabilization, the library builds its policies when aspects reach its
     # role, before they reach the task definition.
     def add_aspect(stack: cdk.Stack, task: ecs.TaskDefinition, role: Any) -> None:
-        cdk.Aspects.of(stack.node.root).add(_AddSidecar())
+        cdk.Aspects.of(stack.node.root).add(AddAgent())
 
     app = _app(mode, add_aspect, {"@aws-cdk/core:aspectStabilization": False})
     if mode == "starter-props":
@@ -224,7 +191,7 @@ def test_fails_when_a_later_aspect_adds_a_container(mode: str) -> None:
         return
     message = _error(app)
     if mode.endswith("-props"):
-        assert _missing(mode, "agent", _PULL, _AGENT_REPOSITORY) in message
+        assert "log-group:/ecs/agent:*: add the resource to `log_groups`" in message
     else:
         # Derivation rendered the containers, which aws-cdk-lib does once: the new container
         # would be dropped from the template without a word.

@@ -19,33 +19,17 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
+from helpers import ROLE_CONSTRUCTS, ROLE_MODES
 
-from ecs_exec_roles import (
-    HardenExecutionRoles,
-    MinimalExecutionRole,
-    SharedExecutionRole,
-    StarterExecutionRole,
-)
+from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
 from ecs_exec_roles._assembly import Assembly, load_assembly
 from ecs_exec_roles._evaluate import ANY_VALUE, is_allowed, statements_of
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 ENV = cdk.Environment(account=ACCOUNT, region=REGION)
-MODES = [
-    "minimal-derived",
-    "minimal-props",
-    "shared-derived",
-    "shared-props",
-    "starter-derived",
-    "starter-props",
-    "harden",
-]
-_CONSTRUCTS = {
-    "minimal": MinimalExecutionRole,
-    "shared": SharedExecutionRole,
-    "starter": StarterExecutionRole,
-}
+MODES = ROLE_MODES
+_CONSTRUCTS = ROLE_CONSTRUCTS
 
 
 def _data_and_service(
