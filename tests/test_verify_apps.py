@@ -2,7 +2,8 @@
 stack exports a secret (with and without a customer managed key), a parameter, a log group, a
 bucket of environment files and a repository to a service stack; every mode of role passes,
 allows what the task needs and no neighbour of it, judged by IAM's evaluation of the deployed
-policies."""
+policies, with strong and weak cross-stack references. A stage of a CDK pipeline: its service's
+role derived, its worker's hardened, an override in it found."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
+from aws_cdk import pipelines
 from helpers import ROLE_CONSTRUCTS, ROLE_MODES
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
@@ -425,3 +429,80 @@ def test_the_roles_of_a_stage_are_verified_when_the_app_is_synthesized() -> None
         "Prod/Service/Role: container 'app' of task definition Prod/Service/Task needs" in message
     )
     assert f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/api/flag" in message
+
+
+class _ServiceStage(cdk.Stage):
+    """A stage of a CDK pipeline: an ecs_patterns service on a derived role, and a worker
+    whose role aws-cdk-lib makes, hardened by an aspect of the stage."""
+
+    def __init__(self, scope: cdk.App, construct_id: str, *, override: bool) -> None:
+        super().__init__(scope, construct_id, env=ENV)
+        api = cdk.Stack(self, "Api")
+        execution = MinimalExecutionRole(api, "Role")
+        service = ecs_patterns.ApplicationLoadBalancedFargateService(
+            api,
+            "Service",
+            cluster=ecs.Cluster(api, "Cluster", vpc=ec2.Vpc(api, "Vpc", nat_gateways=0)),
+            task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
+                image=ecs.ContainerImage.from_ecr_repository(ecr.Repository(api, "Repo"), "v1"),
+                execution_role=execution.role,
+            ),
+        )
+        if override:
+            service.task_definition.node.default_child.add_property_override(  # type: ignore[union-attr]
+                "ContainerDefinitions.0.Secrets", [{"Name": "FLAG", "ValueFrom": "/api/flag"}]
+            )
+        worker = cdk.Stack(self, "Worker")
+        task = ecs.FargateTaskDefinition(worker, "Task")
+        task.add_container(
+            "worker",
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="worker"),
+        )
+        cdk.Aspects.of(self).add(HardenExecutionRoles())
+
+
+@pytest.mark.parametrize("override", [False, True])
+def test_a_stage_of_a_cdk_pipeline_is_built_and_verified(override: bool) -> None:
+    # CodePipeline synthesizes the stage when it is added, running the stage's aspects; the
+    # app's synthesis verifies the stage's templates.
+    app = cdk.App()
+    pipeline = pipelines.CodePipeline(
+        cdk.Stack(app, "Pipeline", env=ENV),
+        "Pipeline",
+        synth=pipelines.ShellStep(
+            "Synth",
+            input=pipelines.CodePipelineSource.connection(
+                "team/app",
+                "main",
+                connection_arn=f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/x",
+            ),
+            commands=["npx cdk synth"],
+        ),
+    )
+    pipeline.add_stage(_ServiceStage(app, "Prod", override=override))
+    if override:
+        with pytest.raises(RuntimeError) as raised:
+            app.synth()
+        assert (
+            "Prod/Api/Role: container 'web' of task definition Prod/Api/Service/TaskDef needs "
+            f"ssm:GetParameters on arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/api/flag"
+        ) in str(raised.value)
+        return
+    assembly = _assembly(app)
+    api = _Role(assembly, "Prod/Api/Role/Resource/Resource")
+    repository = next(t for t in assembly.templates if t.stack_path == "Prod/Api")
+    repository_arn = _value(
+        assembly,
+        "Prod/Api",
+        {"Fn::GetAtt": [next(i for i in repository.resources if i.startswith("Repo")), "Arn"]},
+    )
+    assert api.allows("ecr:BatchGetImage", repository_arn)
+    worker = _Role(assembly, "Prod/Worker/Task/ExecutionRole/Resource")
+    assert not worker.allows("ecr:BatchGetImage", repository_arn)
+    assert not [
+        logical_id
+        for template in assembly.templates
+        for logical_id, resource in template.resources.items()
+        if resource.get("Type") == "AWS::IAM::Policy" and template.stack_path.startswith("Prod/")
+    ]
