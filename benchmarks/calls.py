@@ -50,10 +50,14 @@ CAUSES = {
     "finalize": "the finalizer at synth: deriving needs, building the managed policies (and "
     "their cdk-nag acknowledgments)",
     "check": "the synth-time check (each task definition's role and containers)",
+    "verify": "the verification of the synthesized templates (what the library wrote for its "
+    "roles, resolved once per stack)",
 }
 _LIBRARY = "ecs_exec_roles"
-# The library's synth-time entry points: an aspect's visit, a validation's validate.
+# The library's synth-time entry points: an aspect's visit, a validation's validate, the
+# validation plugin's validate.
 _CAUSE_OF_ENTRY = {"visit": "finalize", "validate": "check"}
+_PLUGIN = f"{_LIBRARY}._plugin"
 
 
 def cause_of(request: Any, frame: FrameType | None) -> str:
@@ -64,6 +68,8 @@ def cause_of(request: Any, frame: FrameType | None) -> str:
         if str(frame.f_globals.get("__name__", "")).startswith(_LIBRARY):
             in_library = True
             cause = _CAUSE_OF_ENTRY.get(frame.f_code.co_name, cause)
+            if frame.f_globals["__name__"] == _PLUGIN and frame.f_code.co_name == "validate":
+                cause = "verify"
         frame = frame.f_back
     if not in_library:
         # A callback's answer is sent after the library's code has returned.
