@@ -6,13 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from iam_eval import Environment, resolve, role_policies
 
 from ecs_exec_roles._evaluate import (
     ANY_VALUE,
     Decision,
+    Evaluator,
     Request,
     UnsupportedPolicyError,
+    _Patterns,
+    action_matches,
     arn_matches,
     evaluate,
     is_allowed,
@@ -566,3 +571,87 @@ INTENDED = [
 )
 def test_not_contained(statement: dict[str, Any], expected: list[tuple[str, str]]) -> None:
     assert not_contained(statement, INTENDED) == expected
+
+
+# -- matching many patterns at once ---------------------------------------------------------------
+
+_SEGMENT = st.sampled_from(["", "a", "ab", "a*", "*", "?", "a?", "*b", ":", "/", "x:y"])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    patterns=st.lists(st.lists(_SEGMENT, min_size=1, max_size=7).map(":".join), max_size=6),
+    value=st.lists(_SEGMENT, min_size=1, max_size=7).map(":".join),
+    action=st.sampled_from(
+        ["ecr:BatchGetImage", "ECR:batchgetimage", "logs:PutLogEvents", "logs:CreateLogStream"]
+    ),
+)
+def test_a_statement_matches_as_each_of_its_patterns_would(
+    patterns: list[str], value: str, action: str
+) -> None:
+    # Patterns are looked up by their text before the first wildcard; the decision is the
+    # one each pattern gives alone, for resources (case-sensitive, by ARN segment) and for
+    # actions (case-insensitive).
+    resources = _Patterns(patterns, arn=True)
+    assert resources.match(value) == any(arn_matches(p, value) for p in patterns)
+    action_patterns = [
+        *patterns,
+        "ecr:Batch*",
+        "logs:*Events",
+        "ECR:?atch*",
+        "LOGS:createlogstream",
+    ]
+    actions = _Patterns(action_patterns, arn=False)
+    assert actions.match(action) == any(action_matches(p, action) for p in action_patterns)
+    assert actions.match(value) == any(action_matches(p, value) for p in action_patterns)
+
+
+def test_an_evaluator_reads_a_role_s_policies_once_for_every_request() -> None:
+    policies = [
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "ecr:BatchGetImage",
+                    "Resource": f"arn:aws:ecr:r:1:repository/r{i}",
+                }
+            ]
+        }
+        for i in range(300)
+    ]
+    deny = {
+        "Statement": [
+            {"Effect": "Deny", "Action": "*", "Resource": "arn:aws:ecr:r:1:repository/r7"}
+        ]
+    }
+    evaluator = Evaluator([*policies, deny])
+    for i in range(300):
+        request = Request("ecr:BatchGetImage", f"arn:aws:ecr:r:1:repository/r{i}")
+        expected = Decision.EXPLICIT_DENY if i == 7 else Decision.ALLOW
+        assert evaluator.evaluate(request) is expected
+    other = Request("ecr:BatchGetImage", "arn:aws:ecr:r:1:repository/r300")
+    assert evaluator.evaluate(other) is Decision.IMPLICIT_DENY
+    # A boundary is read when a request gets that far, and must allow it too.
+    bounded = Evaluator(
+        policies,
+        [
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "ecr:*",
+                        "Resource": "arn:aws:ecr:r:1:repository/r1?",
+                    }
+                ]
+            }
+        ],
+    )
+    allowed = [
+        i
+        for i in range(300)
+        if bounded.evaluate(Request("ecr:BatchGetImage", f"arn:aws:ecr:r:1:repository/r{i}"))
+        is Decision.ALLOW
+    ]
+    assert allowed == list(range(10, 20))
+    with pytest.raises(UnsupportedPolicyError):
+        Evaluator([{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": {"Ref": "X"}}]}])

@@ -26,6 +26,7 @@ from typing import Any
 __all__ = [
     "ANY_VALUE",
     "Decision",
+    "Evaluator",
     "Request",
     "UnsupportedPolicyError",
     "action_matches",
@@ -197,31 +198,121 @@ def _conditions_hold(condition: Mapping[str, Any], context: Mapping[str, Any]) -
 # -- evaluation ---------------------------------------------------------------------------------
 
 
-def _statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
-    if "Principal" in statement or "NotPrincipal" in statement:
-        raise UnsupportedPolicyError("identity policies have no Principal")
-    if ("Action" in statement) == ("NotAction" in statement):
-        raise UnsupportedPolicyError(f"a statement needs Action or NotAction: {statement!r}")
-    if ("Resource" in statement) == ("NotResource" in statement):
-        raise UnsupportedPolicyError(f"a statement needs Resource or NotResource: {statement!r}")
-    if "Action" in statement:
-        actions = [_check_resolved(a) for a in _as_list(statement["Action"])]
-        if not any(action_matches(a, request.action) for a in actions):
+class _Patterns:
+    """IAM patterns (of actions, or of resources) matched fast: those without a wildcard by
+    lookup, the others among those whose text before the first wildcard begins the value."""
+
+    def __init__(self, patterns: Iterable[str], *, arn: bool) -> None:
+        self._arn = arn
+        self.written = set(patterns)
+        self._every = "*" in self.written
+        self._literals: set[str] = set()
+        self._wild: dict[int, dict[str, list[str]]] = {}
+        for pattern in self.written:
+            cut = min((i for i in (pattern.find("*"), pattern.find("?")) if i >= 0), default=-1)
+            if cut < 0:
+                self._literals.add(self._key(pattern))
+            else:
+                by_prefix = self._wild.setdefault(cut, {})
+                by_prefix.setdefault(self._key(pattern[:cut]), []).append(pattern)
+
+    def _key(self, text: str) -> str:
+        return text if self._arn else text.lower()
+
+    def match(self, value: str) -> bool:
+        """Whether a pattern matches ``value`` (an ARN, or an action)."""
+        if self._every:
+            return True
+        key = self._key(value)
+        if key in self._literals:
+            return True
+        for length, by_prefix in self._wild.items():
+            for pattern in by_prefix.get(key[:length], ()):
+                if arn_matches(pattern, value) if self._arn else action_matches(pattern, value):
+                    return True
+        return False
+
+    def covers(self, inner: str) -> bool:
+        """Whether every value the pattern ``inner`` matches, a pattern matches too.
+
+        Decided exactly where ``inner`` holds no wildcard, and where a pattern is ``inner``
+        itself or ``*``; any other pair counts as not covered (a pattern no wider than another
+        but written differently is reported, never let through).
+        """
+        if inner in self.written or self._every:
+            return True
+        return "*" not in inner and "?" not in inner and self.match(inner)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A statement read once: its effect, actions, resources and condition."""
+
+    effect: str
+    actions: _Patterns
+    not_action: bool
+    resources: _Patterns
+    not_resource: bool
+    condition: Mapping[str, Any]
+
+    @classmethod
+    def read(cls, statement: Mapping[str, Any]) -> _Statement:
+        effect = statement.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            raise UnsupportedPolicyError(f"Effect must be Allow or Deny, not {effect!r}")
+        if "Principal" in statement or "NotPrincipal" in statement:
+            raise UnsupportedPolicyError("identity policies have no Principal")
+        if ("Action" in statement) == ("NotAction" in statement):
+            raise UnsupportedPolicyError(f"a statement needs Action or NotAction: {statement!r}")
+        if ("Resource" in statement) == ("NotResource" in statement):
+            raise UnsupportedPolicyError(
+                f"a statement needs Resource or NotResource: {statement!r}"
+            )
+        actions = statement.get("Action", statement.get("NotAction"))
+        resources = statement.get("Resource", statement.get("NotResource"))
+        return cls(
+            str(effect),
+            _Patterns(map(_check_resolved, _as_list(actions)), arn=False),
+            "NotAction" in statement,
+            _Patterns(map(_check_resolved, _as_list(resources)), arn=True),
+            "NotResource" in statement,
+            statement.get("Condition") or {},
+        )
+
+    def applies(self, request: Request) -> bool:
+        if self.actions.match(request.action) == self.not_action:
             return False
-    else:
-        actions = [_check_resolved(a) for a in _as_list(statement["NotAction"])]
-        if any(action_matches(a, request.action) for a in actions):
+        if self.resources.match(request.resource) == self.not_resource:
             return False
-    if "Resource" in statement:
-        resources = [_check_resolved(r) for r in _as_list(statement["Resource"])]
-        if not any(arn_matches(r, request.resource) for r in resources):
-            return False
-    else:
-        resources = [_check_resolved(r) for r in _as_list(statement["NotResource"])]
-        if any(arn_matches(r, request.resource) for r in resources):
-            return False
-    context = {key.lower(): value for key, value in request.context.items()}
-    return _conditions_hold(statement.get("Condition", {}), context)
+        context = {key.lower(): value for key, value in request.context.items()}
+        return _conditions_hold(self.condition, context)
+
+
+def _read(policies: Sequence[Mapping[str, Any]]) -> list[_Statement]:
+    return [_Statement.read(s) for policy in policies for s in statements_of(policy)]
+
+
+class Evaluator:
+    """IAM's decisions for one role: its identity ``policies`` (resolved) and, when it has
+    one, the policies of its permissions ``boundary``, each read once for every request."""
+
+    def __init__(
+        self,
+        policies: Sequence[Mapping[str, Any]],
+        boundary: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._statements = _read(policies)
+        self._boundary_policies = boundary
+        self._boundary: list[_Statement] | None = None
+
+    def evaluate(self, request: Request) -> Decision:
+        decision = _decide(self._statements, request)
+        if decision is Decision.ALLOW and self._boundary_policies is not None:
+            if self._boundary is None:
+                # Read when first needed: a boundary matters only for what the role allows.
+                self._boundary = _read(self._boundary_policies)
+            return _decide(self._boundary, request)
+        return decision
 
 
 def evaluate(
@@ -231,23 +322,16 @@ def evaluate(
 ) -> Decision:
     """The decision of IAM for ``request`` given the resolved identity ``policies`` and, when
     the role has one, the policies of its permissions ``boundary``."""
-    decision = _decide(policies, request)
-    if decision is Decision.ALLOW and boundary is not None:
-        return _decide(boundary, request)
-    return decision
+    return Evaluator(policies, boundary).evaluate(request)
 
 
-def _decide(policies: Sequence[Mapping[str, Any]], request: Request) -> Decision:
+def _decide(statements: Sequence[_Statement], request: Request) -> Decision:
     allowed = False
-    for policy in policies:
-        for statement in statements_of(policy):
-            effect = statement.get("Effect")
-            if effect not in ("Allow", "Deny"):
-                raise UnsupportedPolicyError(f"Effect must be Allow or Deny, not {effect!r}")
-            if _statement_applies(statement, request):
-                if effect == "Deny":
-                    return Decision.EXPLICIT_DENY
-                allowed = True
+    for statement in statements:
+        if statement.applies(request):
+            if statement.effect == "Deny":
+                return Decision.EXPLICIT_DENY
+            allowed = True
     return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
 
 
@@ -264,22 +348,6 @@ def is_allowed(
 
 
 # -- containment --------------------------------------------------------------------------------
-
-
-def _pattern_within(outer: str, inner: str, *, arn: bool) -> bool:
-    """Whether every value ``inner`` matches, ``outer`` matches too.
-
-    Decided exactly where ``inner`` holds no wildcard, and where the two are the same
-    pattern; any other pair counts as not contained (a pattern no wider than another but
-    written differently is reported, never let through).
-    """
-    if outer == inner or outer == "*":
-        return True
-    if "*" in inner or "?" in inner:
-        return False
-    if arn:
-        return arn_matches(outer, inner)
-    return glob_match(outer, inner, ignore_case=True)
 
 
 def _normalized_condition(condition: Any) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -328,15 +396,16 @@ def not_contained(
         and "Resource" in other
         and _condition_within(other.get("Condition"), statement.get("Condition"))
     ]
+    read = [
+        (
+            _Patterns(map(str, _as_list(other["Action"])), arn=False),
+            _Patterns(map(str, _as_list(other["Resource"])), arn=True),
+        )
+        for other in candidates
+    ]
     missing = []
     for action in map(str, _as_list(statement.get("Action"))):
         for resource in map(str, _as_list(statement.get("Resource"))):
-            if not any(
-                any(_pattern_within(str(a), action, arn=False) for a in _as_list(other["Action"]))
-                and any(
-                    _pattern_within(str(r), resource, arn=True) for r in _as_list(other["Resource"])
-                )
-                for other in candidates
-            ):
+            if not any(a.covers(action) and r.covers(resource) for a, r in read):
                 missing.append((action, resource))
     return missing

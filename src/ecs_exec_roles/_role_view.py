@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from ._assembly import Assembly
+from ._evaluate import Evaluator
 from ._template import Template
 
 __all__ = [
@@ -207,6 +208,12 @@ class RoleView:
         return [
             self.assembly.resolve(template, template.properties(logical_id).get("PolicyDocument"))
         ]
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        """IAM's decisions for the role: its policies, through its boundary. Raises
+        :class:`~._evaluate.UnsupportedPolicyError` for a policy IAM's model here lacks."""
+        return Evaluator(self.policies, self.boundary)
 
     def managed_policy_arn(self, name: str) -> str:
         return f"arn:{self.partition}:iam::aws:policy/{name}"

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ._assembly import Assembly
-from ._evaluate import Decision, UnsupportedPolicyError, evaluate, statements_of
+from ._evaluate import Decision, UnsupportedPolicyError, statements_of
 from ._reader import TaskRead, read_containers
 from ._requests import LaunchNeed, task_requests
 from ._role_view import Finding, RoleView, TaskDefinition
@@ -59,7 +59,7 @@ def _missing(view: RoleView, task: object, needs: Iterator[LaunchNeed]) -> list[
     for need in needs:
         for request in need.requests:
             try:
-                decision = evaluate(view.policies, request, view.boundary)
+                decision = view.evaluator.evaluate(request)
             except UnsupportedPolicyError as error:
                 raise UnevaluatedPolicy(view, str(error)) from error
             if decision is Decision.ALLOW:
