@@ -158,16 +158,7 @@ class _Builder:
         if found is not None:
             key = self._key_arn(found[0], found[0].properties(found[1]).get("KmsKeyId"))
         if key is not None:
-            key_arn, region, key_resource = key
-            context = {"kms:ViaService": self._via("secretsmanager", region)}
-            yield self._need(
-                secret.container,
-                f"the key of {what}",
-                "keys",
-                key_arn,
-                _KEY_DECRYPT,
-                {**context, **self._tags(key_resource)},
-            )
+            yield self._key_need(secret.container, f"the key of {what}", key, "secretsmanager")
 
     def _parameter_of(self, arn: str) -> tuple[Template, str] | None:
         """The SSM parameter of the app with the ARN ``arn``: of that name, in a stack of
@@ -225,6 +216,18 @@ class _Builder:
             return text, parts[3], None
         return f"arn:{self.partition}:kms:{region}:{self.account}:key/{text}", region, None
 
+    def _key_need(
+        self,
+        container: str,
+        what: str,
+        key: tuple[str, str, tuple[Template, str] | None],
+        service: str,
+    ) -> LaunchNeed:
+        """The decryption of a customer managed key by ``service`` on the task's behalf."""
+        key_arn, region, key_resource = key
+        context = {"kms:ViaService": self._via(service, region), **self._tags(key_resource)}
+        return self._need(container, what, "keys", key_arn, _KEY_DECRYPT, context)
+
     def _via(self, service: str, region: str) -> str:
         suffix = self.assembly.pseudo(self.template, "AWS::URLSuffix")
         return f"{service}.{region}.{suffix}"
@@ -241,16 +244,7 @@ class _Builder:
         yield self._need(file.container, what, prop, file.bucket_arn, Kind.S3_BUCKET.actions)
         key = self._bucket_key(file.bucket_arn)
         if key is not None:
-            key_arn, region, key_resource = key
-            context = {"kms:ViaService": self._via("s3", region)}
-            yield self._need(
-                file.container,
-                f"the key of the bucket of {what}",
-                "keys",
-                key_arn,
-                _KEY_DECRYPT,
-                {**context, **self._tags(key_resource)},
-            )
+            yield self._key_need(file.container, f"the key of the bucket of {what}", key, "s3")
 
     def _bucket_key(self, bucket_arn: str) -> tuple[str, str, tuple[Template, str] | None] | None:
         """The customer managed key a bucket of the app encrypts with (SSE-KMS)."""
