@@ -46,10 +46,16 @@ def compile_sources() -> None:
         compileall.compile_dir(package, quiet=1)
 
 
+def _python() -> str:
+    # Absolute, as a process may run in another directory (``sys.executable`` is relative
+    # when the interpreter was found through a relative entry of PATH).
+    return os.path.abspath(sys.executable)
+
+
 def _environment() -> dict[str, str]:
     # The interpreter's own bin/ first: jsii then runs on the virtualenv's Node.
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([str(Path(_python()).parent), env.get("PATH", "")])
     return env
 
 
@@ -63,14 +69,18 @@ class ProcessRun:
     stdout: str
 
 
-def run_module(module: str, *arguments: str) -> ProcessRun:
-    """Run ``python -m module arguments`` from the repository root, on the interpreter's own
-    Node; raise ``RuntimeError`` with the end of its stderr if it fails."""
-    command = [sys.executable, "-m", module, *arguments]
+def run_module(module: str, *arguments: str, root: Path | None = None) -> ProcessRun:
+    """Run ``python -m module arguments`` from the repository root (or from ``root``, another
+    tree of the repository, whose library and benchmarks it then imports), on the
+    interpreter's own Node; raise ``RuntimeError`` with the end of its stderr if it fails."""
+    command = [_python(), "-m", module, *arguments]
+    env = _environment()
+    if root is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), str(root)])
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         began = time.perf_counter()
         process = subprocess.Popen(
-            command, cwd=_ROOT, env=_environment(), stdout=stdout, stderr=stderr
+            command, cwd=root or _ROOT, env=env, stdout=stdout, stderr=stderr
         )
         # wait4 reports the CPU time of the process and of the children it waited for.
         _, status, usage = os.wait4(process.pid, 0)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks import capacity, policy_chars, run, synth_once, synth_time
+from benchmarks import against, capacity, policy_chars, run, synth_once, synth_time
 from benchmarks.apps import family, family_arns, synth_scenario
 from benchmarks.machine import machine_facts
 from benchmarks.policy import find_role, role_policies, substitute
@@ -234,3 +235,39 @@ def test_grant_callbacks_compare_recording_roles_with_plain_ones() -> None:
     assert cost.callbacks == 100
     assert cost.extra_seconds == pytest.approx(1.53 - 1.04)
     assert cost.per_callback_ms == pytest.approx(4.9)
+
+
+def test_against_alternates_the_two_trees_and_reports_pair_ratios(tmp_path: Path) -> None:
+    calls: list[Path | None] = []
+
+    def timer(scenario: str, families: int, root: Path | None) -> float:
+        assert (scenario, families) == ("ours-minimal", 3)
+        calls.append(root)
+        return 2.0 if root is None else 1.0 + len(calls) / 100
+
+    ours, theirs = against.compare(tmp_path, "ours-minimal", 3, 3, timer=timer)
+    # Which side goes first alternates.
+    assert calls == [None, tmp_path, tmp_path, None, None, tmp_path]
+    assert ours == [2.0, 2.0, 2.0]
+    assert theirs == [1.02, 1.03, 1.06]
+    text = against.report("abc123", "ours-minimal", 3, ours, theirs)
+    assert text.startswith(
+        "ours-minimal, 3 families, 3 pairs: this checkout 2.00 s CPU, abc123 1.03"
+    )
+    assert f"ratio {2.0 / 1.03:.3f}" in text
+
+
+def test_against_runs_the_earlier_commit_from_its_own_tree(tmp_path: Path) -> None:
+    against.export_commit("HEAD", tmp_path)
+    assert (tmp_path / "src" / "ecs_exec_roles" / "__init__.py").is_file()
+    assert (tmp_path / "benchmarks" / "synth_once.py").is_file()
+    assert list((tmp_path / "src" / "ecs_exec_roles" / "__pycache__").glob("*.pyc"))
+    probe = "import benchmarks, ecs_exec_roles; print(ecs_exec_roles.__file__, benchmarks.__file__)"
+    (tmp_path / "benchmarks" / "probe.py").write_text(probe + "\n")
+    printed = synth_time.run_module("benchmarks.probe", root=tmp_path).stdout.split()
+    assert printed == [
+        str(tmp_path / "src" / "ecs_exec_roles" / "__init__.py"),
+        str(tmp_path / "benchmarks" / "__init__.py"),
+    ]
+    with pytest.raises(SystemExit, match="no-such-revision"):
+        against.export_commit("no-such-revision", tmp_path / "other")
