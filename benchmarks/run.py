@@ -3,7 +3,7 @@
     PATH=.venv/bin:$PATH python -m benchmarks.run              # everything (about 20 minutes)
     PATH=.venv/bin:$PATH python -m benchmarks.run --only capacity --only policy-chars
     PATH=.venv/bin:$PATH python -m benchmarks.run --quick      # fewer runs, coarser search
-    PATH=.venv/bin:$PATH python -m benchmarks.run --markdown   # also print a README table
+    PATH=.venv/bin:$PATH python -m benchmarks.run --markdown   # and the docs/benchmarks.md table
 
 Benchmarks (each prints ours, the aws-cdk-lib peer, the ratio, the target and PASS/MISS; the
 synth-time ones judge the ratio of CPU time, the process and its Node child, and print the
@@ -68,7 +68,7 @@ _RAISED_MAX_MANAGED_POLICIES = 25
 
 @dataclass
 class Row:
-    """One benchmark's outcome, printed as text and as a README table row."""
+    """One benchmark's outcome, printed as text and as a row of the table in docs/benchmarks.md."""
 
     key: str
     title: str

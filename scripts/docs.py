@@ -1,7 +1,7 @@
-"""Build the documentation site (the README's guides and the API reference) into ``site/``.
+"""Build the documentation site (the README, its pages and the API reference) into ``site/``.
 
 Every Sphinx warning is an error, and every cross-reference must resolve (``--nitpicky``), so
-a docstring that does not render, a broken reference or a broken link in the README fails the
+a docstring that does not render, a broken reference or a broken link in a page fails the
 build. ``tests/test_docs.py`` builds the site the same way.
 
 Usage: ``python -m scripts.docs [OUTPUT_DIR]`` from the repository root, after

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the documentation site (the README's guides and the API reference) into site/.
+# Builds the documentation site (the README, its pages and the API reference) into site/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

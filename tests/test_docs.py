@@ -1,7 +1,9 @@
 """The documentation site: every public name documented, the build strict, the README in it.
 
-The site (``docs/``, built by ``python -m scripts.docs``) is the README, included as it is,
-and an API reference rendered by autodoc from the docstrings.
+The site (``docs/``, built by ``python -m scripts.docs``) is the README, the changelog and the
+contributors' guide, included as they are, the site's own pages (the comparison, the
+benchmarks, how the library is verified) and an API reference rendered by autodoc from the
+docstrings.
 """
 
 from __future__ import annotations
@@ -247,7 +249,8 @@ def _headings(markdown: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("source", "document"), [("README.md", "index"), ("CHANGELOG.md", "CHANGELOG")]
+    ("source", "document"),
+    [("README.md", "index"), ("CHANGELOG.md", "CHANGELOG"), ("CONTRIBUTING.md", "CONTRIBUTING")],
 )
 def test_the_site_shows_the_readme_and_the_changelog(
     site: Path, source: str, document: str
@@ -259,6 +262,19 @@ def test_the_site_shows_the_readme_and_the_changelog(
     assert shown == expected
     # Included where it stands, not copied.
     assert f"```{{include}} ../{source}" in (ROOT / "docs" / f"{document}.md").read_text()
+
+
+@pytest.mark.parametrize("page", ["comparison", "benchmarks", "verification"])
+def test_the_site_shows_its_own_pages_and_the_readme_links_them(site: Path, page: str) -> None:
+    expected = _headings((ROOT / "docs" / f"{page}.md").read_text())
+    assert len(expected) >= 1
+    shown = [heading.replace("\u2019", "'") for heading in _page(site, f"{page}.html").headings]
+    assert shown == expected
+    # Linked from the README as on GitHub (docs/PAGE.md), and as a page of the site.
+    assert f"](docs/{page}.md)" in README
+    assert re.search(
+        rf'<a class="reference internal" href="{page}.html', (site / "index.html").read_text()
+    )
 
 
 def test_headings_skips_code_blocks() -> None:
@@ -283,7 +299,8 @@ def test_fails_on_a_broken_link_or_reference_while_the_readmes_links_resolve(
     # GitHub: a link to the changelog, to the reference, to a section (anchored as GitHub
     # anchors it), to a file that is missing, and a reference to a name that is missing.
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
-    shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")
+    for included in ("CHANGELOG.md", "CONTRIBUTING.md"):
+        shutil.copy(ROOT / included, tmp_path / included)
     (tmp_path / "README.md").write_text(
         "# Project\n\n## Default settings\n\nSee the [changelog](CHANGELOG.md), the "
         "[reference](docs/reference.rst), the [defaults](#default-settings) and the "

@@ -1,7 +1,8 @@
 """The README runs: every Python block is a complete app, executed here, and every JSON and
-text block it shows is what synth produces for that app.
+text block it shows is what synth produces for that app. So do the other documents
+(``DOCUMENTS``: the contributors' guide and the pages of the documentation site).
 
-Each fenced block of the README follows a marker comment saying what it is:
+Each fenced block of a document follows a marker comment saying what it is:
 
 - ``<!-- readme-example: NAME -->`` before a Python block: an app, executed in a fresh
   namespace and synthesized. ``NAME fails`` marks an app whose synth must fail.
@@ -48,6 +49,19 @@ import ecs_exec_roles
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
+
+def _documents() -> dict[str, str]:
+    """The README, the contributors' guide and the site's own pages (not those that only
+    include a file of the repository's root), by path."""
+    pages = sorted(ROOT.glob("docs/*.md"))
+    paths = [ROOT / "README.md", ROOT / "CONTRIBUTING.md"] + [
+        page for page in pages if not page.read_text().startswith("```{include}")
+    ]
+    return {str(path.relative_to(ROOT)): path.read_text() for path in paths}
+
+
+DOCUMENTS = _documents()
+
 _BLOCK = re.compile(
     r"^(?:<!-- (?P<marker>[^\n]*?) -->\n)?```(?P<language>[a-z]*)\n(?P<body>.*?)\n```$",
     re.DOTALL | re.MULTILINE,
@@ -61,6 +75,11 @@ class Block:
     body: str
     line: int  # where the block (its marker, if any) starts
     body_line: int
+    document: str = "README.md"
+
+    @property
+    def where(self) -> str:
+        return f"{self.document}:{self.line}"
 
     @property
     def kind(self) -> str:
@@ -71,7 +90,7 @@ class Block:
         return self.marker.split(":", 1)[1].split() if ":" in self.marker else []
 
 
-def readme_blocks(text: str = README) -> list[Block]:
+def readme_blocks(text: str = README, document: str = "README.md") -> list[Block]:
     return [
         Block(
             language=match["language"],
@@ -79,12 +98,13 @@ def readme_blocks(text: str = README) -> list[Block]:
             body=match["body"],
             line=text.count("\n", 0, match.start()) + 1,
             body_line=text.count("\n", 0, match.start("body")) + 1,
+            document=document,
         )
         for match in _BLOCK.finditer(text)
     ]
 
 
-BLOCKS = readme_blocks()
+BLOCKS = [block for path, text in DOCUMENTS.items() for block in readme_blocks(text, path)]
 EXAMPLES = {
     block.words[0]: block for block in BLOCKS if block.kind == "readme-example" and block.words
 }
@@ -247,7 +267,7 @@ def run_example(name: str, mode: str) -> Run:
     namespace: dict[str, Any] = {"__name__": f"readme_{base}"}
     try:
         # Padded so that a traceback names the README's own line.
-        code = compile("\n" * (block.body_line - 1) + block.body, "README.md", "exec")
+        code = compile("\n" * (block.body_line - 1) + block.body, block.document, "exec")
         error: str | None = None
         try:
             exec(code, namespace)
@@ -401,18 +421,20 @@ def test_every_block_is_marked_with_what_checks_it() -> None:
         "bash": {""},
     }
     # Every fence opens or closes a block found here (an indented block would escape).
-    assert len(re.findall(r"(?m)^\s*```", README)) == 2 * len(BLOCKS)
+    for path, text in DOCUMENTS.items():
+        found = [block for block in BLOCKS if block.document == path]
+        assert len(re.findall(r"(?m)^\s*```", text)) == 2 * len(found), path
     for block in BLOCKS:
         assert block.kind in kinds.get(block.language, set()), (
-            f"README.md:{block.line}: a {block.language or 'plain'} block marked {block.marker!r}"
+            f"{block.where}: a {block.language or 'plain'} block marked {block.marker!r}"
         )
         named = block.words if block.kind == "readme-diff" else block.words[:1]
         if block.kind in ("readme-json", "readme-error", "readme-diff"):
             for name in named:
-                assert name.partition(":")[0] in EXAMPLES, f"README.md:{block.line}: no {name}"
+                assert name.partition(":")[0] in EXAMPLES, f"{block.where}: no {name}"
         if block.kind == "readme-example":
             # Under the CDK CLI an app that never calls synth writes nothing.
-            assert "\napp.synth()" in block.body, f"README.md:{block.line}: no app.synth()"
+            assert "\napp.synth()" in block.body, f"{block.where}: no app.synth()"
     names = [block.words[0] for block in BLOCKS if block.kind == "readme-example"]
     assert len(names) == len(set(names)), "two README examples share a name"
 
@@ -429,7 +451,7 @@ def test_readme_example(name: str, mode: str) -> None:
     run = run_example(name, mode)
     same: Callable[[Any], Any] = (lambda v: v) if mode == "recommended-flags" else flag_insensitive
     for block in _checks_of(name):
-        where = f"README.md:{block.line} ({block.marker})"
+        where = f"{block.where} ({block.marker})"
         if block.kind == "readme-json":
             shown = json.loads(block.body)
             _, kind, *rest = block.words
@@ -446,7 +468,7 @@ def test_readme_example(name: str, mode: str) -> None:
 def test_the_commands_name_what_exists() -> None:
     commands = "\n".join(block.body for block in BLOCKS if block.language == "bash")
     scripts = re.findall(r"bash (scripts/\S+)", commands)
-    modules = re.findall(r"python -m ([\w.]+)((?: [^\s`#]+)*)", README)
+    modules = re.findall(r"python -m ([\w.]+)((?: [^\s`#]+)*)", "\n".join(DOCUMENTS.values()))
     assert scripts and modules
     for script in scripts:
         assert (ROOT / script).is_file(), script
