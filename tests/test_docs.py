@@ -264,7 +264,25 @@ def test_the_site_shows_the_readme_and_the_changelog(
     assert f"```{{include}} ../{source}" in (ROOT / "docs" / f"{document}.md").read_text()
 
 
-@pytest.mark.parametrize("page", ["comparison", "benchmarks", "verification"])
+PAGES = sorted(
+    page.stem
+    for page in (ROOT / "docs").glob("*.md")
+    if not page.read_text().startswith("```{include}")
+)
+
+
+def test_the_site_has_its_guides_and_pages() -> None:
+    assert PAGES == [
+        "benchmarks",
+        "checks",
+        "comparison",
+        "features",
+        "shared-at-scale",
+        "verification",
+    ]
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_the_site_shows_its_own_pages_and_the_readme_links_them(site: Path, page: str) -> None:
     expected = _headings((ROOT / "docs" / f"{page}.md").read_text())
     assert len(expected) >= 1
