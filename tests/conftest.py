@@ -5,6 +5,9 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 
+# Helper modules whose asserts show their values when they fail, as a test's do.
+pytest.register_assert_rewrite("verify_templates")
+
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 

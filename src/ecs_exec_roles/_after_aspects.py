@@ -27,7 +27,8 @@ import aws_cdk as cdk
 import jsii
 from constructs import Construct, IConstruct
 
-from ._app import AppState, StackState, identity
+from ._app import AppState, StackState
+from ._cdk_internals import identity
 
 __all__ = ["AFTER_ASPECTS_ID", "STABILIZATION_FLAG", "after_aspects", "pending_work"]
 

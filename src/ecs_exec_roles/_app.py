@@ -16,13 +16,9 @@ from typing import Any
 
 import aws_cdk as cdk
 
-__all__ = ["AppState", "StackState", "identity", "stack_state"]
+from ._cdk_internals import identity
 
-
-def identity(construct: Any) -> object:
-    """What identifies a construct across the objects jsii hands Python for it."""
-    reference = getattr(construct, "__jsii_ref__", None)
-    return getattr(reference, "ref", None) or id(construct)
+__all__ = ["AppState", "StackState", "stack_state"]
 
 
 @dataclass(eq=False)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 
+from ._cdk_internals import read_attribute
 from ._errors import ExecutionRoleError
 from ._features import s3_bucket_arn_of
 from ._kinds import Kind
@@ -27,7 +28,6 @@ from ._needs import (
     bucket_key_needs,
     bucket_of,
     name_problem,
-    read_attribute,
 )
 from ._reader import File, Image, Registry, SecretRef, SecretSource, TaskRead
 from ._symbols import PLACEHOLDER, Symbols

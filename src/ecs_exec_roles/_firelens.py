@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import aws_logs as logs
 
 from ._aws_repositories import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY
+from ._cdk_internals import FIRELENS_LOG_GROUP_ID
 from ._features import aws_owned_repository_need
 from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
 from ._needs import LazyOrigin, Need
@@ -122,7 +123,9 @@ def observe_default_routers(plan: Plan, usage: RoleUsage) -> Routers | None:
             # aws-cdk-lib's own router logs to the log group it creates under it; the log
             # group of a router the app added is in the app's `log_groups`.
             router = task.node.try_find_child(name) if not view.entry.is_l1 else None
-            log_group = router.node.try_find_child("LogGroup") if router is not None else None
+            log_group = None
+            if router is not None:
+                log_group = router.node.try_find_child(FIRELENS_LOG_GROUP_ID)
             if isinstance(log_group, logs.LogGroup):
                 found.needs.append(
                     Need(

@@ -29,6 +29,7 @@ from constructs import Dependable, IConstruct
 
 from ._after_aspects import after_aspects
 from ._app import stack_state
+from ._cdk_internals import AUTOMATIC_ROLE_ID, DEFAULT_POLICY_ID
 from ._lifecycle import RoleEntry, StackRoles
 from ._plan import Plan
 from ._props import DEFAULT_MAX_MANAGED_POLICIES, RoleOptions
@@ -37,10 +38,6 @@ from ._role_interface import own_role
 from ._trust import trust_document
 
 __all__ = ["AdoptedRole", "HardenExecutionRoles", "harden"]
-
-# The id aws-cdk-lib gives a task definition's own execution role, and the role's policy.
-_AUTOMATIC_ROLE_ID = "ExecutionRole"
-_DEFAULT_POLICY_ID = "DefaultPolicy"
 
 
 @jsii.implements(cdk.IAspect)
@@ -98,7 +95,7 @@ def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
         role = own_role(task.execution_role)
     if role is None or isinstance(role, RecordingRole):
         return
-    automatic = task.node.try_find_child(_AUTOMATIC_ROLE_ID)
+    automatic = task.node.try_find_child(AUTOMATIC_ROLE_ID)
     if not isinstance(automatic, iam.Role) or str(automatic.role_arn) != str(role.role_arn):
         _warn_made_by_the_app(task, role)
         return
@@ -205,7 +202,7 @@ class AdoptedRole:
 
     def _default_policy(self) -> iam.Policy | None:
         if self._policy is None:
-            found = self.role.node.try_find_child(_DEFAULT_POLICY_ID)
+            found = self.role.node.try_find_child(DEFAULT_POLICY_ID)
             self._policy = found if isinstance(found, iam.Policy) else None
         return self._policy
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
 from ._kinds import Kind, Shape
@@ -30,7 +31,6 @@ __all__ = [
     "log_group_needs",
     "name_problem",
     "parameter_needs",
-    "read_attribute",
     "repository_needs",
     "secret_arn_for_policy",
     "secret_needs",
@@ -161,23 +161,6 @@ class ContainerOrigin:
 
     def with_suffix(self, suffix: str) -> ContainerOrigin:
         return ContainerOrigin(self._task, self._name, self._suffix + suffix)
-
-
-def read_attribute(value: Any, name: str) -> Any:
-    """``getattr(value, name, None)``, reading an aws-cdk-lib property once.
-
-    jsii hands Python an object that implements several interfaces (most imported resources)
-    as a proxy over one object per interface, whose attribute lookup reads the property once
-    to test that it exists and again to return it; each read is a call into aws-cdk-lib.
-    """
-    if isinstance(value, (str, bytes)):
-        return None
-    delegates = getattr(value, "__dict__", {}).get("_delegates")
-    if isinstance(delegates, list):
-        for delegate in delegates:
-            if hasattr(type(delegate), name):
-                return getattr(delegate, name)
-    return getattr(value, name, None)
 
 
 def check_kind(construct_path: str, prop: str, index: int, value: Any, kind: str) -> Any:

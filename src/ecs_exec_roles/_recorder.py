@@ -8,12 +8,9 @@ what the role allows (``_checks``).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from types import FrameType
 from typing import Any, NoReturn, Protocol
 
 import aws_cdk as cdk
@@ -21,49 +18,12 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
+from ._cdk_internals import granting_context, read_attribute
 from ._errors import ExecutionRoleError
-from ._needs import describe_task, read_attribute
+from ._needs import describe_task
 from ._props import shown
 
 __all__ = ["GrantedRole", "RecordedGrant", "RecordingRole"]
-
-
-def _granting_context() -> tuple[ecs.TaskDefinition | None, Any]:
-    """The task definition whose container aws-cdk-lib is building while it grants, and the
-    construct being built (the task definition, or an ``ecs_patterns`` construct that makes
-    one).
-
-    CDK grants while ``add_container`` (or a ``ContainerDefinition`` constructor, or a
-    pattern's constructor) runs; the Python frames of that call hold them, so a gap can name
-    the task family that needs it, and a need can go to the stack of the task that needs it.
-    """
-    frame: FrameType | None = sys._getframe(2)
-    owner: Any = None
-    for _ in range(_MAX_FRAMES):
-        if frame is None:
-            break
-        # Reading a frame's locals copies them; only frames of aws-cdk-lib's ECS wrappers
-        # can hold the task definition.
-        filename = frame.f_code.co_filename
-        if filename.endswith(_ECS_MODULE_FILE):
-            local_values = frame.f_locals
-            for name in ("self", "task_definition", "task"):
-                value = local_values.get(name)
-                if isinstance(value, ecs.TaskDefinition):
-                    return value, value
-        elif owner is None and filename.endswith(_PATTERNS_MODULE_FILE):
-            owner = frame.f_locals.get("self")
-        frame = frame.f_back
-    return None, owner
-
-
-_ECS_MODULE_FILE = str(Path("aws_cdk") / "aws_ecs" / "__init__.py")
-_PATTERNS_MODULE_FILE = str(Path("aws_cdk") / "aws_ecs_patterns" / "__init__.py")
-
-
-# Frames between the grant and the user's add_container call: jsii's callback machinery
-# and aws-cdk-lib's Python wrappers, a dozen or so.
-_MAX_FRAMES = 40
 
 
 @dataclass(frozen=True)
@@ -147,7 +107,7 @@ class RecordingRole(iam.Role):
             task = self._rendering
             self.recorded_grants.append(RecordedGrant(statement, task, task))
         else:
-            self.recorded_grants.append(RecordedGrant(statement, *_granting_context()))
+            self.recorded_grants.append(RecordedGrant(statement, *granting_context()))
         return self._grant_result
 
     @contextmanager

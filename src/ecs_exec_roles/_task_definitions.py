@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_secretsmanager as secretsmanager
 
-from ._app import AppState, identity
+from ._app import AppState
+from ._cdk_internals import identity, is_proxy_of
 from ._recorder import RecordingRole
 from ._role_interface import own_role
 
@@ -89,18 +89,6 @@ class IndexedTask:
         return self._containers
 
 
-def _is_imported_secret(construct: Any) -> bool:
-    # jsii hands an imported resource back as a proxy over one object per interface it
-    # implements; telling them apart needs no call into aws-cdk-lib.
-    delegates = getattr(construct, "__dict__", {}).get("_delegates")
-    return isinstance(delegates, list) and any(
-        isinstance(delegate, _SECRET_PROXY) for delegate in delegates
-    )
-
-
-_SECRET_PROXY = jsii.proxy_for(secretsmanager.ISecret)
-
-
 class TaskIndex:
     """The app's task definitions by the execution role they use.
 
@@ -144,7 +132,9 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
     # pre-order walk lists first).
     current: IndexedTask | None = None
     for construct in app.root.node.find_all():
-        if isinstance(construct, secretsmanager.Secret) or _is_imported_secret(construct):
+        if isinstance(construct, secretsmanager.Secret) or is_proxy_of(
+            construct, secretsmanager.ISecret
+        ):
             secrets.append(construct)
         elif isinstance(construct, cdk.Stack):
             stacks += 1

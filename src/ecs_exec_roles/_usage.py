@@ -17,8 +17,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from ._assembly import Assembly
+from ._cdk_internals import read_attribute
 from ._cfn import canonical
-from ._needs import read_attribute, secret_arn_for_policy
+from ._needs import secret_arn_for_policy
 from ._reader import TaskRead, read_containers
 from ._symbols import Symbols
 from ._template import Template
