@@ -16,6 +16,7 @@ __all__ = [
     "is_unresolved",
     "json_max_chars",
     "max_chars",
+    "resolve_each",
     "sort_key",
 ]
 
@@ -27,6 +28,14 @@ _PSEUDO_MAX_CHARS = {
     "AWS::AccountId": 12,
     "AWS::URLSuffix": len("amazonaws.com.cn"),
 }
+
+
+def resolve_each(stack: cdk.Stack, values: list[Any]) -> list[Any]:
+    """Each of ``values`` resolved in ``stack``, in one call; ``None`` for a value that
+    resolves to nothing (aws-cdk-lib drops such a value from a list, as the containers of a
+    task definition without any)."""
+    resolved = stack.resolve([{"value": value} for value in values])
+    return [item.get("value") for item in resolved]
 
 
 def sort_key(resolved: Any) -> str:

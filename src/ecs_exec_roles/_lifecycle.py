@@ -26,7 +26,7 @@ from constructs import Construct, IConstruct, IValidation
 from ._after_aspects import after_aspects
 from ._app import AppState, stack_state
 from ._assembly import Assembly
-from ._cfn import canonical, flatten, is_unresolved
+from ._cfn import canonical, flatten, is_unresolved, resolve_each
 from ._checks import Facts, Grant, errors_of
 from ._derive import observe_task_definitions
 from ._errors import ExecutionRoleError
@@ -328,7 +328,7 @@ def _registry_credentials(stack: cdk.Stack, tasks: Sequence[IndexedTask]) -> lis
     each with the container that does."""
     assembly = Assembly([Template("", {})], Symbols())
     found = []
-    rendered = stack.resolve([task.container_definitions for task in tasks])
+    rendered = resolve_each(stack, [task.container_definitions for task in tasks])
     for task, containers in zip(tasks, rendered, strict=True):
         read = read_containers(assembly, assembly.templates[0], containers or [])
         for secret in read.secrets:

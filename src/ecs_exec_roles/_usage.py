@@ -18,7 +18,7 @@ from aws_cdk import aws_iam as iam
 
 from ._assembly import Assembly
 from ._cdk_internals import read_attribute
-from ._cfn import canonical
+from ._cfn import canonical, resolve_each
 from ._needs import secret_arn_for_policy
 from ._reader import TaskRead, read_containers
 from ._symbols import Symbols
@@ -156,7 +156,7 @@ def gather_usages(
     # own, so that the grants rendering makes are known to be that task's.
     local = [(usage, entry) for usage, entry in entries if entry.stack is stack]
     if local:
-        rendered = stack.resolve([entry.container_definitions for _, entry in local])
+        rendered = resolve_each(stack, [entry.container_definitions for _, entry in local])
         for (usage, entry), containers in zip(local, rendered, strict=True):
             usage.tasks.append(view(entry, containers))
     for usage, entry in entries:
