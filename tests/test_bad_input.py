@@ -491,6 +491,13 @@ EXACT_CASES: list[tuple[str, tuple[str, ...], Props, str]] = [
         )
     ),
     (
+        "parameter-prefix-root",
+        ("shared",),
+        lambda s: {"parameter_prefixes": ["/team/", "/"]},
+        "parameter_prefixes[1] is '/', which would name every SSM parameter of the account and "
+        "region; give the path the parameters share, for example '/team/'.",
+    ),
+    (
         "tag-key-newline",
         ("shared",),
         lambda s: {"resource_tags": {"team\n": "a"}},

@@ -30,7 +30,7 @@ from ._needs import (
     check_kind,
     log_group_arn_from_name,
 )
-from ._trust import stack_environment
+from ._trust import partition_of_region, stack_environment
 
 if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
@@ -241,12 +241,14 @@ def aws_owned_repository_need(
     elif region in accounts:
         account = accounts[region]
     else:
+        # The example ARN in the region's own partition (the stack's may be a token).
+        shown_partition = partition_of_region(region) or "aws"
         raise ExecutionRoleError(
             f"{where}: {prop}=True, but the {repository} repository of region {region!r} is "
             f"not known to this library (it knows {', '.join(sorted(accounts))}). Pass the "
             f"repository from {source} in repositories instead, for example "
             f"ecr.Repository.from_repository_arn(scope, 'Repo', "
-            f"'arn:aws:ecr:{region}:<account>:repository/{repository}')."
+            f"'arn:{shown_partition}:ecr:{region}:<account>:repository/{repository}')."
         )
     arn = f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
     return Need(Kind.REPOSITORY, arn, prop)

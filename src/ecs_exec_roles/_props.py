@@ -367,6 +367,14 @@ class ScopedProps:
                 ("parameter_prefixes", parameter_prefixes),
             )
         }
+        if "/" in prefixes["parameter_prefixes"]:
+            # A parameter's ARN drops its name's leading "/": this prefix leaves none.
+            index = prefixes["parameter_prefixes"].index("/")
+            raise ExecutionRoleError(
+                f"{where}: parameter_prefixes[{index}] is '/', which would name every SSM "
+                "parameter of the account and region; give the path the parameters share, "
+                "for example '/team/'."
+            )
         return cls(**prefixes, resource_tags=_checked_tags(where, resource_tags))
 
 
