@@ -17,6 +17,7 @@ from ._cfn import flatten, sort_key
 from ._coverage import Cover, FixHint, Gap, StreamPattern, covers_of, find_gaps
 from ._features import container_assets_fix
 from ._firelens import router_image_fix
+from ._kinds import Kind
 from ._needs import name_problem
 from ._packing import MANAGED_POLICY_MAX_CHARS
 
@@ -57,7 +58,7 @@ def _registry_credentials_fix(credentials: Callable[[], Sequence[tuple[str, str]
 
     def fix(action: str, resource: str) -> str | None:
         nonlocal read
-        if action != "secretsmanager:getsecretvalue":
+        if action not in Kind.SECRET.lowered_actions:
             return None
         if not read:
             found.extend(credentials())

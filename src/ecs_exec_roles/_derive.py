@@ -25,7 +25,7 @@ from ._cfn import canonical, flatten
 from ._coverage import Cover, CoverIndex, covers_of
 from ._derive_containers import DeriveContext, Stream, container_needs
 from ._errors import ExecutionRoleError
-from ._kinds import Kind, ecs_subset
+from ._kinds import Kind, decrypt_via, ecs_subset
 from ._needs import (
     ContainerOrigin,
     LazyOrigin,
@@ -222,7 +222,7 @@ def _key_need(
 
 def _reads_parameters(grant: GrantView) -> bool:
     actions = ecs_subset(_as_list(grant.resolved.get("Action")))
-    return "ssm:getparameters" in actions and "Condition" not in grant.resolved
+    return set(Kind.PARAMETER.lowered_actions) <= set(actions) and "Condition" not in grant.resolved
 
 
 def _grant_origin(grant: GrantView) -> str | LazyOrigin:
@@ -358,7 +358,7 @@ def _uncovered(plan: Plan, values: StackValues, needs: Sequence[Need]) -> list[N
         pattern = canonical(template)
         if need.kind is Kind.KEY:
             # A key is covered for a service only where the plan decrypts through it.
-            asked = [f"kms:decrypt via {service}" for service in need.services]
+            asked = [decrypt_via(service) for service in need.services]
         else:
             asked = [action.lower() for action in need.kind.actions]
         homes = [need.home] if need.home is None or _LOCAL.search(pattern) else [need.home, None]
@@ -376,7 +376,7 @@ def _key_covers(needs: Sequence[Need], resolve: Callable[[Any], Any]) -> list[Co
     """Each key of the plan, per service it may be used through."""
     keys = [need for need in needs if need.kind in (Kind.KEY, Kind.KEY_BY_TAG)]
     return [
-        Cover(f"kms:decrypt via {service}", canonical(template))
+        Cover(decrypt_via(service), canonical(template))
         for need, template in zip(keys, resolve([need.arn for need in keys]), strict=True)
         for service in (need.services or ("secretsmanager", "ssm"))
     ]

@@ -19,6 +19,7 @@ __all__ = [
     "LOGS_WRITE_ACTIONS",
     "Kind",
     "Shape",
+    "decrypt_via",
     "ecs_subset",
     "glob",
     "kind_of_action",
@@ -180,6 +181,8 @@ class Kind(enum.Enum):
         self.prop = prop
         #: The actions ECS calls on a resource of this kind, as the role allows them.
         self.actions = actions
+        #: The same in lower case, as actions are compared (IAM matches them ignoring case).
+        self.lowered_actions = tuple(action.lower() for action in actions)
         #: The statement the kind's resources go into (a prefix for keys).
         self.sid = sid
         #: The longest ARN of the kind: the size bound of an ARN the template cannot know.
@@ -245,6 +248,11 @@ def glob(pattern: str) -> re.Pattern[str]:
     """An IAM pattern (``*`` and ``?`` wildcards) as a regular expression."""
     parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile("".join(parts), re.DOTALL)
+
+
+def decrypt_via(service: str) -> str:
+    """How coverage names a key's decryption through ``service`` (``kms:ViaService``)."""
+    return f"{Kind.KEY.lowered_actions[0]} via {service}"
 
 
 def ecs_subset(actions: Iterable[str]) -> list[str]:

@@ -420,7 +420,8 @@ def _secure_string_key(parameter: Any, probe: Probe) -> str | None:
     for statement in probe(parameter.grant_read):
         document = statement.to_statement_json()
         actions = document.get("Action")
-        if "kms:Decrypt" in ([actions] if isinstance(actions, str) else actions or []):
+        listed = [actions] if isinstance(actions, str) else actions or []
+        if any(action in Kind.KEY.actions for action in listed):
             resources = document.get("Resource")
             return str(resources if isinstance(resources, str) else resources[0])
     return None
