@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ecs_exec_roles"
+MAX_MODULE_LINES = 500
 MAX_CLASS_LINES = 200
 MAX_FUNCTION_BODY_LINES = 60
+# What only ``_cdk_internals`` may touch: jsii's and aws-cdk-lib's internals, Python's frames.
+INTERNALS = ("_delegates", "__jsii_ref__", "_getframe", "f_locals", "f_back", "proxy_for")
 
 
 def _modules() -> dict[str, ast.Module]:
@@ -59,6 +63,75 @@ def _body_lines(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     if not body:
         return 0
     return (body[-1].end_lineno or body[-1].lineno) - body[0].lineno + 1
+
+
+@pytest.mark.parametrize("name", sorted(_modules()))
+def test_modules_stay_small(name: str) -> None:
+    lines = len((PACKAGE / f"{name}.py").read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{name}: {lines} lines"
+
+
+# An IAM action of a service ECS calls for a task, as a string of the code (not a docstring).
+_ACTION = re.compile(r"(?i)^(ecr|logs|secretsmanager|ssm|kms|s3|sts):[a-z*?]+( via .*)?$")
+# Condition keys of those services, which are not actions.
+_CONDITION_KEYS = {"kms:ViaService"}
+
+
+def _code_strings(tree: ast.Module) -> list[str]:
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(set(_modules()) - {"_kinds", "_trust"}))
+def test_iam_actions_are_named_in_the_kinds_table_only(name: str) -> None:
+    found = [
+        text
+        for text in _code_strings(_modules()[name])
+        if _ACTION.match(text.strip()) and text not in _CONDITION_KEYS
+    ]
+    assert found == [], name
+
+
+def test_the_action_finder_finds_actions_but_not_docstrings_or_condition_keys() -> None:
+    tree = ast.parse(
+        '"""ecr:BatchGetImage"""\n'
+        'A = "ssm:GetParameters"\n'
+        'B = "kms:ViaService"\n'
+        'def f():\n    """logs:PutLogEvents"""\n    return "secretsmanager:getsecretvalue"\n'
+    )
+    found = [t for t in _code_strings(tree) if _ACTION.match(t) and t not in _CONDITION_KEYS]
+    assert found == ["ssm:GetParameters", "secretsmanager:getsecretvalue"]
+
+
+@pytest.mark.parametrize("name", sorted(set(_modules()) - {"_cdk_internals"}))
+def test_only_one_module_touches_the_internals_of_aws_cdk_lib_and_jsii(name: str) -> None:
+    source = (PACKAGE / f"{name}.py").read_text()
+    assert [word for word in INTERNALS if word in source] == [], name
+    # Construct IDs aws-cdk-lib chooses are named in _cdk_internals, not written out here.
+    assert re.findall(r"find_child\(\s*[\"']", source) == [], name
+
+
+def test_the_internals_module_is_where_they_are() -> None:
+    source = (PACKAGE / "_cdk_internals.py").read_text()
+    assert [word for word in INTERNALS if word not in source] == []
+
+
+@pytest.mark.parametrize("name", sorted(set(_modules()) - {"__init__"}))
+def test_every_module_has_its_test_module(name: str) -> None:
+    assert (PACKAGE.parents[1] / "tests" / f"test{name}.py").is_file(), name
 
 
 @pytest.mark.parametrize("name", sorted(_modules()))
