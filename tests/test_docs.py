@@ -277,6 +277,7 @@ def test_the_site_has_its_guides_and_pages() -> None:
         "checks",
         "comparison",
         "features",
+        "migrating",
         "shared-at-scale",
         "verification",
     ]
