@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
@@ -139,3 +140,19 @@ class AddAgent:
                     log_group=logs.LogGroup.from_log_group_name(node, "AgentLogs", "/ecs/agent"),
                 ),
             )
+
+
+def api_task(stack: cdk.Stack, role: Any, family: str = "api") -> ecs.FargateTaskDefinition:
+    """A task definition pulling from team/api and logging to /ecs/api under ``api``."""
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role, family=family)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_ecr_repository(
+            ecr.Repository.from_repository_name(stack, "Repo", "team/api"), "v1"
+        ),
+        logging=ecs.LogDrivers.aws_logs(
+            stream_prefix="api",
+            log_group=logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api"),
+        ),
+    )
+    return task

@@ -16,13 +16,12 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from helpers import role_options
+from helpers import api_task, role_options
 
 from ecs_exec_roles import ExecutionRoleError, MinimalExecutionRole
 from ecs_exec_roles._after_aspects import STABILIZATION_FLAG, pending_work
@@ -78,22 +77,6 @@ def _granted(*statements: dict[str, Any], document: Any = None) -> Any:
     gathered at finalize."""
     grants = [SimpleNamespace(statement=_statement(s)) for s in statements]
     return SimpleNamespace(role=SimpleNamespace(recorded_grants=grants), grant_document=document)
-
-
-def _logging_task(stack: cdk.Stack, role: Any, family: str = "api") -> ecs.FargateTaskDefinition:
-    """A task definition pulling from team/api and logging to /ecs/api under ``api``."""
-    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role, family=family)
-    task.add_container(
-        "app",
-        image=ecs.ContainerImage.from_ecr_repository(
-            ecr.Repository.from_repository_name(stack, "Repo", "team/api"), "v1"
-        ),
-        logging=ecs.LogDrivers.aws_logs(
-            stream_prefix="api",
-            log_group=logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api"),
-        ),
-    )
-    return task
 
 
 # -- Resolver -----------------------------------------------------------------------------------
@@ -242,7 +225,7 @@ def test_child_path_of_a_child_of_the_root_is_its_id_with_slashes_replaced() -> 
 
 def test_finalize_builds_each_role_once_and_later_roles_on_the_next_call() -> None:
     stack = cdk.Stack(cdk.App(), "Stack", env=ENV)
-    _logging_task(stack, MinimalExecutionRole(stack, "First"))
+    api_task(stack, MinimalExecutionRole(stack, "First"))
     registry = StackRoles.of(stack)
     (entry,) = registry.entries
     assert entry.synthesis is None and not entry.plan.sealed
@@ -269,7 +252,7 @@ def test_finalize_builds_each_role_once_and_later_roles_on_the_next_call() -> No
 def test_finalize_keeps_the_grants_document_of_derived_roles_only() -> None:
     stack = cdk.Stack(cdk.App(), "Stack", env=ENV)
     derived = MinimalExecutionRole(stack, "Derived")
-    _logging_task(stack, derived)
+    api_task(stack, derived)
     named = MinimalExecutionRole(
         stack,
         "Named",
@@ -305,7 +288,7 @@ def test_finalize_warns_of_roles_no_task_definition_uses_and_that_name_nothing()
         stack, "Named", log_groups=[logs.LogGroup.from_log_group_name(stack, "L", "/ecs/x")]
     )
     used = MinimalExecutionRole(stack, "Used")
-    _logging_task(stack, used)
+    api_task(stack, used)
     StackRoles.of(stack).finalize()
 
     def warnings(construct: Construct) -> list[Any]:
@@ -325,7 +308,7 @@ def test_finalize_warns_of_roles_no_task_definition_uses_and_that_name_nothing()
 def test_the_finalizer_waits_for_the_aspects_and_the_roles_are_built_once() -> None:
     app = cdk.App()
     stack = cdk.Stack(app, "Stack", env=ENV)
-    _logging_task(stack, MinimalExecutionRole(stack, "Role"))
+    api_task(stack, MinimalExecutionRole(stack, "Role"))
     registry = StackRoles.of(stack)
     finalizer = _Finalize(registry)
     finalizer.visit(stack)

@@ -17,7 +17,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import IConstruct
-from helpers import ROLE_CONSTRUCTS, ROLE_MODES, AddAgent
+from helpers import ROLE_CONSTRUCTS, ROLE_MODES, AddAgent, api_task
 from iam_eval import Environment, is_allowed, role_policies
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
@@ -49,21 +49,6 @@ def _role(mode: str, stack: cdk.Stack) -> Any:
     return construct(stack, "Role", **props)
 
 
-def _task(stack: cdk.Stack, role: Any) -> ecs.FargateTaskDefinition:
-    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role, family="api")
-    task.add_container(
-        "app",
-        image=ecs.ContainerImage.from_ecr_repository(
-            ecr.Repository.from_repository_name(stack, "Repo", "team/api"), "v1"
-        ),
-        logging=ecs.LogDrivers.aws_logs(
-            stream_prefix="api",
-            log_group=logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api"),
-        ),
-    )
-    return task
-
-
 def _app(
     mode: str,
     change: Callable[[cdk.Stack, ecs.TaskDefinition, Any], object],
@@ -72,7 +57,7 @@ def _app(
     app = cdk.App(context=context)
     stack = cdk.Stack(app, "S", env=ENV)
     role = _role(mode, stack)
-    task = _task(stack, role)
+    task = api_task(stack, role)
     change(stack, task, role)
     return app
 
@@ -486,7 +471,7 @@ def test_fails_when_the_permissions_boundary_denies_what_ecs_needs() -> None:
         stack, iam.PolicyStatement(effect=iam.Effect.DENY, actions=["s3:*"], resources=["*"])
     )
     role = MinimalExecutionRole(stack, "Role", permissions_boundary=boundary)
-    _task(stack, role)
+    api_task(stack, role)
     message = _error(app)
     assert _missing("minimal", "app", "ecr:GetAuthorizationToken", "*") in message
     assert "(its permissions boundary included)" in message
@@ -501,7 +486,7 @@ def test_a_permissions_boundary_that_allows_what_ecs_needs_passes() -> None:
         iam.PolicyStatement(actions=["ecr:*", "logs:*"], resources=["*"]),
         iam.PolicyStatement(effect=iam.Effect.DENY, actions=["s3:*"], resources=["*"]),
     )
-    _task(stack, MinimalExecutionRole(stack, "Role", permissions_boundary=boundary))
+    api_task(stack, MinimalExecutionRole(stack, "Role", permissions_boundary=boundary))
     app.synth()
 
 
@@ -510,7 +495,7 @@ def test_fails_when_the_permissions_boundary_is_not_in_the_app_unless_acknowledg
         app = cdk.App()
         stack = cdk.Stack(app, "S", env=ENV)
         boundary = iam.ManagedPolicy.from_managed_policy_name(stack, "Boundary", "org-boundary")
-        _task(stack, MinimalExecutionRole(stack, "Role", permissions_boundary=boundary))
+        api_task(stack, MinimalExecutionRole(stack, "Role", permissions_boundary=boundary))
         if acknowledge:
             cdk.Validations.of(stack).acknowledge(
                 cdk.Acknowledgment(
