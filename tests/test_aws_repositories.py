@@ -182,9 +182,7 @@ _STACKS: list[tuple[str, str | None, dict[str, Any]]] = [
 @pytest.fixture(scope="module")
 def templates() -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Each stack's template and its role's statements, from one synthesized app."""
-    # aws-cdk-lib's own template validation takes seconds to load and checks nothing of
-    # the role's; the library's verification still runs.
-    app = cdk.App(builtin_cloud_formation_validation=False)
+    app = cdk.App()
     roles = {}
     for name, region, props in _STACKS:
         env = cdk.Environment(account=ACCOUNT, region=region) if region else None

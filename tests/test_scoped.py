@@ -251,9 +251,7 @@ def test_prefix_needs_come_before_tag_needs_when_both_are_given(
 def synthesized() -> tuple[list[dict[str, Any]], dict[str, str]]:
     """An environment-agnostic stack's scoped role: its statements and the wildcards its
     policy acknowledges, with their reasons."""
-    # aws-cdk-lib's own template validation takes seconds to load and checks nothing of
-    # the role's; the library's verification still runs.
-    app = cdk.App(builtin_cloud_formation_validation=False)
+    app = cdk.App()
     stack = cdk.Stack(app, "Team")
     role = SharedExecutionRole(
         stack,
