@@ -85,3 +85,25 @@ def test_longest_arn_bounds_the_longest_name_of_the_kind(kind: Kind) -> None:
 def test_parameter_arns_are_bounded_by_ssms_limit() -> None:
     # SSM documents 1,011 characters for a parameter's whole ARN.
     assert Kind.PARAMETER.longest_arn == 1011
+
+
+def test_each_kind_has_one_service_for_its_actions_and_arns() -> None:
+    services = {kind: kind.service for kind in Kind}
+    assert services[Kind.REPOSITORY] == services[Kind.PULL_THROUGH] == "ecr"
+    assert services[Kind.LOG_GROUP] == services[Kind.LOG_GROUP_CREATE] == "logs"
+    assert services[Kind.SECRET] == services[Kind.SECRET_BY_TAG] == "secretsmanager"
+    assert services[Kind.PARAMETER] == services[Kind.PARAMETER_BY_TAG] == "ssm"
+    assert services[Kind.KEY] == services[Kind.KEY_BY_TAG] == "kms"
+    assert services[Kind.S3_OBJECT] == services[Kind.S3_BUCKET] == "s3"
+    for kind in Kind:
+        assert {action.split(":")[0] for action in kind.actions} == {kind.service}, kind
+
+
+def test_scoped_reasons_name_what_a_kind_covers() -> None:
+    assert Kind.LOG_GROUP.what == "log group (and its streams)"
+    assert [Kind.SECRET_BY_TAG.what, Kind.PARAMETER_BY_TAG.what, Kind.KEY_BY_TAG.what] == [
+        "secret",
+        "parameter",
+        "key",
+    ]
+    assert Kind.REPOSITORY.what == "repository"

@@ -198,6 +198,16 @@ class Kind(enum.Enum):
         return _MARKERS[self]
 
     @property
+    def service(self) -> str:
+        """The service of the kind's ARNs and actions (``ecr``, ``secretsmanager``)."""
+        return self.actions[0].split(":", 1)[0]
+
+    @property
+    def what(self) -> str:
+        """How the reason of a scoped statement names a resource of the kind."""
+        return _WHAT.get(self, self.label)
+
+    @property
     def wildcard(self) -> str:
         """The IAM wildcard a kind's ARN may end in by itself, after the name: a log group's
         streams (``:*``), a secret's random suffix (``-??????``), a stream prefix's streams."""
@@ -221,6 +231,12 @@ _MARKERS = {
     Kind.KEY_BY_TAG: "key/",
 }
 _WILDCARDS = {Kind.LOG_GROUP: ":*", Kind.LOG_STREAM: "/*", Kind.SECRET: "-??????"}
+_WHAT = {
+    Kind.LOG_GROUP: "log group (and its streams)",
+    Kind.SECRET_BY_TAG: "secret",
+    Kind.PARAMETER_BY_TAG: "parameter",
+    Kind.KEY_BY_TAG: "key",
+}
 
 
 # Every action the ECS agent or Fargate uses with a task execution role, by lower-case name.

@@ -27,18 +27,12 @@ _PREFIX_REASON = (
     "use it."
 )
 
-# (prop, kind, service, ARN resource type up to the name, what the reason calls it)
-_PREFIX_LAYOUT = (
-    ("repository_prefixes", Kind.REPOSITORY, "ecr", "repository/", "repository"),
-    (
-        "log_group_prefixes",
-        Kind.LOG_GROUP,
-        "logs",
-        "log-group:",
-        "log group (and its streams)",
-    ),
-    ("secret_prefixes", Kind.SECRET, "secretsmanager", "secret:", "secret"),
-    ("parameter_prefixes", Kind.PARAMETER, "ssm", "parameter/", "parameter"),
+# Each name-prefix prop and the kind of the resources it names.
+_PREFIX_PROPS = (
+    ("repository_prefixes", Kind.REPOSITORY),
+    ("log_group_prefixes", Kind.LOG_GROUP),
+    ("secret_prefixes", Kind.SECRET),
+    ("parameter_prefixes", Kind.PARAMETER),
 )
 
 
@@ -51,16 +45,16 @@ def _prefix_needs(scope: Construct, props: ScopedProps) -> list[Need]:
     """Needs that name every resource under a name prefix, for scale without enumeration."""
     partition, region, account = stack_environment(cdk.Stack.of(scope))
     needs: list[Need] = []
-    for prop, kind, service, resource_type, what in _PREFIX_LAYOUT:
+    for prop, kind in _PREFIX_PROPS:
         for prefix in getattr(props, prop):
             # Parameter ARNs hold the name without its leading "/".
             name = prefix.removeprefix("/") if kind is Kind.PARAMETER else prefix
             needs.append(
                 Need(
                     kind,
-                    f"arn:{partition}:{service}:{region}:{account}:{resource_type}{name}*",
+                    f"arn:{partition}:{kind.service}:{region}:{account}:{kind.marker}{name}*",
                     f"{prop} {prefix!r}",
-                    reason=_PREFIX_REASON.format(what=what),
+                    reason=_PREFIX_REASON.format(what=kind.what),
                     wildcard="*",
                 )
             )
@@ -76,7 +70,12 @@ def _tag_needs(scope: Construct, tags: tuple[tuple[str, str], ...]) -> list[Need
     tail = f"{stack.region}:{stack.account}"
     origin = f"resource_tags {dict(tags)!r}"
     return [
-        Need(Kind.SECRET_BY_TAG, f"{head}:secretsmanager:{tail}:secret:*", origin, tags=tags),
-        Need(Kind.PARAMETER_BY_TAG, f"{head}:ssm:{tail}:parameter/*", origin, tags=tags),
-        Need(Kind.KEY_BY_TAG, f"{head}:kms:{tail}:key/*", origin, stack.region, tags=tags),
+        Need(
+            kind,
+            f"{head}:{kind.service}:{tail}:{kind.marker}*",
+            origin,
+            stack.region if kind is Kind.KEY_BY_TAG else "",
+            tags=tags,
+        )
+        for kind in (Kind.SECRET_BY_TAG, Kind.PARAMETER_BY_TAG, Kind.KEY_BY_TAG)
     ]

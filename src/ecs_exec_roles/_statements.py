@@ -37,13 +37,8 @@ _TAG_REASON = (
     "aws:ResourceTag condition allows only those carrying the tag; the role stays one size "
     "however many task families use it."
 )
-_TAGGED_WHAT = {
-    Kind.SECRET_BY_TAG: "secret",
-    Kind.PARAMETER_BY_TAG: "parameter",
-    Kind.KEY_BY_TAG: "key",
-}
 # Tagged keys are used through the services that hold secrets and parameters.
-_TAGGED_KEY_SERVICES = ("secretsmanager", "ssm")
+_TAGGED_KEY_SERVICES = (Kind.SECRET.service, Kind.PARAMETER.service)
 
 
 @dataclass(frozen=True)
@@ -237,5 +232,5 @@ def _tag_statement(
         resources,
         condition={"StringEquals": condition},
         condition_resolved=resolve({"StringEquals": condition}),
-        reason=_TAG_REASON.format(what=_TAGGED_WHAT[kind]),
+        reason=_TAG_REASON.format(what=kind.what),
     )
