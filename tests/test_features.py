@@ -156,7 +156,7 @@ def test_fails_when_the_firelens_config_file_is_not_covered(env_stack: cdk.Stack
     with pytest.raises(RuntimeError) as error:
         Template.from_stack(env_stack)
     assert "arn:aws:s3:::log-config/fluent-bit.conf" in str(error.value)
-    assert "`environment_files` or `firelens_config_files`" in str(error.value)
+    assert "`environment_files`, `firelens_config_files` or `credential_specs`" in str(error.value)
 
 
 # -- awslogs-create-group ----------------------------------------------------------------------

@@ -113,7 +113,7 @@ def firelens_config_needs(scope: Construct, where: str, files: Sequence[Any]) ->
                 f"{where}: firelens_config_files[{index}] is {config_file!r}, not an S3File. "
                 "Pass S3File(bucket=bucket, key='fluent-bit.conf')."
             )
-        check_kind(where, "firelens_config_files", index, config_file.bucket, "bucket")
+        check_kind(where, "firelens_config_files", index, config_file.bucket, Kind.S3_BUCKET)
         _check_key(where, "firelens_config_files", index, config_file.key)
         label = f"firelens_config_files[{index}]"
         needs.extend(_s3_needs(scope, config_file.bucket.bucket_name, config_file.key, label))
@@ -165,7 +165,7 @@ def log_group_create_needs(where: str, log_groups: Sequence[Any]) -> list[Need]:
     """``logs:CreateLogGroup`` on exactly each group, for ``awslogs-create-group``."""
     needs: list[Need] = []
     for index, log_group in enumerate(log_groups):
-        check_kind(where, "log_groups_to_create", index, log_group, "log_group")
+        check_kind(where, "log_groups_to_create", index, log_group, Kind.LOG_GROUP)
         arn = log_group_arn_from_name(log_group)
         check_exact_name(
             where, "log_groups_to_create", index, Kind.LOG_GROUP_CREATE, arn, LazyOrigin(log_group)

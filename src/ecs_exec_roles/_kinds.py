@@ -121,14 +121,14 @@ class Kind(enum.Enum):
     PARAMETER = ("parameter", "parameters", _PARAMETER_READ_ACTIONS, "ParametersRead", 1011)
     S3_OBJECT = (
         "s3_object",
-        "environment_files` or `firelens_config_files",
+        "environment_files`, `firelens_config_files` or `credential_specs",
         ("s3:GetObject",),
         "S3FilesRead",
         _S3_HEAD + 63 + len("/") + 1024,
     )
     S3_BUCKET = (
         "s3_bucket",
-        "environment_files` or `firelens_config_files",
+        "environment_files`, `firelens_config_files` or `credential_specs",
         ("s3:GetBucketLocation",),
         "S3FilesBucketLocation",
         _S3_HEAD + 63,
@@ -198,6 +198,12 @@ class Kind(enum.Enum):
         return _MARKERS[self]
 
     @property
+    def cdk_object(self) -> tuple[str, str, str]:
+        """The CDK object a prop of the kind takes: the attribute that identifies it, its type
+        and an example, as a message names them."""
+        return _CDK_OBJECTS[self]
+
+    @property
     def service(self) -> str:
         """The service of the kind's ARNs and actions (``ecr``, ``secretsmanager``)."""
         return self.actions[0].split(":", 1)[0]
@@ -229,6 +235,35 @@ _MARKERS = {
     Kind.SECRET_BY_TAG: "secret:",
     Kind.PARAMETER_BY_TAG: "parameter/",
     Kind.KEY_BY_TAG: "key/",
+}
+# The CDK object a prop of the kind takes: the attribute read of it, its type, an example.
+_CDK_OBJECTS = {
+    Kind.REPOSITORY: (
+        "repository_arn",
+        "ecr.IRepository",
+        "ecr.Repository.from_repository_name(scope, 'Repo', 'name')",
+    ),
+    Kind.LOG_GROUP: (
+        "log_group_arn",
+        "logs.ILogGroup",
+        "logs.LogGroup.from_log_group_name(scope, 'Logs', 'name')",
+    ),
+    Kind.SECRET: (
+        "secret_arn",
+        "secretsmanager.ISecret",
+        "secretsmanager.Secret.from_secret_name_v2(scope, 'Secret', 'name')",
+    ),
+    Kind.PARAMETER: (
+        "parameter_arn",
+        "ssm.IParameter",
+        "ssm.StringParameter.from_string_parameter_name(scope, 'Param', 'name')",
+    ),
+    Kind.KEY: ("key_arn", "kms.IKey", "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')"),
+    Kind.S3_BUCKET: (
+        "bucket_name",
+        "s3.IBucket",
+        "s3.Bucket.from_bucket_name(scope, 'Bucket', 'name')",
+    ),
 }
 _WILDCARDS = {Kind.LOG_GROUP: ":*", Kind.LOG_STREAM: "/*", Kind.SECRET: "-??????"}
 _WHAT = {

@@ -38,31 +38,6 @@ __all__ = [
 ]
 
 # What each kind must look like, and how a user gets one from a name.
-_KIND_HINTS = {
-    "repository": (
-        "repository_arn",
-        "ecr.IRepository",
-        "ecr.Repository.from_repository_name(scope, 'Repo', 'name')",
-    ),
-    "log_group": (
-        "log_group_arn",
-        "logs.ILogGroup",
-        "logs.LogGroup.from_log_group_name(scope, 'Logs', 'name')",
-    ),
-    "secret": (
-        "secret_arn",
-        "secretsmanager.ISecret",
-        "secretsmanager.Secret.from_secret_name_v2(scope, 'Secret', 'name')",
-    ),
-    "parameter": (
-        "parameter_arn",
-        "ssm.IParameter",
-        "ssm.StringParameter.from_string_parameter_name(scope, 'Param', 'name')",
-    ),
-    "key": ("key_arn", "kms.IKey", "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')"),
-    "bucket": ("bucket_name", "s3.IBucket", "s3.Bucket.from_bucket_name(scope, 'Bucket', 'name')"),
-}
-
 _KMS_ALIAS_ARN = re.compile(r"^arn:[^:]+:kms:[^:]*:[^:]*:alias/")
 _KMS_KEY_ARN = re.compile(r"^arn:[^:]+:kms:[^:]+:[^:]+:key/[^/]+$")
 # An unresolved string token as CDK encodes it inside a string.
@@ -163,9 +138,9 @@ class ContainerOrigin:
         return ContainerOrigin(self._task, self._name, self._suffix + suffix)
 
 
-def check_kind(construct_path: str, prop: str, index: int, value: Any, kind: str) -> Any:
+def check_kind(construct_path: str, prop: str, index: int, value: Any, kind: Kind) -> Any:
     """Check that ``value`` is a CDK object of ``kind``; return its identifying attribute."""
-    attribute, type_name, example = _KIND_HINTS[kind]
+    attribute, type_name, example = kind.cdk_object
     found = read_attribute(value, attribute)
     if found is None:
         raise ExecutionRoleError(
@@ -318,7 +293,7 @@ def key_need(
 ) -> Need:
     """The need of a KMS key; ``label`` names it in messages when it is not ``prop[index]``."""
     label = label or f"{prop}[{index}]"
-    key_arn = str(check_kind(construct_path, prop, index, key, "key"))
+    key_arn = str(check_kind(construct_path, prop, index, key, Kind.KEY))
     if hasattr(key, "alias_name") or (not is_unresolved(key_arn) and _KMS_ALIAS_ARN.match(key_arn)):
         name = getattr(key, "alias_name", key_arn)
         raise ExecutionRoleError(
@@ -342,7 +317,7 @@ def repository_needs(where: str, prop: str, repositories: Sequence[Any]) -> list
     """Image pulls from each ECR repository of ``prop``."""
     needs: list[Need] = []
     for index, repository in enumerate(repositories):
-        arn = str(check_kind(where, prop, index, repository, "repository"))
+        arn = str(check_kind(where, prop, index, repository, Kind.REPOSITORY))
         check_exact_name(where, prop, index, Kind.REPOSITORY, arn, LazyOrigin(repository))
         needs.append(Need(Kind.REPOSITORY, arn, LazyOrigin(repository)))
     return needs
@@ -352,7 +327,7 @@ def log_group_needs(where: str, prop: str, log_groups: Sequence[Any]) -> list[Ne
     """Log writes to each log group of ``prop``."""
     needs: list[Need] = []
     for index, log_group in enumerate(log_groups):
-        arn = str(check_kind(where, prop, index, log_group, "log_group"))
+        arn = str(check_kind(where, prop, index, log_group, Kind.LOG_GROUP))
         # CDK's log group ARN ends in ":*" (the group's streams) by itself.
         check_exact_name(where, prop, index, Kind.LOG_GROUP, arn, LazyOrigin(log_group))
         needs.append(Need(Kind.LOG_GROUP, arn, LazyOrigin(log_group)))
@@ -363,7 +338,7 @@ def secret_needs(where: str, prop: str, secrets: Sequence[Any]) -> list[Need]:
     """Reads of each secret of ``prop``, and decryption with the key its object carries."""
     needs: list[Need] = []
     for index, secret in enumerate(secrets):
-        secret_arn = str(check_kind(where, prop, index, secret, "secret"))
+        secret_arn = str(check_kind(where, prop, index, secret, Kind.SECRET))
         check_exact_name(where, prop, index, Kind.SECRET, secret_arn, LazyOrigin(secret))
         needs.append(
             Need(Kind.SECRET, secret_arn_for_policy(secret, secret_arn), LazyOrigin(secret))
@@ -398,7 +373,7 @@ def parameter_needs(
     """
     needs: list[Need] = []
     for index, parameter in enumerate(parameters):
-        parameter_arn = str(check_kind(where, prop, index, parameter, "parameter"))
+        parameter_arn = str(check_kind(where, prop, index, parameter, Kind.PARAMETER))
         check_exact_name(where, prop, index, Kind.PARAMETER, parameter_arn, LazyOrigin(parameter))
         needs.append(Need(Kind.PARAMETER, parameter_arn, LazyOrigin(parameter)))
         key_arn = _secure_string_key(parameter, probe) if probe is not None else None
