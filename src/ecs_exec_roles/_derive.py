@@ -54,7 +54,7 @@ _LOG_GROUP_REASON = (
 _GRANT_KINDS = (Kind.REPOSITORY, Kind.LOG_GROUP, Kind.SECRET, Kind.PARAMETER, Kind.KEY)
 # Services ECS decrypts through with an execution role, as they name themselves in
 # kms:ViaService.
-_VIA_SERVICES = ("secretsmanager", "ssm", "s3")
+_VIA_SERVICES = (Kind.SECRET.service, Kind.PARAMETER.service, Kind.S3_OBJECT.service)
 _VIA_SERVICE = re.compile(r"^(?P<service>[a-z0-9-]+)\.(?P<region>.+)\.amazonaws\.com(?:\.cn)?$")
 
 
@@ -186,7 +186,7 @@ def _secret_key_needs(
         secret, key = holder
         label = f"the encryption key of the secret {LazyOrigin(secret)}"
         try:
-            found = key_need(where, "secrets", 0, key, ("secretsmanager",), label=label)
+            found = key_need(where, "secrets", 0, key, (Kind.SECRET.service,), label=label)
             needs.append(replace(found, home=need.home))
         except ExecutionRoleError as error:
             errors.append(str(error))
@@ -216,7 +216,9 @@ def _key_need(
         services = tuple(sorted({m["service"] for m in pairs}))
         return Need(Kind.KEY, token, origin, region, services)
     if not via and following and _reads_parameters(following[0]):
-        return Need(Kind.KEY, token, origin, _region_of(template, context.region), ("ssm",))
+        return Need(
+            Kind.KEY, token, origin, _region_of(template, context.region), (Kind.PARAMETER.service,)
+        )
     return None
 
 
@@ -378,5 +380,5 @@ def _key_covers(needs: Sequence[Need], resolve: Callable[[Any], Any]) -> list[Co
     return [
         Cover(decrypt_via(service), canonical(template))
         for need, template in zip(keys, resolve([need.arn for need in keys]), strict=True)
-        for service in (need.services or ("secretsmanager", "ssm"))
+        for service in (need.services or (Kind.SECRET.service, Kind.PARAMETER.service))
     ]

@@ -351,7 +351,7 @@ def secret_needs(where: str, prop: str, secrets: Sequence[Any]) -> list[Need]:
                     prop,
                     index,
                     key,
-                    ("secretsmanager",),
+                    (Kind.SECRET.service,),
                     label=f"the encryption key of {prop}[{index}]",
                 )
             )
@@ -380,7 +380,7 @@ def parameter_needs(
         if key_arn is not None:
             origin = LazyOrigin(parameter, "the key of ")
             region = _arn_region(parameter_arn) or _region_of(parameter)
-            needs.append(Need(Kind.KEY, key_arn, origin, region, ("ssm",)))
+            needs.append(Need(Kind.KEY, key_arn, origin, region, (Kind.PARAMETER.service,)))
     return needs
 
 
@@ -429,13 +429,17 @@ def bucket_key_needs(where: str, label: str, bucket: Any) -> list[Need]:
     key = read_attribute(bucket, "encryption_key") if bucket is not None else None
     if key is None:
         return []
-    return [key_need(where, label, 0, key, ("s3",), label=f"the encryption key of {label}")]
+    return [
+        key_need(
+            where, label, 0, key, (Kind.S3_OBJECT.service,), label=f"the encryption key of {label}"
+        )
+    ]
 
 
 def key_needs(where: str, prop: str, keys: Sequence[Any]) -> list[Need]:
     """Decryption with each key of ``prop``, through Secrets Manager and SSM."""
     return [
-        key_need(where, prop, index, key, ("secretsmanager", "ssm"))
+        key_need(where, prop, index, key, (Kind.SECRET.service, Kind.PARAMETER.service))
         for index, key in enumerate(keys)
     ]
 

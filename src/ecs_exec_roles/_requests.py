@@ -158,7 +158,7 @@ class _Builder:
         if found is not None:
             key = self._key_arn(found[0], found[0].properties(found[1]).get("KmsKeyId"))
         if key is not None:
-            yield self._key_need(secret.container, f"the key of {what}", key, "secretsmanager")
+            yield self._key_need(secret.container, f"the key of {what}", key, Kind.SECRET.service)
 
     def _parameter_of(self, arn: str) -> tuple[Template, str] | None:
         """The SSM parameter of the app with the ARN ``arn``: of that name, in a stack of
@@ -244,7 +244,9 @@ class _Builder:
         yield self._need(file.container, what, prop, file.bucket_arn, Kind.S3_BUCKET.actions)
         key = self._bucket_key(file.bucket_arn)
         if key is not None:
-            yield self._key_need(file.container, f"the key of the bucket of {what}", key, "s3")
+            yield self._key_need(
+                file.container, f"the key of the bucket of {what}", key, Kind.S3_OBJECT.service
+            )
 
     def _bucket_key(self, bucket_arn: str) -> tuple[str, str, tuple[Template, str] | None] | None:
         """The customer managed key a bucket of the app encrypts with (SSE-KMS)."""
