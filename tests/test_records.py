@@ -14,10 +14,10 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from helpers import api_task
 
 from ecs_exec_roles import MinimalExecutionRole, StarterExecutionRole
 from ecs_exec_roles._app import stack_state
@@ -96,17 +96,7 @@ def test_no_records_and_nothing_resolved_when_no_role_is_built() -> None:
 def test_the_record_of_a_derived_role_holds_its_trust_and_its_policys_statements() -> None:
     stack = cdk.Stack(cdk.App(), "S", env=ENV)
     role = MinimalExecutionRole(stack, "Role")
-    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role, family="api")
-    task.add_container(
-        "app",
-        image=ecs.ContainerImage.from_ecr_repository(
-            ecr.Repository.from_repository_name(stack, "Repo", "team/api"), "v1"
-        ),
-        logging=ecs.LogDrivers.aws_logs(
-            stream_prefix="api",
-            log_group=logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/api"),
-        ),
-    )
+    api_task(stack, role)
     registry = StackRoles.of(stack)
     # Nothing is recorded before the role is built.
     assert verification_records(registry) == []

@@ -25,7 +25,7 @@ from ._cfn import canonical, flatten
 from ._coverage import Cover, CoverIndex, covers_of
 from ._derive_containers import DeriveContext, Stream, container_needs
 from ._errors import ExecutionRoleError
-from ._kinds import Kind, decrypt_via, ecs_subset
+from ._kinds import KEY_SERVICES, Kind, decrypt_via, ecs_subset
 from ._needs import (
     ContainerOrigin,
     LazyOrigin,
@@ -380,5 +380,5 @@ def _key_covers(needs: Sequence[Need], resolve: Callable[[Any], Any]) -> list[Co
     return [
         Cover(decrypt_via(service), canonical(template))
         for need, template in zip(keys, resolve([need.arn for need in keys]), strict=True)
-        for service in (need.services or (Kind.SECRET.service, Kind.PARAMETER.service))
+        for service in (need.services or KEY_SERVICES)
     ]

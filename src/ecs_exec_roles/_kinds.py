@@ -16,6 +16,7 @@ __all__ = [
     "ECR_PULL_ACTIONS",
     "ECR_TOKEN_ACTION",
     "ECS_EXECUTION_ACTIONS",
+    "KEY_SERVICES",
     "LOGS_WRITE_ACTIONS",
     "Kind",
     "Shape",
@@ -299,6 +300,11 @@ def glob(pattern: str) -> re.Pattern[str]:
     """An IAM pattern (``*`` and ``?`` wildcards) as a regular expression."""
     parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile("".join(parts), re.DOTALL)
+
+
+# The services a key named in props or by tag is used through: those that hold the task's
+# secrets and parameters (a bucket's key is named by its bucket, through S3).
+KEY_SERVICES = (Kind.SECRET.service, Kind.PARAMETER.service)
 
 
 def decrypt_via(service: str) -> str:

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
-from ._kinds import Kind, Shape
+from ._kinds import KEY_SERVICES, Kind, Shape
 from ._props import shown
 
 __all__ = [
@@ -438,10 +438,7 @@ def bucket_key_needs(where: str, label: str, bucket: Any) -> list[Need]:
 
 def key_needs(where: str, prop: str, keys: Sequence[Any]) -> list[Need]:
     """Decryption with each key of ``prop``, through Secrets Manager and SSM."""
-    return [
-        key_need(where, prop, index, key, (Kind.SECRET.service, Kind.PARAMETER.service))
-        for index, key in enumerate(keys)
-    ]
+    return [key_need(where, prop, index, key, KEY_SERVICES) for index, key in enumerate(keys)]
 
 
 def log_group_arn_from_name(log_group: Any, suffix: str = "") -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._cfn import canonical, max_chars, sort_key
-from ._kinds import ECR_TOKEN_ACTION, Kind, Shape
+from ._kinds import ECR_TOKEN_ACTION, KEY_SERVICES, Kind, Shape
 
 if TYPE_CHECKING:
     from ._needs import Need
@@ -37,8 +37,6 @@ _TAG_REASON = (
     "aws:ResourceTag condition allows only those carrying the tag; the role stays one size "
     "however many task families use it."
 )
-# Tagged keys are used through the services that hold secrets and parameters.
-_TAGGED_KEY_SERVICES = (Kind.SECRET.service, Kind.PARAMETER.service)
 
 
 @dataclass(frozen=True)
@@ -224,7 +222,7 @@ def _tag_statement(
     condition: dict[str, Any] = {f"aws:ResourceTag/{key}": value for key, value in need.tags}
     if kind is Kind.KEY_BY_TAG:
         condition["kms:ViaService"] = [
-            f"{service}.{need.region}.{url_suffix}" for service in _TAGGED_KEY_SERVICES
+            f"{service}.{need.region}.{url_suffix}" for service in KEY_SERVICES
         ]
     return Statement(
         kind.sid,
