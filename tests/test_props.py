@@ -16,7 +16,7 @@ from ecs_exec_roles import (
     SharedExecutionRole,
     StarterExecutionRole,
 )
-from ecs_exec_roles._props import ResourceProps, RoleOptions, ScopedProps, as_sequence, call_props
+from ecs_exec_roles._props import ResourceProps, RoleOptions, ScopedProps, as_sequence
 
 OPTIONS: dict[str, Any] = {
     "role_name": None,
@@ -90,12 +90,9 @@ def test_scoped_props_sort_tags_and_check_prefixes() -> None:
         ScopedProps.checked("S/R", repository_prefixes=["te*"])
 
 
-def test_call_props_takes_only_the_props_among_a_calls_arguments() -> None:
-    arguments = {"self": object(), "scope": None, "id": "R", "secrets": ["s"], "role_name": "r"}
-    assert call_props(ResourceProps, arguments) == {"secrets": ["s"]}
-    assert call_props(ScopedProps, {"resource_tags": {"a": "b"}, "secrets": []}) == {
-        "resource_tags": {"a": "b"}
-    }
+def test_an_unknown_prop_name_is_a_programming_error() -> None:
+    with pytest.raises(TypeError, match="repositorys"):
+        ResourceProps.checked("S/R", repositorys=["a"])
 
 
 def _collection_props(method: Any) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -14,7 +14,7 @@ from ._lifecycle import RoleEntry, StackRoles
 from ._nag import acknowledge_managed_policy
 from ._plan import AwsManagedPolicy, Plan
 from ._prop_needs import needs_of_props
-from ._props import ResourceProps, RoleOptions, call_props
+from ._props import ResourceProps, RoleOptions
 from ._recorder import RecordingRole
 from ._role_interface import RoleInterface, one_principal
 
@@ -120,14 +120,14 @@ class ExecutionRoleBase(RoleInterface, Construct):
 
     # -- for subclasses -----------------------------------------------------------------------
 
-    def _add_props(self, arguments: Mapping[str, Any], **overrides: Any) -> None:
-        """Check the resource props among one call's ``arguments``, then add what they need.
+    def _add_props(self, **values: Any) -> None:
+        """Check the resource props of one call, then add what they need.
 
-        :param overrides: props the call sets itself (the starter writes no log groups).
+        :param values: every resource prop the call takes, by name (``ResourceProps``), and
+            those the construct sets itself (the starter writes no log groups).
         """
         plan = self._plan
         plan.check_open()
-        values = {**call_props(ResourceProps, arguments), **overrides}
         props = ResourceProps.checked(plan.where, **values)
         plan.add(needs_of_props(self, plan.where, props, self._role.probe), family=props.family)
         plan.default_router = plan.default_router or props.firelens_default_router

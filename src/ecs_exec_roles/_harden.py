@@ -30,9 +30,10 @@ from constructs import Dependable, IConstruct
 from ._after_aspects import after_aspects
 from ._app import stack_state
 from ._cdk_internals import AUTOMATIC_ROLE_ID, DEFAULT_POLICY_ID
+from ._declarations import DEFAULT_MAX_MANAGED_POLICIES
 from ._lifecycle import RoleEntry, StackRoles
 from ._plan import Plan
-from ._props import DEFAULT_MAX_MANAGED_POLICIES, RoleOptions
+from ._props import RoleOptions
 from ._recorder import RecordedGrant, RecordingRole
 from ._role_interface import own_role
 from ._trust import trust_document
@@ -53,10 +54,10 @@ class HardenExecutionRoles:
     construct to use; the roles of this library, and task definitions outside the scope, are
     not touched.
 
-    :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the
-        trust policy. Default: - ``True``.
-    :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``. Default: -
-        ``False``.
+    :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the trust
+        policy. Default: - ``True``.
+    :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``, for a role used by tasks
+        in several regions. Default: - ``False``, the stack's region.
     """
 
     def __init__(self, *, trust_conditions: bool = True, trust_all_regions: bool = False) -> None:

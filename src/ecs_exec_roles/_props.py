@@ -10,27 +10,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from ._cfn import is_unresolved
+from ._declarations import sequence_props, switches
 from ._errors import ExecutionRoleError
 
 __all__ = [
-    "DEFAULT_MAX_MANAGED_POLICIES",
     "ECR_PREFIX",
     "ResourceProps",
     "RoleOptions",
     "ScopedProps",
     "as_sequence",
-    "call_props",
     "check_prefixes",
     "check_switch",
     "shown",
 ]
 
-# IAM's default quota of managed policies attached to one role.
-DEFAULT_MAX_MANAGED_POLICIES = 10
 # The highest value the quota can be raised to.
 _QUOTA_MAX_MANAGED_POLICIES = 25
 
@@ -296,41 +293,10 @@ class ResourceProps:
         return cls(**checked)
 
 
-def call_props(
-    cls: type[ResourceProps | ScopedProps], arguments: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The props of ``cls`` among a public method's arguments (its ``locals()``).
-
-    The constructors and ``add_*`` methods keep explicit, documented keyword arguments; this
-    hands every one of them on without listing them a second time.
-    """
-    return {field.name: arguments[field.name] for field in fields(cls) if field.name in arguments}
-
-
-_SEQUENCE_PROPS = frozenset(
-    (
-        "repositories",
-        "log_groups",
-        "secrets",
-        "parameters",
-        "keys",
-        "registry_credentials",
-        "environment_files",
-        "firelens_config_files",
-        "credential_specs",
-        "log_groups_to_create",
-        "image_assets",
-    )
-)
-_SWITCHES = frozenset(
-    (
-        "pull_through_cache_tagging",
-        "guardduty_runtime_monitoring",
-        "firelens_default_router",
-        "container_assets",
-        "log_writes",
-    )
-)
+_SEQUENCE_PROPS = sequence_props()
+# ``log_writes`` is set by a construct, not by its user: the starter's managed policy already
+# writes to every log group.
+_SWITCHES = switches() | {"log_writes"}
 
 
 @dataclass(frozen=True)

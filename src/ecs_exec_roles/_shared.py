@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from constructs import Construct
 
 from ._base import ExecutionRoleBase
+from ._declarations import DEFAULT_MAX_MANAGED_POLICIES
 from ._features import S3File
-from ._props import DEFAULT_MAX_MANAGED_POLICIES, ScopedProps, call_props
+from ._props import ScopedProps
 from ._scoped import scoped_needs
 
 if TYPE_CHECKING:
@@ -25,10 +26,99 @@ if TYPE_CHECKING:
 __all__ = ["SharedExecutionRole"]
 
 
-class _AddShortcuts:
-    """The one-kind shortcuts of :meth:`SharedExecutionRole.add_resources`."""
+class _Additions(ExecutionRoleBase):
+    """What :class:`SharedExecutionRole` allows after construction: more resources, task
+    families, and their report."""
 
-    add_resources: Callable[..., None]
+    def add_resources(
+        self,
+        *,
+        repositories: Sequence[ecr.IRepository] | None = None,
+        log_groups: Sequence[logs.ILogGroup] | None = None,
+        secrets: Sequence[secretsmanager.ISecret] | None = None,
+        parameters: Sequence[ssm.IParameter] | None = None,
+        keys: Sequence[kms.IKey] | None = None,
+        registry_credentials: Sequence[secretsmanager.ISecret] | None = None,
+        environment_files: Sequence[ecs.EnvironmentFile] | None = None,
+        firelens_config_files: Sequence[S3File] | None = None,
+        credential_specs: Sequence[ecs.CredentialSpec] | None = None,
+        log_groups_to_create: Sequence[logs.ILogGroup] | None = None,
+        log_stream_prefixes: Sequence[str] | None = None,
+        pull_through_cache_prefixes: Sequence[str] | None = None,
+        pull_through_cache_tagging: bool = False,
+        image_assets: Sequence[ecr_assets.DockerImageAsset] | None = None,
+        container_assets: bool = False,
+    ) -> None:
+        """Allow more resources, for a task family added after construction.
+
+        Takes the same resource props as the constructor; ``log_stream_prefixes`` applies to
+        the log groups of this call only. Every prop defaults to none.
+        """
+        self._add_props(
+            repositories=repositories,
+            log_groups=log_groups,
+            secrets=secrets,
+            parameters=parameters,
+            keys=keys,
+            registry_credentials=registry_credentials,
+            environment_files=environment_files,
+            firelens_config_files=firelens_config_files,
+            credential_specs=credential_specs,
+            log_groups_to_create=log_groups_to_create,
+            log_stream_prefixes=log_stream_prefixes,
+            pull_through_cache_prefixes=pull_through_cache_prefixes,
+            pull_through_cache_tagging=pull_through_cache_tagging,
+            image_assets=image_assets,
+            container_assets=container_assets,
+        )
+
+    def add_family(
+        self,
+        family: str,
+        *,
+        repositories: Sequence[ecr.IRepository] | None = None,
+        log_groups: Sequence[logs.ILogGroup] | None = None,
+        secrets: Sequence[secretsmanager.ISecret] | None = None,
+        parameters: Sequence[ssm.IParameter] | None = None,
+        keys: Sequence[kms.IKey] | None = None,
+        registry_credentials: Sequence[secretsmanager.ISecret] | None = None,
+        environment_files: Sequence[ecs.EnvironmentFile] | None = None,
+        credential_specs: Sequence[ecs.CredentialSpec] | None = None,
+        log_groups_to_create: Sequence[logs.ILogGroup] | None = None,
+        log_stream_prefixes: Sequence[str] | None = None,
+        image_assets: Sequence[ecr_assets.DockerImageAsset] | None = None,
+    ) -> None:
+        """Register a task family and allow its resources.
+
+        The role then reports what each family needs (:attr:`families`), and a missing
+        permission of a task definition of that family names the family and this method.
+        Calling it again for the same family adds to it.
+
+        :param family: the task definition's ``family``.
+
+        The other props are the constructor's, for this family's resources only (each
+        defaults to none; ``log_stream_prefixes`` scopes this family's log groups).
+        """
+        self._add_props(
+            family=family,
+            repositories=repositories,
+            log_groups=log_groups,
+            secrets=secrets,
+            parameters=parameters,
+            keys=keys,
+            registry_credentials=registry_credentials,
+            environment_files=environment_files,
+            credential_specs=credential_specs,
+            log_groups_to_create=log_groups_to_create,
+            log_stream_prefixes=log_stream_prefixes,
+            image_assets=image_assets,
+        )
+
+    @property
+    def families(self) -> Mapping[str, Sequence[str]]:
+        """Each family registered with :meth:`add_family`: one ``kind: ARN`` line per resource
+        it needs, unresolved parts shown as cdk-nag shows them (``<AWS::Partition>``)."""
+        return self._plan.family_report(self._stack.resolve)
 
     def add_repositories(self, *repositories: ecr.IRepository) -> None:
         """Allow image pulls from more ECR repositories."""
@@ -51,7 +141,7 @@ class _AddShortcuts:
         self.add_resources(keys=keys)
 
 
-class SharedExecutionRole(_AddShortcuts, ExecutionRoleBase):
+class SharedExecutionRole(_Additions):
     """One task execution role for several task families, naming each family's resources.
 
     It allows what :class:`MinimalExecutionRole` allows, for the union of the resources given
@@ -61,67 +151,67 @@ class SharedExecutionRole(_AddShortcuts, ExecutionRoleBase):
 
     :param scope: the parent construct.
     :param id: the construct ID; part of the role's logical ID.
-    :param repositories: ECR repositories the families' images come from. Default: - none.
-    :param log_groups: log groups the ``awslogs`` driver writes to. Default: - none.
-    :param secrets: Secrets Manager secrets used by the families. Default: - none.
-    :param parameters: SSM parameters used by the families. Default: - none.
-    :param keys: customer managed KMS keys of parameters or secrets. Default: - only the keys
-        of the given secrets.
+    :param repositories: ECR repositories the tasks' images come from. Default: - no ECR access.
+    :param log_groups: log groups the ``awslogs`` driver writes to. Default: - no log access.
+    :param secrets: Secrets Manager secrets used in ``secrets`` of the containers; the key of an
+        encrypted secret is added to ``kms:Decrypt`` automatically. Default: - no secret access.
+    :param parameters: SSM parameters used in ``secrets`` of the containers. Default: - no parameter
+        access.
+    :param keys: customer managed KMS keys that encrypt parameters (CDK does not expose a
+        parameter's key) or secrets imported without their key. Default: - only the keys of the
+        given secrets.
     :param registry_credentials: Secrets Manager secrets holding private registry credentials
         (``ContainerImage.from_registry(..., credentials=secret)``). Default: - none.
-    :param environment_files: the ``ecs.EnvironmentFile`` objects the containers use (each
-        file's ``s3:GetObject``, its bucket's ``s3:GetBucketLocation``). Default: - none.
+    :param environment_files: the ``ecs.EnvironmentFile`` objects the containers use (each file's
+        ``s3:GetObject``, its bucket's ``s3:GetBucketLocation``). Default: - none.
     :param firelens_config_files: FireLens configuration files in S3 (EC2 launch type), as
         :class:`S3File`. Default: - none.
     :param credential_specs: the ``ecs.CredentialSpec`` objects (gMSA) the containers use:
-        ``s3:GetObject`` on a file in S3, or ``ssm:GetParameters`` on a parameter.
-        Default: - none.
+        ``s3:GetObject`` on a file in S3, or ``ssm:GetParameters`` on a parameter. Default: - none.
     :param log_groups_to_create: log groups the ``awslogs`` driver creates
-        (``awslogs-create-group``): ``logs:CreateLogGroup`` on each, and log writes.
-        Default: - no log group creation.
-    :param log_stream_prefixes: scope log writes to
-        ``log-group:<group>:log-stream:<prefix>/*`` for each prefix (the containers'
-        ``stream_prefix``). Default: - every stream of each log group.
+        (``awslogs-create-group``): ``logs:CreateLogGroup`` on each, and log writes. Default: - no
+        log group creation.
+    :param log_stream_prefixes: scope log writes to ``log-group:<group>:log-stream:<prefix>/*`` for
+        each prefix (the containers' ``stream_prefix``). Default: - every stream of each log group.
     :param pull_through_cache_prefixes: ECR pull-through cache rule prefixes: pulls,
-        ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on
-        ``repository/<prefix>/*``. Default: - no pull-through cache.
+        ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``repository/<prefix>/*``.
+        Default: - no pull-through cache.
     :param pull_through_cache_tagging: also allow ``ecr:TagResource`` there, for a repository
         creation template that tags. Default: - ``False``.
-    :param guardduty_runtime_monitoring: allow pulling the GuardDuty Runtime Monitoring
-        agent GuardDuty adds to Fargate tasks, from its AWS-owned repository of the stack's
-        region. Default: - ``False`` (a role scoped to your repositories blocks the agent).
+    :param guardduty_runtime_monitoring: allow pulling the GuardDuty Runtime Monitoring agent
+        GuardDuty adds to Fargate tasks, from its AWS-owned repository of the stack's region.
+        Default: - ``False`` (a role scoped to your repositories blocks the agent).
     :param firelens_default_router: cover the FireLens log router aws-cdk-lib adds to a task
         definition that logs through FireLens without one: pulls from the AWS-owned
-        ``aws-for-fluent-bit`` repository of the stack's region (never ECR on ``*``) and writes
-        to the router's log group. Default: - ``False``: add the router yourself.
-    :param image_assets: Docker image assets the containers use; allows pulls from their
-        repository. Default: - none.
-    :param container_assets: allow pulls from the CDK bootstrap's container-assets repository
-        of the stack's environment (``ContainerImage.from_asset``; a custom qualifier is read
-        from the synthesizer or the context). Default: - ``False``.
-    :param derive: also allow what the task definitions in the app that use the role need,
-        read at synth from aws-cdk-lib's grants and their containers and scoped as the props
-        would scope it. Default: - ``True``; ``False`` allows only the props, and a need
-        they miss fails synth.
+        ``aws-for-fluent-bit`` repository of the stack's region (never ECR on ``*``) and writes to
+        the router's log group. Default: - ``False``: add the router yourself.
+    :param image_assets: Docker image assets the containers use; allows pulls from their repository.
+        Default: - none.
+    :param container_assets: allow pulls from the CDK bootstrap's container-assets repository of the
+        stack's environment (``ContainerImage.from_asset``; a custom qualifier is read from the
+        synthesizer or the context). Default: - ``False``.
+    :param derive: also allow what the task definitions in the app that use the role need, read at
+        synth from aws-cdk-lib's grants and their containers and scoped as the props would scope it.
+        Default: - ``True``; ``False`` allows only the props, and a need they miss fails synth.
     :param role_name: the role's name. Default: - a name generated by CloudFormation.
     :param path: the role's IAM path. Default: - ``/``.
     :param permissions_boundary: a permissions boundary for the role. Default: - none.
     :param description: the role's description. Default: - none.
-    :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the
-        trust policy. Default: - ``True``.
-    :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``.
-        Default: - ``False``, the stack's region.
-    :param repository_prefixes: scoped mode: pulls from every repository of the stack's
-        account and region whose name starts with a prefix. Default: - none (enumerated).
+    :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the trust
+        policy. Default: - ``True``.
+    :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``, for a role used by tasks
+        in several regions. Default: - ``False``, the stack's region.
+    :param repository_prefixes: scoped mode: pulls from every repository of the stack's account and
+        region whose name starts with a prefix. Default: - none (enumerated).
     :param log_group_prefixes: scoped mode: writes to every such log group. Default: - none.
     :param secret_prefixes: scoped mode: reads of every such secret. Default: - none.
-    :param parameter_prefixes: scoped mode: reads of every such parameter (prefixes with or
-        without a leading ``/``). Default: - none.
-    :param resource_tags: scoped mode: allow reading every secret and parameter, and
-        decrypting through Secrets Manager or SSM with every key, of the stack's account and
-        region that carries all these tags (``aws:ResourceTag``). Default: - none.
-    :param max_managed_policies: how many customer-managed policies the role may use.
-        Default: - 10, IAM's default quota.
+    :param parameter_prefixes: scoped mode: reads of every such parameter (prefixes with or without
+        a leading ``/``). Default: - none.
+    :param resource_tags: scoped mode: allow reading every secret and parameter, and decrypting
+        through Secrets Manager or SSM with every key, of the stack's account and region that
+        carries all these tags (``aws:ResourceTag``). Default: - none.
+    :param max_managed_policies: how many managed policies the role may use (StarterExecutionRole's
+        AWS managed policy included). Default: - 10, IAM's default quota.
     """
 
     def __init__(
@@ -172,67 +262,31 @@ class SharedExecutionRole(_AddShortcuts, ExecutionRoleBase):
             trust_all_regions=trust_all_regions,
             max_managed_policies=max_managed_policies,
         )
-        self._add_props(locals())
-        scoped = ScopedProps.checked(self._plan.where, **call_props(ScopedProps, locals()))
+        self._add_props(
+            repositories=repositories,
+            log_groups=log_groups,
+            secrets=secrets,
+            parameters=parameters,
+            keys=keys,
+            registry_credentials=registry_credentials,
+            environment_files=environment_files,
+            firelens_config_files=firelens_config_files,
+            credential_specs=credential_specs,
+            log_groups_to_create=log_groups_to_create,
+            log_stream_prefixes=log_stream_prefixes,
+            pull_through_cache_prefixes=pull_through_cache_prefixes,
+            pull_through_cache_tagging=pull_through_cache_tagging,
+            image_assets=image_assets,
+            container_assets=container_assets,
+            guardduty_runtime_monitoring=guardduty_runtime_monitoring,
+            firelens_default_router=firelens_default_router,
+        )
+        scoped = ScopedProps.checked(
+            self._plan.where,
+            repository_prefixes=repository_prefixes,
+            log_group_prefixes=log_group_prefixes,
+            secret_prefixes=secret_prefixes,
+            parameter_prefixes=parameter_prefixes,
+            resource_tags=resource_tags,
+        )
         self._plan.add(scoped_needs(self, scoped))
-
-    def add_resources(
-        self,
-        *,
-        repositories: Sequence[ecr.IRepository] | None = None,
-        log_groups: Sequence[logs.ILogGroup] | None = None,
-        secrets: Sequence[secretsmanager.ISecret] | None = None,
-        parameters: Sequence[ssm.IParameter] | None = None,
-        keys: Sequence[kms.IKey] | None = None,
-        registry_credentials: Sequence[secretsmanager.ISecret] | None = None,
-        environment_files: Sequence[ecs.EnvironmentFile] | None = None,
-        firelens_config_files: Sequence[S3File] | None = None,
-        credential_specs: Sequence[ecs.CredentialSpec] | None = None,
-        log_groups_to_create: Sequence[logs.ILogGroup] | None = None,
-        log_stream_prefixes: Sequence[str] | None = None,
-        pull_through_cache_prefixes: Sequence[str] | None = None,
-        pull_through_cache_tagging: bool = False,
-        image_assets: Sequence[ecr_assets.DockerImageAsset] | None = None,
-        container_assets: bool = False,
-    ) -> None:
-        """Allow more resources, for a task family added after construction.
-
-        Takes the same resource props as the constructor; ``log_stream_prefixes`` applies to
-        the log groups of this call only. Every prop defaults to none.
-        """
-        self._add_props(locals())
-
-    def add_family(
-        self,
-        family: str,
-        *,
-        repositories: Sequence[ecr.IRepository] | None = None,
-        log_groups: Sequence[logs.ILogGroup] | None = None,
-        secrets: Sequence[secretsmanager.ISecret] | None = None,
-        parameters: Sequence[ssm.IParameter] | None = None,
-        keys: Sequence[kms.IKey] | None = None,
-        registry_credentials: Sequence[secretsmanager.ISecret] | None = None,
-        environment_files: Sequence[ecs.EnvironmentFile] | None = None,
-        credential_specs: Sequence[ecs.CredentialSpec] | None = None,
-        log_groups_to_create: Sequence[logs.ILogGroup] | None = None,
-        log_stream_prefixes: Sequence[str] | None = None,
-        image_assets: Sequence[ecr_assets.DockerImageAsset] | None = None,
-    ) -> None:
-        """Register a task family and allow its resources.
-
-        The role then reports what each family needs (:attr:`families`), and a missing
-        permission of a task definition of that family names the family and this method.
-        Calling it again for the same family adds to it.
-
-        :param family: the task definition's ``family``.
-
-        The other props are the constructor's, for this family's resources only (each
-        defaults to none; ``log_stream_prefixes`` scopes this family's log groups).
-        """
-        self._add_props(locals())
-
-    @property
-    def families(self) -> Mapping[str, Sequence[str]]:
-        """Each family registered with :meth:`add_family`: one ``kind: ARN`` line per resource
-        it needs, unresolved parts shown as cdk-nag shows them (``<AWS::Partition>``)."""
-        return self._plan.family_report(self._stack.resolve)
