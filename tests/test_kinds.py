@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecs_exec_roles._kinds import ECS_EXECUTION_ACTIONS, Kind, Shape, kind_of_action
+from ecs_exec_roles._kinds import ECS_EXECUTION_ACTIONS, KEY_SERVICES, Kind, Shape, kind_of_action
 
 # The actions of the task execution role, from the table in DESIGN.md section 2.
 DESIGN_ACTIONS = {
@@ -107,3 +107,38 @@ def test_scoped_reasons_name_what_a_kind_covers() -> None:
         "key",
     ]
     assert Kind.REPOSITORY.what == "repository"
+
+
+@pytest.mark.parametrize("kind", list(Kind), ids=lambda kind: kind.name)
+def test_an_arn_built_by_a_kind_is_read_back_by_it_and_by_no_other_service(kind: Kind) -> None:
+    arn = kind.arn("aws", "eu-west-1", "123456789012", "team/app")
+    assert kind.name_in(arn) == "team/app"
+    assert arn.startswith(f"arn:aws:{kind.service}:")
+    for other in Kind:
+        if other.service != kind.service or other.marker != kind.marker:
+            assert other.name_in(arn) is None, (kind, other)
+
+
+def test_kinds_build_the_arns_the_services_document() -> None:
+    assert (
+        Kind.SECRET.arn("aws", "eu-west-1", "123456789012", "db-AbCdEf")
+        == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"
+    )
+    assert Kind.S3_BUCKET.arn("aws-cn", "cn-north-1", "123456789012", "b") == "arn:aws-cn:s3:::b"
+    assert (
+        Kind.LOG_GROUP.arn("aws", "eu-west-1", "123456789012", "app:*")
+        == "arn:aws:logs:eu-west-1:123456789012:log-group:app:*"
+    )
+
+
+def test_what_follows_a_secrets_marker_keeps_its_json_key() -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf:password::"
+    assert Kind.SECRET.name_in(arn) == "db-AbCdEf:password::"
+    assert Kind.SECRET.name_in("arn:aws:secretsmanager:eu-west-1:123456789012:secretx:a") is None
+    assert Kind.SECRET.name_in("secret:db") is None
+    assert Kind.PARAMETER.name_in("arn:aws:ssm:eu-west-1:123456789012:document/x") is None
+
+
+def test_the_decrypt_statements_name_each_service_a_key_is_used_through() -> None:
+    assert {kind.via_sid for kind in Kind if kind.via_sid} == {"SecretsManager", "Ssm", "S3"}
+    assert {kind.service for kind in Kind if kind.via_sid} >= set(KEY_SERVICES)

@@ -95,9 +95,8 @@ class Stream:
     def arn(self, context: DeriveContext, suffix: str) -> str:
         """The group's ARN with ``suffix``, in the role's account: the awslogs driver writes
         to log groups of the task's own account."""
-        return (
-            f"arn:{context.partition}:logs:{self.region}:{context.account}:"
-            f"log-group:{self.group}{suffix}"
+        return Kind.LOG_GROUP.arn(
+            context.partition, self.region, context.account, f"{self.group}{suffix}"
         )
 
 

@@ -206,7 +206,7 @@ def pull_through_needs(scope: Construct, prefixes: Sequence[str], tagging: bool)
     stack = cdk.Stack.of(scope)
     needs: list[Need] = []
     for prefix in prefixes:
-        arn = f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/{prefix}/*"
+        arn = Kind.REPOSITORY.arn(stack.partition, stack.region, stack.account, f"{prefix}/*")
         origin = f"pull_through_cache_prefixes {prefix!r}"
         kinds = [Kind.REPOSITORY, Kind.PULL_THROUGH]
         if tagging:
@@ -250,7 +250,7 @@ def aws_owned_repository_need(
             f"ecr.Repository.from_repository_arn(scope, 'Repo', "
             f"'arn:{shown_partition}:ecr:{region}:<account>:repository/{repository}')."
         )
-    arn = f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
+    arn = Kind.REPOSITORY.arn(partition, region, account, repository)
     return Need(Kind.REPOSITORY, arn, prop)
 
 
@@ -309,7 +309,7 @@ def container_assets_needs(scope: Construct, where: str, enabled: bool) -> list[
         or _DEFAULT_QUALIFIER
     )
     name = f"cdk-{qualifier}-container-assets-{stack.account}-{stack.region}"
-    arn = f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/{name}"
+    arn = Kind.REPOSITORY.arn(stack.partition, stack.region, stack.account, name)
     return [Need(Kind.REPOSITORY, arn, "container_assets")]
 
 

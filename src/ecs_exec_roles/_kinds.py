@@ -199,6 +199,29 @@ class Kind(enum.Enum):
         return _MARKERS[self]
 
     @property
+    def via_sid(self) -> str:
+        """How the ``kms:Decrypt`` statement's Sid names decryption through the kind's
+        service (``KmsDecryptViaSecretsManager``); empty for a kind no key is used through."""
+        return _VIA_SIDS.get(self, "")
+
+    def arn(self, partition: str, region: str, account: str, name: str) -> str:
+        """The ARN of the resource of this kind named ``name`` (S3's have no region or
+        account)."""
+        if self.marker == ":::":
+            return f"arn:{partition}:{self.service}:::{name}"
+        return f"arn:{partition}:{self.service}:{region}:{account}:{self.marker}{name}"
+
+    def name_in(self, arn: str) -> str | None:
+        """What follows the kind's marker in ``arn`` (a secret's name and what may follow it),
+        or None for an ARN of another kind."""
+        parts = arn.split(":", 5)
+        if len(parts) < 6 or parts[0] != "arn" or parts[2] != self.service:
+            return None
+        if self.marker == ":::":
+            return parts[5] if parts[3] == parts[4] == "" else None
+        return parts[5][len(self.marker) :] if parts[5].startswith(self.marker) else None
+
+    @property
     def cdk_object(self) -> tuple[str, str, str]:
         """The CDK object a prop of the kind takes: the attribute that identifies it, its type
         and an example, as a message names them."""
@@ -266,6 +289,8 @@ _CDK_OBJECTS = {
         "s3.Bucket.from_bucket_name(scope, 'Bucket', 'name')",
     ),
 }
+# The Sid part of decryption through the service of the kinds whose resources a key encrypts.
+_VIA_SIDS = {Kind.SECRET: "SecretsManager", Kind.PARAMETER: "Ssm", Kind.S3_OBJECT: "S3"}
 _WILDCARDS = {Kind.LOG_GROUP: ":*", Kind.LOG_STREAM: "/*", Kind.SECRET: "-??????"}
 _WHAT = {
     Kind.LOG_GROUP: "log group (and its streams)",

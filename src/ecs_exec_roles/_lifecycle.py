@@ -31,6 +31,7 @@ from ._checks import Facts, Grant, errors_of
 from ._derive import observe_task_definitions
 from ._errors import ExecutionRoleError
 from ._firelens import observe_default_routers
+from ._kinds import Kind
 from ._needs import ContainerOrigin, describe_task
 from ._plan import Observation, Plan
 from ._plugin import register_verification
@@ -206,7 +207,7 @@ class StackRoles:
     def stream_pattern(self, name: str) -> str:
         """The streams of the stack's log group ``name``, as task definitions' needs spell it."""
         region, account = self.region_account()
-        return f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{name}:*"
+        return Kind.LOG_GROUP.arn("<AWS::Partition>", region, account, f"{name}:*")
 
     def finalize(self) -> None:
         """Build the policies of every role not built yet (the aspect visits several nodes)."""
@@ -226,7 +227,7 @@ class StackRoles:
     def _observe(self, entries: Sequence[RoleEntry]) -> None:
         """Let the observers add what the app shows to the plans that ask for it, and warn of
         a role no task definition uses."""
-        observed = [e for e in entries if e.plan.derive or e.plan.default_router]
+        observed = [e for e in entries if e.plan.observes]
         idle = [e for e in entries if not e.plan.has_props]
         if not observed and not idle:
             return

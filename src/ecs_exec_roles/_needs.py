@@ -449,7 +449,6 @@ def log_group_arn_from_name(log_group: Any, suffix: str = "") -> str:
     """
     env = log_group.env
     partition = cdk.Stack.of(log_group).partition
-    return (
-        f"arn:{partition}:logs:{env.region}:{env.account}:log-group:"
-        f"{log_group.log_group_name}{suffix}"
+    return Kind.LOG_GROUP.arn(
+        partition, env.region, env.account, f"{log_group.log_group_name}{suffix}"
     )

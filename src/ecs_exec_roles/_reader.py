@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._assembly import Assembly
+from ._kinds import Kind
 from ._symbols import PLACEHOLDER, Unknown
 from ._template import Template
 from ._trust import partition_of_region
@@ -232,11 +233,13 @@ class _SecretsAndFiles:
         """What a ``valueFrom`` names: a secret (its ARN without a JSON key, stage or
         version, and whether its random suffix is left out) or a parameter (its ARN)."""
         if text.startswith("arn:"):
-            parts = text.split(":")
-            if len(parts) >= 7 and parts[2] == "secretsmanager" and parts[5] == "secret":
-                arn = ":".join(parts[:7])
-                return SecretSource.SECRET, arn, _SECRET_SUFFIX.search(parts[6]) is None
-            if len(parts) >= 6 and parts[2] == "ssm" and parts[5].startswith("parameter/"):
+            rest = Kind.SECRET.name_in(text)
+            if rest is not None:
+                # Without a JSON key, stage or version.
+                name = rest.split(":", 1)[0]
+                arn = text[: len(text) - len(rest)] + name
+                return SecretSource.SECRET, arn, _SECRET_SUFFIX.search(name) is None
+            if Kind.PARAMETER.name_in(text) is not None:
                 return SecretSource.PARAMETER, text, False
             return None
         head = PLACEHOLDER.match(text)
@@ -258,7 +261,7 @@ class _SecretsAndFiles:
         partition, region, account = (
             self.pseudo(n) for n in ("AWS::Partition", "AWS::Region", "AWS::AccountId")
         )
-        return f"arn:{partition}:ssm:{region}:{account}:parameter/{name.removeprefix('/')}"
+        return Kind.PARAMETER.arn(partition, region, account, name.removeprefix("/"))
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -304,8 +307,7 @@ class _SecretsAndFiles:
             read.unreadable.append(Unreadable(container, "credentialSpecs", shown))
             return
         arn = match["arn"]
-        parts = arn.split(":")
-        if len(parts) >= 6 and parts[2] == "ssm" and parts[5].startswith("parameter/"):
+        if Kind.PARAMETER.name_in(arn) is not None:
             read.files.append(File(container, "credentialSpecs", index, arn, "", value))
             return
         self._s3_file(container, "credentialSpecs", index, value, read, arn)
@@ -373,7 +375,7 @@ class _Reader(_SecretsAndFiles):
         region = match["region"]
         known = None if PLACEHOLDER.search(region) else partition_of_region(region)
         partition = known or self.pseudo("AWS::Partition")
-        arn = f"arn:{partition}:ecr:{region}:{match['account']}:repository/{match['name']}"
+        arn = Kind.REPOSITORY.arn(partition, region, match["account"], match["name"])
         return ImageSource(Registry.ECR, arn)
 
     def _split_arn(self, account: str, region: str) -> str | None:

@@ -97,10 +97,7 @@ class _Builder:
             arn, prop = source.repository_arn, "repositories"
         elif source.registry is Registry.FLUENT_BIT:
             account = self.assembly.region_mapping(self.template, FLUENT_BIT_ACCOUNTS)
-            arn = (
-                f"arn:{self.partition}:ecr:{self.region}:{account}:"
-                f"repository/{FLUENT_BIT_REPOSITORY}"
-            )
+            arn = Kind.REPOSITORY.arn(self.partition, self.region, account, FLUENT_BIT_REPOSITORY)
             prop = "firelens_default_router"
         else:
             return
@@ -114,7 +111,7 @@ class _Builder:
         region = logs.region
         known = None if PLACEHOLDER.search(region) else partition_of_region(region)
         partition = known or self.partition
-        group_arn = f"arn:{partition}:logs:{region}:{self.account}:log-group:{logs.group}"
+        group_arn = Kind.LOG_GROUP.arn(partition, region, self.account, logs.group)
         # The driver names streams prefix/container-name/task-id, or the container's ID
         # without a prefix: a task's ID is unknown before launch.
         stream = f"{logs.prefix}/{logs.container}/*" if logs.prefix else "*"
@@ -210,11 +207,10 @@ class _Builder:
         text = self.assembly.text(template, key)
         if text is None or ":alias/" in text or text.startswith("alias/"):
             return None
-        parts = text.split(":")
         # A key's ARN names its own region; a key ID is of the resource's region.
-        if len(parts) == 6 and parts[2] == "kms":
-            return text, parts[3], None
-        return f"arn:{self.partition}:kms:{region}:{self.account}:key/{text}", region, None
+        if Kind.KEY.name_in(text) is not None:
+            return text, text.split(":")[3], None
+        return Kind.KEY.arn(self.partition, region, self.account, text), region, None
 
     def _key_need(
         self,

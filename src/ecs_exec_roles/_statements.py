@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Resource", "Statement", "build_statements"]
 
-_SERVICE_SIDS = {"s3": "S3", "secretsmanager": "SecretsManager", "ssm": "Ssm"}
+# How the kms:Decrypt statement names each service a key is used through.
+_SERVICE_SIDS = {kind.service: kind.via_sid for kind in Kind if kind.via_sid}
 
 # Why a statement's wildcards are unavoidable, for their cdk-nag acknowledgments.
 _TOKEN_REASON = (

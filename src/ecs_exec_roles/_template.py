@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._kinds import Kind
 from ._symbols import PSEUDO_PARAMETERS, Symbols, Unknown
 from ._trust import partition_of_region
 
@@ -53,11 +54,13 @@ _NAME_PROPERTIES = {
     "AWS::IAM::Role": "RoleName",
     "AWS::SSM::Parameter": "Name",
 }
-# How a resource's ARN is made of its Ref, by type: (service, resource part before and after).
-_ARN_FORMS = {
-    "AWS::ECR::Repository": ("ecr", "repository/", ""),
-    "AWS::Logs::LogGroup": ("logs", "log-group:", ":*"),
-    "AWS::KMS::Key": ("kms", "key/", ""),
+# The kind whose ARN a resource's Fn::GetAtt Arn is, made of its Ref and the kind's wildcard
+# (a log group's ends in ":*").
+_ARN_KINDS = {
+    "AWS::ECR::Repository": Kind.REPOSITORY,
+    "AWS::Logs::LogGroup": Kind.LOG_GROUP,
+    "AWS::KMS::Key": Kind.KEY,
+    "AWS::S3::Bucket": Kind.S3_BUCKET,
 }
 
 
@@ -441,11 +444,9 @@ class Resolution(_Functions):
         partition = self._pseudo(template, "AWS::Partition")
         region = self._pseudo(template, "AWS::Region")
         account = self._pseudo(template, "AWS::AccountId")
-        if resource_type in _ARN_FORMS:
-            service, before, after = _ARN_FORMS[resource_type]
-            return f"arn:{partition}:{service}:{region}:{account}:{before}{name}{after}"
-        if resource_type == "AWS::S3::Bucket":
-            return f"arn:{partition}:s3:::{name}"
+        kind = _ARN_KINDS.get(resource_type)
+        if kind is not None:
+            return kind.arn(partition, region, account, name + kind.wildcard)
         if resource_type == "AWS::IAM::Role":
             path = template.properties(logical_id).get("Path", "/")
             if not isinstance(path, str) or not path.startswith("/"):
