@@ -232,10 +232,15 @@ def test_the_starter_adds_no_log_writes_its_managed_policy_makes(stack: cdk.Stac
 def test_the_default_router_switch_stays_on_once_a_call_sets_it(stack: cdk.Stack) -> None:
     shared = SharedExecutionRole(stack, "Shared", firelens_default_router=True)
     plan = _entry(shared).plan
-    assert plan.default_router is True
+    assert plan.switches == {"firelens_default_router"} and plan.observes
     shared.add_resources(repositories=[ecr.Repository.from_repository_name(stack, "R", "a")])
-    assert plan.default_router is True
-    assert _entry(SharedExecutionRole(stack, "Plain")).plan.default_router is False
+    assert plan.switches == {"firelens_default_router"} and plan.observes
+    plain = _entry(SharedExecutionRole(stack, "Plain", derive=False)).plan
+    assert plain.switches == set() and not plain.observes
+    guarded = SharedExecutionRole(stack, "Agent", derive=False, guardduty_runtime_monitoring=True)
+    # Met by its props alone: nothing to observe.
+    assert _entry(guarded).plan.switches == {"guardduty_runtime_monitoring"}
+    assert not _entry(guarded).plan.observes
 
 
 def test_a_bad_prop_of_a_later_call_names_the_construct_and_adds_nothing(

@@ -92,7 +92,8 @@ def built() -> App:
 
 def _plan(*, default_router: bool = False, derive: bool = False) -> Plan:
     plan = Plan("EnvStack/Role", role_options())
-    plan.default_router = default_router
+    if default_router:
+        plan.switches.add("firelens_default_router")
     plan.derive = derive
     return plan
 

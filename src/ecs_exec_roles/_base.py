@@ -10,6 +10,7 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ._declarations import switches
 from ._lifecycle import RoleEntry, StackRoles
 from ._nag import acknowledge_managed_policy
 from ._plan import AwsManagedPolicy, Plan
@@ -130,7 +131,7 @@ class ExecutionRoleBase(RoleInterface, Construct):
         plan.check_open()
         props = ResourceProps.checked(plan.where, **values)
         plan.add(needs_of_props(self, plan.where, props, self._role.probe), family=props.family)
-        plan.default_router = plan.default_router or props.firelens_default_router
+        plan.switches.update(name for name in switches() if getattr(props, name, False) is True)
 
 
 def _create_role(

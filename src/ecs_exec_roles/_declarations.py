@@ -34,6 +34,9 @@ class Prop:
     doc: str
     #: The kinds of need a value of the prop can add (none for the role's own settings).
     feeds: tuple[Kind, ...] = ()
+    #: Whether what the prop covers is met at synth, in what the app shows (the finalizer's
+    #: observers read the app for a role given it, as for one that derives).
+    observed: bool = False
 
 
 _REPOSITORY = (Kind.REPOSITORY,)
@@ -185,6 +188,7 @@ PROPS: dict[str, Prop] = {
             "repository of the stack's region (never ECR on ``*``) and writes to the router's "
             "log group. Default: - ``False``: add the router yourself.",
             (Kind.REPOSITORY, Kind.LOG_GROUP, Kind.LOG_STREAM),
+            observed=True,
         ),
         Prop(
             "derive",

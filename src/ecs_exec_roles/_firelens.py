@@ -48,6 +48,10 @@ __all__ = [
 ]
 
 
+# The prop that asks a role to cover the default routers without deriving.
+_SWITCH = "firelens_default_router"
+
+
 def router_image_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
     """Pulls from the AWS-owned aws-for-fluent-bit repository of the stack's region: the image
     of aws-cdk-lib's default FireLens log router."""
@@ -57,7 +61,7 @@ def router_image_needs(scope: Construct, where: str, enabled: bool) -> list[Need
         aws_owned_repository_need(
             scope,
             where,
-            prop="firelens_default_router",
+            prop=_SWITCH,
             accounts=FLUENT_BIT_ACCOUNTS,
             repository=FLUENT_BIT_REPOSITORY,
             mapping_id="FluentBitImageAccounts",
@@ -98,7 +102,8 @@ def observe_default_routers(plan: Plan, usage: RoleUsage) -> Routers | None:
     A derived role pulls the router's image from the AWS-owned repository of the region (the
     needs of its log group are derived from aws-cdk-lib's grant, scoped to its streams).
     """
-    if not (plan.default_router or plan.derive):
+    asked = _SWITCH in plan.switches
+    if not (asked or plan.derive):
         return None
     found = Routers()
     for view in usage.tasks:
@@ -134,7 +139,7 @@ def observe_default_routers(plan: Plan, usage: RoleUsage) -> Routers | None:
                         LazyOrigin(task, "the default FireLens log router of "),
                     )
                 )
-    if found.tasks and not plan.default_router:
+    if found.tasks and not asked:
         found.needs.extend(router_image_needs(usage.owner, plan.where, True))
     return found
 

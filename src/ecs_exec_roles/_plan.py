@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._cfn import flatten
 from ._coverage import Cover
+from ._declarations import PROPS
 from ._errors import ExecutionRoleError
 from ._needs import Need
 
@@ -84,13 +85,19 @@ class Plan:
         self.aws_managed_policies = tuple(aws_managed_policies)
         self._needs: list[Need] = []
         self._families: dict[str, list[Need]] = {}
-        #: Role-wide switch: cover aws-cdk-lib's default FireLens routers.
-        self.default_router = False
+        #: The switch props (``_declarations``) any call set to True: role-wide.
+        self.switches: set[str] = set()
         #: Role-wide switch: allow what the task definitions that use the role need, besides
         #: the props (see ``_derive``).
         self.derive = False
         self._observations: list[Observation] = []
         self._sealed = False
+
+    @property
+    def observes(self) -> bool:
+        """Whether the finalizer's observers read the app for this plan: it derives, or a
+        switch it was given is met at synth (``Prop.observed``)."""
+        return self.derive or any(PROPS[name].observed for name in self.switches)
 
     # -- while the app is built -------------------------------------------------------------
 

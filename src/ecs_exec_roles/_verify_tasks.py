@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ._assembly import Assembly
+from ._declarations import switches
 from ._evaluate import Decision, UnsupportedPolicyError, statements_of
 from ._reader import TaskRead, read_containers
 from ._requests import LaunchNeed, task_requests
@@ -89,8 +90,8 @@ def _missing(view: RoleView, task: object, needs: Iterator[LaunchNeed]) -> list[
 def _missing_fix(view: RoleView, need: LaunchNeed) -> str:
     if need.log_group and _writes_other_streams(view, need.log_group):
         fix = f"add the stream prefix {need.stream_prefix!r} to `log_stream_prefixes`"
-    elif need.prop == "firelens_default_router":
-        fix = "pass firelens_default_router=True"
+    elif need.prop in switches():
+        fix = f"pass {need.prop}=True"
     else:
         fix = f"add the resource to `{need.prop}`"
     if view.boundary is not None:
