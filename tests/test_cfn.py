@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from ecs_exec_roles._cfn import canonical, display, flatten, json_max_chars, max_chars, sort_key
+import aws_cdk as cdk
+
+from ecs_exec_roles._cfn import (
+    Resolver,
+    canonical,
+    display,
+    flatten,
+    json_max_chars,
+    max_chars,
+    sort_key,
+)
 
 JOIN = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecr:r:1:repository/a"]]}
 
@@ -61,3 +72,56 @@ def test_json_max_chars_counts_objects_lists_and_intrinsics() -> None:
     value = {"StringEquals": {"k": ["a", {"Ref": "AWS::Region"}, {"Fn::GetAtt": ["K", "Arn"]}]}}
     longest = {"StringEquals": {"k": ["a", "r" * 16, "x" * 20]}}
     assert json_max_chars(value, 20) == len(json.dumps(longest, separators=(",", ":")))
+
+
+class _CountingStack:
+    """A stack whose ``resolve`` calls are recorded (each call is one call into aws-cdk-lib)."""
+
+    def __init__(self, stack: cdk.Stack) -> None:
+        self._stack = stack
+        self.calls: list[Any] = []
+
+    def resolve(self, value: Any) -> Any:
+        self.calls.append(value)
+        return self._stack.resolve(value)
+
+
+def test_resolver_resolves_every_token_in_one_call_and_plain_strings_in_none() -> None:
+    stack = cdk.Stack(cdk.App(), "Stack")
+    counting = _CountingStack(stack)
+    resolver = Resolver(counting)  # type: ignore[arg-type]
+    arn = f"arn:{stack.partition}:s3:::bucket"
+    resolver.prefetch([stack.region, "plain", arn, stack.region])
+    assert counting.calls == [[stack.region, arn]]
+    assert resolver(stack.region) == {"Ref": "AWS::Region"}
+    assert resolver(arn) == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::bucket"]]}
+    assert resolver("plain") == "plain"
+    # Everything was resolved by the prefetch.
+    assert len(counting.calls) == 1
+
+
+def test_resolver_resolves_a_list_of_strings_in_one_call_each_value_once() -> None:
+    stack = cdk.Stack(cdk.App(), "Stack")
+    counting = _CountingStack(stack)
+    resolver = Resolver(counting)  # type: ignore[arg-type]
+    assert resolver(stack.account) == {"Ref": "AWS::AccountId"}
+    assert resolver([stack.account, stack.region, "x"]) == [
+        {"Ref": "AWS::AccountId"},
+        {"Ref": "AWS::Region"},
+        "x",
+    ]
+    # The account was resolved before: only the region is asked for.
+    assert counting.calls == [[stack.account], [stack.region]]
+    resolver.prefetch([stack.account, stack.region])
+    assert len(counting.calls) == 2
+
+
+def test_resolver_passes_other_values_to_the_stack_on_every_call() -> None:
+    stack = cdk.Stack(cdk.App(), "Stack")
+    counting = _CountingStack(stack)
+    resolver = Resolver(counting)  # type: ignore[arg-type]
+    value = {"Region": stack.region}
+    assert resolver(value) == {"Region": {"Ref": "AWS::Region"}}
+    assert resolver(value) == {"Region": {"Ref": "AWS::Region"}}
+    assert resolver(["a", 1]) == ["a", 1]
+    assert counting.calls == [value, value, ["a", 1]]

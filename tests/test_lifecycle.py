@@ -1,7 +1,7 @@
 """The synth lifecycle of a stack's execution roles (``_lifecycle``): one registry per stack,
-one finalizer aspect and one validation for all its roles, the resolver that resolves their
-values together, what finalizing does (once per role), the unused-role warning, and the
-helpers that gather what the checks read (grants, attached policies, registry credentials).
+one finalizer aspect and one validation for all its roles, what finalizing does (once per
+role) and the unused-role warning. The resolver is tested in ``test_cfn.py``, what the checks
+are given in ``test_check_facts.py``.
 
 The checks' messages themselves are tested in ``test_checks.py``, ``test_synth_check.py``,
 ``test_attached.py`` and ``test_reach.py``; ``MUTATING_ASPECT_PRIORITY`` and
@@ -19,108 +19,29 @@ import pytest
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from helpers import api_task, role_options
 
 from ecs_exec_roles import ExecutionRoleError, MinimalExecutionRole
 from ecs_exec_roles._after_aspects import STABILIZATION_FLAG, pending_work
 from ecs_exec_roles._app import stack_state
-from ecs_exec_roles._checks import Grant
+from ecs_exec_roles._check_facts import _finalize_document
 from ecs_exec_roles._lifecycle import (
     MUTATING_ASPECT_PRIORITY,
-    Resolver,
     RoleEntry,
     StackRoles,
-    _check_values,
-    _distinct,
-    _each_grant,
     _Finalize,
-    _finalize_document,
-    _managed_policy_arns,
     _need_values,
-    _registry_credentials,
-    _resolved_grants,
     _scope_in,
     _Validate,
 )
 from ecs_exec_roles._plan import Plan
-from ecs_exec_roles._recorder import RecordedGrant
-from ecs_exec_roles._task_definitions import tasks_using
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 ENV = cdk.Environment(account=ACCOUNT, region=REGION)
 
-TOKEN = {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"}
 PULL = {"Action": "ecr:BatchGetImage", "Effect": "Allow", "Resource": "arn:aws:ecr:::r"}
-
-
-class _CountingStack:
-    """A stack whose ``resolve`` calls are recorded (each call is one call into aws-cdk-lib)."""
-
-    def __init__(self, stack: cdk.Stack) -> None:
-        self._stack = stack
-        self.calls: list[Any] = []
-
-    def resolve(self, value: Any) -> Any:
-        self.calls.append(value)
-        return self._stack.resolve(value)
-
-
-def _statement(json: dict[str, Any]) -> iam.PolicyStatement:
-    return iam.PolicyStatement.from_json(json)
-
-
-def _granted(*statements: dict[str, Any], document: Any = None) -> Any:
-    """What ``_resolved_grants`` reads of an entry: its role's grants and the document
-    gathered at finalize."""
-    grants = [SimpleNamespace(statement=_statement(s)) for s in statements]
-    return SimpleNamespace(role=SimpleNamespace(recorded_grants=grants), grant_document=document)
-
-
-# -- Resolver -----------------------------------------------------------------------------------
-
-
-def test_resolver_resolves_every_token_in_one_call_and_plain_strings_in_none() -> None:
-    stack = cdk.Stack(cdk.App(), "Stack")
-    counting = _CountingStack(stack)
-    resolver = Resolver(counting)  # type: ignore[arg-type]
-    arn = f"arn:{stack.partition}:s3:::bucket"
-    resolver.prefetch([stack.region, "plain", arn, stack.region])
-    assert counting.calls == [[stack.region, arn]]
-    assert resolver(stack.region) == {"Ref": "AWS::Region"}
-    assert resolver(arn) == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::bucket"]]}
-    assert resolver("plain") == "plain"
-    # Everything was resolved by the prefetch.
-    assert len(counting.calls) == 1
-
-
-def test_resolver_resolves_a_list_of_strings_in_one_call_each_value_once() -> None:
-    stack = cdk.Stack(cdk.App(), "Stack")
-    counting = _CountingStack(stack)
-    resolver = Resolver(counting)  # type: ignore[arg-type]
-    assert resolver(stack.account) == {"Ref": "AWS::AccountId"}
-    assert resolver([stack.account, stack.region, "x"]) == [
-        {"Ref": "AWS::AccountId"},
-        {"Ref": "AWS::Region"},
-        "x",
-    ]
-    # The account was resolved before: only the region is asked for.
-    assert counting.calls == [[stack.account], [stack.region]]
-    resolver.prefetch([stack.account, stack.region])
-    assert len(counting.calls) == 2
-
-
-def test_resolver_passes_other_values_to_the_stack_on_every_call() -> None:
-    stack = cdk.Stack(cdk.App(), "Stack")
-    counting = _CountingStack(stack)
-    resolver = Resolver(counting)  # type: ignore[arg-type]
-    value = {"Region": stack.region}
-    assert resolver(value) == {"Region": {"Ref": "AWS::Region"}}
-    assert resolver(value) == {"Region": {"Ref": "AWS::Region"}}
-    assert resolver(["a", 1]) == ["a", 1]
-    assert counting.calls == [value, value, ["a", 1]]
 
 
 # -- the registry of a stack ----------------------------------------------------------------------
@@ -277,7 +198,7 @@ def test_finalize_keeps_the_grants_document_of_derived_roles_only() -> None:
     assert count == len(registry.entries[0].role.recorded_grants) == 3
     assert _finalize_document(registry.entries[0]) is document
     # A grant made after finalize makes the document stale.
-    derived.role.add_to_principal_policy(_statement(PULL))
+    derived.role.add_to_principal_policy(iam.PolicyStatement.from_json(PULL))
     assert _finalize_document(registry.entries[0]) is None
 
 
@@ -368,111 +289,11 @@ def test_scope_in_fails_when_a_construct_of_the_app_has_the_id() -> None:
 # -- what the checks read -------------------------------------------------------------------------
 
 
-def test_distinct_drops_repeats_in_order_whatever_the_key_order() -> None:
-    reordered = {"Resource": "*", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken"}
-    assert _distinct([TOKEN, PULL, reordered, PULL]) == [TOKEN, PULL]
-    assert _distinct([]) == []
-
-
-def test_need_and_check_values_are_every_arn_and_alias() -> None:
+def test_need_values_are_every_arn_and_alias() -> None:
     needs = (
         SimpleNamespace(arn="arn:a", grant_aliases=("alias:a",)),
         SimpleNamespace(arn="arn:b", grant_aliases=()),
     )
-    statements = (
-        SimpleNamespace(resources=(SimpleNamespace(value="*"), SimpleNamespace(value="arn:a"))),
-    )
     built = SimpleNamespace(plan=SimpleNamespace(needs=needs), synthesis=None)
     other = SimpleNamespace(plan=SimpleNamespace(needs=needs[1:]), synthesis=None)
     assert _need_values([built, other]) == ["arn:a", "alias:a", "arn:b", "arn:b"]
-    assert _check_values(built) == ["arn:a", "alias:a", "arn:b"]
-    built.synthesis = SimpleNamespace(statements=statements)
-    assert _check_values(built) == ["*", "arn:a", "arn:a", "alias:a", "arn:b"]
-
-
-def test_finalize_document_serves_while_no_grant_came_after_it() -> None:
-    document = {"Statement": [TOKEN]}
-    assert _finalize_document(_granted(TOKEN, document=(1, document))) is document
-    assert _finalize_document(_granted(TOKEN, PULL, document=(1, document))) is None
-    assert _finalize_document(_granted(TOKEN)) is None
-
-
-def test_resolved_grants_are_each_roles_distinct_statements_in_template_form() -> None:
-    stack = cdk.Stack(cdk.App(), "Stack")
-    logs_write = {"Action": "logs:PutLogEvents", "Effect": "Allow", "Resource": stack.region}
-    resolved_logs = {**logs_write, "Resource": {"Ref": "AWS::Region"}}
-    fresh = _granted(TOKEN, document=(1, {"Statement": [logs_write]}))
-    none = _granted()
-    stale = _granted(TOKEN, PULL, TOKEN, document=(1, {"Statement": []}))
-    also_stale = _granted(TOKEN, logs_write, TOKEN)
-    grants = _resolved_grants(stack, [fresh, none, stale, also_stale])  # type: ignore[arg-type]
-    # The finalize document is taken as it is; the stale roles' grants are resolved together,
-    # their repeats dropped per role (not across roles).
-    assert grants == [[resolved_logs], [], [TOKEN, PULL], [TOKEN, resolved_logs]]
-
-
-def test_resolved_grants_of_one_stale_role_drop_its_repeats() -> None:
-    stack = cdk.Stack(cdk.App(), "Stack")
-    grants = _resolved_grants(stack, [_granted(PULL, TOKEN, PULL), _granted()])  # type: ignore[arg-type]
-    assert grants == [[PULL, TOKEN], []]
-    assert _resolved_grants(stack, [_granted()]) == [[]]  # type: ignore[arg-type]
-
-
-def test_managed_policy_arns_are_flattened_per_role() -> None:
-    stack = cdk.Stack(cdk.App(), "Stack")
-    managed = iam.ManagedPolicy.from_aws_managed_policy_name("ReadOnlyAccess")
-    named = iam.ManagedPolicy.from_managed_policy_arn(
-        stack, "Named", f"arn:aws:iam::{ACCOUNT}:policy/team"
-    )
-    entries = [
-        SimpleNamespace(role=SimpleNamespace(attached_managed_policies=[managed, named])),
-        SimpleNamespace(role=SimpleNamespace(attached_managed_policies=[])),
-    ]
-    assert _managed_policy_arns(entries, Resolver(stack)) == [  # type: ignore[arg-type]
-        [
-            "arn:<AWS::Partition>:iam::aws:policy/ReadOnlyAccess",
-            f"arn:aws:iam::{ACCOUNT}:policy/team",
-        ],
-        [],
-    ]
-
-
-def test_each_grant_names_its_task_or_else_the_only_task_using_the_role() -> None:
-    stack = cdk.Stack(cdk.App(), "Stack")
-    api = ecs.FargateTaskDefinition(stack, "Api", family="api")
-    unnamed = ecs.FargateTaskDefinition(stack, "Unnamed")
-    made_for_api = RecordedGrant(_statement(PULL), api)
-    made_by_the_app = RecordedGrant(_statement({**TOKEN, "Resource": stack.region}), None)
-    role = SimpleNamespace(recorded_grants=[made_for_api, made_by_the_app])
-    token = {**TOKEN, "Resource": {"Ref": "AWS::Region"}}
-    one = [SimpleNamespace(task=unnamed)]
-    assert _each_grant(stack, role, one) == [  # type: ignore[arg-type]
-        Grant(PULL, "task family 'api' (Stack/Api)", "api"),
-        Grant(token, "task definition Stack/Unnamed", ""),
-    ]
-    two = [SimpleNamespace(task=unnamed), SimpleNamespace(task=api)]
-    assert _each_grant(stack, role, two) == [  # type: ignore[arg-type]
-        Grant(PULL, "task family 'api' (Stack/Api)", "api"),
-        Grant(token, "", ""),
-    ]
-
-
-def test_registry_credentials_are_each_secret_with_the_container_naming_it() -> None:
-    stack = cdk.Stack(cdk.App(), "Stack", env=ENV)
-    role = MinimalExecutionRole(stack, "Role", derive=False)
-    secret = secretsmanager.Secret.from_secret_complete_arn(
-        stack, "Credentials", f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:hub-AbCdEf"
-    )
-    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role, family="api")
-    task.add_container(
-        "app", image=ecs.ContainerImage.from_registry("example/app:1", credentials=secret)
-    )
-    task.add_container("side", image=ecs.ContainerImage.from_registry("example/side:1"))
-    tasks = tasks_using(stack_state(stack).app, StackRoles.of(stack).entries[0].role)
-    assert _registry_credentials(stack, tasks) == [
-        (
-            f"arn:<AWS::Partition>:secretsmanager:{REGION}:{ACCOUNT}:secret:hub-AbCdEf",
-            "container 'app' of task family 'api' (Stack/Task)",
-        )
-    ]
-    assert _registry_credentials(stack, []) == []

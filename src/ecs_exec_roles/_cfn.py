@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aws_cdk as cdk
 
 __all__ = [
+    "Resolver",
     "canonical",
     "display",
     "flatten",
@@ -190,3 +191,36 @@ def _json_chars(resolved: Any, intrinsic: int, bounds: Mapping[str, int]) -> int
             + max(len(resolved) - 1, 0)
         )
     return len(json.dumps(resolved))
+
+
+class Resolver:
+    """``Stack.resolve`` with a cache: values resolved together in one call, each once.
+
+    Only used once synthesis has begun, when the values a role names can no longer change.
+    """
+
+    def __init__(self, stack: cdk.Stack) -> None:
+        self._stack = stack
+        self._cache: dict[str, Any] = {}
+
+    def prefetch(self, values: Iterable[str]) -> None:
+        missing = []
+        for value in dict.fromkeys(values):
+            if value in self._cache:
+                continue
+            if is_unresolved(value):
+                missing.append(value)
+            else:
+                # A string without a token resolves to itself.
+                self._cache[value] = value
+        if missing:
+            self._cache.update(zip(missing, self._stack.resolve(missing), strict=True))
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            self.prefetch((value,))
+            return self._cache[value]
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            self.prefetch(value)
+            return [self._cache[item] for item in value]
+        return self._stack.resolve(value)

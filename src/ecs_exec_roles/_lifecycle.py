@@ -4,7 +4,7 @@ A construct registers its role's :class:`RoleEntry` (its plan, its recording rol
 scope its policies go under). Once the app's aspects have visited its task definitions
 (``_after_aspects``), the stack's finalizer seals each plan and builds its policies
 (``_synthesis``); at validation, the checks (``_checks``) run over each
-role's facts. Every call from Python into aws-cdk-lib is a message to its JavaScript process,
+role's facts (``_check_facts``). Every call from Python into aws-cdk-lib is a message to its JavaScript process,
 which costs more than most of the work it asks for, so a stack's roles share one finalizer
 aspect, one validation, one resolve of all their ARNs and one resolve of all the grants made to
 them, instead of one of each per role.
@@ -13,8 +13,7 @@ them, instead of one of each per role.
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,23 +24,19 @@ from constructs import Construct, IConstruct, IValidation
 
 from ._after_aspects import after_aspects
 from ._app import AppState, stack_state
-from ._assembly import Assembly
-from ._cfn import canonical, flatten, is_unresolved, resolve_each
-from ._checks import Facts, Grant, errors_of
+from ._cfn import Resolver, flatten
+from ._check_facts import facts_of
+from ._checks import errors_of
 from ._derive import observe_task_definitions
 from ._errors import ExecutionRoleError
 from ._firelens import observe_default_routers
 from ._kinds import Kind
-from ._needs import ContainerOrigin, describe_task
 from ._plan import Observation, Plan
 from ._plugin import register_verification
-from ._reader import read_containers
 from ._recorder import GrantedRole
 from ._statements import Statement
-from ._symbols import Symbols
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
-from ._task_definitions import IndexedTask, scan_task_definitions, tasks_using
-from ._template import Template
+from ._task_definitions import scan_task_definitions
 from ._trust import ecs_tasks_principal, stack_environment
 from ._usage import RoleUsage, SecretKeys, StackValues, gather_usages
 
@@ -49,7 +44,6 @@ __all__ = [
     "MUTATING_ASPECT_PRIORITY",
     "OBSERVERS",
     "Observer",
-    "Resolver",
     "RoleEntry",
     "StackRoles",
 ]
@@ -62,39 +56,6 @@ OBSERVERS: tuple[Observer, ...] = (observe_default_routers, observe_task_definit
 # cdk.AspectPriority.MUTATING, a documented constant; reading it from Python is a call into
 # aws-cdk-lib that costs more than the rest of the module's import.
 MUTATING_ASPECT_PRIORITY = 200
-
-
-class Resolver:
-    """``Stack.resolve`` with a cache: values resolved together in one call, each once.
-
-    Only used once synthesis has begun, when the values a role names can no longer change.
-    """
-
-    def __init__(self, stack: cdk.Stack) -> None:
-        self._stack = stack
-        self._cache: dict[str, Any] = {}
-
-    def prefetch(self, values: Iterable[str]) -> None:
-        missing = []
-        for value in dict.fromkeys(values):
-            if value in self._cache:
-                continue
-            if is_unresolved(value):
-                missing.append(value)
-            else:
-                # A string without a token resolves to itself.
-                self._cache[value] = value
-        if missing:
-            self._cache.update(zip(missing, self._stack.resolve(missing), strict=True))
-
-    def __call__(self, value: Any) -> Any:
-        if isinstance(value, str):
-            self.prefetch((value,))
-            return self._cache[value]
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            self.prefetch(value)
-            return [self._cache[item] for item in value]
-        return self._stack.resolve(value)
 
 
 @dataclass(eq=False)
@@ -288,63 +249,8 @@ class StackRoles:
         return f"{stack_state(home).path()}/{plan.where.replace('/', '--')}"
 
     def errors(self) -> list[str]:
-        entries = self.entries
-        grants = _resolved_grants(self.stack, entries)
-        # The roles' values resolved again, now that aws-cdk-lib has prepared the app (and,
-        # for example, turned a parent stack's resource into a nested stack's parameter):
-        # grants are in that form too.
-        check = Resolver(self.stack)
-        check.prefetch(
-            value for entry in entries if entry.synthesis for value in _check_values(entry)
-        )
-        managed = _managed_policy_arns(entries, check)
-        errors: list[str] = []
-        for index, (entry, role_grants) in enumerate(zip(entries, grants, strict=True)):
-            tasks = tasks_using(self.app, entry.role)
-            facts = Facts(
-                entry.plan,
-                entry.synthesis,
-                distinct_grants=role_grants,
-                each_grant=functools.partial(_each_grant, self.stack, entry.role, tasks),
-                registry_credentials=functools.partial(_registry_credentials, self.stack, tasks),
-                tasks_via_other_role=[
-                    describe_task(t.task) for t in tasks if not t.names_role_itself(entry.role)
-                ],
-                tasks_grown=[
-                    describe_task(t.task)
-                    for t in tasks
-                    if t.rendered is not None and t.containers > t.rendered
-                ],
-                inline_policies=[p.node.path for p in entry.role.attached_inline_policies],
-                managed_policies=managed[index],
-                resolve=check,
-                stream_pattern=self.stream_pattern,
-            )
-            errors.extend(errors_of(facts))
-        return errors
-
-
-def _registry_credentials(stack: cdk.Stack, tasks: Sequence[IndexedTask]) -> list[tuple[str, str]]:
-    """The secrets the containers of ``tasks`` name as registry credentials (canonical ARN),
-    each with the container that does."""
-    assembly = Assembly([Template("", {})], Symbols())
-    found = []
-    rendered = resolve_each(stack, [task.container_definitions for task in tasks])
-    for task, containers in zip(tasks, rendered, strict=True):
-        read = read_containers(assembly, assembly.templates[0], containers or [])
-        for secret in read.secrets:
-            if secret.purpose == "repositoryCredentials":
-                shown = canonical(assembly.symbols.display(secret.arn))
-                found.append((shown, str(ContainerOrigin(task.task, secret.container))))
-    return found
-
-
-def _managed_policy_arns(entries: Sequence[RoleEntry], resolve: Resolver) -> list[list[str]]:
-    """The ARNs of the managed policies attached to each role with add_managed_policy."""
-    return [
-        [flatten(resolve(p.managed_policy_arn)) for p in entry.role.attached_managed_policies]
-        for entry in entries
-    ]
+        facts = facts_of(self.stack, self.app, self.entries, self.stream_pattern)
+        return [error for role_facts in facts for error in errors_of(role_facts)]
 
 
 def _scope_in(plan: Plan, stack: cdk.Stack) -> Construct:
@@ -383,89 +289,6 @@ def _need_values(entries: Sequence[RoleEntry]) -> list[str]:
         for entry in entries
         for need in entry.plan.needs
         for value in (need.arn, *need.grant_aliases)
-    ]
-
-
-def _check_values(entry: RoleEntry) -> list[str]:
-    """Every CDK string the checks resolve: the statements' resources, the needs' ARNs (a
-    need a broader one covers is in no statement) and their aliases."""
-    statements = entry.synthesis.statements if entry.synthesis else ()
-    return [
-        *(r.value for statement in statements for r in statement.resources),
-        *(value for need in entry.plan.needs for value in (need.arn, *need.grant_aliases)),
-    ]
-
-
-def _resolved_grants(stack: cdk.Stack, entries: Sequence[RoleEntry]) -> list[Any]:
-    """Each role's distinct granted statements in template form, all resolved in one call.
-
-    The document gathered at finalize serves while no grant came after it. The other roles'
-    grants go into one policy document of CDK strings (one call for every role, where a
-    document per role is one each), and duplicates (every ECR image grants the same token
-    statement) are dropped per role once resolved, as a role's own document would drop them.
-    """
-    granted = [entry for entry in entries if entry.role.recorded_grants]
-    fresh = [_finalize_document(entry) for entry in granted]
-    stale = [entry for entry, document in zip(granted, fresh, strict=True) if document is None]
-    tokens: list[Any] = []
-    if len(stale) > 1:
-        statements = [grant.statement for entry in stale for grant in entry.role.recorded_grants]
-        tokens = iam.PolicyDocument(minimize=False, statements=statements).to_json()["Statement"]
-    elif stale:
-        tokens = [_role_document(stale[0])]
-    documents = [document for document in fresh if document is not None]
-    resolved = stack.resolve([documents, tokens]) if granted else [[], []]
-    own = iter(resolved[0])
-    batched = resolved[1]
-    by_entry: dict[int, list[Any]] = {}
-    start = 0
-    for entry, document in zip(granted, fresh, strict=True):
-        if document is not None:
-            by_entry[id(entry)] = next(own).get("Statement", [])
-        elif len(stale) > 1:
-            end = start + len(entry.role.recorded_grants)
-            by_entry[id(entry)] = _distinct(batched[start:end])
-            start = end
-        else:
-            by_entry[id(entry)] = batched[0].get("Statement", [])
-    return [by_entry.get(id(entry), []) for entry in entries]
-
-
-def _distinct(statements: Sequence[Any]) -> list[Any]:
-    """``statements`` without repeats, in order (as aws-cdk-lib renders a policy document)."""
-    seen: set[str] = set()
-    kept = []
-    for statement in statements:
-        key = json.dumps(statement, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            kept.append(statement)
-    return kept
-
-
-def _finalize_document(entry: RoleEntry) -> dict[str, Any] | None:
-    """The grants' document gathered at finalize, while no grant came after it."""
-    grants = entry.role.recorded_grants
-    if entry.grant_document is not None and entry.grant_document[0] == len(grants):
-        return entry.grant_document[1]
-    return None
-
-
-def _role_document(entry: RoleEntry) -> Any:
-    return iam.PolicyDocument(
-        minimize=False, statements=[grant.statement for grant in entry.role.recorded_grants]
-    )
-
-
-def _each_grant(stack: cdk.Stack, role: GrantedRole, tasks: Sequence[Any]) -> list[Grant]:
-    """Every grant made to ``role`` on its own, resolved, with what made it: the task
-    definition being built then, or else the one task definition that uses the role."""
-    recorded = role.recorded_grants
-    each = stack.resolve([grant.statement.to_statement_json() for grant in recorded])
-    only = describe_task(tasks[0].task) if len(tasks) == 1 else ""
-    return [
-        Grant(statement, record.origin or only, record.family)
-        for statement, record in zip(each, recorded, strict=True)
     ]
 
 
