@@ -3,11 +3,11 @@
 A construct registers its role's :class:`RoleEntry` (its plan, its recording role and the
 scope its policies go under). Once the app's aspects have visited its task definitions
 (``_after_aspects``), the stack's finalizer seals each plan and builds its policies
-(``_synthesis``); at validation, the checks (``_checks``) run over each
-role's facts (``_check_facts``). Every call from Python into aws-cdk-lib is a message to its JavaScript process,
-which costs more than most of the work it asks for, so a stack's roles share one finalizer
-aspect, one validation, one resolve of all their ARNs and one resolve of all the grants made to
-them, instead of one of each per role.
+(``_synthesis``); at validation, the checks (``_checks``) run over each role's facts
+(``_check_facts``). Every call from Python into aws-cdk-lib is a message to its JavaScript
+process, which costs more than most of the work it asks for, so a stack's roles share one
+finalizer aspect, one validation, one resolve of all their ARNs and one resolve of all the
+grants made to them, instead of one of each per role.
 """
 
 from __future__ import annotations
