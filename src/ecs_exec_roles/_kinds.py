@@ -1,8 +1,10 @@
 """Every kind of resource an execution role names: one table, read by every other module.
 
-A kind says which actions ECS calls on a resource of that kind, which statement its resources
-go into, the prop a user names one in (for messages), and the longest ARN it can have (the size
-bound of an ARN the template cannot know). No action name is written anywhere else.
+Each kind is one row (:class:`_Row`): which actions ECS calls on a resource of that kind,
+which statement its resources go into, the prop a user names one in (for messages), the longest
+ARN it can have (the size bound of an ARN the template cannot know), how its ARNs are made and
+read (:meth:`Kind.arn`, :meth:`Kind.name_in`), the wildcard they may end in, and the CDK object
+its prop takes. No action name is written anywhere else (the trust policy's aside).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
@@ -66,143 +69,259 @@ class Shape(enum.Enum):
     TAGGED = "tagged"  # every resource of the account, with aws:ResourceTag conditions
 
 
+@dataclass(frozen=True)
+class _Row:
+    """Every fact of one kind (see :class:`Kind`'s attributes)."""
+
+    label: str
+    prop: str
+    actions: tuple[str, ...]
+    sid: str
+    longest_arn: int
+    marker: str
+    shape: Shape = Shape.PLAIN
+    wildcard: str = ""
+    what: str = ""
+    via_sid: str = ""
+    cdk_object: tuple[str, str, str] | None = None
+
+
+_ECR_REPOSITORY = _arn_head("ecr", "repository/") + 256
+_S3_FILES = "environment_files`, `firelens_config_files` or `credential_specs"
+
+
+# The rows of the kinds, in the order of the role's statements.
+_REPOSITORY = _Row(
+    "repository",
+    "repositories",
+    ECR_PULL_ACTIONS,
+    "EcrImagePull",
+    _ECR_REPOSITORY,
+    "repository/",
+    cdk_object=(
+        "repository_arn",
+        "ecr.IRepository",
+        "ecr.Repository.from_repository_name(scope, 'Repo', 'name')",
+    ),
+)
+
+_PULL_THROUGH = _Row(
+    "pull_through",
+    "pull_through_cache_prefixes",
+    _PULL_THROUGH_ACTIONS,
+    "EcrPullThroughCache",
+    _ECR_REPOSITORY,
+    "repository/",
+)
+
+_PULL_THROUGH_TAGGING = _Row(
+    "pull_through_tagging",
+    "pull_through_cache_prefixes` (with pull_through_cache_tagging=True)",
+    _PULL_THROUGH_TAGGING_ACTIONS,
+    "EcrPullThroughCacheTagging",
+    _ECR_REPOSITORY,
+    "repository/",
+)
+
+_LOG_GROUP = _Row(
+    "log_group",
+    "log_groups",
+    LOGS_WRITE_ACTIONS,
+    "LogsWrite",
+    _arn_head("logs", "log-group:") + 512 + len(":*"),
+    "log-group:",
+    wildcard=":*",
+    what="log group (and its streams)",
+    cdk_object=(
+        "log_group_arn",
+        "logs.ILogGroup",
+        "logs.LogGroup.from_log_group_name(scope, 'Logs', 'name')",
+    ),
+)
+
+_LOG_STREAM = _Row(
+    "log_stream",
+    "log_groups",
+    LOGS_WRITE_ACTIONS,
+    "LogsWrite",
+    _arn_head("logs", "log-group:") + 512 + len(":log-stream:") + 512,
+    "log-group:",
+    wildcard="/*",
+)
+
+_LOG_GROUP_CREATE = _Row(
+    "log_group_create",
+    "log_groups_to_create",
+    _LOGS_CREATE_GROUP_ACTIONS,
+    "LogsCreateGroup",
+    _arn_head("logs", "log-group:") + 512,
+    "log-group:",
+)
+
+_SECRET = _Row(
+    "secret",
+    "secrets",
+    _SECRET_READ_ACTIONS,
+    "SecretsRead",
+    _arn_head("secretsmanager", "secret:") + 512 + len("-AbCdEf"),
+    "secret:",
+    wildcard="-??????",
+    via_sid="SecretsManager",
+    cdk_object=(
+        "secret_arn",
+        "secretsmanager.ISecret",
+        "secretsmanager.Secret.from_secret_name_v2(scope, 'Secret', 'name')",
+    ),
+)
+
+_PARAMETER = _Row(
+    "parameter",
+    "parameters",
+    _PARAMETER_READ_ACTIONS,
+    "ParametersRead",
+    1011,
+    "parameter/",
+    via_sid="Ssm",
+    cdk_object=(
+        "parameter_arn",
+        "ssm.IParameter",
+        "ssm.StringParameter.from_string_parameter_name(scope, 'Param', 'name')",
+    ),
+)
+
+_S3_OBJECT = _Row(
+    "s3_object",
+    _S3_FILES,
+    ("s3:GetObject",),
+    "S3FilesRead",
+    _S3_HEAD + 63 + len("/") + 1024,
+    ":::",
+    via_sid="S3",
+)
+
+_S3_BUCKET = _Row(
+    "s3_bucket",
+    _S3_FILES,
+    ("s3:GetBucketLocation",),
+    "S3FilesBucketLocation",
+    _S3_HEAD + 63,
+    ":::",
+    cdk_object=(
+        "bucket_name",
+        "s3.IBucket",
+        "s3.Bucket.from_bucket_name(scope, 'Bucket', 'name')",
+    ),
+)
+
+_KEY = _Row(
+    "key",
+    "keys",
+    _KEY_DECRYPT_ACTIONS,
+    "KmsDecryptVia",
+    _arn_head("kms", "key/") + 36,
+    "key/",
+    Shape.VIA_SERVICE,
+    cdk_object=(
+        "key_arn",
+        "kms.IKey",
+        "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')",
+    ),
+)
+
+_SECRET_BY_TAG = _Row(
+    "secret_by_tag",
+    "resource_tags",
+    _SECRET_READ_ACTIONS,
+    "SecretsReadByTag",
+    80,
+    "secret:",
+    Shape.TAGGED,
+    what="secret",
+)
+
+_PARAMETER_BY_TAG = _Row(
+    "parameter_by_tag",
+    "resource_tags",
+    _PARAMETER_READ_ACTIONS,
+    "ParametersReadByTag",
+    80,
+    "parameter/",
+    Shape.TAGGED,
+    what="parameter",
+)
+
+_KEY_BY_TAG = _Row(
+    "key_by_tag",
+    "resource_tags",
+    _KEY_DECRYPT_ACTIONS,
+    "KmsDecryptByTag",
+    80,
+    "key/",
+    Shape.TAGGED,
+    what="key",
+)
+
+
 class Kind(enum.Enum):
-    """A kind of resource need. Members are in the order of the role's statements."""
+    """A kind of resource need, one row of facts each. Members are in the order of the role's
+    statements."""
 
-    # label, prop to fix a gap, actions, statement id, longest ARN, statement shape
-    REPOSITORY = (
-        "repository",
-        "repositories",
-        ECR_PULL_ACTIONS,
-        "EcrImagePull",
-        _arn_head("ecr", "repository/") + 256,
-    )
-    PULL_THROUGH = (
-        "pull_through",
-        "pull_through_cache_prefixes",
-        _PULL_THROUGH_ACTIONS,
-        "EcrPullThroughCache",
-        _arn_head("ecr", "repository/") + 256,
-    )
-    PULL_THROUGH_TAGGING = (
-        "pull_through_tagging",
-        "pull_through_cache_prefixes` (with pull_through_cache_tagging=True)",
-        _PULL_THROUGH_TAGGING_ACTIONS,
-        "EcrPullThroughCacheTagging",
-        _arn_head("ecr", "repository/") + 256,
-    )
-    LOG_GROUP = (
-        "log_group",
-        "log_groups",
-        LOGS_WRITE_ACTIONS,
-        "LogsWrite",
-        _arn_head("logs", "log-group:") + 512 + len(":*"),
-    )
-    LOG_STREAM = (
-        "log_stream",
-        "log_groups",
-        LOGS_WRITE_ACTIONS,
-        "LogsWrite",
-        _arn_head("logs", "log-group:") + 512 + len(":log-stream:") + 512,
-    )
-    LOG_GROUP_CREATE = (
-        "log_group_create",
-        "log_groups_to_create",
-        _LOGS_CREATE_GROUP_ACTIONS,
-        "LogsCreateGroup",
-        _arn_head("logs", "log-group:") + 512,
-    )
-    SECRET = (
-        "secret",
-        "secrets",
-        _SECRET_READ_ACTIONS,
-        "SecretsRead",
-        _arn_head("secretsmanager", "secret:") + 512 + len("-AbCdEf"),
-    )
-    PARAMETER = ("parameter", "parameters", _PARAMETER_READ_ACTIONS, "ParametersRead", 1011)
-    S3_OBJECT = (
-        "s3_object",
-        "environment_files`, `firelens_config_files` or `credential_specs",
-        ("s3:GetObject",),
-        "S3FilesRead",
-        _S3_HEAD + 63 + len("/") + 1024,
-    )
-    S3_BUCKET = (
-        "s3_bucket",
-        "environment_files`, `firelens_config_files` or `credential_specs",
-        ("s3:GetBucketLocation",),
-        "S3FilesBucketLocation",
-        _S3_HEAD + 63,
-    )
-    KEY = (
-        "key",
-        "keys",
-        _KEY_DECRYPT_ACTIONS,
-        "KmsDecryptVia",
-        _arn_head("kms", "key/") + 36,
-        Shape.VIA_SERVICE,
-    )
-    SECRET_BY_TAG = (
-        "secret_by_tag",
-        "resource_tags",
-        _SECRET_READ_ACTIONS,
-        "SecretsReadByTag",
-        80,
-        Shape.TAGGED,
-    )
-    PARAMETER_BY_TAG = (
-        "parameter_by_tag",
-        "resource_tags",
-        _PARAMETER_READ_ACTIONS,
-        "ParametersReadByTag",
-        80,
-        Shape.TAGGED,
-    )
-    KEY_BY_TAG = (
-        "key_by_tag",
-        "resource_tags",
-        _KEY_DECRYPT_ACTIONS,
-        "KmsDecryptByTag",
-        80,
-        Shape.TAGGED,
-    )
+    REPOSITORY = _REPOSITORY
+    PULL_THROUGH = _PULL_THROUGH
+    PULL_THROUGH_TAGGING = _PULL_THROUGH_TAGGING
+    LOG_GROUP = _LOG_GROUP
+    LOG_STREAM = _LOG_STREAM
+    LOG_GROUP_CREATE = _LOG_GROUP_CREATE
+    SECRET = _SECRET
+    PARAMETER = _PARAMETER
+    S3_OBJECT = _S3_OBJECT
+    S3_BUCKET = _S3_BUCKET
+    KEY = _KEY
+    SECRET_BY_TAG = _SECRET_BY_TAG
+    PARAMETER_BY_TAG = _PARAMETER_BY_TAG
+    KEY_BY_TAG = _KEY_BY_TAG
 
-    def __init__(
-        self,
-        label: str,
-        prop: str,
-        actions: tuple[str, ...],
-        sid: str,
-        longest_arn: int,
-        shape: Shape = Shape.PLAIN,
-    ) -> None:
+    def __init__(self, row: _Row) -> None:
         #: How reports and messages name the kind.
-        self.label = label
+        self.label = row.label
         #: The prop (or props) a resource of this kind is added to, as messages name it.
-        self.prop = prop
+        self.prop = row.prop
         #: The actions ECS calls on a resource of this kind, as the role allows them.
-        self.actions = actions
+        self.actions = row.actions
         #: The same in lower case, as actions are compared (IAM matches them ignoring case).
-        self.lowered_actions = tuple(action.lower() for action in actions)
+        self.lowered_actions = tuple(action.lower() for action in row.actions)
         #: The statement the kind's resources go into (a prefix for keys).
-        self.sid = sid
+        self.sid = row.sid
         #: The longest ARN of the kind: the size bound of an ARN the template cannot know.
-        self.longest_arn = longest_arn
-        self.shape = shape
+        self.longest_arn = row.longest_arn
+        #: What a kind's ARN holds right before the resource's name (``repository/``).
+        self.marker = row.marker
+        self.shape = row.shape
+        #: The IAM wildcard a kind's ARN may end in by itself, after the name: a log group's
+        #: streams (``:*``), a secret's random suffix (``-??????``), a stream prefix's streams.
+        self.wildcard = row.wildcard
+        #: How the reason of a scoped statement names a resource of the kind.
+        self.what = row.what or row.label
+        #: How the ``kms:Decrypt`` statement's Sid names decryption through the kind's
+        #: service (``KmsDecryptViaSecretsManager``); empty for a kind no key is used through.
+        self.via_sid = row.via_sid
+        self._cdk_object = row.cdk_object
 
     def __repr__(self) -> str:
         return f"Kind.{self.name}"
 
     @property
-    def marker(self) -> str:
-        """What a kind's ARN holds right before the resource's name (``repository/``)."""
-        return _MARKERS[self]
+    def cdk_object(self) -> tuple[str, str, str]:
+        """The CDK object a prop of the kind takes: the attribute that identifies it, its type
+        and an example, as a message names them."""
+        if self._cdk_object is None:
+            raise KeyError(self)
+        return self._cdk_object
 
     @property
-    def via_sid(self) -> str:
-        """How the ``kms:Decrypt`` statement's Sid names decryption through the kind's
-        service (``KmsDecryptViaSecretsManager``); empty for a kind no key is used through."""
-        return _VIA_SIDS.get(self, "")
+    def service(self) -> str:
+        """The service of the kind's ARNs and actions (``ecr``, ``secretsmanager``)."""
+        return self.actions[0].split(":", 1)[0]
 
     def arn(self, partition: str, region: str, account: str, name: str) -> str:
         """The ARN of the resource of this kind named ``name`` (S3's have no region or
@@ -220,84 +339,6 @@ class Kind(enum.Enum):
         if self.marker == ":::":
             return parts[5] if parts[3] == parts[4] == "" else None
         return parts[5][len(self.marker) :] if parts[5].startswith(self.marker) else None
-
-    @property
-    def cdk_object(self) -> tuple[str, str, str]:
-        """The CDK object a prop of the kind takes: the attribute that identifies it, its type
-        and an example, as a message names them."""
-        return _CDK_OBJECTS[self]
-
-    @property
-    def service(self) -> str:
-        """The service of the kind's ARNs and actions (``ecr``, ``secretsmanager``)."""
-        return self.actions[0].split(":", 1)[0]
-
-    @property
-    def what(self) -> str:
-        """How the reason of a scoped statement names a resource of the kind."""
-        return _WHAT.get(self, self.label)
-
-    @property
-    def wildcard(self) -> str:
-        """The IAM wildcard a kind's ARN may end in by itself, after the name: a log group's
-        streams (``:*``), a secret's random suffix (``-??????``), a stream prefix's streams."""
-        return _WILDCARDS.get(self, "")
-
-
-_MARKERS = {
-    Kind.REPOSITORY: "repository/",
-    Kind.PULL_THROUGH: "repository/",
-    Kind.PULL_THROUGH_TAGGING: "repository/",
-    Kind.LOG_GROUP: "log-group:",
-    Kind.LOG_STREAM: "log-group:",
-    Kind.LOG_GROUP_CREATE: "log-group:",
-    Kind.SECRET: "secret:",
-    Kind.PARAMETER: "parameter/",
-    Kind.S3_OBJECT: ":::",
-    Kind.S3_BUCKET: ":::",
-    Kind.KEY: "key/",
-    Kind.SECRET_BY_TAG: "secret:",
-    Kind.PARAMETER_BY_TAG: "parameter/",
-    Kind.KEY_BY_TAG: "key/",
-}
-# The CDK object a prop of the kind takes: the attribute read of it, its type, an example.
-_CDK_OBJECTS = {
-    Kind.REPOSITORY: (
-        "repository_arn",
-        "ecr.IRepository",
-        "ecr.Repository.from_repository_name(scope, 'Repo', 'name')",
-    ),
-    Kind.LOG_GROUP: (
-        "log_group_arn",
-        "logs.ILogGroup",
-        "logs.LogGroup.from_log_group_name(scope, 'Logs', 'name')",
-    ),
-    Kind.SECRET: (
-        "secret_arn",
-        "secretsmanager.ISecret",
-        "secretsmanager.Secret.from_secret_name_v2(scope, 'Secret', 'name')",
-    ),
-    Kind.PARAMETER: (
-        "parameter_arn",
-        "ssm.IParameter",
-        "ssm.StringParameter.from_string_parameter_name(scope, 'Param', 'name')",
-    ),
-    Kind.KEY: ("key_arn", "kms.IKey", "kms.Key.from_key_arn(scope, 'Key', 'arn:...:key/<key-id>')"),
-    Kind.S3_BUCKET: (
-        "bucket_name",
-        "s3.IBucket",
-        "s3.Bucket.from_bucket_name(scope, 'Bucket', 'name')",
-    ),
-}
-# The Sid part of decryption through the service of the kinds whose resources a key encrypts.
-_VIA_SIDS = {Kind.SECRET: "SecretsManager", Kind.PARAMETER: "Ssm", Kind.S3_OBJECT: "S3"}
-_WILDCARDS = {Kind.LOG_GROUP: ":*", Kind.LOG_STREAM: "/*", Kind.SECRET: "-??????"}
-_WHAT = {
-    Kind.LOG_GROUP: "log group (and its streams)",
-    Kind.SECRET_BY_TAG: "secret",
-    Kind.PARAMETER_BY_TAG: "parameter",
-    Kind.KEY_BY_TAG: "key",
-}
 
 
 # Every action the ECS agent or Fargate uses with a task execution role, by lower-case name.
