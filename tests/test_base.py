@@ -237,10 +237,13 @@ def test_the_default_router_switch_stays_on_once_a_call_sets_it(stack: cdk.Stack
     assert plan.switches == {"firelens_default_router"} and plan.observes
     plain = _entry(SharedExecutionRole(stack, "Plain", derive=False)).plan
     assert plain.switches == set() and not plain.observes
-    guarded = SharedExecutionRole(stack, "Agent", derive=False, guardduty_runtime_monitoring=True)
+    assets = SharedExecutionRole(stack, "Assets", derive=False, container_assets=True)
     # Met by its props alone: nothing to observe.
-    assert _entry(guarded).plan.switches == {"guardduty_runtime_monitoring"}
-    assert not _entry(guarded).plan.observes
+    assert _entry(assets).plan.switches == {"container_assets"}
+    assert not _entry(assets).plan.observes
+    agent = SharedExecutionRole(stack, "Agent", derive=False, guardduty_runtime_monitoring=True)
+    # The app's grants for the agent are read at synth (``_guardduty``).
+    assert _entry(agent).plan.observes
 
 
 def test_a_bad_prop_of_a_later_call_names_the_construct_and_adds_nothing(

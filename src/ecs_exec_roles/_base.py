@@ -10,11 +10,11 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._declarations import switches
+from ._declarations import props_taken
 from ._lifecycle import RoleEntry, StackRoles
 from ._nag import acknowledge_managed_policy
 from ._plan import AwsManagedPolicy, Plan
-from ._prop_needs import needs_of_props
+from ._prop_needs import add_props
 from ._props import ResourceProps, RoleOptions
 from ._recorder import RecordingRole
 from ._role_interface import RoleInterface, one_principal
@@ -65,6 +65,8 @@ class ExecutionRoleBase(RoleInterface, Construct):
         self._stack = stack
         self._plan = Plan(where, checked, aws_managed_policies)
         self._plan.derive = checked.derive
+        self._plan.owner = type(self).__name__
+        self._plan.takes = props_taken(type(self))
         self._role = _create_role(self, registry, checked, aws_managed_policies)
         # The role is the child "Resource", and its CfnRole the role's.
         self._entry = RoleEntry(
@@ -129,9 +131,7 @@ class ExecutionRoleBase(RoleInterface, Construct):
         """
         plan = self._plan
         plan.check_open()
-        props = ResourceProps.checked(plan.where, **values)
-        plan.add(needs_of_props(self, plan.where, props, self._role.probe), family=props.family)
-        plan.switches.update(name for name in switches() if getattr(props, name, False) is True)
+        add_props(plan, self, ResourceProps.checked(plan.where, **values), self._role.probe)
 
 
 def _create_role(

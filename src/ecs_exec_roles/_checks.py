@@ -17,7 +17,8 @@ from ._cfn import flatten, sort_key
 from ._coverage import Cover, FixHint, Gap, StreamPattern, covers_of, find_gaps
 from ._features import container_assets_fix
 from ._firelens import router_image_fix
-from ._kinds import Kind
+from ._guardduty import agent_pull_fix
+from ._kinds import Kind, kind_of_action
 from ._needs import name_problem
 from ._packing import MANAGED_POLICY_MAX_CHARS
 
@@ -43,8 +44,30 @@ __all__ = [
     "errors_of",
 ]
 
-# Hints for gaps whose fix is not a prop of the resource's kind.
-_FIX_HINTS: tuple[FixHint, ...] = (router_image_fix, container_assets_fix)
+# Hints for gaps whose fix is not a prop of the resource's kind, by the prop they name: a role
+# whose owner does not take the prop gets no such hint.
+_FIX_HINTS: tuple[tuple[str, FixHint], ...] = (
+    ("firelens_default_router", router_image_fix),
+    ("container_assets", container_assets_fix),
+)
+
+
+def _owner_fix(plan: Plan) -> FixHint:
+    """A gap whose kind's prop the role's owner does not take (the aspect takes no resources):
+    the grant goes, or the task definition gets a role that names the resource."""
+
+    def fix(action: str, resource: str) -> str | None:
+        kind = kind_of_action(action)
+        prop = kind.prop.split("`")[0] if kind is not None else ""
+        if prop in plan.takes:
+            return None
+        return (
+            f"{plan.owner} allows what the task definitions need, as their containers show it, "
+            "and what its options name; remove the grant, or give the task definition a "
+            f"MinimalExecutionRole that names the resource (`{prop or 'a prop'}`)"
+        )
+
+    return fix
 
 
 def _registry_credentials_fix(credentials: Callable[[], Sequence[tuple[str, str]]]) -> FixHint:
@@ -144,7 +167,13 @@ class Facts:
 
     @cached_property
     def hints(self) -> tuple[FixHint, ...]:
-        return (*_FIX_HINTS, _registry_credentials_fix(self.registry_credentials))
+        takes = self.plan.takes
+        hints = [hint for prop, hint in _FIX_HINTS if prop in takes]
+        if "registry_credentials" in takes:
+            hints.append(_registry_credentials_fix(self.registry_credentials))
+        if "guardduty_runtime_monitoring" in takes:
+            hints.append(agent_pull_fix(self.plan.owner))
+        return (*hints, _owner_fix(self.plan))
 
     @cached_property
     def grant_gaps(self) -> list[Gap]:

@@ -9,12 +9,21 @@ which props are sequences and which are switches from here.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
 from ._kinds import Kind
 
-__all__ = ["DEFAULT_MAX_MANAGED_POLICIES", "PROPS", "Prop", "sequence_props", "switches"]
+__all__ = [
+    "DEFAULT_MAX_MANAGED_POLICIES",
+    "PROPS",
+    "Prop",
+    "props_taken",
+    "sequence_props",
+    "switches",
+]
 
 # IAM's default quota of managed policies attached to one role.
 DEFAULT_MAX_MANAGED_POLICIES = 10
@@ -34,8 +43,8 @@ class Prop:
     doc: str
     #: The kinds of need a value of the prop can add (none for the role's own settings).
     feeds: tuple[Kind, ...] = ()
-    #: Whether what the prop covers is met at synth, in what the app shows (the finalizer's
-    #: observers read the app for a role given it, as for one that derives).
+    #: Whether what the prop covers shows only at synth, in what the app renders or grants
+    #: (the finalizer's observers read the app for a role given it, as for one that derives).
     observed: bool = False
 
 
@@ -178,6 +187,7 @@ PROPS: dict[str, Prop] = {
             "tasks, from its AWS-owned repository of the stack's region. Default: - ``False`` "
             "(a role scoped to your repositories blocks the agent).",
             _REPOSITORY,
+            observed=True,
         ),
         Prop(
             "firelens_default_router",
@@ -285,3 +295,16 @@ def sequence_props() -> frozenset[str]:
 def switches() -> frozenset[str]:
     """The props that are True or False."""
     return frozenset(name for name, prop in PROPS.items() if prop.annotation == "bool")
+
+
+@functools.cache
+def props_taken(owner: type) -> frozenset[str]:
+    """The props ``owner`` (a construct or the aspect) takes in its constructor and methods."""
+    names: set[str] = set()
+    for member in vars(owner).values():
+        if inspect.isfunction(member):
+            names.update(inspect.signature(member).parameters)
+    for base in owner.__bases__:
+        if base.__module__.startswith(__package__ or "ecs_exec_roles"):
+            names |= props_taken(base)
+    return frozenset(names & PROPS.keys())

@@ -17,7 +17,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
-from ._aws_repositories import GUARDDUTY_AGENT_ACCOUNTS, GUARDDUTY_AGENT_REPOSITORY
 from ._cfn import flatten, is_unresolved
 from ._errors import ExecutionRoleError
 from ._kinds import Kind
@@ -43,7 +42,6 @@ __all__ = [
     "credential_spec_needs",
     "environment_file_needs",
     "firelens_config_needs",
-    "guardduty_needs",
     "image_asset_repositories",
     "log_group_create_needs",
     "log_stream_needs",
@@ -252,23 +250,6 @@ def aws_owned_repository_need(
         )
     arn = Kind.REPOSITORY.arn(partition, region, account, repository)
     return Need(Kind.REPOSITORY, arn, prop)
-
-
-def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
-    """Pulls from the AWS-owned GuardDuty agent repository of the stack's region."""
-    if not enabled:
-        return []
-    return [
-        aws_owned_repository_need(
-            scope,
-            where,
-            prop="guardduty_runtime_monitoring",
-            accounts=GUARDDUTY_AGENT_ACCOUNTS,
-            repository=GUARDDUTY_AGENT_REPOSITORY,
-            mapping_id="GuardDutyAgentAccounts",
-            source="the GuardDuty User Guide",
-        )
-    ]
 
 
 _DEFAULT_QUALIFIER = "hnb659fds"

@@ -17,23 +17,26 @@ the ``DefaultPolicy`` construct (a grant's ``policy_dependable``) depends on the
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from constructs import Dependable, IConstruct
+from constructs import Dependable, IConstruct, IValidation
 
 from ._after_aspects import after_aspects
 from ._app import stack_state
 from ._cdk_internals import AUTOMATIC_ROLE_ID, DEFAULT_POLICY_ID
-from ._declarations import DEFAULT_MAX_MANAGED_POLICIES
+from ._declarations import DEFAULT_MAX_MANAGED_POLICIES, PROPS, props_taken
 from ._lifecycle import RoleEntry, StackRoles
 from ._plan import Plan
-from ._props import RoleOptions
+from ._prop_needs import add_props
+from ._props import ResourceProps, RoleOptions
 from ._recorder import RecordedGrant, RecordingRole
 from ._role_interface import own_role
 from ._trust import trust_document
@@ -54,15 +57,35 @@ class HardenExecutionRoles:
     construct to use; the roles of this library, and task definitions outside the scope, are
     not touched.
 
+    The options of the aspect added nearest to a task definition apply to it (one on a stack
+    over one on the app); two with different options on the same scope fail synth, naming
+    both.
+
     :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the trust
         policy. Default: - ``True``.
     :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``, for a role used by tasks
         in several regions. Default: - ``False``, the stack's region.
+    :param guardduty_runtime_monitoring: allow pulling the GuardDuty Runtime Monitoring agent
+        GuardDuty adds to Fargate tasks, from its AWS-owned repository of the stack's region.
+        Default: - ``False`` (a role scoped to your repositories blocks the agent).
+    :param pull_through_cache_prefixes: ECR pull-through cache rule prefixes: pulls,
+        ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``repository/<prefix>/*``.
+        Default: - no pull-through cache.
+    :param pull_through_cache_tagging: also allow ``ecr:TagResource`` there, for a repository
+        creation template that tags. Default: - ``False``.
     """
 
-    def __init__(self, *, trust_conditions: bool = True, trust_all_regions: bool = False) -> None:
-        self._options = RoleOptions.checked(
-            "HardenExecutionRoles",
+    def __init__(
+        self,
+        *,
+        trust_conditions: bool = True,
+        trust_all_regions: bool = False,
+        guardduty_runtime_monitoring: bool = False,
+        pull_through_cache_prefixes: Sequence[str] | None = None,
+        pull_through_cache_tagging: bool = False,
+    ) -> None:
+        options = RoleOptions.checked(
+            _NAME,
             role_name=None,
             path=None,
             permissions_boundary=None,
@@ -71,6 +94,26 @@ class HardenExecutionRoles:
             trust_all_regions=trust_all_regions,
             max_managed_policies=DEFAULT_MAX_MANAGED_POLICIES,
         )
+        props = ResourceProps.checked(
+            _NAME,
+            guardduty_runtime_monitoring=guardduty_runtime_monitoring,
+            pull_through_cache_prefixes=pull_through_cache_prefixes,
+            pull_through_cache_tagging=pull_through_cache_tagging,
+        )
+        _SETTINGS[self] = _Settings(options, props)
+
+    def __repr__(self) -> str:
+        settings = _SETTINGS[self]
+        options, props = settings.options, settings.props
+        given = {
+            "trust_conditions": options.trust_conditions,
+            "trust_all_regions": options.trust_all_regions,
+            "guardduty_runtime_monitoring": props.guardduty_runtime_monitoring,
+            "pull_through_cache_prefixes": list(props.pull_through_cache_prefixes) or None,
+            "pull_through_cache_tagging": props.pull_through_cache_tagging,
+        }
+        shown = [f"{k}={v!r}" for k, v in given.items() if v != PROPS[k].default]
+        return f"{_NAME}({', '.join(shown)})"
 
     def visit(self, node: IConstruct) -> None:
         """Harden ``node``'s execution role if ``node`` is a task definition (CDK calls this
@@ -80,12 +123,64 @@ class HardenExecutionRoles:
         """
         if isinstance(node, ecs.TaskDefinition):
             # Once every aspect has visited the task definition: one may add a sidecar.
-            after_aspects(stack_state(node.stack), functools.partial(harden, node, self._options))
+            after_aspects(stack_state(node.stack), functools.partial(harden, node))
 
 
-def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
-    """Harden the execution role aws-cdk-lib made for ``task`` (once), or warn of one the app
-    made."""
+_NAME = "HardenExecutionRoles"
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """An aspect's options, checked when it was made."""
+
+    options: RoleOptions
+    props: ResourceProps
+
+
+# Each aspect's settings, kept out of its public attributes.
+_SETTINGS: weakref.WeakKeyDictionary[HardenExecutionRoles, _Settings] = weakref.WeakKeyDictionary()
+
+
+def _nearest(task: ecs.TaskDefinition) -> HardenExecutionRoles | None:
+    """The aspect added nearest to ``task`` (within its stage), or None when two with
+    different options are added there (a validation of ``task`` then fails, naming both)."""
+    app = stack_state(task.stack).app
+    for scope in reversed(task.node.scopes):
+        path = str(scope.node.path)
+        found = app.harden_aspects.get(path)
+        if found is None:
+            found = [a for a in cdk.Aspects.of(scope).all if isinstance(a, HardenExecutionRoles)]
+            app.harden_aspects[path] = found
+        if len({repr(aspect) for aspect in found}) > 1:
+            shown = " and ".join(sorted({repr(aspect) for aspect in found}))
+            task.node.add_validation(
+                _Failure(
+                    f"{task.node.path}: {shown} are both added to {path or 'the app'}, so "
+                    "its execution role would be hardened two ways. Add one of them there, or "
+                    "each to a scope of its own (the nearest applies)."
+                )
+            )
+            return None
+        if found:
+            nearest: HardenExecutionRoles = found[0]
+            return nearest
+        if cdk.Stage.is_stage(scope):
+            break
+    return None
+
+
+@jsii.implements(IValidation)
+class _Failure:
+    def __init__(self, message: str) -> None:
+        self._message = message
+
+    def validate(self) -> list[str]:
+        return [self._message]
+
+
+def harden(task: ecs.TaskDefinition) -> None:
+    """Harden the execution role aws-cdk-lib made for ``task`` (once), with the options of the
+    aspect nearest to it, or warn of one the app made."""
     role = own_role(task.execution_role)
     if role is None:
         # aws-cdk-lib adds its default FireLens log router, and the role it needs, when it
@@ -105,12 +200,19 @@ def harden(task: ecs.TaskDefinition, options: RoleOptions) -> None:
     if path in registry.adopted:
         return
     registry.adopted.add(path)
+    aspect = _nearest(task)
+    if aspect is None:
+        return
+    settings = _SETTINGS[aspect]
+    options, props = settings.options, settings.props
     adopted = AdoptedRole(automatic, task, path)
     cfn_role = automatic.node.default_child
     principal = registry.principal(options.trust_conditions, options.trust_all_regions)
     cfn_role.assume_role_policy_document = trust_document(principal)  # type: ignore[union-attr]
     plan = Plan(path, options)
     plan.derive = True
+    plan.owner, plan.takes = _NAME, props_taken(HardenExecutionRoles)
+    add_props(plan, automatic, props)
     entry = RoleEntry(plan, adopted, automatic, automatic, f"{path}/Resource")
     registry.register(entry, finalizer=False)
     # Built now, after the app's aspects visited the task definition (``visit``): the

@@ -30,6 +30,7 @@ from ._checks import errors_of
 from ._derive import observe_task_definitions
 from ._errors import ExecutionRoleError
 from ._firelens import observe_default_routers
+from ._guardduty import observe_agent_pulls
 from ._kinds import Kind
 from ._plan import Observation, Plan
 from ._plugin import register_verification
@@ -51,7 +52,11 @@ __all__ = [
 # What the app shows at synth that a role must allow beyond its props, observed before its
 # plan is sealed: each observer sees the plan and the role's usage (``_usage``).
 Observer = Callable[[Plan, RoleUsage], "Observation | None"]
-OBSERVERS: tuple[Observer, ...] = (observe_default_routers, observe_task_definitions)
+OBSERVERS: tuple[Observer, ...] = (
+    observe_default_routers,
+    observe_agent_pulls,
+    observe_task_definitions,
+)
 
 # cdk.AspectPriority.MUTATING, a documented constant; reading it from Python is a call into
 # aws-cdk-lib that costs more than the rest of the module's import.

@@ -87,6 +87,10 @@ class Plan:
         self._families: dict[str, list[Need]] = {}
         #: The switch props (``_declarations``) any call set to True: role-wide.
         self.switches: set[str] = set()
+        #: What the role's props are given to, as messages name it (a construct's class, or
+        #: the aspect), and the props it takes: a message suggests no other.
+        self.owner = "the construct"
+        self.takes: frozenset[str] = frozenset(PROPS)
         #: Role-wide switch: allow what the task definitions that use the role need, besides
         #: the props (see ``_derive``).
         self.derive = False

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._declarations import switches
 from ._features import (
     container_assets_needs,
     credential_spec_needs,
     environment_file_needs,
     firelens_config_needs,
-    guardduty_needs,
     image_asset_repositories,
     log_group_create_needs,
     log_stream_needs,
     pull_through_needs,
 )
 from ._firelens import router_image_needs
+from ._guardduty import guardduty_needs
 from ._kinds import Kind
 from ._needs import (
     Need,
@@ -33,9 +34,10 @@ from ._needs import (
 if TYPE_CHECKING:
     from constructs import Construct
 
+    from ._plan import Plan
     from ._props import ResourceProps
 
-__all__ = ["needs_of_props"]
+__all__ = ["add_props", "needs_of_props"]
 
 
 def needs_of_props(
@@ -78,3 +80,11 @@ def needs_of_props(
     needs += router_image_needs(scope, where, props.firelens_default_router)
     needs += container_assets_needs(scope, where, props.container_assets)
     return needs
+
+
+def add_props(
+    plan: Plan, scope: Construct, props: ResourceProps, probe: Probe | None = None
+) -> None:
+    """Add the needs of one call's checked props to ``plan``, and the switches it sets."""
+    plan.add(needs_of_props(scope, plan.where, props, probe), family=props.family)
+    plan.switches.update(name for name in switches() if getattr(props, name, False) is True)
