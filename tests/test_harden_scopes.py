@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import aws_ecs as ecs
+from constructs import Construct, IConstruct
 from helpers import concrete_environment
 from iam_eval import is_allowed, role_policies
 
@@ -140,3 +142,87 @@ def test_the_pull_through_cache_option_allows_the_cache_under_each_prefix() -> N
 def test_bad_options_fail_when_the_aspect_is_made(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ExecutionRoleError, match=f"^HardenExecutionRoles: {message}"):
         HardenExecutionRoles(**options)
+
+
+class _Service(cdk.Stage):
+    """A stage of a pipeline with a service stack, and a stage in it with another."""
+
+    def __init__(self, scope: Any, id: str, *, harden: bool = False) -> None:
+        super().__init__(scope, id)
+        _task(cdk.Stack(self, "Api", env=ENV))
+        inner = cdk.Stage(self, "Inner")
+        _task(cdk.Stack(inner, "Deep", env=ENV))
+        if harden:
+            cdk.Aspects.of(self).add(HardenExecutionRoles())
+            cdk.Aspects.of(inner).add(HardenExecutionRoles())
+
+
+def test_an_aspect_on_the_app_fails_synth_naming_the_stages_it_cannot_reach() -> None:
+    app = cdk.App()
+    _task(cdk.Stack(app, "Top", env=ENV))
+    pipeline = cdk.Stack(app, "Pipeline", env=ENV)
+    _Service(pipeline, "Prod")
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    with pytest.raises(RuntimeError) as raised:
+        app.synth()
+    message = str(raised.value)
+    for stage, task in (("Pipeline/Prod", "Api"), ("Pipeline/Prod/Inner", "Deep")):
+        assert (
+            f"{stage}: HardenExecutionRoles added to the app does not reach this stage "
+            "(aws-cdk-lib synthesizes a stage before the aspects of the scopes around it run), "
+            f"so {stage}/{task}/Task keep the execution roles aws-cdk-lib made. Add the aspect "
+            "inside the stage too: cdk.Aspects.of(stage).add(HardenExecutionRoles(...))."
+        ) in message
+
+
+def test_the_aspect_added_inside_each_stage_hardens_its_stacks() -> None:
+    app = cdk.App()
+    _task(cdk.Stack(app, "Top", env=ENV))
+    prod = _Service(app, "Prod", harden=True)
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    assembly = app.synth()
+    templates = [
+        assembly.get_stack_by_name("Top").template,
+        prod.synth().get_stack_by_name("Prod-Api").template,
+        cdk.Stage.of(prod.node.find_child("Inner").node.find_child("Deep"))  # type: ignore[union-attr]
+        .synth()
+        .get_stack_by_name("Prod-Inner-Deep")
+        .template,
+    ]
+    for template in templates:
+        assert _trust_condition(template) is not None
+        types = {resource["Type"] for resource in template["Resources"].values()}
+        assert "AWS::IAM::Policy" not in types and "AWS::IAM::ManagedPolicy" in types
+
+
+def _late_task_app(stabilization: bool) -> cdk.App:
+    """A task definition made by an aspect that runs after HardenExecutionRoles visited its
+    stack's children."""
+    app = cdk.App(context={"@aws-cdk/core:aspectStabilization": stabilization})
+    stack = cdk.Stack(app, "S", env=ENV)
+    marker = Construct(stack, "Marker")
+
+    @jsii.implements(cdk.IAspect)
+    class MakeTask:
+        def visit(self, node: IConstruct) -> None:
+            if node is marker and stack.node.try_find_child("Task") is None:
+                _task(stack)
+
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    cdk.Aspects.of(marker).add(MakeTask())
+    return app
+
+
+def test_a_task_definition_made_by_a_later_aspect_is_hardened_with_stabilization() -> None:
+    template = _late_task_app(True).synth().get_stack_by_name("S").template
+    assert _trust_condition(template) is not None
+
+
+def test_a_task_definition_the_aspect_never_saw_fails_synth_naming_the_order() -> None:
+    with pytest.raises(RuntimeError) as raised:
+        _late_task_app(False).synth()
+    assert (
+        "S/Task: its execution role, made by aws-cdk-lib, was not hardened: the task "
+        "definition was made after HardenExecutionRoles visited the app (by an aspect that ran "
+        "after it, with @aws-cdk/core:aspectStabilization off)."
+    ) in str(raised.value)
