@@ -14,6 +14,9 @@
   pattern builds.
 - ``reports``: a task definition written the aws-cdk-lib way, with the execution role
   aws-cdk-lib makes for it, hardened in place by :class:`HardenExecutionRoles` on the stack.
+- ``nightly``, in the stage ``Staging`` (as a deployment pipeline has them): another task
+  definition on aws-cdk-lib's role, hardened by :class:`HardenExecutionRoles` added inside the
+  stage (an aspect on the app does not reach into a stage).
 
 The secrets and log groups are encrypted with a customer managed key, so the roles also show
 ``kms:Decrypt`` through Secrets Manager. The app synthesizes without Docker and without an
@@ -50,6 +53,7 @@ __all__ = [
     "LOG_GROUP_PREFIX",
     "STACK_NAME",
     "ExampleStack",
+    "JobsStage",
     "ServiceResources",
     "build_app",
     "data_key",
@@ -395,6 +399,24 @@ class ExampleStack(cdk.Stack):
             )
 
 
+class JobsStage(cdk.Stage):
+    """A stage of a deployment pipeline with a nightly job's task definition, written the
+    aws-cdk-lib way and hardened by the aspect added inside the stage."""
+
+    def __init__(self, scope: Construct, id: str, *, env: cdk.Environment | None = None) -> None:
+        super().__init__(scope, id, env=env)
+        stack = cdk.Stack(self, "Jobs")
+        nightly = service_resources(stack, "Nightly", "nightly", data_key(stack, "DataKey"))
+        task = ecs.FargateTaskDefinition(stack, "NightlyTask", cpu=256, memory_limit_mib=512)
+        task.add_container(
+            "nightly",
+            image=ecs.ContainerImage.from_ecr_repository(nightly.repository, tag="1.0.0"),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="nightly", log_group=nightly.log_group),
+            secrets={"DB": ecs.Secret.from_secrets_manager(nightly.secret)},
+        )
+        cdk.Aspects.of(self).add(HardenExecutionRoles())
+
+
 def _cluster(scope: Construct) -> ecs.Cluster:
     """A cluster in a VPC of isolated subnets only, with flow logs and Container Insights."""
     vpc = ec2.Vpc(
@@ -421,14 +443,17 @@ def _environment_from_cli() -> cdk.Environment | None:
 
 
 def build_app(app: cdk.App | None = None, *, env: cdk.Environment | None = None) -> cdk.App:
-    """Add the example stack to ``app`` (a new one by default) and return the app.
+    """Add the example stack and the stage ``Staging`` to ``app`` (a new one by default) and
+    return the app.
 
     :param app: the app to build into. Default: - a new ``cdk.App``.
     :param env: the stack's environment. Default: - from ``CDK_DEFAULT_ACCOUNT`` and
         ``CDK_DEFAULT_REGION`` when both are set, otherwise environment-agnostic.
     """
     app = app if app is not None else cdk.App()
-    ExampleStack(app, STACK_NAME, env=env if env is not None else _environment_from_cli())
+    env = env if env is not None else _environment_from_cli()
+    ExampleStack(app, STACK_NAME, env=env)
+    JobsStage(app, "Staging", env=env)
     return app
 
 

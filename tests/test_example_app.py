@@ -328,3 +328,37 @@ def test_store_role_is_derived_from_the_pattern_it_serves(
     assert statements["SecretsRead"]["Resource"] == {"Ref": secret}
     key = logical_id(example_stack, "DataKey/Resource")
     assert statements["KmsDecryptViaSecretsManager"]["Resource"] == {"Fn::GetAtt": [key, "Arn"]}
+
+
+def test_the_stages_task_definition_is_hardened_by_the_aspect_inside_the_stage() -> None:
+    # Path metadata, as the CDK CLI asks for it.
+    app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
+    app = example.build_app(app, env=cdk.Environment(account=ACCOUNT, region=REGION))
+    stage = app.node.find_child("Staging")
+    assert isinstance(stage, example.JobsStage)
+    stack = stage.node.find_child("Jobs")
+    assert isinstance(stack, cdk.Stack)
+    template = stage.synth().get_stack_by_name("Staging-Jobs").template
+    roles = by_path(template, "AWS::IAM::Role")
+    # Paths below the stage: the stack first.
+    role_id, role = roles["Jobs/NightlyTask/ExecutionRole/Resource"]
+    assert_trust_has_conditions(role)
+    # aws-cdk-lib's DefaultPolicy is gone; the managed policy names the job's resources.
+    assert not by_path(template, "AWS::IAM::Policy")
+    (policy,) = [
+        properties
+        for _, properties in by_path(template, "AWS::IAM::ManagedPolicy").values()
+        if properties["Roles"] == [{"Ref": role_id}]
+    ]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert list(statements) == [
+        "EcrAuthorizationToken",
+        "EcrImagePull",
+        "LogsWrite",
+        "SecretsRead",
+        "KmsDecryptViaSecretsManager",
+    ]
+    repository = logical_id(stack, "NightlyRepository/Resource")
+    assert statements["EcrImagePull"]["Resource"] == {"Fn::GetAtt": [repository, "Arn"]}
+    logs_write = json.dumps(statements["LogsWrite"]["Resource"])
+    assert ':log-stream:nightly/*"' in logs_write
