@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import aws_cdk as cdk
+
 from ._cfn import canonical, flatten
 from ._coverage import Cover, CoverIndex, covers_of
 from ._derive_containers import DeriveContext, Stream, container_needs
@@ -36,6 +38,8 @@ from ._needs import (
 from ._statements import build_statements
 
 if TYPE_CHECKING:
+    from constructs import Construct
+
     from ._plan import Plan
     from ._usage import GrantView, RoleUsage, SecretKeys, StackValues
 
@@ -70,8 +74,10 @@ class Derived:
         candidates: Sequence[Need],
         errors: Sequence[str] = (),
         secret_keys: SecretKeys | None = None,
+        owner: Construct | None = None,
     ) -> None:
         self.errors: Sequence[str] = errors
+        self._owner = owner
         self._secret_keys = secret_keys
         self._plan = plan
         self._stack_values = values
@@ -99,7 +105,45 @@ class Derived:
         return self._needs
 
     def accounted_for(self, grants: Sequence[Mapping[str, Any]]) -> set[int]:
-        return set()
+        """Reads of whole buckets the task definitions read files from (an environment-file
+        asset's ``readers``): the role allows those files only, and a warning says so."""
+        files = [need.arn for need in self._candidates if need.kind is Kind.S3_BUCKET]
+        if not files:
+            return set()
+        buckets = {canonical(value) for value in self._stack_values.resolve(files)}
+        narrowed = {index for index, grant in enumerate(grants) if _reads_in(grant, buckets)}
+        if narrowed and self._owner is not None:
+            shown = ", ".join(sorted(buckets))
+            cdk.Annotations.of(self._owner).add_warning_v2(
+                "ecs-exec-roles:bucket-read-narrowed",
+                f"{self._plan.where}: the app grants the execution role reads of whole buckets "
+                f"its task definitions read files from ({shown}; an environment file's "
+                "`readers`, say). The role allows only the files they read.",
+            )
+        return narrowed
+
+
+# What ECS reads of a bucket it takes files from.
+_FILE_READS = frozenset(
+    action for kind in (Kind.S3_OBJECT, Kind.S3_BUCKET) for action in kind.lowered_actions
+)
+
+
+def _reads_in(grant: Mapping[str, Any], buckets: set[str]) -> bool:
+    """Whether ``grant`` (resolved) allows only ECS's file reads, on ``buckets`` or objects in
+    them."""
+    if grant.get("Effect", "Allow") != "Allow":
+        return False
+    if any(key in grant for key in ("Condition", "NotAction", "NotResource")):
+        return False
+    actions = set(ecs_subset(_as_list(grant.get("Action"))))
+    resources = [canonical(resource) for resource in _as_list(grant.get("Resource"))]
+    return (
+        bool(actions)
+        and actions <= _FILE_READS
+        and bool(resources)
+        and all(r in buckets or r.split("/", 1)[0] in buckets for r in resources)
+    )
 
 
 def observe_task_definitions(plan: Plan, usage: RoleUsage) -> Derived | None:
@@ -108,7 +152,7 @@ def observe_task_definitions(plan: Plan, usage: RoleUsage) -> Derived | None:
         return None
     context = DeriveContext(plan.where, usage)
     needs = _grant_needs(context) + _container_needs(context)
-    return Derived(plan, usage.stack_values, needs, context.errors, usage.secret_keys)
+    return Derived(plan, usage.stack_values, needs, context.errors, usage.secret_keys, usage.owner)
 
 
 # -- grants --------------------------------------------------------------------------------
