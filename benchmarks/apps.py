@@ -69,6 +69,7 @@ _SERVICES_PER_STACK = 30
 SERVICE_SCENARIOS = (
     "ours-service",  # a MinimalExecutionRole per service, naming its resources (derive=False)
     "ours-service-derived",  # a MinimalExecutionRole per service, with no props
+    "ours-service-hardened",  # aws-cdk-lib's automatic roles, HardenExecutionRoles on the app
     "cdk-service",  # no execution_role: aws-cdk-lib's automatic role per service
 )
 
@@ -262,6 +263,8 @@ def build_service_app(scenario: str, services: int, *, outdir: str | None = None
                 },
             ),
         )
+    if scenario == "ours-service-hardened":
+        cdk.Aspects.of(app).add(_ours().HardenExecutionRoles())
     return app
 
 

@@ -37,6 +37,7 @@ PAIRS = (
     ("ours-shared-derived", "cdk-shared"),
     ("ours-service", "cdk-service"),
     ("ours-service-derived", "cdk-service"),
+    ("ours-service-hardened", "cdk-service"),
 )
 
 # What makes a call: the phase of the library's work it belongs to, read from the Python stack

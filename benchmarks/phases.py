@@ -44,6 +44,7 @@ PHASES = ("import", "constructors", "grant callbacks", "finalizer", "check", "ve
 _PEERS = {
     "ours-service": "cdk-service",
     "ours-service-derived": "cdk-service",
+    "ours-service-hardened": "cdk-service",
     "ours-minimal": "cdk-auto",
     "ours-minimal-derived": "cdk-auto",
     "ours-shared": "cdk-shared",

@@ -233,18 +233,26 @@ def run_synth_200(settings: Settings, derived: bool = False, minimize: bool = Fa
     )
 
 
-def run_service(settings: Settings, services: int, derived: bool = False) -> Row:
+def run_service(
+    settings: Settings, services: int, derived: bool = False, hardened: bool = False
+) -> Row:
+    ours = "ours-service-hardened" if hardened else "ours-service"
     result = measure_synth_time(
-        "ours-service-derived" if derived else "ours-service",
+        "ours-service-derived" if derived else ours,
         "cdk-service",
         services,
         runs=settings.runs,
         warmup_runs=settings.warmup_runs,
     )
+    how = (
+        "CDK's automatic roles hardened by HardenExecutionRoles on the app"
+        if hardened
+        else f"a MinimalExecutionRole each ({_how(derived)})"
+    )
     return _synth_row(
-        f"service-{services}" + ("-derived" if derived else ""),
-        f"Synth, realistic app of {services} load-balanced services: a MinimalExecutionRole "
-        f"each ({_how(derived)}) vs CDK's automatic roles",
+        f"service-{services}" + ("-derived" if derived else "") + ("-hardened" if hardened else ""),
+        f"Synth, realistic app of {services} load-balanced services: {how} vs CDK's automatic "
+        "roles",
         result,
         SERVICE_TARGET_RATIO if services == SERVICE_TARGET_SIZE else None,
         [
@@ -297,6 +305,7 @@ RUNNERS: dict[str, Callable[[Settings], Row]] = {
     "service-10-derived": functools.partial(run_service, services=10, derived=True),
     "service-20": functools.partial(run_service, services=20),
     "service-20-derived": functools.partial(run_service, services=20, derived=True),
+    "service-20-hardened": functools.partial(run_service, services=20, hardened=True),
 }
 
 

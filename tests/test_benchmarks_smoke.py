@@ -118,7 +118,7 @@ def test_the_realistic_app_gives_each_service_its_role() -> None:
 
     cdk_statements = execution_policies(synth_scenario("cdk-service", 2))
     assert len(cdk_statements) == 2
-    for scenario in ("ours-service", "ours-service-derived"):
+    for scenario in ("ours-service", "ours-service-derived", "ours-service-hardened"):
         ours = execution_policies(synth_scenario(scenario, 2))
         assert len(ours) == 2
         for statements, theirs in zip(ours, cdk_statements, strict=True):

@@ -42,8 +42,9 @@ class AppState:
     #: The work waiting for the aspects of each stage, by the stage's identity
     #: (``_after_aspects``).
     after_aspects: dict[object, Any] = field(default_factory=dict)
-    #: The HardenExecutionRoles aspects added to each scope, by its path (``_harden``).
-    harden_aspects: dict[str, list[Any]] = field(default_factory=dict)
+    #: The HardenExecutionRoles aspects added to each scope, by the scope's identity
+    #: (``_aspect_reach``).
+    harden_aspects: dict[object, list[Any]] = field(default_factory=dict)
 
     def forget_scan(self) -> None:
         """The app may have changed (a finalizer ran): look again when asked."""

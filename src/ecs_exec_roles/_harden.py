@@ -17,21 +17,20 @@ the ``DefaultPolicy`` construct (a grant's ``policy_dependable``) depends on the
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from constructs import Dependable, IConstruct, IValidation
+from constructs import Dependable, IConstruct
 
 from ._after_aspects import after_aspects
-from ._app import AppState, stack_state
-from ._cdk_internals import AUTOMATIC_ROLE_ID, DEFAULT_POLICY_ID
+from ._app import stack_state
+from ._aspect_reach import ASPECT_NAME, check_reach, nearest_settings, register_aspect, settings_of
+from ._cdk_internals import AUTOMATIC_ROLE_ID, DEFAULT_POLICY_ID, identity
 from ._declarations import DEFAULT_MAX_MANAGED_POLICIES, PROPS, props_taken
 from ._lifecycle import RoleEntry, StackRoles
 from ._plan import Plan
@@ -85,7 +84,7 @@ class HardenExecutionRoles:
         pull_through_cache_tagging: bool = False,
     ) -> None:
         options = RoleOptions.checked(
-            _NAME,
+            ASPECT_NAME,
             role_name=None,
             path=None,
             permissions_boundary=None,
@@ -95,15 +94,15 @@ class HardenExecutionRoles:
             max_managed_policies=DEFAULT_MAX_MANAGED_POLICIES,
         )
         props = ResourceProps.checked(
-            _NAME,
+            ASPECT_NAME,
             guardduty_runtime_monitoring=guardduty_runtime_monitoring,
             pull_through_cache_prefixes=pull_through_cache_prefixes,
             pull_through_cache_tagging=pull_through_cache_tagging,
         )
-        _SETTINGS[self] = _Settings(options, props)
+        register_aspect(self, options, props)
 
     def __repr__(self) -> str:
-        settings = _SETTINGS[self]
+        settings = settings_of(self)
         options, props = settings.options, settings.props
         given = {
             "trust_conditions": options.trust_conditions,
@@ -113,7 +112,7 @@ class HardenExecutionRoles:
             "pull_through_cache_tagging": props.pull_through_cache_tagging,
         }
         shown = [f"{k}={v!r}" for k, v in given.items() if v != PROPS[k].default]
-        return f"{_NAME}({', '.join(shown)})"
+        return f"{ASPECT_NAME}({', '.join(shown)})"
 
     def visit(self, node: IConstruct) -> None:
         """Harden ``node``'s execution role if ``node`` is a task definition (CDK calls this
@@ -122,144 +121,11 @@ class HardenExecutionRoles:
         :param node: the construct visited.
         """
         if isinstance(node, ecs.TaskDefinition):
+            settings_of(self).visited.add(identity(node))
             # Once every aspect has visited the task definition: one may add a sidecar.
             after_aspects(stack_state(node.stack), functools.partial(harden, node))
         elif isinstance(node, (cdk.Stage, cdk.Stack)):
-            _check_stages_below(node, _SETTINGS[self].walked)
-
-
-_NAME = "HardenExecutionRoles"
-
-
-@dataclass(frozen=True)
-class _Settings:
-    """An aspect's options, checked when it was made."""
-
-    options: RoleOptions
-    props: ResourceProps
-    #: The paths of the scopes whose stages were looked for (``_check_stages_below``).
-    walked: set[str] = field(default_factory=set)
-
-
-# Each aspect's settings, kept out of its public attributes.
-_SETTINGS: weakref.WeakKeyDictionary[HardenExecutionRoles, _Settings] = weakref.WeakKeyDictionary()
-
-
-def _nearest(task: ecs.TaskDefinition) -> HardenExecutionRoles | None:
-    """The aspect added nearest to ``task`` (within its stage), or None when two with
-    different options are added there (a validation of ``task`` then fails, naming both)."""
-    app = stack_state(task.stack).app
-    for scope in reversed(task.node.scopes):
-        found = _aspects_on(app, scope)
-        path = str(scope.node.path)
-        if len({repr(aspect) for aspect in found}) > 1:
-            shown = " and ".join(sorted({repr(aspect) for aspect in found}))
-            task.node.add_validation(
-                _Failure(
-                    f"{task.node.path}: {shown} are both added to {path or 'the app'}, so "
-                    "its execution role would be hardened two ways. Add one of them there, or "
-                    "each to a scope of its own (the nearest applies)."
-                )
-            )
-            return None
-        if found:
-            nearest: HardenExecutionRoles = found[0]
-            return nearest
-        if cdk.Stage.is_stage(scope):
-            break
-    return None
-
-
-def _aspects_on(app: AppState, scope: IConstruct) -> list[HardenExecutionRoles]:
-    """The aspects added to ``scope`` (read once per scope)."""
-    path = str(scope.node.path)
-    found = app.harden_aspects.get(path)
-    if found is None:
-        found = [a for a in cdk.Aspects.of(scope).all if isinstance(a, HardenExecutionRoles)]
-        app.harden_aspects[path] = found
-    return found
-
-
-def _check_stages_below(scope: IConstruct, walked: set[str]) -> None:
-    """Fail synth for the task definitions of stages below ``scope`` that no aspect reaches.
-
-    aws-cdk-lib synthesizes a stage before the aspects of the scopes around it run, and does
-    not pass them on into it: an aspect on the app never sees a pipeline's stages. Each task
-    definition there whose execution role aws-cdk-lib made, with no aspect added within its
-    own stage, is named with the fix.
-    """
-    path = str(scope.node.path)
-    if any(path == done or path.startswith(f"{done}/") or not done for done in walked):
-        return
-    walked.add(path)
-    own = scope if isinstance(scope, cdk.Stage) else cdk.Stage.of(scope)
-    own_path = str(own.node.path) if own is not None else ""
-    missed: dict[str, list[str]] = {}
-    app: AppState | None = None
-    for construct in scope.node.find_all():
-        if not isinstance(construct, ecs.TaskDefinition):
-            continue
-        if not isinstance(construct.node.try_find_child(AUTOMATIC_ROLE_ID), iam.Role):
-            continue
-        stage = cdk.Stage.of(construct)
-        if stage is None or str(stage.node.path) == own_path:
-            continue
-        app = app or stack_state(construct.stack).app
-        within = construct.node.scopes[len(stage.node.scopes) - 1 :]
-        if not any(_aspects_on(app, s) for s in within):
-            missed.setdefault(str(stage.node.path), []).append(str(construct.node.path))
-    scope.node.add_validation(_Unhardened(scope, own_path))
-    for stage_path, tasks in sorted(missed.items()):
-        scope.node.add_validation(
-            _Failure(
-                f"{stage_path}: {_NAME} added to {path or 'the app'} does not reach this "
-                "stage (aws-cdk-lib synthesizes a stage before the aspects of the scopes "
-                f"around it run), so {', '.join(tasks)} keep the execution roles aws-cdk-lib "
-                f"made. Add the aspect inside the stage too: cdk.Aspects.of(stage).add({_NAME}"
-                "(...))."
-            )
-        )
-
-
-@jsii.implements(IValidation)
-class _Unhardened:
-    """At validation, the task definitions in reach of an aspect that kept the role
-    aws-cdk-lib made: made after the aspect visited their scope."""
-
-    def __init__(self, scope: IConstruct, stage_path: str) -> None:
-        self._scope = scope
-        self._stage_path = stage_path
-
-    def validate(self) -> list[str]:
-        errors = []
-        for construct in self._scope.node.find_all():
-            if not isinstance(construct, ecs.TaskDefinition):
-                continue
-            role = construct.node.try_find_child(AUTOMATIC_ROLE_ID)
-            if not isinstance(role, iam.Role):
-                continue
-            stage = cdk.Stage.of(construct)
-            if stage is None or str(stage.node.path) != self._stage_path:
-                continue
-            if str(role.node.path) in StackRoles.of(construct.stack).adopted:
-                continue
-            errors.append(
-                f"{construct.node.path}: its execution role, made by aws-cdk-lib, was not "
-                f"hardened: the task definition was made after {_NAME} visited "
-                f"{self._scope.node.path or 'the app'} (by an aspect that ran after it, with "
-                "@aws-cdk/core:aspectStabilization off). Make it before the aspects run, or "
-                "turn aspect stabilization on."
-            )
-        return errors
-
-
-@jsii.implements(IValidation)
-class _Failure:
-    def __init__(self, message: str) -> None:
-        self._message = message
-
-    def validate(self) -> list[str]:
-        return [self._message]
+            check_reach(node, settings_of(self))
 
 
 def harden(task: ecs.TaskDefinition) -> None:
@@ -284,10 +150,9 @@ def harden(task: ecs.TaskDefinition) -> None:
     if path in registry.adopted:
         return
     registry.adopted.add(path)
-    aspect = _nearest(task)
-    if aspect is None:
+    settings = nearest_settings(task)
+    if settings is None:
         return
-    settings = _SETTINGS[aspect]
     options, props = settings.options, settings.props
     adopted = AdoptedRole(automatic, task, path)
     cfn_role = automatic.node.default_child
@@ -295,7 +160,7 @@ def harden(task: ecs.TaskDefinition) -> None:
     cfn_role.assume_role_policy_document = trust_document(principal)  # type: ignore[union-attr]
     plan = Plan(path, options)
     plan.derive = True
-    plan.owner, plan.takes = _NAME, props_taken(HardenExecutionRoles)
+    plan.owner, plan.takes = ASPECT_NAME, props_taken(HardenExecutionRoles)
     add_props(plan, automatic, props)
     entry = RoleEntry(plan, adopted, automatic, automatic, f"{path}/Resource")
     registry.register(entry, finalizer=False)

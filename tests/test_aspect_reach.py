@@ -1,7 +1,8 @@
-"""Where HardenExecutionRoles applies and with which options: the aspect nearest to a task
-definition decides, two with different options on one scope fail synth naming both, and the
-aspect's own options (GuardDuty, pull-through cache) are checked when it is made and allow
-what they name."""
+"""Where HardenExecutionRoles applies and with which options (``_aspect_reach``): the aspect
+nearest to a task definition decides, two with different options on one scope fail synth
+naming both, stages an aspect cannot reach and task definitions made after it ran fail synth
+with the fix; and the aspect's own options (GuardDuty, pull-through cache), checked when it
+is made, allow what they name."""
 
 from __future__ import annotations
 
