@@ -51,6 +51,7 @@ BENCHMARKS = (
     "service-10-derived",
     "service-20",
     "service-20-derived",
+    "service-20-hardened",
     "policy-chars",
 )
 

@@ -5,6 +5,7 @@ role, as before."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import aws_cdk as cdk
@@ -20,7 +21,8 @@ from helpers import AddAgent
 from iam_eval import Environment, is_allowed, resolve, role_policies
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole, SharedExecutionRole
-from ecs_exec_roles._after_aspects import AFTER_ASPECTS_ID, STABILIZATION_FLAG
+from ecs_exec_roles._after_aspects import AFTER_ASPECTS_ID, STABILIZATION_FLAG, after_aspects
+from ecs_exec_roles._app import stack_state
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -198,3 +200,36 @@ def test_a_role_an_aspect_creates_after_the_library_waited_is_built_at_once() ->
     assert is_allowed(
         policies, "ecr:BatchGetImage", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/api"
     )
+
+
+def _waiting_order(stabilization: bool) -> list[str]:
+    """The order in which work asked for at visits, and last work asked for while it runs,
+    runs."""
+    app = cdk.App(context={STABILIZATION_FLAG: stabilization})
+    stack = cdk.Stack(app, "S")
+    state = stack_state(stack)
+    order: list[str] = []
+
+    def work(name: str) -> None:
+        order.append(name)
+        if name == "first":
+            after_aspects(state, lambda: order.append("last"), last=True)
+
+    @jsii.implements(cdk.IAspect)
+    class Ask:
+        def visit(self, node: IConstruct) -> None:
+            if node is stack:
+                for name in ("first", "second", "third"):
+                    after_aspects(state, functools.partial(work, name))
+
+    cdk.Aspects.of(app).add(Ask())
+    app.synth()
+    return order
+
+
+def test_last_work_runs_once_the_waiting_work_has_run() -> None:
+    assert _waiting_order(True) == ["first", "second", "third", "last"]
+
+
+def test_last_work_runs_at_once_without_aspect_stabilization() -> None:
+    assert _waiting_order(False) == ["first", "last", "second", "third"]

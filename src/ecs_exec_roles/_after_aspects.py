@@ -44,17 +44,27 @@ class _Waiting:
     #: Whether aspects are invoked again after one is added (the flag).
     stabilizing: bool
     pending: list[Callable[[], None]] = field(default_factory=list)
+    #: Work that runs once the pending work has run (``last=True``).
+    closing: list[Callable[[], None]] = field(default_factory=list)
     placed: bool = False
     ran: bool = False
 
 
-def after_aspects(state: StackState, work: Callable[[], None]) -> None:
-    """Run ``work`` once the aspects of the stack's stage have visited every construct."""
+def after_aspects(state: StackState, work: Callable[[], None], *, last: bool = False) -> None:
+    """Run ``work`` once the aspects of the stack's stage have visited every construct.
+
+    :param last: run it after every piece of work that waits (or is added while they run),
+        so that it can take what they registered together.
+    """
     waiting = _waiting(state)
+    if waiting.ran and last and waiting.pending:
+        # Asked for by work that runs now: after the rest of it.
+        waiting.closing.append(work)
+        return
     if waiting.ran or not waiting.stabilizing:
         work()
         return
-    waiting.pending.append(work)
+    (waiting.closing if last else waiting.pending).append(work)
     if not waiting.placed:
         waiting.placed = True
         marker = Construct(state.stage(), AFTER_ASPECTS_ID)
@@ -63,7 +73,7 @@ def after_aspects(state: StackState, work: Callable[[], None]) -> None:
 
 def pending_work(app: AppState) -> int:
     """How many pieces of work still wait (none, once synthesis ran the aspects)."""
-    return sum(len(w.pending) for w in app.after_aspects.values())
+    return sum(len(w.pending) + len(w.closing) for w in app.after_aspects.values())
 
 
 def _waiting(state: StackState) -> _Waiting:
@@ -86,5 +96,5 @@ class _RunWaiting:
     def visit(self, node: IConstruct) -> Any:
         waiting = self._waiting
         waiting.ran = True
-        while waiting.pending:
-            waiting.pending.pop(0)()
+        while waiting.pending or waiting.closing:
+            (waiting.pending or waiting.closing).pop(0)()

@@ -164,10 +164,21 @@ def harden(task: ecs.TaskDefinition) -> None:
     add_props(plan, automatic, props)
     entry = RoleEntry(plan, adopted, automatic, automatic, f"{path}/Resource")
     registry.register(entry, finalizer=False)
-    # Built now, after the app's aspects visited the task definition (``visit``): the
-    # containers are rendered (aws-cdk-lib's last grants are made then).
+    registry.adopting.append((adopted, entry))
+    if len(registry.adopting) == 1:
+        # Built after the app's aspects visited the task definitions (``visit``), once the
+        # stage's other hardening work has registered its roles: the stack's roles are then
+        # built together (one resolve for all their values).
+        after_aspects(stack_state(task.stack), functools.partial(_adopt, registry), last=True)
+
+
+def _adopt(registry: StackRoles) -> None:
+    """Build the policies of the roles registered for hardening, and let each replace its
+    role's ``DefaultPolicy``."""
     registry.finalize()
-    adopted.replace_default_policy(entry.policies)
+    for adopted, entry in registry.adopting:
+        adopted.replace_default_policy(entry.policies)
+    registry.adopting.clear()
 
 
 def _warn_made_by_the_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:

@@ -98,6 +98,8 @@ class StackRoles:
         self.principals: dict[tuple[bool, bool], iam.IPrincipal] = {}
         #: The construct paths of the roles aws-cdk-lib made that were hardened (``_harden``).
         self.adopted: set[str] = set()
+        #: The hardened roles whose policies are not built yet, and their entries.
+        self.adopting: list[tuple[Any, RoleEntry]] = []
         self._resolver: Resolver | None = None
         self._finalized_count = 0
         self._finalizer = False
