@@ -502,3 +502,21 @@ def test_a_secret_with_a_key_in_a_stack_of_another_environment_is_left_to_its_st
     inline = [r for r in b["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
     assert [p["Properties"]["Roles"] for p in inline] == [[{"Ref": "RoutedTaskRoleBA4740FA"}]]
     assert len([r for r in b["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]) == 2
+
+
+def test_a_role_imported_from_outside_the_app_is_left_as_it_is_with_a_warning() -> None:
+    def build(stack: cdk.Stack) -> None:
+        role = iam.Role.from_role_arn(stack, "Imported", "arn:aws:iam::111122223333:role/exec")
+        task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role)
+        task.add_container("app", image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"))
+
+    assert _synth(build, harden=True) == _synth(build, harden=False)
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=ENV)
+    build(stack)
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    warnings = cdk.assertions.Annotations.from_stack(stack).find_warning(
+        "/S/Task", cdk.assertions.Match.string_like_regexp("S/Imported is imported, not made")
+    )
+    assert len(warnings) == 1
+    assert "made by the app" not in str(warnings[0].entry.data)

@@ -182,6 +182,16 @@ def _adopt(registry: StackRoles) -> None:
 
 
 def _warn_made_by_the_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
+    if not isinstance(role, iam.Role):
+        # Imported by ARN or name: its policies are where it is made, in another app or by
+        # hand; nothing here can narrow them.
+        cdk.Annotations.of(task).add_warning_v2(
+            "ecs-exec-roles:execution-role-outside-the-app",
+            f"{task.node.path}: its execution role {role.node.path} is imported, not made in "
+            "this app, so HardenExecutionRoles leaves it as it is. Narrow it where it is made, "
+            "or pass an ecs_exec_roles.MinimalExecutionRole (or its `role`) as execution_role.",
+        )
+        return
     cdk.Annotations.of(task).add_warning_v2(
         "ecs-exec-roles:execution-role-made-by-the-app",
         f"{task.node.path}: its execution role was made by the app, so HardenExecutionRoles "
