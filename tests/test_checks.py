@@ -124,3 +124,40 @@ def test_gaps_of_every_check_form_one_message_naming_registered_families() -> No
     assert "add it with add_family('app', ...)" in gaps
     assert f"secretsmanager:GetSecretValue on {secret}" in gaps
     assert "Stack/Inline" in inline
+
+
+def _aspect_facts(needs: list[Need], grants: list[dict[str, Any]]) -> Facts:
+    """Facts of a role the aspect hardens: its owner takes no resource props."""
+    plan = Plan("Stack/Task/ExecutionRole", role_options())
+    plan.owner = "HardenExecutionRoles"
+    plan.takes = frozenset({"trust_conditions", "guardduty_runtime_monitoring"})
+    plan.add(needs)
+    plan.seal()
+    synthesis = synthesize(
+        plan, lambda value: value, url_suffix="amazonaws.com", pseudo_max_chars={}
+    )
+    return Facts(
+        plan,
+        synthesis,
+        distinct_grants=grants,
+        each_grant=lambda: [Grant(g, "task definition Stack/Task") for g in grants],
+    )
+
+
+def test_the_aspects_gap_fixes_name_its_options_never_a_constructs_props() -> None:
+    grants = [
+        {"Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": "*"},
+        {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": LOG_GROUP + ":*"},
+    ]
+    (message,) = errors_of(_aspect_facts([_repository()], grants))
+    assert message.count("HardenExecutionRoles") == 2
+    assert "guardduty_runtime_monitoring=True to HardenExecutionRoles" in message
+    assert "firelens_default_router" not in message
+    assert "remove the grant, or give the task definition a MinimalExecutionRole" in message
+    assert "add the resource to" not in message
+
+
+def test_a_constructs_gap_fix_names_its_prop() -> None:
+    grants = [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": LOG_GROUP + ":*"}]
+    (message,) = errors_of(_facts([_repository()], grants=grants))
+    assert "add the resource to `log_groups`" in message

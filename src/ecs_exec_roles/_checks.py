@@ -52,19 +52,25 @@ _FIX_HINTS: tuple[tuple[str, FixHint], ...] = (
 )
 
 
+def _takes(plan: Plan, kind: Kind) -> bool:
+    """Whether the role's owner takes the prop of ``kind`` (the aspect takes none): its
+    messages name no other."""
+    return kind.prop.split("`")[0] in plan.takes
+
+
 def _owner_fix(plan: Plan) -> FixHint:
     """A gap whose kind's prop the role's owner does not take (the aspect takes no resources):
     the grant goes, or the task definition gets a role that names the resource."""
 
     def fix(action: str, resource: str) -> str | None:
         kind = kind_of_action(action)
-        prop = kind.prop.split("`")[0] if kind is not None else ""
-        if prop in plan.takes:
+        if kind is None or _takes(plan, kind):
             return None
+        prop = kind.prop.split("`")[0]
         return (
             f"{plan.owner} allows what the task definitions need, as their containers show it, "
             "and what its options name; remove the grant, or give the task definition a "
-            f"MinimalExecutionRole that names the resource (`{prop or 'a prop'}`)"
+            f"MinimalExecutionRole that names the resource (`{prop}`)"
         )
 
     return fix
@@ -219,8 +225,9 @@ def check_exact_resources(facts: Facts) -> list[Finding]:
             findings.append(
                 Finding(
                     f"{facts.plan.where}: {need.origin} resolves to the ARN {text}, which "
-                    f"{problem}. Name each resource exactly (`{need.kind.prop}`), for example "
-                    "by importing it by its exact name or ARN."
+                    f"{problem}. Name each resource exactly"
+                    + (f" (`{need.kind.prop}`)" if _takes(facts.plan, need.kind) else "")
+                    + ", for example by importing it by its exact name or ARN."
                 )
             )
     return findings
@@ -245,13 +252,15 @@ def check_statement_sizes(facts: Facts) -> list[Finding]:
     for statement, resource, chars in synthesis.oversized:
         need = needs.get(resource.value)
         origin = f" for {_shortened(str(need.origin))}" if need is not None else ""
-        prop = need.kind.prop if need is not None else "the props"
+        through = " through the props"
+        if need is not None:
+            through = f" through `{need.kind.prop}`" if _takes(plan, need.kind) else ""
         findings.append(
             Finding(
                 f"{plan.where}: the statement {statement.sid}{origin} takes {chars} characters "
                 f"with the one resource {flatten(resource.resolved)} (counted as IAM does, "
                 "unresolved parts at their longest), more than a managed policy holds "
-                f"({MANAGED_POLICY_MAX_CHARS}). Make it smaller through `{prop}`"
+                f"({MANAGED_POLICY_MAX_CHARS}). Make it smaller{through}"
                 + (
                     ": fewer or shorter tags."
                     if statement.condition and "Tag" in statement.sid
