@@ -227,3 +227,22 @@ def test_a_task_definition_the_aspect_never_saw_fails_synth_naming_the_order() -
         "definition was made after HardenExecutionRoles visited the app (by an aspect that ran "
         "after it, with @aws-cdk/core:aspectStabilization off)."
     ) in str(raised.value)
+
+
+def test_the_aspects_fix_for_a_region_without_a_known_agent_repository_is_a_construct() -> None:
+    app = cdk.App()
+    region = "ap-southeast-6"
+    stack = cdk.Stack(app, "Far", env=cdk.Environment(account=ACCOUNT, region=region))
+    _task(stack)
+    cdk.Aspects.of(app).add(HardenExecutionRoles(guardduty_runtime_monitoring=True))
+    with pytest.raises(Exception) as raised:
+        app.synth()
+    message = str(raised.value)
+    assert (
+        f"guardduty_runtime_monitoring=True, but the aws-guardduty-agent-fargate repository of "
+        f"region '{region}' is not known to this library"
+    ) in message
+    assert (
+        "Give the task definitions of that region a MinimalExecutionRole with the repository "
+        "from the GuardDuty User Guide in repositories instead"
+    ) in message

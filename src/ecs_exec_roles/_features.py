@@ -224,8 +224,13 @@ def aws_owned_repository_need(
     repository: str,
     mapping_id: str,
     source: str,
+    named_in_props: bool = True,
 ) -> Need:
-    """Pulls from an AWS-owned ECR repository whose account depends on the region."""
+    """Pulls from an AWS-owned ECR repository whose account depends on the region.
+
+    :param named_in_props: whether the role's owner takes ``repositories`` (the aspect does
+        not): what a region the library does not know is fixed with.
+    """
     partition, region, _ = stack_environment(cdk.Stack.of(scope))
     if is_unresolved(region):
         # Environment-agnostic stack: look the account up at deploy time. A region missing
@@ -241,10 +246,16 @@ def aws_owned_repository_need(
     else:
         # The example ARN in the region's own partition (the stack's may be a token).
         shown_partition = partition_of_region(region) or "aws"
+        fix = (
+            "Pass the repository"
+            if named_in_props
+            else "Give the task definitions of that region a MinimalExecutionRole with the "
+            "repository"
+        )
         raise ExecutionRoleError(
             f"{where}: {prop}=True, but the {repository} repository of region {region!r} is "
-            f"not known to this library (it knows {', '.join(sorted(accounts))}). Pass the "
-            f"repository from {source} in repositories instead, for example "
+            f"not known to this library (it knows {', '.join(sorted(accounts))}). {fix} "
+            f"from {source} in repositories instead, for example "
             f"ecr.Repository.from_repository_arn(scope, 'Repo', "
             f"'arn:{shown_partition}:ecr:{region}:<account>:repository/{repository}')."
         )

@@ -52,9 +52,14 @@ __all__ = [
 _SWITCH = "firelens_default_router"
 
 
-def router_image_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
+def router_image_needs(
+    scope: Construct, where: str, enabled: bool, *, named_in_props: bool = True
+) -> list[Need]:
     """Pulls from the AWS-owned aws-for-fluent-bit repository of the stack's region: the image
-    of aws-cdk-lib's default FireLens log router."""
+    of aws-cdk-lib's default FireLens log router.
+
+    :param named_in_props: whether the role's owner takes ``repositories``.
+    """
     if not enabled:
         return []
     return [
@@ -66,6 +71,7 @@ def router_image_needs(scope: Construct, where: str, enabled: bool) -> list[Need
             repository=FLUENT_BIT_REPOSITORY,
             mapping_id="FluentBitImageAccounts",
             source="the aws-for-fluent-bit SSM parameter of the region",
+            named_in_props=named_in_props,
         )
     ]
 
@@ -140,7 +146,11 @@ def observe_default_routers(plan: Plan, usage: RoleUsage) -> Routers | None:
                     )
                 )
     if found.tasks and not asked:
-        found.needs.extend(router_image_needs(usage.owner, plan.where, True))
+        found.needs.extend(
+            router_image_needs(
+                usage.owner, plan.where, True, named_in_props="repositories" in plan.takes
+            )
+        )
     return found
 
 

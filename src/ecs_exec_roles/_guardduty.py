@@ -38,8 +38,13 @@ _AGENT_ACTIONS = frozenset(action.lower() for action in (ECR_TOKEN_ACTION, *ECR_
 _PULLS = frozenset(action.lower() for action in ECR_PULL_ACTIONS)
 
 
-def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
-    """Pulls from the AWS-owned GuardDuty agent repository of the stack's region."""
+def guardduty_needs(
+    scope: Construct, where: str, enabled: bool, *, named_in_props: bool = True
+) -> list[Need]:
+    """Pulls from the AWS-owned GuardDuty agent repository of the stack's region.
+
+    :param named_in_props: whether the role's owner takes ``repositories``.
+    """
     if not enabled:
         return []
     return [
@@ -51,6 +56,7 @@ def guardduty_needs(scope: Construct, where: str, enabled: bool) -> list[Need]:
             repository=GUARDDUTY_AGENT_REPOSITORY,
             mapping_id="GuardDutyAgentAccounts",
             source="the GuardDuty User Guide",
+            named_in_props=named_in_props,
         )
     ]
 

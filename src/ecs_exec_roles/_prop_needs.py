@@ -41,11 +41,18 @@ __all__ = ["add_props", "needs_of_props"]
 
 
 def needs_of_props(
-    scope: Construct, where: str, props: ResourceProps, probe: Probe | None = None
+    scope: Construct,
+    where: str,
+    props: ResourceProps,
+    probe: Probe | None = None,
+    *,
+    named_in_props: bool = True,
 ) -> list[Need]:
     """The needs of one call's checked props, reading (and checking) each CDK object once.
 
     :param probe: reads what an object grants for itself (a SecureString parameter's key).
+    :param named_in_props: whether the role's owner takes ``repositories`` (the aspect does
+        not), for the fix of an AWS-owned repository the library does not know.
     """
     # Checked under their own prop name before they join the log groups written to.
     created = log_group_create_needs(where, props.log_groups_to_create)
@@ -76,8 +83,12 @@ def needs_of_props(
     needs += pull_through_needs(
         scope, props.pull_through_cache_prefixes, props.pull_through_cache_tagging
     )
-    needs += guardduty_needs(scope, where, props.guardduty_runtime_monitoring)
-    needs += router_image_needs(scope, where, props.firelens_default_router)
+    needs += guardduty_needs(
+        scope, where, props.guardduty_runtime_monitoring, named_in_props=named_in_props
+    )
+    needs += router_image_needs(
+        scope, where, props.firelens_default_router, named_in_props=named_in_props
+    )
     needs += container_assets_needs(scope, where, props.container_assets)
     return needs
 
@@ -86,5 +97,8 @@ def add_props(
     plan: Plan, scope: Construct, props: ResourceProps, probe: Probe | None = None
 ) -> None:
     """Add the needs of one call's checked props to ``plan``, and the switches it sets."""
-    plan.add(needs_of_props(scope, plan.where, props, probe), family=props.family)
+    needs = needs_of_props(
+        scope, plan.where, props, probe, named_in_props="repositories" in plan.takes
+    )
+    plan.add(needs, family=props.family)
     plan.switches.update(name for name in switches() if getattr(props, name, False) is True)
