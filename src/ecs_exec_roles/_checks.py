@@ -44,13 +44,6 @@ __all__ = [
     "errors_of",
 ]
 
-# Hints for gaps whose fix is not a prop of the resource's kind, by the prop they name: a role
-# whose owner does not take the prop gets no such hint.
-_FIX_HINTS: tuple[tuple[str, FixHint], ...] = (
-    ("firelens_default_router", router_image_fix),
-    ("container_assets", container_assets_fix),
-)
-
 
 def _takes(plan: Plan, kind: Kind) -> bool:
     """Whether the role's owner takes the prop of ``kind`` (the aspect takes none): its
@@ -173,12 +166,7 @@ class Facts:
 
     @cached_property
     def hints(self) -> tuple[FixHint, ...]:
-        takes = self.plan.takes
-        hints = [hint for prop, hint in _FIX_HINTS if prop in takes]
-        if "registry_credentials" in takes:
-            hints.append(_registry_credentials_fix(self.registry_credentials))
-        if "guardduty_runtime_monitoring" in takes:
-            hints.append(agent_pull_fix(self.plan.owner))
+        hints = [hint(self) for prop, hint in _FIX_HINTS if prop in self.plan.takes]
         return (*hints, _owner_fix(self.plan))
 
     @cached_property
@@ -200,6 +188,15 @@ class Facts:
             hints=self.hints,
         )
 
+
+# Hints for gaps whose fix is not a prop of the resource's kind, by the prop they name, in the
+# order they are tried: a role whose owner does not take the prop gets no such hint.
+_FIX_HINTS: tuple[tuple[str, Callable[[Facts], FixHint]], ...] = (
+    ("firelens_default_router", lambda facts: router_image_fix),
+    ("container_assets", lambda facts: container_assets_fix),
+    ("registry_credentials", lambda facts: _registry_credentials_fix(facts.registry_credentials)),
+    ("guardduty_runtime_monitoring", lambda facts: agent_pull_fix(facts.plan.owner)),
+)
 
 Check = Callable[[Facts], list[Finding]]
 
