@@ -24,6 +24,7 @@ from ecs_exec_roles._aws_repositories import (
     GUARDDUTY_AGENT_ACCOUNTS,
     GUARDDUTY_AGENT_REPOSITORY,
 )
+from ecs_exec_roles._declarations import switches
 from ecs_exec_roles._trust import partition_of_region
 
 ACCOUNT = "123456789012"
@@ -60,13 +61,23 @@ def _regions_by_partition(accounts: dict[str, str]) -> dict[str | None, set[str]
 
 def test_module_exports_the_two_repositories_and_their_accounts() -> None:
     assert sorted(repositories.__all__) == [
+        "AwsOwnedRepository",
+        "FLUENT_BIT",
         "FLUENT_BIT_ACCOUNTS",
         "FLUENT_BIT_REPOSITORY",
+        "GUARDDUTY_AGENT",
         "GUARDDUTY_AGENT_ACCOUNTS",
         "GUARDDUTY_AGENT_REPOSITORY",
     ]
     assert FLUENT_BIT_REPOSITORY == "aws-for-fluent-bit"
     assert GUARDDUTY_AGENT_REPOSITORY == "aws-guardduty-agent-fargate"
+    # Each record holds its repository's name and accounts, and the switch that allows it.
+    for record, repository, accounts in (
+        (repositories.FLUENT_BIT, FLUENT_BIT_REPOSITORY, FLUENT_BIT_ACCOUNTS),
+        (repositories.GUARDDUTY_AGENT, GUARDDUTY_AGENT_REPOSITORY, GUARDDUTY_AGENT_ACCOUNTS),
+    ):
+        assert (record.repository, record.accounts) == (repository, accounts)
+        assert record.prop in switches()
 
 
 @pytest.mark.parametrize(

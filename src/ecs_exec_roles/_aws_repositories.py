@@ -4,12 +4,36 @@ Fargate. A region missing here is named in the props instead."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 __all__ = [
+    "FLUENT_BIT",
     "FLUENT_BIT_ACCOUNTS",
     "FLUENT_BIT_REPOSITORY",
+    "GUARDDUTY_AGENT",
     "GUARDDUTY_AGENT_ACCOUNTS",
     "GUARDDUTY_AGENT_REPOSITORY",
+    "AwsOwnedRepository",
 ]
+
+
+@dataclass(frozen=True)
+class AwsOwnedRepository:
+    """An AWS-owned repository whose account depends on the region, and the switch prop that
+    allows it.
+
+    :param mapping_id: the id of the CfnMapping of its accounts in an environment-agnostic
+        stack.
+    :param source: where its accounts are published, for a region missing here.
+    """
+
+    prop: str
+    repository: str
+    accounts: Mapping[str, str]
+    mapping_id: str
+    source: str
+
 
 # AWS accounts whose ECR repository "aws-for-fluent-bit" holds the AWS for Fluent Bit image
 # that aws-cdk-lib's default FireLens log router pulls (through the public SSM parameter
@@ -90,3 +114,18 @@ GUARDDUTY_AGENT_ACCOUNTS = {
     "ap-east-2": "259886477082",
 }
 GUARDDUTY_AGENT_REPOSITORY = "aws-guardduty-agent-fargate"
+
+FLUENT_BIT = AwsOwnedRepository(
+    "firelens_default_router",
+    FLUENT_BIT_REPOSITORY,
+    FLUENT_BIT_ACCOUNTS,
+    "FluentBitImageAccounts",
+    "the aws-for-fluent-bit SSM parameter of the region",
+)
+GUARDDUTY_AGENT = AwsOwnedRepository(
+    "guardduty_runtime_monitoring",
+    GUARDDUTY_AGENT_REPOSITORY,
+    GUARDDUTY_AGENT_ACCOUNTS,
+    "GuardDutyAgentAccounts",
+    "the GuardDuty User Guide",
+)

@@ -9,7 +9,7 @@ objects it reads and returns the needs they imply; the statements for them are b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
+from ._aws_repositories import AwsOwnedRepository
 from ._cfn import flatten, is_unresolved
 from ._errors import ExecutionRoleError
 from ._kinds import Kind
@@ -218,12 +219,8 @@ def pull_through_needs(scope: Construct, prefixes: Sequence[str], tagging: bool)
 def aws_owned_repository_need(
     scope: Construct,
     where: str,
+    owned: AwsOwnedRepository,
     *,
-    prop: str,
-    accounts: Mapping[str, str],
-    repository: str,
-    mapping_id: str,
-    source: str,
     named_in_props: bool = True,
 ) -> Need:
     """Pulls from an AWS-owned ECR repository whose account depends on the region.
@@ -231,13 +228,14 @@ def aws_owned_repository_need(
     :param named_in_props: whether the role's owner takes ``repositories`` (the aspect does
         not): what a region the library does not know is fixed with.
     """
+    prop, repository, accounts, source = owned.prop, owned.repository, owned.accounts, owned.source
     partition, region, _ = stack_environment(cdk.Stack.of(scope))
     if is_unresolved(region):
         # Environment-agnostic stack: look the account up at deploy time. A region missing
         # from the mapping fails the deployment rather than granting anything broader.
         mapping = cdk.CfnMapping(
             scope,
-            mapping_id,
+            owned.mapping_id,
             mapping={name: {"account": account} for name, account in accounts.items()},
         )
         account = mapping.find_in_map(region, "account")

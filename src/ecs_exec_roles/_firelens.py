@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_cdk import aws_logs as logs
 
-from ._aws_repositories import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY
+from ._aws_repositories import FLUENT_BIT
 from ._cdk_internals import FIRELENS_LOG_GROUP_ID
 from ._features import aws_owned_repository_need
 from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
@@ -49,7 +49,7 @@ __all__ = [
 
 
 # The prop that asks a role to cover the default routers without deriving.
-_SWITCH = "firelens_default_router"
+_SWITCH = FLUENT_BIT.prop
 
 
 def router_image_needs(
@@ -62,18 +62,7 @@ def router_image_needs(
     """
     if not enabled:
         return []
-    return [
-        aws_owned_repository_need(
-            scope,
-            where,
-            prop=_SWITCH,
-            accounts=FLUENT_BIT_ACCOUNTS,
-            repository=FLUENT_BIT_REPOSITORY,
-            mapping_id="FluentBitImageAccounts",
-            source="the aws-for-fluent-bit SSM parameter of the region",
-            named_in_props=named_in_props,
-        )
-    ]
+    return [aws_owned_repository_need(scope, where, FLUENT_BIT, named_in_props=named_in_props)]
 
 
 @dataclass

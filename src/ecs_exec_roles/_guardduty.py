@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._aws_repositories import GUARDDUTY_AGENT_ACCOUNTS, GUARDDUTY_AGENT_REPOSITORY
+from ._aws_repositories import GUARDDUTY_AGENT
 from ._features import aws_owned_repository_need
 from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["AgentPulls", "agent_pull_fix", "guardduty_needs", "observe_agent_pulls"]
 
 # The prop that allows the agent's repository.
-_SWITCH = "guardduty_runtime_monitoring"
+_SWITCH = GUARDDUTY_AGENT.prop
 # What an agent's grant holds: the ECR token and pulls, nothing else.
 _AGENT_ACTIONS = frozenset(action.lower() for action in (ECR_TOKEN_ACTION, *ECR_PULL_ACTIONS))
 _PULLS = frozenset(action.lower() for action in ECR_PULL_ACTIONS)
@@ -47,18 +47,7 @@ def guardduty_needs(
     """
     if not enabled:
         return []
-    return [
-        aws_owned_repository_need(
-            scope,
-            where,
-            prop=_SWITCH,
-            accounts=GUARDDUTY_AGENT_ACCOUNTS,
-            repository=GUARDDUTY_AGENT_REPOSITORY,
-            mapping_id="GuardDutyAgentAccounts",
-            source="the GuardDuty User Guide",
-            named_in_props=named_in_props,
-        )
-    ]
+    return [aws_owned_repository_need(scope, where, GUARDDUTY_AGENT, named_in_props=named_in_props)]
 
 
 class AgentPulls:
