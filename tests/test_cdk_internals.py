@@ -23,6 +23,7 @@ from ecs_exec_roles._cdk_internals import (
     AUTOMATIC_ROLE_ID,
     DEFAULT_POLICY_ID,
     FIRELENS_LOG_GROUP_ID,
+    cfn_properties,
     granting_context,
     identity,
     is_proxy_of,
@@ -143,3 +144,20 @@ def test_our_role_is_not_where_aws_cdk_lib_puts_its_own() -> None:
     task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role)
     task.add_container("app", image=ecs.ContainerImage.from_registry("nginx"))
     assert task.node.try_find_child(AUTOMATIC_ROLE_ID) is None
+
+
+# -- cfn_properties: an L1's protected cfnProperties ---------------------------------------------
+
+
+def test_an_l1s_properties_hold_its_references_as_the_template_will() -> None:
+    stack = cdk.Stack(cdk.App(), "S")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role, task_role=role)
+    task.add_container("app", image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"))
+    resolved = stack.resolve(cfn_properties(task.node.default_child))
+    arn = stack.resolve(role.role_arn)
+    assert resolved["executionRoleArn"] == arn
+    assert resolved["taskRoleArn"] == arn
+    assert resolved["containerDefinitions"][0]["image"] == "public.ecr.aws/x/y:1"
+    cfn_role = role.node.default_child
+    assert stack.resolve(cfn_properties(cfn_role))["assumeRolePolicyDocument"]["Statement"]

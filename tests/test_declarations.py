@@ -147,6 +147,7 @@ _ROLE_VALUES = {
     "trust_conditions": True,
     "trust_all_regions": True,
     "max_managed_policies": 7,
+    "app_roles": False,
 }
 
 

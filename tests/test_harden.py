@@ -227,27 +227,6 @@ def test_an_app_is_hardened_in_place(name: str) -> None:
         assert after["Resources"][logical_id] == before["Resources"][logical_id], logical_id
 
 
-def test_a_role_the_app_made_is_left_byte_identical_with_a_warning() -> None:
-    def build(stack: cdk.Stack) -> None:
-        role = iam.Role(stack, "Made", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
-        task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role)
-        task.add_container("app", image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"))
-        task.add_to_execution_role_policy(
-            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
-        )
-
-    assert _synth(build, harden=True) == _synth(build, harden=False)
-    app = cdk.App()
-    stack = cdk.Stack(app, "S", env=ENV)
-    build(stack)
-    cdk.Aspects.of(app).add(HardenExecutionRoles())
-    warnings = cdk.assertions.Annotations.from_stack(stack).find_warning(
-        "/S/Task", cdk.assertions.Match.string_like_regexp("made by the app")
-    )
-    assert len(warnings) == 1
-    assert "MinimalExecutionRole" in str(warnings[0].entry.data)
-
-
 def test_roles_of_the_library_and_task_definitions_outside_the_scope_are_untouched() -> None:
     def build(app: cdk.App) -> tuple[cdk.Stack, cdk.Stack]:
         hardened = cdk.Stack(app, "Hardened", env=ENV)

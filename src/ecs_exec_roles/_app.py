@@ -45,10 +45,17 @@ class AppState:
     #: The HardenExecutionRoles aspects added to each scope, by the scope's identity
     #: (``_aspect_reach``).
     harden_aspects: dict[object, list[Any]] = field(default_factory=dict)
+    #: The app's ``iam.Role`` constructs by their ARN token, once an imported execution role
+    #: was met (``_app_roles``).
+    app_roles_by_arn: dict[str, Any] | None = None
+    #: The resources of each stage with their properties resolved, by the stage's identity,
+    #: while hardened roles are being built (``_app_roles``).
+    app_role_scans: dict[object, Any] = field(default_factory=dict)
 
     def forget_scan(self) -> None:
         """The app may have changed (a finalizer ran): look again when asked."""
         self.task_index = None
+        self.app_role_scans.clear()
 
     def each_role_stack(self) -> list[Any]:
         """The execution roles of every stack that has some (``_lifecycle.StackRoles``)."""

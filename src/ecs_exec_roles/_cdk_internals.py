@@ -12,6 +12,10 @@ one fails a test instead of changing the library's output unseen.
   while it grants the execution role, read from the Python frames of aws-cdk-lib's generated
   bindings. aws-cdk-lib's grants (``repository.grant_pull(role)``, the secrets of a
   container) name the grantee only, and no public API tells which task definition asked.
+- :func:`cfn_properties`: an L1 resource's properties as its constructor and setters hold them
+  (the protected ``cfnProperties`` jsii hands Python as ``_cfn_properties``), which the app's
+  templates are made of: one way to read every resource's references to a role before
+  synthesis.
 - The construct IDs aws-cdk-lib gives what it makes for a task definition: its execution role
   (:data:`AUTOMATIC_ROLE_ID`), that role's policy (:data:`DEFAULT_POLICY_ID`), and the log
   group of its default FireLens router (:data:`FIRELENS_LOG_GROUP_ID`).
@@ -32,6 +36,7 @@ __all__ = [
     "AUTOMATIC_ROLE_ID",
     "DEFAULT_POLICY_ID",
     "FIRELENS_LOG_GROUP_ID",
+    "cfn_properties",
     "granting_context",
     "identity",
     "is_proxy_of",
@@ -85,6 +90,13 @@ def is_proxy_of(value: Any, interface: type) -> bool:
 def _proxy(interface: type) -> type:
     proxy: type = jsii.proxy_for(interface)
     return proxy
+
+
+def cfn_properties(resource: Any) -> Any:
+    """The properties of an L1 resource (``cdk.CfnResource``), unresolved, keyed as its
+    constructor takes them (``executionRoleArn``). Overrides (``add_property_override``) are
+    not among them."""
+    return resource._cfn_properties
 
 
 def granting_context(depth: int = 2) -> tuple[ecs.TaskDefinition | None, Any]:

@@ -238,6 +238,18 @@ PROPS: dict[str, Prop] = {
             "regions. Default: - ``False``, the stack's region.",
         ),
         Prop(
+            "app_roles",
+            "bool",
+            True,
+            "also harden each ``iam.Role`` the app made and passes as ``execution_role`` (the "
+            "object, or its ARN), when its templates use it only as an execution role: its "
+            "policies and managed policies (``AmazonECSTaskExecutionRolePolicy``) replaced by "
+            "derived ones, trust conditions added. A role with another use (a task role, "
+            "another service, another principal in its trust) is left as it is, with a warning "
+            "naming the use. Default: - ``True``; ``False`` leaves every role the app made as "
+            "it is.",
+        ),
+        Prop(
             "max_managed_policies",
             "int",
             DEFAULT_MAX_MANAGED_POLICIES,

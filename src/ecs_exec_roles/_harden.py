@@ -1,4 +1,5 @@
-"""HardenExecutionRoles: aws-cdk-lib's automatic execution roles rewritten in place.
+"""HardenExecutionRoles: the execution roles aws-cdk-lib made, and those the app made, rewritten
+in place.
 
 A task definition given no ``execution_role`` makes its own (``<task>/ExecutionRole``, a plain
 ``iam.Role``) the first time a container needs one, and aws-cdk-lib's grants for the task go
@@ -12,6 +13,10 @@ Nothing in aws-cdk-lib depends on an execution role's ``DefaultPolicy`` by itsel
 that depends on its task definition (the ``CODE_DEPLOY`` controller) depends on everything
 under it, the new policies included, since they are created under the role. What depends on
 the ``DefaultPolicy`` construct (a grant's ``policy_dependable``) depends on the new policies.
+
+An ``iam.Role`` the app made and passes as ``execution_role`` is hardened the same way when its
+templates use it only as an execution role (``_app_roles`` reads them), its policies of every
+kind replaced; a role with another use is left as it is, with a warning naming that use.
 """
 
 from __future__ import annotations
@@ -29,7 +34,21 @@ from constructs import Dependable, IConstruct
 
 from ._after_aspects import after_aspects
 from ._app import stack_state
-from ._aspect_reach import ASPECT_NAME, check_reach, nearest_settings, register_aspect, settings_of
+from ._app_roles import (
+    AppRoleUses,
+    app_role_of,
+    kept_as_grants,
+    replace_app_role_policies,
+    uses_of,
+)
+from ._aspect_reach import (
+    ASPECT_NAME,
+    AspectSettings,
+    check_reach,
+    nearest_settings,
+    register_aspect,
+    settings_of,
+)
 from ._cdk_internals import AUTOMATIC_ROLE_ID, DEFAULT_POLICY_ID, identity
 from ._declarations import DEFAULT_MAX_MANAGED_POLICIES, PROPS, props_taken
 from ._lifecycle import RoleEntry, StackRoles
@@ -52,9 +71,10 @@ class HardenExecutionRoles:
     logical ID), with ``aws:SourceArn`` / ``aws:SourceAccount`` conditions on its trust policy
     and, instead of its ``DefaultPolicy``, customer-managed policies allowing exactly what the
     task definition needs. Whatever the ``DefaultPolicy`` held that ECS never calls fails
-    synth, naming it. A role the app made itself is left as it is, with a warning naming the
-    construct to use; the roles of this library, and task definitions outside the scope, are
-    not touched.
+    synth, naming it. An ``iam.Role`` the app made and uses only as an execution role is
+    hardened the same way, its own policies and managed policies replaced (``app_roles``); one
+    with another use is left as it is, with a warning naming that use. The roles of this
+    library, and task definitions outside the scope, are not touched.
 
     The options of the aspect added nearest to a task definition apply to it (one on a stack
     over one on the app); two with different options on the same scope fail synth, naming
@@ -72,6 +92,13 @@ class HardenExecutionRoles:
         Default: - no pull-through cache.
     :param pull_through_cache_tagging: also allow ``ecr:TagResource`` there, for a repository
         creation template that tags. Default: - ``False``.
+    :param app_roles: also harden each ``iam.Role`` the app made and passes as
+        ``execution_role`` (the object, or its ARN), when its templates use it only as an
+        execution role: its policies and managed policies (``AmazonECSTaskExecutionRolePolicy``)
+        replaced by derived ones, trust conditions added. A role with another use (a task
+        role, another service, another principal in its trust) is left as it is, with a
+        warning naming the use. Default: - ``True``; ``False`` leaves every role the app made
+        as it is.
     """
 
     def __init__(
@@ -82,6 +109,7 @@ class HardenExecutionRoles:
         guardduty_runtime_monitoring: bool = False,
         pull_through_cache_prefixes: Sequence[str] | None = None,
         pull_through_cache_tagging: bool = False,
+        app_roles: bool = True,
     ) -> None:
         options = RoleOptions.checked(
             ASPECT_NAME,
@@ -92,6 +120,7 @@ class HardenExecutionRoles:
             trust_conditions=trust_conditions,
             trust_all_regions=trust_all_regions,
             max_managed_policies=DEFAULT_MAX_MANAGED_POLICIES,
+            app_roles=app_roles,
         )
         props = ResourceProps.checked(
             ASPECT_NAME,
@@ -110,6 +139,7 @@ class HardenExecutionRoles:
             "guardduty_runtime_monitoring": props.guardduty_runtime_monitoring,
             "pull_through_cache_prefixes": list(props.pull_through_cache_prefixes) or None,
             "pull_through_cache_tagging": props.pull_through_cache_tagging,
+            "app_roles": options.app_roles,
         }
         shown = [f"{k}={v!r}" for k, v in given.items() if v != PROPS[k].default]
         return f"{ASPECT_NAME}({', '.join(shown)})"
@@ -129,8 +159,9 @@ class HardenExecutionRoles:
 
 
 def harden(task: ecs.TaskDefinition) -> None:
-    """Harden the execution role aws-cdk-lib made for ``task`` (once), with the options of the
-    aspect nearest to it, or warn of one the app made."""
+    """Harden ``task``'s execution role (once) with the options of the aspect nearest to it:
+    the role aws-cdk-lib made for it, or one the app made (``_app_roles``); warn of one that
+    stays as it is."""
     role = own_role(task.execution_role)
     if role is None:
         # aws-cdk-lib adds its default FireLens log router, and the role it needs, when it
@@ -142,77 +173,133 @@ def harden(task: ecs.TaskDefinition) -> None:
     if role is None or isinstance(role, RecordingRole):
         return
     automatic = task.node.try_find_child(AUTOMATIC_ROLE_ID)
-    if not isinstance(automatic, iam.Role) or str(automatic.role_arn) != str(role.role_arn):
-        _warn_made_by_the_app(task, role)
+    if isinstance(automatic, iam.Role) and str(automatic.role_arn) == str(role.role_arn):
+        registry = StackRoles.of(task.stack)
+        path = str(automatic.node.path)
+        if path not in registry.adopted:
+            registry.adopted.add(path)
+            settings = nearest_settings(task)
+            if settings is not None:
+                _harden_role(task, automatic, path, settings, None, registry)
         return
-    registry = StackRoles.of(task.stack)
-    path = str(automatic.node.path)
+    _harden_made_by_app(task, role)
+
+
+def _harden_made_by_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
+    """Harden the role the app made that ``task`` uses (once), or warn why it stays."""
+    app = stack_state(task.stack).app
+    made = app_role_of(app, role)
+    if made is None:
+        _warn(
+            task,
+            "execution-role-outside-the-app",
+            f"its execution role {role.node.path} is imported, not made in this app, so "
+            f"{ASPECT_NAME} leaves it as it is. Narrow it where it is made, or pass an "
+            "ecs_exec_roles.MinimalExecutionRole (or its `role`) as execution_role.",
+        )
+        return
+    registry = StackRoles.of(made.stack)
+    path = str(made.node.path)
     if path in registry.adopted:
         return
     registry.adopted.add(path)
-    settings = nearest_settings(task)
+    settings = nearest_settings(made)
     if settings is None:
+        _warn(
+            task,
+            "execution-role-made-by-the-app",
+            f"its execution role {path}, made by the app, is outside every scope "
+            f"{ASPECT_NAME} was added to, so it is left as it is. Add the aspect to a scope "
+            "that holds the role (the app, or the role's stack).",
+        )
         return
+    if not settings.options.app_roles:
+        _warn(
+            task,
+            "execution-role-made-by-the-app",
+            f"its execution role {path} was made by the app, and {ASPECT_NAME}(app_roles=False) "
+            "leaves it as it is. Use ecs_exec_roles.MinimalExecutionRole (one task family) or "
+            "SharedExecutionRole (several) and pass it (or its `role`) as execution_role.",
+        )
+        return
+    uses = uses_of(app, made)
+    if uses.others:
+        _warn(
+            task,
+            "execution-role-used-otherwise",
+            f"its execution role {path}, made by the app, is also {'; '.join(uses.others)}, so "
+            f"{ASPECT_NAME} leaves it as it is (narrowing it would take from that use what it "
+            "needs). Give the task definition an execution role of its own.",
+        )
+        return
+    _harden_role(task, made, path, settings, uses, registry)
+
+
+def _harden_role(
+    task: ecs.TaskDefinition,
+    role: iam.Role,
+    path: str,
+    settings: AspectSettings,
+    uses: AppRoleUses | None,
+    registry: StackRoles,
+) -> None:
+    """Put the trust conditions on ``role``'s trust policy and register it to get the derived
+    policies (built with the stack's other hardened roles, ``_adopt``)."""
     options, props = settings.options, settings.props
-    adopted = AdoptedRole(automatic, task, path)
-    cfn_role = automatic.node.default_child
+    adopted = AdoptedRole(role, task, path, uses)
+    cfn_role = role.node.default_child
     principal = registry.principal(options.trust_conditions, options.trust_all_regions)
     cfn_role.assume_role_policy_document = trust_document(principal)  # type: ignore[union-attr]
     plan = Plan(path, options)
     plan.derive = True
     plan.owner, plan.takes = ASPECT_NAME, props_taken(HardenExecutionRoles)
-    add_props(plan, automatic, props)
-    entry = RoleEntry(plan, adopted, automatic, automatic, f"{path}/Resource")
+    add_props(plan, role, props)
+    entry = RoleEntry(plan, adopted, role, role, f"{path}/Resource")
     registry.register(entry, finalizer=False)
     registry.adopting.append((adopted, entry))
     if len(registry.adopting) == 1:
         # Built after the app's aspects visited the task definitions (``visit``), once the
         # stage's other hardening work has registered its roles: the stack's roles are then
         # built together (one resolve for all their values).
-        after_aspects(stack_state(task.stack), functools.partial(_adopt, registry), last=True)
+        after_aspects(stack_state(role.stack), functools.partial(_adopt, registry), last=True)
 
 
 def _adopt(registry: StackRoles) -> None:
-    """Build the policies of the roles registered for hardening, and let each replace its
-    role's ``DefaultPolicy``."""
+    """Build the policies of the roles registered for hardening, and let them replace what
+    reached each role before."""
     registry.finalize()
     for adopted, entry in registry.adopting:
-        adopted.replace_default_policy(entry.policies)
+        adopted.replace_policies(entry.policies)
     registry.adopting.clear()
 
 
-def _warn_made_by_the_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
-    if not isinstance(role, iam.Role):
-        # Imported by ARN or name: its policies are where it is made, in another app or by
-        # hand; nothing here can narrow them.
-        cdk.Annotations.of(task).add_warning_v2(
-            "ecs-exec-roles:execution-role-outside-the-app",
-            f"{task.node.path}: its execution role {role.node.path} is imported, not made in "
-            "this app, so HardenExecutionRoles leaves it as it is. Narrow it where it is made, "
-            "or pass an ecs_exec_roles.MinimalExecutionRole (or its `role`) as execution_role.",
-        )
-        return
-    cdk.Annotations.of(task).add_warning_v2(
-        "ecs-exec-roles:execution-role-made-by-the-app",
-        f"{task.node.path}: its execution role was made by the app, so HardenExecutionRoles "
-        "leaves it as it is. Use ecs_exec_roles.MinimalExecutionRole (one task family) or "
-        "SharedExecutionRole (several) and pass it (or its `role`) as execution_role.",
-    )
+def _warn(task: ecs.TaskDefinition, code: str, text: str) -> None:
+    cdk.Annotations.of(task).add_warning_v2(f"ecs-exec-roles:{code}", f"{task.node.path}: {text}")
 
 
 class AdoptedRole:
-    """A role aws-cdk-lib made for a task definition, read as the lifecycle reads a recording
-    role: its grants are the statements of its ``DefaultPolicy``."""
+    """A role the aspect hardens, read as the lifecycle reads a recording role: its grants are
+    the statements of its ``DefaultPolicy`` (for a role the app made, those and its other
+    policies' statements that name no action ECS calls; the rest is what the derived policies
+    replace)."""
 
-    def __init__(self, role: iam.Role, task: ecs.TaskDefinition, path: str) -> None:
+    def __init__(
+        self, role: iam.Role, task: ecs.TaskDefinition, path: str, uses: AppRoleUses | None
+    ) -> None:
         self.role = role
         self.task = task
         #: The role's construct path: a task definition names this role object itself (not
         #: a wrapper with the same ARN) when its execution role has this path.
         self.path = path
+        #: What the app's templates do with a role the app made (``None``: aws-cdk-lib's).
+        self.uses = uses
+        #: Whether a task definition reaches the role through any object with its ARN: the
+        #: policies reaching a role the app made are all replaced, whichever object they
+        #: were granted to.
+        self.reached_by_arn = uses is not None
         self._policy: iam.Policy | None = None
         self._grants: list[RecordedGrant] = []
-        self._statement_count = 0
+        self._statement_count = -1
         self._role_arn: str | None = None
         self._role_name: str | None = None
 
@@ -233,11 +320,12 @@ class AdoptedRole:
         """The statements aws-cdk-lib (or the app) granted the role, read again when more
         were added."""
         policy = self._default_policy()
-        if policy is None:
-            return self._grants
-        count = policy.document.statement_count
+        count = policy.document.statement_count if policy is not None else 0
         if count != self._statement_count:
-            statements = policy.document.to_json().get("Statement", [])
+            statements = policy.document.to_json().get("Statement", []) if policy else []
+            if self.uses is not None:
+                default = policy.node.default_child if policy is not None else None
+                statements = [*kept_as_grants(statements), *self.uses.grants(without=default)]
             self._grants = [
                 RecordedGrant(iam.PolicyStatement.from_json(statement), self.task, self.task)
                 for statement in statements
@@ -254,7 +342,8 @@ class AdoptedRole:
     @property
     def attached_managed_policies(self) -> Sequence[Any]:
         # The role's own resource may name managed policies (add_managed_policy, an escape
-        # hatch): the verification of the templates finds them there.
+        # hatch): the verification of the templates finds them there; a role the app made
+        # has them replaced.
         return ()
 
     @contextmanager
@@ -262,22 +351,29 @@ class AdoptedRole:
         # Grants land in the role's DefaultPolicy, attributed to its task definition.
         yield
 
-    def replace_default_policy(self, policies: Sequence[iam.ManagedPolicy]) -> None:
+    def replace_policies(self, policies: Sequence[iam.ManagedPolicy]) -> None:
         """Remove the ``DefaultPolicy``'s ``AWS::IAM::Policy`` resource, and let the construct
         stand for ``policies``: what depends on it (a grant's ``policy_dependable``, a
-        dependency added by the app) depends on them instead."""
+        dependency added by the app) depends on them instead. For a role the app made, detach
+        every other policy too (``_app_roles``)."""
         policy = self._default_policy()
-        if policy is None:
-            return
-        policy.node.try_remove_child("Resource")
-        if policies:
-            Dependable.implement(policy, _DependencyRoots(policies))
+        if policy is not None:
+            _remove(policy, policies)
+        if self.uses is not None:
+            replace_app_role_policies(self.uses, policies, _remove)
 
     def _default_policy(self) -> iam.Policy | None:
         if self._policy is None:
             found = self.role.node.try_find_child(DEFAULT_POLICY_ID)
             self._policy = found if isinstance(found, iam.Policy) else None
         return self._policy
+
+
+def _remove(policy: IConstruct, policies: Sequence[iam.ManagedPolicy]) -> None:
+    """Remove ``policy``'s resource and let the construct stand for ``policies``."""
+    policy.node.try_remove_child("Resource")
+    if policies:
+        Dependable.implement(policy, _DependencyRoots(policies))
 
 
 class _DependencyRoots(Dependable):

@@ -118,6 +118,8 @@ class RoleOptions:
     trust_all_regions: bool
     max_managed_policies: int
     derive: bool = True
+    #: HardenExecutionRoles only: whether roles the app made are hardened too.
+    app_roles: bool = True
 
     @classmethod
     def checked(
@@ -132,6 +134,7 @@ class RoleOptions:
         trust_all_regions: bool,
         max_managed_policies: int,
         derive: bool = True,
+        app_roles: bool = True,
     ) -> RoleOptions:
         _check_role_name(where, role_name)
         _check_role_path(where, path)
@@ -141,6 +144,7 @@ class RoleOptions:
             ("trust_conditions", trust_conditions),
             ("trust_all_regions", trust_all_regions),
             ("derive", derive),
+            ("app_roles", app_roles),
         ):
             check_switch(where, prop, value)
         if trust_all_regions and not trust_conditions:
@@ -167,6 +171,7 @@ class RoleOptions:
             trust_all_regions,
             max_managed_policies,
             derive,
+            app_roles,
         )
 
 

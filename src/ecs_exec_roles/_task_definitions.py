@@ -52,6 +52,9 @@ class IndexedTask:
         ``iam.Role.from_role_arn``), whose grants never reach it."""
         if self.is_l1 or isinstance(self.execution_role, RecordingRole):
             return True
+        if getattr(role, "reached_by_arn", False):
+            # A role the app made, hardened: every policy reaching it is replaced.
+            return True
         # A role aws-cdk-lib made (``_harden``): the same object has the same path.
         path = getattr(role, "path", None)
         return isinstance(path, str) and str(self.execution_role.node.path) == path
