@@ -17,6 +17,9 @@
 - ``nightly``, in the stage ``Staging`` (as a deployment pipeline has them): another task
   definition on aws-cdk-lib's role, hardened by :class:`HardenExecutionRoles` added inside the
   stage (an aspect on the app does not reach into a stage).
+- ``cleanup``, in the same stage: a task definition on an ``iam.Role`` the app made with the
+  AWS managed ``AmazonECSTaskExecutionRolePolicy``, as many apps have it, hardened by the same
+  aspect (it is used only as an execution role).
 
 The secrets and log groups are encrypted with a customer managed key, so the roles also show
 ``kms:Decrypt`` through Secrets Manager. The app synthesizes without Docker and without an
@@ -401,7 +404,8 @@ class ExampleStack(cdk.Stack):
 
 class JobsStage(cdk.Stage):
     """A stage of a deployment pipeline with a nightly job's task definition, written the
-    aws-cdk-lib way and hardened by the aspect added inside the stage."""
+    aws-cdk-lib way, and a cleanup job's on a role the app made with the AWS managed policy:
+    both hardened by the aspect added inside the stage."""
 
     def __init__(self, scope: Construct, id: str, *, env: cdk.Environment | None = None) -> None:
         super().__init__(scope, id, env=env)
@@ -413,6 +417,26 @@ class JobsStage(cdk.Stage):
             image=ecs.ContainerImage.from_ecr_repository(nightly.repository, tag="1.0.0"),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="nightly", log_group=nightly.log_group),
             secrets={"DB": ecs.Secret.from_secrets_manager(nightly.secret)},
+        )
+        # A role made by hand, as many apps have one: the aspect replaces the AWS managed
+        # policy (ECR and logs on *) with what the cleanup task needs.
+        cleanup_role = iam.Role(
+            stack,
+            "CleanupExecutionRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonECSTaskExecutionRolePolicy"
+                )
+            ],
+        )
+        cleanup = ecs.FargateTaskDefinition(
+            stack, "CleanupTask", cpu=256, memory_limit_mib=512, execution_role=cleanup_role
+        )
+        cleanup.add_container(
+            "cleanup",
+            image=ecs.ContainerImage.from_ecr_repository(nightly.repository, tag="1.0.0"),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="cleanup", log_group=nightly.log_group),
         )
         cdk.Aspects.of(self).add(HardenExecutionRoles())
 

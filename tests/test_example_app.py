@@ -362,3 +362,18 @@ def test_the_stages_task_definition_is_hardened_by_the_aspect_inside_the_stage()
     assert statements["EcrImagePull"]["Resource"] == {"Fn::GetAtt": [repository, "Arn"]}
     logs_write = json.dumps(statements["LogsWrite"]["Resource"])
     assert ':log-stream:nightly/*"' in logs_write
+
+    # The role the app made for the cleanup job: its AWS managed policy is replaced.
+    cleanup_id, cleanup = roles["Jobs/CleanupExecutionRole/Resource"]
+    assert cleanup_id == logical_id(stack, "CleanupExecutionRole/Resource")
+    assert_trust_has_conditions(cleanup)
+    assert "ManagedPolicyArns" not in cleanup
+    (policy,) = [
+        properties
+        for _, properties in by_path(template, "AWS::IAM::ManagedPolicy").values()
+        if properties["Roles"] == [{"Ref": cleanup_id}]
+    ]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert list(statements) == ["EcrAuthorizationToken", "EcrImagePull", "LogsWrite"]
+    assert statements["EcrImagePull"]["Resource"] == {"Fn::GetAtt": [repository, "Arn"]}
+    assert ':log-stream:cleanup/*"' in json.dumps(statements["LogsWrite"]["Resource"])

@@ -193,6 +193,13 @@ def test_example_app_has_no_open_findings(tmp_path: Path) -> None:
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
             "<AWS::AccountId>:log-group:<NightlyLogsA5B0A4EC>:log-stream:nightly/*]",
         ),
+        # The cleanup task's role the app made, hardened by the same aspect: the same two.
+        ("CleanupExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
+        (
+            "CleanupExecutionRole",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            "<AWS::AccountId>:log-group:<NightlyLogsA5B0A4EC>:log-stream:cleanup/*]",
+        ),
     } | {
         (path.split("/")[0], finding.split("::", 1)[1])
         for path, (_, findings) in example._STORE_INFRASTRUCTURE_FINDINGS.items()
