@@ -143,7 +143,7 @@ def gathered() -> Gathered:
 
     values = StackValues(service.resolve, service.url_suffix, lambda name: f"pattern:{name}")
     roles = [(construct.role, construct), (granted, service), (idle, other), (rendering, service)]
-    usages = gather_usages(service, cast(Any, roles), tasks_of, values)
+    usages = gather_usages(service, [], cast(Any, roles), tasks_of, values)
     return Gathered(
         service,
         other,

@@ -37,6 +37,9 @@ class AppState:
     task_index: Any = None
     #: The secrets of the app and those imported into it, from the same look.
     secrets: list[Any] = field(default_factory=list)
+    #: The app's ECS services (``CfnService``, an L2's or an L1) and their stacks (``None``:
+    #: not known from the walk), from the same look.
+    services: list[Any] = field(default_factory=list)
     #: Whether the verification of the synthesized templates is registered with the app.
     verification_registered: bool = False
     #: The work waiting for the aspects of each stage, by the stage's identity

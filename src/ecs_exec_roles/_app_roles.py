@@ -11,6 +11,8 @@ properties, resolved in its stack, once per stage) and every reference to the ro
 - a policy that names it in ``Roles`` (inline ``Policies`` and ``ManagedPolicyArns`` on the role
   itself, ``iam.Policy``, ``iam.ManagedPolicy``): replaced by the derived policies;
 - a policy statement naming it (``iam:PassRole`` for a scheduler, a resource policy): no use;
+- an EventBridge rule's ECS target that runs a task definition with it (a RunTask override,
+  ``_overrides``): a use as execution role;
 - anything else (a task role, a Lambda function's role, a trust policy of the role that admits
   another principal, a Batch job definition, a rule's input, a nested stack's parameter): the
   role is left as it is, and the warning names that use.
@@ -28,6 +30,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 
 from ._app import AppState, stack_state
@@ -257,6 +260,10 @@ def _place(
             return
         if top == "policyDocument":
             return
+    if isinstance(resource, events.CfnRule) and _runs_a_task(properties, where):
+        # A rule that runs a task definition with the role as its execution role (a RunTask
+        # override): a use as execution role, which derivation reads (``_overrides``).
+        return
     if isinstance(resource, iam.CfnRole):
         if top == "policies":
             return
@@ -268,6 +275,13 @@ def _place(
     else:
         kind = str(resource.cfn_resource_type)
     uses.others.append(f"named in {_key(top)} of {kind} {path}")
+
+
+def _runs_a_task(properties: dict[str, Any], where: list[Any]) -> bool:
+    if len(where) < 3 or where[0] != "targets" or where[2] != "input":
+        return False
+    target = properties["targets"][where[1]]
+    return isinstance(target, dict) and isinstance(target.get("ecsParameters"), dict)
 
 
 def _key(name: Any) -> str:

@@ -114,8 +114,9 @@ def container_needs(context: DeriveContext) -> tuple[list[Need], list[Stream]]:
             found.extend(_image_needs(context, image, source(image.container)))
         for file in read.files:
             found.extend(_file_needs(context, file, source(file.container)))
-        if view.entry.is_l1:
-            # aws-cdk-lib grants nothing for an L1 task definition's secrets.
+        if view.entry.is_l1 or view.entry.override:
+            # aws-cdk-lib grants nothing for an L1 task definition's secrets, nor a role that
+            # a rule runs a task definition with (its grants go to the task's own role).
             for secret in read.secrets:
                 found.extend(_secret_needs(context, secret, source(secret.container)))
         needs.extend(replace(need, home=view.home) for need in found)
@@ -153,7 +154,10 @@ class _Source:
         return ContainerOrigin(self.task, self.name)
 
     def container_object(self) -> Any:
-        """The container's CDK object; ``None`` for an L1 task definition, which has none."""
+        """The container's CDK object; ``None`` for an L1 task definition, which has none,
+        and for a container ECS adds (a Service Connect proxy)."""
+        if self.name in self.view.added_log_options:
+            return None
         if self._object is None and not self.view.entry.is_l1:
             self._object = self.task.find_container(self.name)
         return self._object
@@ -164,6 +168,9 @@ class _Source:
         return str(getter(container)) if container is not None else None
 
     def log_option(self, name: str) -> str | None:
+        added = self.view.added_log_options.get(self.name)
+        if added is not None:
+            return added.get(name)
         if self._log_options is None:
             container = self.container_object()
             self._log_options = (

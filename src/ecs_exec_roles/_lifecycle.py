@@ -208,6 +208,7 @@ class StackRoles:
             return
         usages = gather_usages(
             self.stack,
+            self.app.services,
             [(entry.role, entry.scope) for entry in observed],
             index.using,
             StackValues(self.resolver, self.url_suffix, self.stream_pattern),

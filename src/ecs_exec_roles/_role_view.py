@@ -8,6 +8,7 @@ The checks (``_verify_roles``, ``_verify_tasks``) read views and return :class:`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,6 +16,8 @@ from typing import Any
 
 from ._assembly import Assembly
 from ._evaluate import Evaluator
+from ._overrides import template_overrides
+from ._service_connect import template_proxies
 from ._template import Template
 
 __all__ = [
@@ -223,9 +226,11 @@ Check = Callable[[RoleView, Sequence[TaskDefinition]], list[Finding]]
 
 
 def task_definitions(assembly: Assembly) -> list[TaskDefinition]:
-    """Every task definition of the assembly that names an execution role."""
-    found = []
+    """Every task definition of the assembly that names an execution role, and again for each
+    rule that runs it with another execution role (its ``role_arn`` that one)."""
+    found: list[TaskDefinition] = []
     for template in assembly.templates:
+        own: dict[str, TaskDefinition] = {}
         for logical_id, resource in template.resources.items():
             if not isinstance(resource, dict) or resource.get("Type") != "AWS::ECS::TaskDefinition":
                 continue
@@ -235,6 +240,13 @@ def task_definitions(assembly: Assembly) -> list[TaskDefinition]:
                 continue
             containers = properties.get("ContainerDefinitions")
             containers = containers if isinstance(containers, list) else []
+            # The Service Connect proxies ECS adds for the services that run it.
+            containers = [*containers, *template_proxies(assembly, template, logical_id)]
             family = assembly.text(template, properties.get("Family")) or ""
-            found.append(TaskDefinition(template, logical_id, role, family, containers))
+            own[logical_id] = TaskDefinition(template, logical_id, role, family, containers)
+        found.extend(own.values())
+        # Run by a rule with another execution role (a RunTask override): a use of that role.
+        for logical_id, role, _ in template_overrides(assembly, template):
+            if logical_id in own:
+                found.append(dataclasses.replace(own[logical_id], role_arn=role))
     return found

@@ -14,10 +14,12 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from ._app import AppState
 from ._cdk_internals import identity, is_proxy_of
+from ._overrides import RunTaskOverrides
 from ._recorder import RecordingRole
 from ._role_interface import own_role
 
@@ -38,6 +40,9 @@ class IndexedTask:
     rendered: int | None = None
     #: How many containers the last walk of the app found.
     containers: int = 0
+    #: The rule that runs the task definition with the role as a RunTask override (the
+    #: task definition's own execution role is another), as messages name it.
+    override: str | None = None
     _containers: Any = None
     _stack: cdk.Stack | None = None
     _role_arn: str | None = None
@@ -50,7 +55,7 @@ class IndexedTask:
         """Whether the task definition names ``role`` as the very object its grants went to,
         not through another role object with its ARN (``without_policy_updates()``,
         ``iam.Role.from_role_arn``), whose grants never reach it."""
-        if self.is_l1 or isinstance(self.execution_role, RecordingRole):
+        if self.is_l1 or self.override or isinstance(self.execution_role, RecordingRole):
             return True
         if getattr(role, "reached_by_arn", False):
             # A role the app made, hardened: every policy reaching it is replaced.
@@ -103,7 +108,12 @@ class TaskIndex:
     def __init__(self) -> None:
         self.by_role: dict[int, list[IndexedTask]] = {}
         self.others: list[IndexedTask] = []
+        #: The rules that run task definitions with another execution role.
+        self.overrides = RunTaskOverrides([])
         self._using: dict[int, list[IndexedTask]] = {}
+
+    def all_tasks(self) -> list[IndexedTask]:
+        return [*(t for group in self.by_role.values() for t in group), *self.others]
 
     def using(self, role: Any) -> list[IndexedTask]:
         found = self._using.get(id(role))
@@ -112,12 +122,14 @@ class TaskIndex:
             if self.others:
                 arn = str(role.role_arn)
                 found.extend(task for task in self.others if task.role_arn() == arn)
+            found.extend(self.overrides.tasks_run_with(role, self.all_tasks))
             self._using[id(role)] = found
         return found
 
 
 def scan_task_definitions(app: AppState) -> TaskIndex:
-    """The app's task definitions by their execution role (and its secrets, kept in ``app``).
+    """The app's task definitions by their execution role (and its secrets and services, kept
+    in ``app``).
 
     Each one's resource is taken from the same walk: the tree is listed in pre-order, and a
     task definition creates its ``Resource`` child before any other task definition can
@@ -129,7 +141,10 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
     seen = app.tasks_seen
     index = TaskIndex()
     secrets: list[Any] = []
+    held: list[tuple[Any, Any]] = []
     stacks = 0
+    nested = False
+    only_stack: Any = None
     pending: IndexedTask | None = None
     # The task definition the containers of the walk belong to (their parent, which the
     # pre-order walk lists first).
@@ -142,6 +157,7 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
         elif isinstance(construct, cdk.Stack):
             stacks += 1
             only_stack = construct
+            nested = nested or isinstance(construct, cdk.NestedStack)
         elif isinstance(construct, ecs.TaskDefinition):
             key = identity(construct)
             known = seen.get(key)
@@ -159,6 +175,9 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
         elif isinstance(construct, ecs.ContainerDefinition):
             if current is not None:
                 current.containers += 1
+        elif isinstance(construct, (ecs.CfnService, events.CfnRule)):
+            # Pre-order: the last stack listed holds it (unless nested stacks interleave).
+            held.append((construct, only_stack))
         elif isinstance(construct, ecs.CfnTaskDefinition):
             if pending is not None:
                 if pending.resource is None:
@@ -173,11 +192,18 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
                 index.others.append(l1)
     if stacks == 1:
         # An app of one stack (no nested stack either) has every task definition in it.
-        for task in (*(t for tasks in index.by_role.values() for t in tasks), *index.others):
+        for task in index.all_tasks():
             task.known_in(only_stack)
     app.secrets = secrets
-    app.task_index = index
+    _keep_held(app, index, [(c, None if nested else stack) for c, stack in held])
     return index
+
+
+def _keep_held(app: AppState, index: TaskIndex, held: list[tuple[Any, Any]]) -> None:
+    """Keep the services and rules of the walk (each with its stack) and the index."""
+    app.services = [(c, stack) for c, stack in held if isinstance(c, ecs.CfnService)]
+    index.overrides = RunTaskOverrides([(c, s) for c, s in held if isinstance(c, events.CfnRule)])
+    app.task_index = index
 
 
 def tasks_using(app: AppState, role: Any) -> list[IndexedTask]:

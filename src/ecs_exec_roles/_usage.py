@@ -9,7 +9,7 @@ as CDK strings, and one more resolve gives them in template form.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +17,11 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from ._assembly import Assembly
-from ._cdk_internals import read_attribute
+from ._cdk_internals import identity, read_attribute
 from ._cfn import canonical, resolve_each
 from ._needs import secret_arn_for_policy
 from ._reader import TaskRead, read_containers
+from ._service_connect import Proxy, proxies_of
 from ._symbols import Symbols
 from ._template import Template
 
@@ -89,6 +90,9 @@ class TaskView:
     containers: Sequence[dict[str, Any]]
     read: TaskRead
     home: Any = None
+    #: The log options (CDK strings) of the containers ECS adds that the task definition does
+    #: not show (the Service Connect proxies of its services), by container name.
+    added_log_options: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,12 +130,16 @@ class RoleUsage:
 
 def gather_usages(
     stack: cdk.Stack,
+    services: Sequence[tuple[Any, Any]],
     roles: Sequence[tuple[GrantedRole, Construct]],
     tasks_of: Callable[[GrantedRole], Sequence[IndexedTask]],
     stack_values: StackValues,
 ) -> list[RoleUsage]:
     """The usage of each role (with the construct that owns it), gathered together.
 
+    :param services: the app's services (``CfnService``) with their stacks (``None``: not
+        known): their Service Connect proxies are containers of the task definitions they run
+        (``_service_connect``).
     :param tasks_of: the task definitions using a role.
     """
     # The containers, resolved in the role's stack before aws-cdk-lib prepares the app, name
@@ -145,12 +153,18 @@ def gather_usages(
             # aws-cdk-lib renders a task definition's containers once: what is added later
             # never reaches the template (the checks tell).
             entry.rendered = len(containers)
-        return TaskView(entry, containers, read_containers(assembly, template, containers), home)
+        added = proxies.get(id(entry), [])
+        if added:
+            containers = [*containers, *(proxy.container for proxy in added)]
+        read = read_containers(assembly, template, containers)
+        options = {proxy.container["name"]: proxy.options for proxy in added}
+        return TaskView(entry, containers, read, home, options)
 
     usages = [
         RoleUsage(stack, role, owner, stack_values, assembly.symbols) for role, owner in roles
     ]
     entries = [(usage, entry) for usage in usages for entry in tasks_of(usage.role)]
+    proxies = _proxies(services, [entry for _, entry in entries])
     # Rendering first: it adds the default routers' grants, which the grants below include.
     # Task definitions of the stack render together; one of another stack renders on its
     # own, so that the grants rendering makes are known to be that task's.
@@ -165,6 +179,42 @@ def gather_usages(
                 containers = stack.resolve(entry.container_definitions)
             usage.tasks.append(view(entry, containers, entry.stack))
     granted = [usage for usage in usages if usage.role.recorded_grants]
+    _gather_grants(stack, granted)
+    return usages
+
+
+def _proxies(
+    services: Sequence[tuple[Any, Any]], entries: Sequence[IndexedTask]
+) -> dict[int, list[Proxy]]:
+    """The Service Connect proxies of the services that run each task definition, by the
+    entry's ``id`` (services of the task definition's stack).
+
+    :param services: each service with its stack (``None``: read from the service).
+    """
+    if not services or not entries:
+        return {}
+    by_stack: dict[object, tuple[cdk.Stack, list[Any], list[IndexedTask]]] = {}
+    for entry in entries:
+        by_stack.setdefault(identity(entry.stack), (entry.stack, [], []))[2].append(entry)
+    for service, stack in services:
+        group = by_stack.get(identity(stack if stack is not None else service.stack))
+        if group is not None:
+            group[1].append(service)
+    proxies: dict[int, list[Proxy]] = {}
+    for stack, stack_services, stack_entries in by_stack.values():
+        if not stack_services:
+            continue
+        refs = stack.resolve([entry.cfn.ref for entry in stack_entries])
+        for entry, found in zip(
+            stack_entries, proxies_of(stack, stack_services, refs), strict=True
+        ):
+            if found:
+                proxies[id(entry)] = found
+    return proxies
+
+
+def _gather_grants(stack: cdk.Stack, granted: Sequence[RoleUsage]) -> None:
+    """Each usage's grants, as CDK strings and in template form."""
     if granted:
         # One document for every role's grants (it keeps each statement, in order): the
         # statements as CDK strings, then in template form, each in one call.
@@ -183,4 +233,3 @@ def gather_usages(
                 )
             ]
             start = end
-    return usages

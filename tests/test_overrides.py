@@ -1,0 +1,126 @@
+"""RunTask overrides: an EventBridge ECS target that runs a task definition with another
+execution role makes that role one the task definition uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk.assertions import Annotations, Match, Template
+from helpers import concrete_environment, role_logical_id
+from iam_eval import is_allowed, role_policies
+
+from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+ENV = cdk.Environment(account=ACCOUNT, region=REGION)
+STREAMS = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/jobs:log-stream:{{}}"
+SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:jobs/db-AbCdEf"
+
+
+def _app(execution_role: Any) -> tuple[cdk.App, cdk.Stack, ecs.TaskDefinition]:
+    """A scheduled job whose rule runs its task definition with ``execution_role``."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=ENV)
+    role = execution_role(stack) if callable(execution_role) else None
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    group = logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/jobs")
+    secret = secretsmanager.Secret.from_secret_name_v2(stack, "Db", "jobs/db")
+    task = ecs.FargateTaskDefinition(stack, "Job")
+    task.add_container(
+        "job",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="job", log_group=group),
+        secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
+    )
+    rule = events.Rule(stack, "Nightly", schedule=events.Schedule.cron(hour="2", minute="0"))
+    rule.add_target(
+        targets.EcsTask(
+            cluster=cluster,
+            task_definition=task,
+            execution_role=getattr(role, "role", role),
+        )
+    )
+    return app, stack, task
+
+
+def _allowed(stack: cdk.Stack, logical_id: str) -> Any:
+    template = Template.from_stack(stack).to_json()
+    policies = role_policies(template, logical_id, concrete_environment(template))
+    return lambda action, resource: is_allowed(policies, action, resource, {})
+
+
+def test_a_derived_role_a_rule_runs_the_task_with_covers_it_exactly() -> None:
+    app, stack, _ = _app(lambda stack: MinimalExecutionRole(stack, "Override"))
+    override = stack.node.find_child("Override")
+    app.synth()
+    allowed = _allowed(stack, role_logical_id(stack, override))
+    assert allowed("logs:PutLogEvents", STREAMS.format("job/job/0123"))
+    assert not allowed("logs:PutLogEvents", STREAMS.format("other/job/0123"))
+    # aws-cdk-lib grants the secret to the task definition's own role; the containers show it.
+    assert allowed("secretsmanager:GetSecretValue", SECRET)
+    assert not allowed("secretsmanager:DescribeSecret", SECRET)
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("no task definition")
+    )
+    assert warnings == []
+
+
+def test_a_role_that_names_its_resources_fails_synth_for_what_the_task_needs() -> None:
+    def named(stack: cdk.Stack) -> MinimalExecutionRole:
+        group = logs.LogGroup.from_log_group_name(stack, "Other", "/ecs/other")
+        return MinimalExecutionRole(stack, "Override", derive=False, log_groups=[group])
+
+    app, _, _ = _app(named)
+    with pytest.raises(RuntimeError) as raised:
+        app.synth()
+    message = str(raised.value)
+    assert "task definition S/Job" in message
+    assert "/ecs/jobs" in message
+
+
+def test_a_role_the_app_made_for_the_task_and_its_rule_is_hardened() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=ENV)
+    made = iam.Role(
+        stack,
+        "Made",
+        assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AmazonECSTaskExecutionRolePolicy"
+            )
+        ],
+    )
+    cluster = ecs.Cluster(stack, "Cluster", vpc=ec2.Vpc(stack, "Vpc", max_azs=2))
+    group = logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/jobs")
+    task = ecs.FargateTaskDefinition(stack, "Job", execution_role=made)
+    task.add_container(
+        "job",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="job", log_group=group),
+    )
+    rule = events.Rule(stack, "Nightly", schedule=events.Schedule.cron(hour="2", minute="0"))
+    rule.add_target(targets.EcsTask(cluster=cluster, task_definition=task, execution_role=made))
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    app.synth()
+    template = Template.from_stack(stack).to_json()
+    logical_id = stack.get_logical_id(made.node.default_child)  # type: ignore[arg-type]
+    assert "ManagedPolicyArns" not in template["Resources"][logical_id]["Properties"]
+    allowed = _allowed(stack, logical_id)
+    assert allowed("logs:PutLogEvents", STREAMS.format("job/job/0123"))
+    assert not allowed("logs:PutLogEvents", STREAMS.format("other/job/0123"))
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("also named|used otherwise")
+    )
+    assert warnings == []
