@@ -651,7 +651,9 @@ def l2() -> L2App:
         environment_files=[ecs.EnvironmentFile.from_bucket(alias_bucket, "app.env")],
     )
     entries = [IndexedTask(task, execution_role=role), IndexedTask(alias_task, execution_role=role)]
-    (usage,) = gather_usages(service, [], [(cast(Any, _Role()), service)], lambda _: entries, VALUES)
+    (usage,) = gather_usages(
+        service, [], [(cast(Any, _Role()), service)], lambda _: entries, VALUES
+    )
     return L2App(service, repository, key, bucket, group, parameter, task, alias_task, usage)
 
 

@@ -3,6 +3,7 @@ execution role makes that role one the task definition uses."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -19,6 +20,7 @@ from helpers import concrete_environment, role_logical_id
 from iam_eval import is_allowed, role_policies
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
+from examples.nag_report import add_nag_packs, synth_with_report
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -124,3 +126,26 @@ def test_a_role_the_app_made_for_the_task_and_its_rule_is_hardened() -> None:
         "*", Match.string_like_regexp("also named|used otherwise")
     )
     assert warnings == []
+
+
+def test_the_overriding_role_has_no_open_nag_findings(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    add_nag_packs(app)
+    stack = cdk.Stack(app, "S", env=ENV)
+    role = MinimalExecutionRole(stack, "Override")
+    task = ecs.FargateTaskDefinition(stack, "Job")
+    task.add_container(
+        "job",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
+        logging=ecs.LogDrivers.aws_logs(
+            stream_prefix="job", log_group=logs.LogGroup.from_log_group_name(stack, "L", "/j")
+        ),
+    )
+    cluster = ecs.Cluster(stack, "Cluster", vpc=ec2.Vpc(stack, "Vpc", max_azs=2))
+    rule = events.Rule(stack, "Nightly", schedule=events.Schedule.cron(hour="2", minute="0"))
+    rule.add_target(
+        targets.EcsTask(cluster=cluster, task_definition=task, execution_role=role.role)
+    )
+    report = synth_with_report(app)
+    on_role = [f for f in report.findings if f.construct_path.startswith("S/Override")]
+    assert on_role == [], report.format()

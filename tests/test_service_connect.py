@@ -4,6 +4,7 @@ the streams under its own prefix; L2 and L1 services, derived, with derive=False
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -16,6 +17,7 @@ from helpers import concrete_environment, concrete_name, role_logical_id
 from iam_eval import is_allowed, role_policies
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
+from examples.nag_report import add_nag_packs, synth_with_report
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -160,3 +162,25 @@ def test_an_l1_services_proxy_is_derived_and_fails_synth_where_the_role_omits_it
     message = str(raised.value)
     assert "Service Connect proxy of S/L1Svc" in message
     assert "/ecs/proxy" in message
+
+
+def test_the_roles_have_no_open_nag_findings(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    add_nag_packs(app)
+    stack = cdk.Stack(app, "S", env=ENV)
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
+    cluster = ecs.Cluster(
+        stack,
+        "Cluster",
+        vpc=vpc,
+        default_cloud_map_namespace=ecs.CloudMapNamespaceOptions(
+            name="local", use_for_service_connect=True
+        ),
+    )
+    role = MinimalExecutionRole(stack, "Role")
+    task = _task(stack, role.role)
+    _l2_service(stack, cluster, task)
+    _l1_service(stack, cluster, task)
+    report = synth_with_report(app)
+    on_role = [f for f in report.findings if f.construct_path.startswith("S/Role")]
+    assert on_role == [], report.format()
