@@ -27,8 +27,8 @@ GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{{group}}:log-stream:{{s
 Allowed = Callable[[str, str], bool]
 
 
-def _stack() -> tuple[cdk.App, cdk.Stack, ecs.Cluster]:
-    app = cdk.App()
+def _stack(app: cdk.App | None = None) -> tuple[cdk.App, cdk.Stack, ecs.Cluster]:
+    app = app or cdk.App()
     stack = cdk.Stack(app, "S", env=ENV)
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
     cluster = ecs.Cluster(
@@ -167,16 +167,7 @@ def test_an_l1_services_proxy_is_derived_and_fails_synth_where_the_role_omits_it
 def test_the_roles_have_no_open_nag_findings(tmp_path: Path) -> None:
     app = cdk.App(outdir=str(tmp_path / "cdk.out"))
     add_nag_packs(app)
-    stack = cdk.Stack(app, "S", env=ENV)
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
-    cluster = ecs.Cluster(
-        stack,
-        "Cluster",
-        vpc=vpc,
-        default_cloud_map_namespace=ecs.CloudMapNamespaceOptions(
-            name="local", use_for_service_connect=True
-        ),
-    )
+    app, stack, cluster = _stack(app)
     role = MinimalExecutionRole(stack, "Role")
     task = _task(stack, role.role)
     _l2_service(stack, cluster, task)
