@@ -499,3 +499,27 @@ def test_a_role_imported_from_outside_the_app_is_left_as_it_is_with_a_warning() 
     )
     assert len(warnings) == 1
     assert "made by the app" not in str(warnings[0].entry.data)
+
+
+def test_managed_policies_the_app_attached_to_aws_cdk_libs_role_are_replaced() -> None:
+    def build(stack: cdk.Stack) -> None:
+        _fargate(stack)
+        task = stack.node.find_child("Task")
+        assert isinstance(task, ecs.TaskDefinition)
+        role = task.obtain_execution_role()
+        role.add_managed_policy(
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AmazonECSTaskExecutionRolePolicy"
+            )
+        )
+        task.add_to_execution_role_policy(iam.PolicyStatement(actions=["ecr:*"], resources=["*"]))
+
+    after = _synth(build, harden=True)
+    (role,) = _roles(after)
+    assert "ManagedPolicyArns" not in after["Resources"][role]["Properties"]
+    assert not _policies_on(after, role, "AWS::IAM::Policy")
+    allowed = _allowed(after, role)
+    assert all(allowed(action, REPOSITORY) for action in PULLS)
+    assert not allowed("ecr:BatchGetImage", REPOSITORY + "-other")
+    assert not allowed("ecr:PutImage", REPOSITORY)
+    assert allowed("secretsmanager:GetSecretValue", SECRET)

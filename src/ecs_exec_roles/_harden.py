@@ -247,7 +247,7 @@ def _harden_role(
     policies (built with the stack's other hardened roles, ``_adopt``)."""
     options, props = settings.options, settings.props
     adopted = AdoptedRole(role, task, path, uses)
-    cfn_role = role.node.default_child
+    cfn_role = adopted.cfn_role = role.node.default_child
     principal = registry.principal(options.trust_conditions, options.trust_all_regions)
     cfn_role.assume_role_policy_document = trust_document(principal)  # type: ignore[union-attr]
     plan = Plan(path, options)
@@ -267,10 +267,29 @@ def _harden_role(
 def _adopt(registry: StackRoles) -> None:
     """Build the policies of the roles registered for hardening, and let them replace what
     reached each role before."""
+    _read_managed_policies(registry)
     registry.finalize()
     for adopted, entry in registry.adopting:
         adopted.replace_policies(entry.policies)
     registry.adopting.clear()
+
+
+def _read_managed_policies(registry: StackRoles) -> None:
+    """A role aws-cdk-lib made to which the app attached managed policies
+    (``task.obtain_execution_role().add_managed_policy(...)``, as many apps do with
+    ``AmazonECSTaskExecutionRolePolicy``) has every policy that reached it replaced, as a role
+    the app made (``_app_roles``); read for all the stack's roles in one call."""
+    automatic = [adopted for adopted, _ in registry.adopting if adopted.uses is None]
+    if not automatic:
+        return
+    arns = registry.stack.resolve(
+        [{"arns": adopted.cfn_role.managed_policy_arns} for adopted in automatic]
+    )
+    for adopted, attached in zip(automatic, arns, strict=True):
+        if attached.get("arns"):
+            uses = uses_of(registry.app, adopted.role)
+            if not uses.others:
+                adopted.adopt_uses(uses)
 
 
 def _warn(task: ecs.TaskDefinition, code: str, text: str) -> None:
@@ -293,6 +312,8 @@ class AdoptedRole:
         self.path = path
         #: What the app's templates do with a role the app made (``None``: aws-cdk-lib's).
         self.uses = uses
+        #: The role's ``CfnRole``, set when the role is adopted.
+        self.cfn_role: Any = None
         #: Whether a task definition reaches the role through any object with its ARN: the
         #: policies reaching a role the app made are all replaced, whichever object they
         #: were granted to.
@@ -302,6 +323,12 @@ class AdoptedRole:
         self._statement_count = -1
         self._role_arn: str | None = None
         self._role_name: str | None = None
+
+    def adopt_uses(self, uses: AppRoleUses) -> None:
+        """Replace every policy that reached the role, as for a role the app made."""
+        self.uses = uses
+        self.reached_by_arn = True
+        self._statement_count = -1
 
     @property
     def role_arn(self) -> str:
