@@ -2,11 +2,12 @@
 
 The service: one Fargate task definition whose container pulls from one ECR repository,
 writes to one log group and reads one Secrets Manager secret and one SSM parameter, all
-imported by name in a concrete environment. It is built six times, once per execution role:
+imported by name in a concrete environment. It is built eight times, once per execution role:
 
 - aws-cdk-lib's automatic role (no ``execution_role`` passed);
 - a role with the AWS managed policy ``AmazonECSTaskExecutionRolePolicy`` (aws-cdk-lib still
   adds its own grants for the secret and the parameter to it);
+- each of those two with ``HardenExecutionRoles`` added to its stack;
 - ``StarterExecutionRole``, ``MinimalExecutionRole`` and ``SharedExecutionRole`` with the
   resources named in props, and a ``MinimalExecutionRole`` with no props, derived from the
   task definition.
@@ -41,7 +42,12 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
+from ecs_exec_roles import (
+    HardenExecutionRoles,
+    MinimalExecutionRole,
+    SharedExecutionRole,
+    StarterExecutionRole,
+)
 from examples.nag_report import (
     NAG_PACK_NAMES,
     Finding,
@@ -168,11 +174,25 @@ class Variant:
     label: str
     stack_name: str
     build_role: Callable[[Construct, Service], iam.IRole | None]
+    #: Whether ``HardenExecutionRoles`` is added to the stack.
+    hardened: bool = False
 
 
 VARIANTS = (
     Variant("aws-cdk-lib automatic role", "CdkAutoRole", cdk_auto_role),
     Variant("AWS managed policy role", "AwsManagedPolicy", aws_managed_policy_role),
+    Variant(
+        "aws-cdk-lib automatic role + HardenExecutionRoles",
+        "CdkAutoRoleHardened",
+        cdk_auto_role,
+        hardened=True,
+    ),
+    Variant(
+        "AWS managed policy role + HardenExecutionRoles",
+        "AwsManagedPolicyHardened",
+        aws_managed_policy_role,
+        hardened=True,
+    ),
     Variant("StarterExecutionRole", "Starter", starter_role),
     Variant("MinimalExecutionRole", "Minimal", minimal_role),
     Variant("MinimalExecutionRole, derived (no props)", "Derived", derived_role),
@@ -272,6 +292,8 @@ def run(outdir: Path) -> tuple[list[Measurement], ValidationReport]:
         stack = cdk.Stack(app, variant.stack_name, env=env)
         service = import_service(stack)
         add_task(stack, service, variant.build_role(stack, service))
+        if variant.hardened:
+            cdk.Aspects.of(stack).add(HardenExecutionRoles())
     with _stderr_kept_unless_failing():
         report = synth_with_report(app)
     measurements = []

@@ -298,3 +298,26 @@ def test_hardened_app_roles_have_no_open_nag_findings(tmp_path: Path) -> None:
     report = synth_with_report(app)
     on_roles = [f for f in report.findings if "ExecRole" in f.construct_path]
     assert on_roles == [], report.format()
+
+
+def test_a_stack_of_the_same_shape_outside_the_aspects_scope_is_untouched() -> None:
+    """Two stacks of the same shape have the same logical IDs: the other stack's policies
+    (whose ``Roles`` name its own role by that logical ID) are not the hardened role's."""
+
+    def build(app: cdk.App) -> tuple[cdk.Stack, cdk.Stack]:
+        hardened, other = cdk.Stack(app, "Prod", env=ENV), cdk.Stack(app, "Staging", env=ENV)
+        for stack in (hardened, other):
+            _task(stack, "Api", _role(stack), "api")
+        return hardened, other
+
+    plain, with_aspect = cdk.App(), cdk.App()
+    build(plain)
+    hardened, _ = build(with_aspect)
+    cdk.Aspects.of(hardened).add(HardenExecutionRoles())
+    before, after = plain.synth(), with_aspect.synth()
+    staging = after.get_stack_by_name("Staging").template
+    assert staging == before.get_stack_by_name("Staging").template
+    prod = after.get_stack_by_name("Prod").template
+    role = _logical_id(prod, "ExecRole")
+    assert "ManagedPolicyArns" not in prod["Resources"][role]["Properties"]
+    assert role == _logical_id(staging, "ExecRole")

@@ -266,13 +266,25 @@ def test_compare_measures_peers_and_constructs(tmp_path: Path) -> None:
     assert not auto.trust_conditions and auto.policy_forms == ("inline",)
     assert "secretsmanager:DescribeSecret" in auto.actions
     assert len(auto.findings) > 0 and len(managed.findings) > len(auto.findings)
-    for label in ("StarterExecutionRole", "MinimalExecutionRole", "SharedExecutionRole"):
+    for label in (
+        "StarterExecutionRole",
+        "MinimalExecutionRole",
+        "SharedExecutionRole",
+        "aws-cdk-lib automatic role + HardenExecutionRoles",
+        "AWS managed policy role + HardenExecutionRoles",
+    ):
         ours = by_label[label]
         assert ours.trust_conditions
         assert ours.findings == ()
         assert "secretsmanager:DescribeSecret" not in ours.actions
         assert "inline" not in ours.policy_forms
     assert by_label["MinimalExecutionRole"].actions_on_star == ("ecr:GetAuthorizationToken",)
+    # Hardened in place, the AWS managed policy role is what derivation computes, as is
+    # aws-cdk-lib's role; the unhardened stacks beside them are measured as they are.
+    hardened = by_label["AWS managed policy role + HardenExecutionRoles"]
+    assert hardened.actions == by_label["MinimalExecutionRole, derived (no props)"].actions
+    assert hardened.actions_on_star == ("ecr:GetAuthorizationToken",)
+    assert "AWS managed" in managed.policy_forms and "inline" in managed.policy_forms
     text = compare.markdown(measurements, report)
     assert text.startswith("## Execution roles for one service")
     assert str(tmp_path) not in text

@@ -166,13 +166,20 @@ def uses_of(app: AppState, role: iam.Role) -> AppRoleUses:
     uses = AppRoleUses(role)
     managed: list[tuple[Any, dict[str, Any]]] = []
     own = identity(cfn_role)
-    for resource, properties in resources:
+    home = identity(role.stack)
+    local = _LocalTwin(role)
+    for resource, properties, stack in resources:
         if identity(resource) == own:
             _read_own(uses, resource, properties)
             continue
-        if isinstance(resource, iam.CfnManagedPolicy):
+        if identity(stack) == home and isinstance(resource, iam.CfnManagedPolicy):
             managed.append((resource, properties))
-        for where in _references(properties, logical_id):
+        references = list(_references(properties, logical_id))
+        if references and identity(stack) != home and local.in_stack(stack):
+            # The stack has a resource of its own with the role's logical ID (a copy of the
+            # role's stack): its references name that one.
+            continue
+        for where in references:
             _place(app, uses, resource, properties, where)
     attached = [arn for arn in uses.managed_policy_arns if isinstance(arn, dict) and "Ref" in arn]
     if attached and managed:
@@ -183,6 +190,29 @@ def uses_of(app: AppState, role: iam.Role) -> AppRoleUses:
             if ref in attached:
                 uses.managed_statements.extend(_l2_statements(resource, properties))
     return uses
+
+
+class _LocalTwin:
+    """Whether a stack has its own resource at the role's path within its stack (so with the
+    role's logical ID): before aws-cdk-lib prepares the app, a reference from another stack
+    resolves as a reference within it, and the two read the same."""
+
+    def __init__(self, role: iam.Role) -> None:
+        stack_path = str(role.stack.node.path)
+        own = str(role.node.path)
+        self._parts = (own[len(stack_path) + 1 :] if stack_path else own).split("/")
+        self._known: dict[object, bool] = {}
+
+    def in_stack(self, stack: cdk.Stack) -> bool:
+        key = identity(stack)
+        if key not in self._known:
+            node: Any = stack
+            for part in self._parts:
+                node = node.node.try_find_child(part)
+                if node is None:
+                    break
+            self._known[key] = node is not None
+        return self._known[key]
 
 
 def replace_app_role_policies(
@@ -338,11 +368,11 @@ def _references(value: Any, logical_id: str) -> Iterator[list[Any]]:
                 yield [index, *inner]
 
 
-def _stage_resources(app: AppState, stage: Any) -> list[tuple[Any, dict[str, Any]]]:
+def _stage_resources(app: AppState, stage: Any) -> list[tuple[Any, dict[str, Any], cdk.Stack]]:
     """Every L1 resource of ``stage`` (not of stages within it) with its properties resolved
-    in its stack: read once per stage while the aspects' work runs."""
+    in its stack, and the stack: read once per stage while the aspects' work runs."""
     key = identity(stage)
-    found: list[tuple[Any, dict[str, Any]]] | None = app.app_role_scans.get(key)
+    found: list[tuple[Any, dict[str, Any], cdk.Stack]] | None = app.app_role_scans.get(key)
     if found is not None:
         return found
     by_stack: dict[object, tuple[cdk.Stack, list[Any]]] = {}
@@ -357,6 +387,9 @@ def _stage_resources(app: AppState, stage: Any) -> list[tuple[Any, dict[str, Any
     found = []
     for stack, resources in by_stack.values():
         resolved = stack.resolve([cfn_properties(r) for r in resources])
-        found.extend(zip(resources, resolved, strict=True))
+        found.extend(
+            (resource, properties, stack)
+            for resource, properties in zip(resources, resolved, strict=True)
+        )
     app.app_role_scans[key] = found
     return found
