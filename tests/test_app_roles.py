@@ -213,9 +213,8 @@ def _named_by_name(app: cdk.App) -> None:
         (_also_task_role, "the task role of S/Worker"),
         (_also_lambda_role, "AWS::Lambda::Function S/Fn"),
         (_trusted_by_another, "trusted by"),
-        (_named_by_name, "named by its name in the ExecutionRoleArn of S/ByName"),
     ],
-    ids=["task-role", "lambda", "trusted-by-another", "by-name"],
+    ids=["task-role", "lambda", "trusted-by-another"],
 )
 def test_a_role_with_another_use_is_left_byte_identical_with_the_use_named(
     build: Build, use: str
@@ -224,6 +223,25 @@ def test_a_role_with_another_use_is_left_byte_identical_with_the_use_named(
     assert after.get_stack_by_name("S").template == before.get_stack_by_name("S").template
     (warning,) = _warnings(after, "execution-role-used-otherwise")
     assert use in warning and "S/ExecRole" in warning
+
+
+def test_a_role_named_by_its_name_is_hardened_for_that_task_definition_too() -> None:
+    assembly = _synth(_named_by_name)
+    template = assembly.get_stack_by_name("S").template
+    role = _logical_id(template, "ExecRole")
+    assert "ManagedPolicyArns" not in template["Resources"][role]["Properties"]
+    documents = role_policies(template, role, concrete_environment(template))
+
+    def allowed(action: str, resource: str) -> bool:
+        return is_allowed(documents, action, resource, {})
+
+    for prefix in ("api", "n"):
+        assert allowed("logs:PutLogEvents", f"{GROUP}:log-stream:{prefix}/app/0123")
+    assert not allowed("logs:PutLogEvents", f"{GROUP}:log-stream:other/app/0123")
+    assert allowed("secretsmanager:GetSecretValue", SECRET)
+    # The policy aws-cdk-lib attached to the role through the object imported by name: gone.
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    assert _warnings(assembly, "ecs-exec-roles:") == []
 
 
 def test_a_role_outside_the_aspects_scope_is_left_as_it_is() -> None:

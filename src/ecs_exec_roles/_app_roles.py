@@ -2,12 +2,14 @@
 the policies that reach it.
 
 An ``iam.Role`` the app makes and passes as a task definition's ``execution_role`` (the object,
-or ``iam.Role.from_role_arn`` of its ARN in another stack) is hardened in place like the role
-aws-cdk-lib makes (``_harden``) when what the app deploys shows no other use of it. The
-resources of the role's stage are read as CloudFormation will receive them (each L1's
-properties, resolved in its stack, once per stage) and every reference to the role is placed:
+or ``iam.Role.from_role_arn`` / ``from_role_name`` of its ARN or name in another stack) is
+hardened in place like the role aws-cdk-lib makes (``_harden``) when what the app deploys
+shows no other use of it. The resources of the role's stage are read as CloudFormation will
+receive them (each L1's properties, resolved in its stack, once per stage) and every reference
+to the role is placed:
 
-- a task definition's ``ExecutionRoleArn`` by its ARN: the use the role is hardened for;
+- a task definition's ``ExecutionRoleArn`` (its ARN, or one joined from its name): the use the
+  role is hardened for;
 - a policy that names it in ``Roles`` (inline ``Policies`` and ``ManagedPolicyArns`` on the role
   itself, ``iam.Policy``, ``iam.ManagedPolicy``): replaced by the derived policies;
 - a policy statement naming it (``iam:PassRole`` for a scheduler, a resource policy): no use;
@@ -274,12 +276,7 @@ def _place(
     path = str(named.node.path)
     if isinstance(resource, ecs.CfnTaskDefinition):
         if top == "executionRoleArn":
-            if len(where) > 1:
-                # Named by its name (a Join of its Ref): not a reference derivation follows.
-                uses.others.append(
-                    f"named by its name in the ExecutionRoleArn of {path} (pass the role or "
-                    "its ARN instead)"
-                )
+            # By its ARN, or by its name (an ARN joined from its Ref).
             return
         if top == "taskRoleArn":
             uses.others.append(f"the task role of {path}")

@@ -242,7 +242,7 @@ PROPS: dict[str, Prop] = {
             "bool",
             True,
             "also harden each ``iam.Role`` the app made and passes as ``execution_role`` (the "
-            "object, or its ARN), when its templates use it only as an execution role: its "
+            "object, or its ARN or name), when its templates use it only as an execution role: its "
             "policies and managed policies (``AmazonECSTaskExecutionRolePolicy``) replaced by "
             "derived ones, trust conditions added. A role with another use (a task role, "
             "another service, another principal in its trust) is left as it is, with a warning "

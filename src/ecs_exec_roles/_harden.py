@@ -93,7 +93,7 @@ class HardenExecutionRoles:
     :param pull_through_cache_tagging: also allow ``ecr:TagResource`` there, for a repository
         creation template that tags. Default: - ``False``.
     :param app_roles: also harden each ``iam.Role`` the app made and passes as
-        ``execution_role`` (the object, or its ARN), when its templates use it only as an
+        ``execution_role`` (the object, or its ARN or name), when its templates use it only as an
         execution role: its policies and managed policies (``AmazonECSTaskExecutionRolePolicy``)
         replaced by derived ones, trust conditions added. A role with another use (a task
         role, another service, another principal in its trust) is left as it is, with a
@@ -318,6 +318,9 @@ class AdoptedRole:
         #: policies reaching a role the app made are all replaced, whichever object they
         #: were granted to.
         self.reached_by_arn = uses is not None
+        #: The names (CDK strings) a task definition may name a role the app made by
+        #: (``iam.Role.from_role_name``).
+        self.role_names: tuple[str, ...] = (str(role.role_name),) if uses is not None else ()
         self._policy: iam.Policy | None = None
         self._grants: list[RecordedGrant] = []
         self._statement_count = -1
@@ -328,6 +331,7 @@ class AdoptedRole:
         """Replace every policy that reached the role, as for a role the app made."""
         self.uses = uses
         self.reached_by_arn = True
+        self.role_names = (str(self.role.role_name),)
         self._statement_count = -1
 
     @property

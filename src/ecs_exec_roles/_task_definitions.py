@@ -64,6 +64,12 @@ class IndexedTask:
         path = getattr(role, "path", None)
         return isinstance(path, str) and str(self.execution_role.node.path) == path
 
+    def role_name(self) -> str:
+        """The execution role object's name as a CDK string (an L1's: empty)."""
+        if self.is_l1 or self.execution_role is None:
+            return ""
+        return str(self.execution_role.role_name)
+
     def role_arn(self) -> str:
         """The execution role's ARN as a CDK string (read once)."""
         if self._role_arn is None:
@@ -122,6 +128,14 @@ class TaskIndex:
             if self.others:
                 arn = str(role.role_arn)
                 found.extend(task for task in self.others if task.role_arn() == arn)
+                names = getattr(role, "role_names", ())
+                if names:
+                    # A role the app made, named by its name (``iam.Role.from_role_name``).
+                    found.extend(
+                        task
+                        for task in self.others
+                        if task not in found and task.role_name() in names
+                    )
             found.extend(self.overrides.tasks_run_with(role, self.all_tasks))
             self._using[id(role)] = found
         return found
