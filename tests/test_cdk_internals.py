@@ -161,3 +161,25 @@ def test_an_l1s_properties_hold_its_references_as_the_template_will() -> None:
     assert resolved["containerDefinitions"][0]["image"] == "public.ecr.aws/x/y:1"
     cfn_role = role.node.default_child
     assert stack.resolve(cfn_properties(cfn_role))["assumeRolePolicyDocument"]["Statement"]
+
+
+# -- named_construct: the L2 an L1 belongs to -------------------------------------------------
+
+
+def test_an_l1_is_named_by_the_l2_that_made_it() -> None:
+    from aws_cdk import aws_ec2 as ec2
+
+    from ecs_exec_roles._cdk_internals import named_construct
+
+    stack = cdk.Stack(cdk.App(), "S")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    assert named_construct(role.node.default_child).node.path == "S/Role"
+    task = ecs.FargateTaskDefinition(stack, "Task")
+    task.add_container("app", image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"))
+    cluster = ecs.Cluster(stack, "Cluster", vpc=ec2.Vpc(stack, "Vpc", max_azs=1))
+    service = ecs.FargateService(stack, "Svc", cluster=cluster, task_definition=task)
+    cfn_service = service.node.default_child
+    assert cfn_service is not None and cfn_service.node.id == "Service"
+    assert named_construct(cfn_service).node.path == "S/Svc"
+    alone = ecs.CfnService(stack, "Service", cluster="c")
+    assert named_construct(alone).node.path == "S/Service"

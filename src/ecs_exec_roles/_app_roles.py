@@ -36,12 +36,12 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 
 from ._app import AppState, stack_state
-from ._cdk_internals import cfn_properties, identity
+from ._cdk_internals import cfn_properties, identity, named_construct
 from ._cfn import flatten
 from ._kinds import ECR_TOKEN_ACTION, Kind, ecs_subset
+from ._starter import STARTER_MANAGED_POLICY
 
 __all__ = [
-    "AWS_MANAGED_EXECUTION_POLICY",
     "AppRoleUses",
     "PolicyOnRole",
     "app_role_of",
@@ -49,10 +49,6 @@ __all__ = [
     "replace_app_role_policies",
     "uses_of",
 ]
-
-#: The AWS managed policy written for execution roles: ECR pulls and CloudWatch Logs writes on
-#: ``*``, which the derived policies replace with the task definitions' resources.
-AWS_MANAGED_EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
 
 _ECS_TASKS = "ecs-tasks.amazonaws.com"
 # The services whose actions ECS calls with an execution role.
@@ -182,7 +178,7 @@ def uses_of(app: AppState, role: iam.Role) -> AppRoleUses:
             # role's stack): its references name that one.
             continue
         for where in references:
-            _place(app, uses, resource, properties, where)
+            _place(uses, resource, properties, where)
     attached = [arn for arn in uses.managed_policy_arns if isinstance(arn, dict) and "Ref" in arn]
     if attached and managed:
         # The app's own managed policies attached with managed_policies=[...]: their
@@ -218,15 +214,17 @@ class _LocalTwin:
 
 
 def replace_app_role_policies(
-    uses: AppRoleUses, policies: Sequence[Any], remove: Callable[[Any, Sequence[Any]], None]
+    uses: AppRoleUses,
+    cfn_role: Any,
+    policies: Sequence[Any],
+    remove: Callable[[Any, Sequence[Any]], None],
 ) -> None:
     """Detach from the role every policy that reached it: its inline ``Policies`` and
     ``ManagedPolicyArns`` cleared, a policy resource naming only it removed (``remove``: its
     construct then stands for ``policies``), one naming others too kept for them. A policy the
     app defines and attaches with ``managed_policies`` stays, unattached to the role."""
-    cfn_role = uses.role.node.default_child
-    cfn_role.policies = None  # type: ignore[union-attr]
-    cfn_role.managed_policy_arns = None  # type: ignore[union-attr]
+    cfn_role.policies = None
+    cfn_role.managed_policy_arns = None
     for policy in uses.policies:
         resource = policy.resource
         if policy.other_roles or policy.other_principals:
@@ -236,7 +234,9 @@ def replace_app_role_policies(
             remove(resource.node.scope, policies)
         else:
             resource.add_property_deletion_override("Roles")
-    others = [n for n in uses.aws_managed_policies() if n != AWS_MANAGED_EXECUTION_POLICY]
+    # The AWS managed execution policy allows what the derived policies replace (ECR pulls and
+    # log writes on *); another one is named in a warning.
+    others = [n for n in uses.aws_managed_policies() if n != STARTER_MANAGED_POLICY.name]
     if others:
         cdk.Annotations.of(uses.role).add_warning_v2(
             "ecs-exec-roles:aws-managed-policy-replaced",
@@ -267,13 +267,9 @@ def _statements(document: Any, resolved: Any) -> list[Any]:
     return list(((resolved or {}).get("policyDocument") or {}).get("Statement", []))
 
 
-def _place(
-    app: AppState, uses: AppRoleUses, resource: Any, properties: dict[str, Any], where: list[Any]
-) -> None:
+def _place(uses: AppRoleUses, resource: Any, properties: dict[str, Any], where: list[Any]) -> None:
     top = where[0]
-    # An L2's resource is named by the L2.
-    named = resource.node.scope if resource.node.id == "Resource" else resource
-    path = str(named.node.path)
+    path = str(named_construct(resource).node.path)
     if isinstance(resource, ecs.CfnTaskDefinition):
         if top == "executionRoleArn":
             # By its ARN, or by its name (an ARN joined from its Ref).

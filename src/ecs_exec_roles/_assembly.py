@@ -43,6 +43,11 @@ class Assembly(Resolution):
         self._paths[(id(template), logical_id)] = construct_path
 
     def _label(self, template: Template, logical_id: str) -> str:
+        return self.label(template, logical_id)
+
+    def label(self, template: Template, logical_id: str) -> str:
+        """A resource as messages name it: its construct's path (an L2's, for its
+        ``Resource``), or its logical ID where the app does not tell."""
         path = self._paths.get((id(template), logical_id))
         return path.removesuffix("/Resource") if path else logical_id
 

@@ -16,6 +16,8 @@ one fails a test instead of changing the library's output unseen.
   (the protected ``cfnProperties`` jsii hands Python as ``_cfn_properties``), which the app's
   templates are made of: one way to read every resource's references to a role before
   synthesis.
+- :func:`named_construct`: the L2 an L1 resource belongs to, by the IDs aws-cdk-lib gives
+  them (``Resource``, an ECS service's ``Service``), for messages.
 - The construct IDs aws-cdk-lib gives what it makes for a task definition: its execution role
   (:data:`AUTOMATIC_ROLE_ID`), that role's policy (:data:`DEFAULT_POLICY_ID`), and the log
   group of its default FireLens router (:data:`FIRELENS_LOG_GROUP_ID`).
@@ -40,6 +42,7 @@ __all__ = [
     "granting_context",
     "identity",
     "is_proxy_of",
+    "named_construct",
     "read_attribute",
 ]
 
@@ -90,6 +93,15 @@ def is_proxy_of(value: Any, interface: type) -> bool:
 def _proxy(interface: type) -> type:
     proxy: type = jsii.proxy_for(interface)
     return proxy
+
+
+def named_construct(resource: Any) -> Any:
+    """The construct messages name for an L1 resource: the L2 that made it (whose default
+    child, ``Resource``, it is, or whose ``Service`` it is for an ECS service), else itself."""
+    scope = resource.node.scope
+    if scope is not None and (resource.node.id == "Resource" or isinstance(scope, ecs.BaseService)):
+        return scope
+    return resource
 
 
 def cfn_properties(resource: Any) -> Any:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
+
+from ._cdk_internals import identity
 
 __all__ = [
     "Resolver",
@@ -19,6 +21,7 @@ __all__ = [
     "max_chars",
     "resolve_each",
     "sort_key",
+    "with_their_stacks_tasks",
 ]
 
 # Longest value each pseudo parameter can take. IAM counts policy size after CloudFormation
@@ -37,6 +40,23 @@ def resolve_each(stack: cdk.Stack, values: list[Any]) -> list[Any]:
     task definition without any)."""
     resolved = stack.resolve([{"value": value} for value in values])
     return [item.get("value") for item in resolved]
+
+
+def with_their_stacks_tasks(
+    held: Sequence[tuple[Any, Any]], tasks: Sequence[Any]
+) -> list[tuple[cdk.Stack, list[Any], list[Any]]]:
+    """Constructs the app holds (services, rules: each with its stack, ``None`` to read it from
+    the construct) grouped with the task definitions (``IndexedTask``) of the same stack, for
+    each stack that has both: a reference between them resolves there as the template has it
+    (a task definition's ``Ref``)."""
+    groups: dict[object, tuple[cdk.Stack, list[Any], list[Any]]] = {}
+    for task in tasks:
+        groups.setdefault(identity(task.stack), (task.stack, [], []))[2].append(task)
+    for construct, stack in held:
+        group = groups.get(identity(stack if stack is not None else construct.stack))
+        if group is not None:
+            group[1].append(construct)
+    return [group for group in groups.values() if group[1]]
 
 
 def sort_key(resolved: Any) -> str:

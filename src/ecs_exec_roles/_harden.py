@@ -174,15 +174,23 @@ def harden(task: ecs.TaskDefinition) -> None:
         return
     automatic = task.node.try_find_child(AUTOMATIC_ROLE_ID)
     if isinstance(automatic, iam.Role) and str(automatic.role_arn) == str(role.role_arn):
-        registry = StackRoles.of(task.stack)
-        path = str(automatic.node.path)
-        if path not in registry.adopted:
-            registry.adopted.add(path)
-            settings = nearest_settings(task)
-            if settings is not None:
-                _harden_role(task, automatic, path, settings, None, registry)
+        claimed = _claim(automatic)
+        settings = nearest_settings(task) if claimed else None
+        if claimed and settings is not None:
+            _harden_role(task, automatic, *claimed, settings, None)
         return
     _harden_made_by_app(task, role)
+
+
+def _claim(role: iam.Role) -> tuple[str, StackRoles] | None:
+    """The role's path and its stack's registry the first time it is met, else ``None``: a
+    role is hardened once, however many task definitions use it."""
+    registry = StackRoles.of(role.stack)
+    path = str(role.node.path)
+    if path in registry.adopted:
+        return None
+    registry.adopted.add(path)
+    return path, registry
 
 
 def _harden_made_by_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
@@ -198,11 +206,10 @@ def _harden_made_by_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
             "ecs_exec_roles.MinimalExecutionRole (or its `role`) as execution_role.",
         )
         return
-    registry = StackRoles.of(made.stack)
-    path = str(made.node.path)
-    if path in registry.adopted:
+    claimed = _claim(made)
+    if claimed is None:
         return
-    registry.adopted.add(path)
+    path = claimed[0]
     settings = nearest_settings(made)
     if settings is None:
         _warn(
@@ -232,24 +239,24 @@ def _harden_made_by_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
             "needs). Give the task definition an execution role of its own.",
         )
         return
-    _harden_role(task, made, path, settings, uses, registry)
+    _harden_role(task, made, *claimed, settings, uses)
 
 
 def _harden_role(
     task: ecs.TaskDefinition,
     role: iam.Role,
     path: str,
+    registry: StackRoles,
     settings: AspectSettings,
     uses: AppRoleUses | None,
-    registry: StackRoles,
 ) -> None:
     """Put the trust conditions on ``role``'s trust policy and register it to get the derived
     policies (built with the stack's other hardened roles, ``_adopt``)."""
     options, props = settings.options, settings.props
     adopted = AdoptedRole(role, task, path, uses)
-    cfn_role = adopted.cfn_role = role.node.default_child
+    cfn_role = adopted.cfn_role
     principal = registry.principal(options.trust_conditions, options.trust_all_regions)
-    cfn_role.assume_role_policy_document = trust_document(principal)  # type: ignore[union-attr]
+    cfn_role.assume_role_policy_document = trust_document(principal)
     plan = Plan(path, options)
     plan.derive = True
     plan.owner, plan.takes = ASPECT_NAME, props_taken(HardenExecutionRoles)
@@ -298,9 +305,8 @@ def _warn(task: ecs.TaskDefinition, code: str, text: str) -> None:
 
 class AdoptedRole:
     """A role the aspect hardens, read as the lifecycle reads a recording role: its grants are
-    the statements of its ``DefaultPolicy`` (for a role the app made, those and its other
-    policies' statements that name no action ECS calls; the rest is what the derived policies
-    replace)."""
+    the statements of its ``DefaultPolicy`` (for a role the app made, of all its policies, but
+    those the derived policies replace: ``_app_roles.kept_as_grants``)."""
 
     def __init__(
         self, role: iam.Role, task: ecs.TaskDefinition, path: str, uses: AppRoleUses | None
@@ -310,17 +316,11 @@ class AdoptedRole:
         #: The role's construct path: a task definition names this role object itself (not
         #: a wrapper with the same ARN) when its execution role has this path.
         self.path = path
-        #: What the app's templates do with a role the app made (``None``: aws-cdk-lib's).
+        #: What the app's templates do with the role, when every policy that reached it is
+        #: replaced (a role the app made); ``None`` for aws-cdk-lib's, whose ``DefaultPolicy``
+        #: only is.
         self.uses = uses
-        #: The role's ``CfnRole``, set when the role is adopted.
-        self.cfn_role: Any = None
-        #: Whether a task definition reaches the role through any object with its ARN: the
-        #: policies reaching a role the app made are all replaced, whichever object they
-        #: were granted to.
-        self.reached_by_arn = uses is not None
-        #: The names (CDK strings) a task definition may name a role the app made by
-        #: (``iam.Role.from_role_name``).
-        self.role_names: tuple[str, ...] = (str(role.role_name),) if uses is not None else ()
+        self.cfn_role: Any = role.node.default_child
         self._policy: iam.Policy | None = None
         self._grants: list[RecordedGrant] = []
         self._statement_count = -1
@@ -330,9 +330,19 @@ class AdoptedRole:
     def adopt_uses(self, uses: AppRoleUses) -> None:
         """Replace every policy that reached the role, as for a role the app made."""
         self.uses = uses
-        self.reached_by_arn = True
-        self.role_names = (str(self.role.role_name),)
         self._statement_count = -1
+
+    @property
+    def reached_by_arn(self) -> bool:
+        """Whether a task definition reaches the role through any object with its ARN: the
+        policies reaching it are all replaced, whichever object they were granted to."""
+        return self.uses is not None
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        """The names (CDK strings) a task definition may name the role by
+        (``iam.Role.from_role_name``), when every policy reaching it is replaced."""
+        return (self.role_name,) if self.uses is not None else ()
 
     @property
     def role_arn(self) -> str:
@@ -391,7 +401,7 @@ class AdoptedRole:
         if policy is not None:
             _remove(policy, policies)
         if self.uses is not None:
-            replace_app_role_policies(self.uses, policies, _remove)
+            replace_app_role_policies(self.uses, self.cfn_role, policies, _remove)
 
     def _default_policy(self) -> iam.Policy | None:
         if self._policy is None:

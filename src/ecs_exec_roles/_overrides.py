@@ -27,7 +27,8 @@ from typing import Any
 import aws_cdk as cdk
 
 from ._assembly import Assembly
-from ._cdk_internals import cfn_properties, identity
+from ._cdk_internals import cfn_properties, identity, named_construct
+from ._cfn import with_their_stacks_tasks
 from ._template import Template
 
 __all__ = ["Override", "RunTaskOverrides", "overrides_in", "template_overrides"]
@@ -68,24 +69,16 @@ class RunTaskOverrides:
             if key not in arns:
                 arns[key] = stack.resolve(role.role_arn)
             if arns[key] in override.role_refs:
-                rule = override.rule
-                shown = rule.node.scope if rule.node.id == "Resource" else rule
-                found.append(
-                    dataclasses.replace(task, override=str(shown.node.path), rendered=None)
-                )
+                shown = str(named_construct(override.rule).node.path)
+                found.append(dataclasses.replace(task, override=shown, rendered=None))
         return found
 
     def _read(self, tasks: Sequence[Any]) -> list[tuple[cdk.Stack, Override, Any]]:
-        by_stack: dict[object, tuple[cdk.Stack, list[Any]]] = {}
-        for rule, stack in self.rules:
-            stack = stack if stack is not None else rule.stack
-            by_stack.setdefault(identity(stack), (stack, []))[1].append(rule)
         found = []
-        for stack, rules in by_stack.values():
+        for stack, rules, local in with_their_stacks_tasks(self.rules, tasks):
             overrides = overrides_in(stack, rules)
             if not overrides:
                 continue
-            local = [t for t in tasks if identity(t.stack) == identity(stack)]
             refs = stack.resolve([t.cfn.ref for t in local])
             for override in overrides:
                 if override.task_ref in refs:
@@ -143,8 +136,7 @@ def template_overrides(assembly: Assembly, template: Template) -> list[tuple[str
             task = ecs_parameters.get("TaskDefinitionArn")
             role = _execution_role(text)
             if isinstance(task, dict) and isinstance(task.get("Ref"), str) and role:
-                rule = assembly.path_of(template, logical_id).removesuffix("/Resource")
-                found.append((task["Ref"], role, rule or logical_id))
+                found.append((task["Ref"], role, assembly.label(template, logical_id)))
     return found
 
 

@@ -26,7 +26,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 
 from ._assembly import Assembly
-from ._cdk_internals import cfn_properties
+from ._cdk_internals import cfn_properties, named_construct
 from ._template import Template
 
 __all__ = [
@@ -86,8 +86,7 @@ def proxies_of(
         if not isinstance(log, dict) or _camel_keys(rendered).get("enabled") is False:
             continue
         log = _camel_keys(log)
-        scope = service.node.scope
-        owner = scope if service.node.id == "Resource" and scope is not None else service
+        owner = named_construct(service)
         container = {"name": proxy_name(str(owner.node.path)), "logConfiguration": log}
         options = log.get("options")
         strings = _cdk_strings(options) if isinstance(options, dict) else {}
@@ -125,9 +124,7 @@ def template_proxies(
             continue
         log = configuration.get("LogConfiguration")
         if isinstance(log, dict):
-            # The service as the construct tree names it (an L2's, not its resource's).
-            path = assembly.path_of(template, logical_id)
-            for child in ("/Resource", "/Service"):
-                path = path.removesuffix(child)
-            found.append({"Name": proxy_name(path or logical_id), "LogConfiguration": log})
+            # Named as the construct tree names it: an L2 service's resource is its `Service`.
+            path = assembly.label(template, logical_id).removesuffix("/Service")
+            found.append({"Name": proxy_name(path), "LogConfiguration": log})
     return found

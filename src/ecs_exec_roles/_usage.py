@@ -17,8 +17,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from ._assembly import Assembly
-from ._cdk_internals import identity, read_attribute
-from ._cfn import canonical, resolve_each
+from ._cdk_internals import read_attribute
+from ._cfn import canonical, resolve_each, with_their_stacks_tasks
 from ._needs import secret_arn_for_policy
 from ._reader import TaskRead, read_containers
 from ._service_connect import Proxy, proxies_of
@@ -193,17 +193,8 @@ def _proxies(
     """
     if not services or not entries:
         return {}
-    by_stack: dict[object, tuple[cdk.Stack, list[Any], list[IndexedTask]]] = {}
-    for entry in entries:
-        by_stack.setdefault(identity(entry.stack), (entry.stack, [], []))[2].append(entry)
-    for service, stack in services:
-        group = by_stack.get(identity(stack if stack is not None else service.stack))
-        if group is not None:
-            group[1].append(service)
     proxies: dict[int, list[Proxy]] = {}
-    for stack, stack_services, stack_entries in by_stack.values():
-        if not stack_services:
-            continue
+    for stack, stack_services, stack_entries in with_their_stacks_tasks(services, entries):
         refs = stack.resolve([entry.cfn.ref for entry in stack_entries])
         for entry, found in zip(
             stack_entries, proxies_of(stack, stack_services, refs), strict=True
