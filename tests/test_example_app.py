@@ -342,6 +342,16 @@ def test_store_role_is_derived_from_the_pattern_it_serves(
     assert statements["KmsDecryptViaSecretsManager"]["Resource"] == {"Fn::GetAtt": [key, "Arn"]}
 
 
+def _statements_by_sid(template: dict[str, Any], role_id: str) -> dict[str, Any]:
+    """The statements, by Sid, of the one managed policy attached to the role only."""
+    (policy,) = [
+        properties
+        for _, properties in by_path(template, "AWS::IAM::ManagedPolicy").values()
+        if properties["Roles"] == [{"Ref": role_id}]
+    ]
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
 def test_the_stages_task_definition_is_hardened_by_the_aspect_inside_the_stage() -> None:
     # Path metadata, as the CDK CLI asks for it.
     app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
@@ -357,12 +367,7 @@ def test_the_stages_task_definition_is_hardened_by_the_aspect_inside_the_stage()
     assert_trust_has_conditions(role)
     # aws-cdk-lib's DefaultPolicy is gone; the managed policy names the job's resources.
     assert not by_path(template, "AWS::IAM::Policy")
-    (policy,) = [
-        properties
-        for _, properties in by_path(template, "AWS::IAM::ManagedPolicy").values()
-        if properties["Roles"] == [{"Ref": role_id}]
-    ]
-    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    statements = _statements_by_sid(template, role_id)
     assert list(statements) == [
         "EcrAuthorizationToken",
         "EcrImagePull",
@@ -380,12 +385,7 @@ def test_the_stages_task_definition_is_hardened_by_the_aspect_inside_the_stage()
     assert cleanup_id == logical_id(stack, "CleanupExecutionRole/Resource")
     assert_trust_has_conditions(cleanup)
     assert "ManagedPolicyArns" not in cleanup
-    (policy,) = [
-        properties
-        for _, properties in by_path(template, "AWS::IAM::ManagedPolicy").values()
-        if properties["Roles"] == [{"Ref": cleanup_id}]
-    ]
-    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    statements = _statements_by_sid(template, cleanup_id)
     assert list(statements) == ["EcrAuthorizationToken", "EcrImagePull", "LogsWrite"]
     assert statements["EcrImagePull"]["Resource"] == {"Fn::GetAtt": [repository, "Arn"]}
     assert ':log-stream:cleanup/*"' in json.dumps(statements["LogsWrite"]["Resource"])
