@@ -89,6 +89,17 @@ def _missing(mode: str, container: str, actions: str, resource: str) -> str:
     )
 
 
+def _fix(mode: str, prop: str) -> str:
+    """The fix a missing permission names: the aspect takes no resource props."""
+    if mode == "harden":
+        return (
+            "HardenExecutionRoles allows what it derives from the containers: declare it on the "
+            "container, or give the task definition a MinimalExecutionRole that names the "
+            f"resource (`{prop}`)"
+        )
+    return f"add the resource to `{prop}`"
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_the_unchanged_app_passes(mode: str) -> None:
     _app(mode, lambda stack, task, role: None).synth()
@@ -108,7 +119,7 @@ def test_fails_when_an_override_adds_awslogs_create_group(mode: str) -> None:
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/api"
     assert _missing(mode, "app", "logs:CreateLogGroup", group) in message
     assert "for awslogs-create-group, which the role does not allow" in message
-    assert "add the resource to `log_groups_to_create`" in message
+    assert _fix(mode, "log_groups_to_create") in message
     assert f"ecs-exec-roles::MissingPermission[logs:CreateLogGroup::{group}]" in message
 
 
@@ -123,7 +134,7 @@ def test_fails_when_an_override_adds_a_secret(mode: str) -> None:
     parameter = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/api/flag"
     assert _missing(mode, "app", "ssm:GetParameters", parameter) in message
     assert "for its secret FLAG" in message
-    assert "add the resource to `parameters`" in message
+    assert _fix(mode, "parameters") in message
 
 
 _AGENT_REPOSITORY = f"arn:aws:ecr:{REGION}:210987654321:repository/agents/trace"

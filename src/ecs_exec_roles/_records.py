@@ -57,6 +57,8 @@ def verification_records(roles: Any) -> list[RoleRecord]:
             entry.plan.derive,
             tuple(PolicyRecord(path, tuple(resolved(document))) for path, document in policies),
             tuple(AwsManagedDocument(p.name, p.actions) for p in entry.plan.aws_managed_policies),
+            entry.plan.owner,
+            entry.plan.takes,
         )
         for entry, trust, policies in asked
     ]

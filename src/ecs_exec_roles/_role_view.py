@@ -59,6 +59,8 @@ class RoleRecord:
     :param path: the construct path of the role's resource.
     :param trust: the trust policy the library wrote (template form).
     :param derive: whether the role derives its needs (for the fix a finding names).
+    :param owner: what made the role (a construct's class name, or the aspect).
+    :param takes: the props the owner takes (None: all): a fix names no other.
     """
 
     where: str
@@ -67,6 +69,8 @@ class RoleRecord:
     derive: bool
     policies: tuple[PolicyRecord, ...] = ()
     aws_managed_policies: tuple[AwsManagedDocument, ...] = ()
+    owner: str = "the construct"
+    takes: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

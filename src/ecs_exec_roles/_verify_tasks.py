@@ -88,12 +88,24 @@ def _missing(view: RoleView, task: object, needs: Iterator[LaunchNeed]) -> list[
 
 
 def _missing_fix(view: RoleView, need: LaunchNeed) -> str:
+    record = view.record
     if need.log_group and _writes_other_streams(view, need.log_group):
-        fix = f"add the stream prefix {need.stream_prefix!r} to `log_stream_prefixes`"
+        prop, fix = (
+            "log_stream_prefixes",
+            (f"add the stream prefix {need.stream_prefix!r} to `log_stream_prefixes`"),
+        )
     elif need.prop in switches():
-        fix = f"pass {need.prop}=True"
+        prop, fix = need.prop, f"pass {need.prop}=True"
     else:
-        fix = f"add the resource to `{need.prop}`"
+        prop, fix = need.prop, f"add the resource to `{need.prop}`"
+    if record.takes is not None and prop not in record.takes:
+        # The owner (the aspect) takes no such prop: it allows what it derives from the
+        # containers, so the fix is where the need comes from, or a role that names it.
+        fix = (
+            f"{record.owner} allows what it derives from the containers: declare it on the "
+            "container, or give the task definition a MinimalExecutionRole that names the "
+            f"resource (`{prop}`)"
+        )
     if view.boundary is not None:
         fix += ", and let the permissions boundary allow it"
     if view.record.derive:
