@@ -8,15 +8,15 @@ shows no other use of it. The resources of the role's stage are read as CloudFor
 receive them (each L1's properties, resolved in its stack, once per stage) and every reference
 to the role is placed:
 
-- a task definition's ``ExecutionRoleArn`` (its ARN, or one joined from its name): the use the
-  role is hardened for;
+- a task definition's ``ExecutionRoleArn`` (its ARN, or one joined from its name), or an AWS
+  Batch job definition's (``_batch``): the use the role is hardened for;
 - a policy that names it in ``Roles`` (inline ``Policies`` and ``ManagedPolicyArns`` on the role
   itself, ``iam.Policy``, ``iam.ManagedPolicy``): replaced by the derived policies;
 - a policy statement naming it (``iam:PassRole`` for a scheduler, a resource policy): no use;
 - an EventBridge rule's ECS target that runs a task definition with it (a RunTask override,
   ``_overrides``): a use as execution role;
 - anything else (a task role, a Lambda function's role, a trust policy of the role that admits
-  another principal, a Batch job definition, a rule's input, a nested stack's parameter): the
+  another principal, a Batch job's job role, a rule's input, a nested stack's parameter): the
   role is left as it is, and the warning names that use.
 
 Escape hatches are not visible here (aws-cdk-lib keeps overrides to itself); the verification
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -82,6 +83,8 @@ class AppRoleUses:
     #: Its ``ManagedPolicyArns``, resolved, and the statements of those the app defines.
     managed_policy_arns: list[Any] = field(default_factory=list)
     managed_statements: list[Any] = field(default_factory=list)
+    #: The AWS Batch job definitions that name it as their execution role (their paths).
+    jobs: list[str] = field(default_factory=list)
 
     def grants(self, *, without: Any = None) -> list[Any]:
         """The statements of the app's policies on the role (but the policy resource
@@ -276,6 +279,13 @@ def _place(uses: AppRoleUses, resource: Any, properties: dict[str, Any], where: 
             return
         if top == "taskRoleArn":
             uses.others.append(f"the task role of {path}")
+            return
+    if isinstance(resource, batch.CfnJobDefinition):
+        if where[-1] == "executionRoleArn":
+            uses.jobs.append(path)
+            return
+        if where[-1] == "jobRoleArn":
+            uses.others.append(f"the job role of {path}")
             return
     if isinstance(resource, (iam.CfnPolicy, iam.CfnManagedPolicy)):
         if top == "roles":

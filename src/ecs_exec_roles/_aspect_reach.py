@@ -71,10 +71,10 @@ def settings_of(aspect: Any) -> AspectSettings:
     return _SETTINGS[aspect]
 
 
-def nearest_settings(task: ecs.TaskDefinition | iam.Role) -> AspectSettings | None:
-    """The settings of the aspect added nearest to ``task`` (a task definition, or a role the
-    app made), within its stage; None when there is none, or when two with different
-    options are added there (a validation of ``task`` then fails)."""
+def nearest_settings(task: Any) -> AspectSettings | None:
+    """The settings of the aspect added nearest to ``task`` (a task definition, a job
+    definition, or a role the app made), within its stage; None when there is none, or when
+    two with different options are added there (a validation of ``task`` then fails)."""
     app = stack_state(task.stack).app
     for scope in reversed(task.node.scopes):
         found = _aspects_on(app, scope)

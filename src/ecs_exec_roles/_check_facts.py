@@ -91,7 +91,7 @@ def _registry_credentials(stack: cdk.Stack, tasks: Sequence[IndexedTask]) -> lis
     found = []
     rendered = resolve_each(stack, [task.container_definitions for task in tasks])
     for task, containers in zip(tasks, rendered, strict=True):
-        read = read_containers(assembly, assembly.templates[0], containers or [])
+        read = read_containers(assembly, assembly.templates[0], task.containers_of(containers))
         for secret in read.secrets:
             if secret.purpose == "repositoryCredentials":
                 shown = canonical(assembly.symbols.display(secret.arn))

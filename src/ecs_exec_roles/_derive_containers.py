@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 
+from ._batch import SINGLE_CONTAINER_NAME
 from ._cdk_internals import read_attribute
 from ._errors import ExecutionRoleError
 from ._features import s3_bucket_arn_of
@@ -114,9 +115,11 @@ def container_needs(context: DeriveContext) -> tuple[list[Need], list[Stream]]:
             found.extend(_image_needs(context, image, source(image.container)))
         for file in read.files:
             found.extend(_file_needs(context, file, source(file.container)))
-        if view.entry.is_l1 or view.entry.override:
+        if not view.entry.grants_secrets:
             # aws-cdk-lib grants nothing for an L1 task definition's secrets, nor a role that
-            # a rule runs a task definition with (its grants go to the task's own role).
+            # a rule runs a task definition with (its grants go to the task's own role); a
+            # job definition's are read here too (an L1's get no grant, an L2's grants are
+            # derived as well, to the same needs).
             for secret in read.secrets:
                 found.extend(_secret_needs(context, secret, source(secret.container)))
         needs.extend(replace(need, home=view.home) for need in found)
@@ -156,10 +159,15 @@ class _Source:
     def container_object(self) -> Any:
         """The container's CDK object; ``None`` for an L1 task definition, which has none,
         and for a container ECS adds (a Service Connect proxy)."""
-        if self.name in self.view.added_log_options:
+        entry = self.view.entry
+        if self.name in self.view.added_log_options or entry.is_l1:
             return None
-        if self._object is None and not self.view.entry.is_l1:
-            self._object = self.task.find_container(self.name)
+        if self._object is None:
+            if entry.job:
+                # An EcsJobDefinition's one container (Batch names it ``default``).
+                self._object = self.task.container if self.name == SINGLE_CONTAINER_NAME else None
+            else:
+                self._object = self.task.find_container(self.name)
         return self._object
 
     def read(self, getter: Callable[[Any], Any]) -> str | None:
@@ -173,9 +181,8 @@ class _Source:
             return added.get(name)
         if self._log_options is None:
             container = self.container_object()
-            self._log_options = (
-                dict(container.log_driver_config.options) if container is not None else {}
-            )
+            config = container.log_driver_config if container is not None else None
+            self._log_options = dict(config.options or {}) if config is not None else {}
         value = self._log_options.get(name)
         return str(value) if value is not None else None
 
@@ -207,7 +214,10 @@ def _repository_in(source: _Source) -> str | None:
     container = source.container_object()
     if container is None:
         return None
-    for token in cdk.Tokenization.reverse_string(str(container.image_name)).tokens:
+    image_name = getattr(container, "image_name", None)  # a Batch container has none
+    if image_name is None:
+        return None
+    for token in cdk.Tokenization.reverse_string(str(image_name)).tokens:
         if isinstance(token, cdk.Reference):
             repository = token.target.node.scope
             arn = read_attribute(repository, "repository_arn")
@@ -224,16 +234,25 @@ def _stream(context: DeriveContext, logs: Any, source: _Source, home: Any) -> St
     region = context.cdk_string(logs.region, lambda: source.log_option("awslogs-region"))
     if group is None or region is None:
         return None  # left to the verification, which reads the template
+    region_key = context.shown(logs.region)
+    if logs.region_value == _TASK_REGION and not cdk.Token.is_unresolved(context.region):
+        # No ``awslogs-region`` (a Batch job's default log configuration): the task's
+        # region, which is the stack's, as a grant on the group names it.
+        region = region_key = context.region
     return Stream(
         group,
         context.shown(logs.group),
         region,
-        context.shown(logs.region),
+        region_key,
         context.shown(logs.prefix),
         logs.create_group,
         source.origin.with_suffix(" for awslogs"),
         home,
     )
+
+
+# The region of a container's ``awslogs`` driver that names none (``_reader``).
+_TASK_REGION = {"Ref": "AWS::Region"}
 
 
 # -- secrets of L1 task definitions --------------------------------------------------------------

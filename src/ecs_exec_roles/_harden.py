@@ -21,6 +21,7 @@ kind replaced; a role with another use is left as it is, with a warning naming t
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Dependable, IConstruct
@@ -57,9 +59,13 @@ from ._prop_needs import add_props
 from ._props import ResourceProps, RoleOptions
 from ._recorder import RecordedGrant, RecordingRole
 from ._role_interface import own_role
+from ._task_definitions import job_role_arn
 from ._trust import trust_document
 
 __all__ = ["AdoptedRole", "HardenExecutionRoles", "harden"]
+
+#: What uses an execution role: a task definition, or an AWS Batch job definition.
+_Consumer = ecs.TaskDefinition | batch.EcsJobDefinition | batch.CfnJobDefinition
 
 
 @jsii.implements(cdk.IAspect)
@@ -150,7 +156,10 @@ class HardenExecutionRoles:
 
         :param node: the construct visited.
         """
-        if isinstance(node, ecs.TaskDefinition):
+        if isinstance(node, (ecs.TaskDefinition, batch.EcsJobDefinition)) or (
+            isinstance(node, batch.CfnJobDefinition)
+            and not isinstance(node.node.scope, batch.EcsJobDefinition)
+        ):
             settings_of(self).visited.add(identity(node))
             # Once every aspect has visited the task definition: one may add a sidecar.
             after_aspects(stack_state(node.stack), functools.partial(harden, node))
@@ -158,12 +167,24 @@ class HardenExecutionRoles:
             check_reach(node, settings_of(self))
 
 
-def harden(task: ecs.TaskDefinition) -> None:
+def harden(task: _Consumer) -> None:
     """Harden ``task``'s execution role (once) with the options of the aspect nearest to it:
     the role aws-cdk-lib made for it, or one the app made (``_app_roles``); warn of one that
-    stays as it is."""
-    role = own_role(task.execution_role)
-    if role is None:
+    stays as it is. ``task`` is a task definition or an AWS Batch job definition, whose
+    container holds its role (aws-cdk-lib makes one for each container given none)."""
+    if isinstance(task, batch.CfnJobDefinition):
+        # An L1 job definition names its role by ARN only: a role the app made.
+        arn = job_role_arn(task)
+        if arn is not None:
+            _harden_made_by_app(task, _NamedByArn(str(arn)))
+        return
+    if isinstance(task, batch.EcsJobDefinition):
+        holder: IConstruct = task.container
+        role = own_role(task.container.execution_role)
+    else:
+        holder = task
+        role = own_role(task.execution_role)
+    if role is None and isinstance(task, ecs.TaskDefinition):
         # aws-cdk-lib adds its default FireLens log router, and the role it needs, when it
         # renders the containers.
         cfn_task = task.node.default_child
@@ -172,7 +193,7 @@ def harden(task: ecs.TaskDefinition) -> None:
         role = own_role(task.execution_role)
     if role is None or isinstance(role, RecordingRole):
         return
-    automatic = task.node.try_find_child(AUTOMATIC_ROLE_ID)
+    automatic = holder.node.try_find_child(AUTOMATIC_ROLE_ID)
     if isinstance(automatic, iam.Role) and str(automatic.role_arn) == str(role.role_arn):
         claimed = _claim(automatic)
         settings = nearest_settings(task) if claimed else None
@@ -180,6 +201,20 @@ def harden(task: ecs.TaskDefinition) -> None:
             _harden_role(task, automatic, *claimed, settings, None)
         return
     _harden_made_by_app(task, role)
+
+
+class _NamedByArn:
+    """A role an L1 names by its ARN, as ``_app_roles`` looks roles up."""
+
+    def __init__(self, role_arn: str) -> None:
+        self.role_arn = role_arn
+        self.role_name = None
+        self.node = _NoPath(role_arn)
+
+
+class _NoPath:
+    def __init__(self, arn: str) -> None:
+        self.path = arn
 
 
 def _claim(role: iam.Role) -> tuple[str, StackRoles] | None:
@@ -193,7 +228,7 @@ def _claim(role: iam.Role) -> tuple[str, StackRoles] | None:
     return path, registry
 
 
-def _harden_made_by_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
+def _harden_made_by_app(task: _Consumer, role: Any) -> None:
     """Harden the role the app made that ``task`` uses (once), or warn why it stays."""
     app = stack_state(task.stack).app
     made = app_role_of(app, role)
@@ -243,7 +278,7 @@ def _harden_made_by_app(task: ecs.TaskDefinition, role: iam.IRole) -> None:
 
 
 def _harden_role(
-    task: ecs.TaskDefinition,
+    task: _Consumer,
     role: iam.Role,
     path: str,
     registry: StackRoles,
@@ -253,6 +288,10 @@ def _harden_role(
     """Put the trust conditions on ``role``'s trust policy and register it to get the derived
     policies (built with the stack's other hardened roles, ``_adopt``)."""
     options, props = settings.options, settings.props
+    if isinstance(task, batch.EcsJobDefinition) or (uses is not None and uses.jobs):
+        # AWS does not document the confused-deputy keys for the tasks Batch starts
+        # (``_batch``): conditions could stop the role from being assumed.
+        options = dataclasses.replace(options, trust_conditions=False)
     adopted = AdoptedRole(role, task, path, uses)
     cfn_role = adopted.cfn_role
     principal = registry.principal(options.trust_conditions, options.trust_all_regions)
@@ -299,7 +338,7 @@ def _read_managed_policies(registry: StackRoles) -> None:
                 adopted.adopt_uses(uses)
 
 
-def _warn(task: ecs.TaskDefinition, code: str, text: str) -> None:
+def _warn(task: _Consumer, code: str, text: str) -> None:
     cdk.Annotations.of(task).add_warning_v2(f"ecs-exec-roles:{code}", f"{task.node.path}: {text}")
 
 
@@ -309,7 +348,7 @@ class AdoptedRole:
     those the derived policies replace: ``_app_roles.kept_as_grants``)."""
 
     def __init__(
-        self, role: iam.Role, task: ecs.TaskDefinition, path: str, uses: AppRoleUses | None
+        self, role: iam.Role, task: _Consumer, path: str, uses: AppRoleUses | None
     ) -> None:
         self.role = role
         self.task = task
@@ -367,8 +406,9 @@ class AdoptedRole:
             if self.uses is not None:
                 default = policy.node.default_child if policy is not None else None
                 statements = [*kept_as_grants(statements), *self.uses.grants(without=default)]
+            task = self.task if isinstance(self.task, ecs.TaskDefinition) else None
             self._grants = [
-                RecordedGrant(iam.PolicyStatement.from_json(statement), self.task, self.task)
+                RecordedGrant(iam.PolicyStatement.from_json(statement), task, self.task)
                 for statement in statements
             ]
             self._statement_count = int(count)

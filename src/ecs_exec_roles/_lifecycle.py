@@ -32,6 +32,7 @@ from ._errors import ExecutionRoleError
 from ._firelens import observe_default_routers
 from ._guardduty import observe_agent_pulls
 from ._kinds import Kind
+from ._needs import describe_task
 from ._plan import Observation, Plan
 from ._plugin import register_verification
 from ._recorder import GrantedRole
@@ -197,13 +198,18 @@ class StackRoles:
         a role no task definition uses."""
         observed = [e for e in entries if e.plan.observes]
         idle = [e for e in entries if not e.plan.has_props]
-        if not observed and not idle:
+        conditioned = [e for e in entries if e.plan.options.trust_conditions]
+        if not observed and not idle and not conditioned:
             return
         # Scanned afresh: task definitions may be added until synthesis.
         index = scan_task_definitions(self.app)
         for entry in idle:
             if not index.using(entry.role):
                 _warn_unused(entry)
+        for entry in conditioned:
+            jobs = [t for t in index.using(entry.role) if t.job]
+            if jobs:
+                _warn_batch_trust(entry, describe_task(jobs[0].task))
         if not observed:
             return
         usages = gather_usages(
@@ -287,6 +293,16 @@ def _warn_unused(entry: RoleEntry) -> None:
         "definition's execution_role (ecs_patterns take it in their task image options; a "
         "ScheduledFargateTask makes a role of its own unless it is given a task definition), "
         "or remove it.",
+    )
+
+
+def _warn_batch_trust(entry: RoleEntry, job: str) -> None:
+    cdk.Annotations.of(entry.scope).add_warning_v2(
+        "ecs-exec-roles:batch-trust-conditions",
+        f"{entry.plan.where}: {job} uses the role, and AWS does not document that the tasks "
+        "AWS Batch starts send aws:SourceArn and aws:SourceAccount when ECS assumes it: the "
+        "trust conditions may stop its jobs from starting. Pass trust_conditions=False for a "
+        "role Batch jobs use (HardenExecutionRoles adds none to such roles).",
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_batch as batch
 
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
@@ -110,9 +111,15 @@ class LazyOrigin:
 
 def describe_task(task: Any) -> str:
     """A task definition as messages name it: by the family its user gave it, and its path;
-    a family aws-cdk-lib generated (a hash of the path, ``STd2AEF37D6``) says nothing."""
-    family = task.family
+    a family aws-cdk-lib generated (a hash of the path, ``STd2AEF37D6``) says nothing. An AWS
+    Batch job definition by its name, when its user gave one."""
     path = task.node.path
+    if isinstance(task, (batch.EcsJobDefinition, batch.CfnJobDefinition)):
+        name = task.job_definition_name
+        if isinstance(name, str) and not is_unresolved(name):
+            return f"job definition {name!r} ({path})"
+        return f"job definition {path}"
+    family = task.family
     # An L1 CfnTaskDefinition may have no family.
     if not isinstance(family, str) or is_unresolved(family) or family == cdk.Names.unique_id(task):
         return f"task definition {path}"

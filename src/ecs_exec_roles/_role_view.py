@@ -9,15 +9,17 @@ The checks (``_verify_roles``, ``_verify_tasks``) read views and return :class:`
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from ._assembly import Assembly
+from ._batch import JOB_DEFINITION_TYPE, job_tasks
 from ._evaluate import Evaluator
 from ._overrides import template_overrides
 from ._service_connect import template_proxies
+from ._symbols import PLACEHOLDER
 from ._template import Template
 
 __all__ = [
@@ -99,6 +101,8 @@ class TaskDefinition:
     role_arn: str
     family: str
     containers: Sequence[Any]
+    #: An AWS Batch job definition (``family`` its name), read as the task ECS runs for it.
+    job: bool = False
 
 
 class RoleView:
@@ -249,8 +253,25 @@ def task_definitions(assembly: Assembly) -> list[TaskDefinition]:
             family = assembly.text(template, properties.get("Family")) or ""
             own[logical_id] = TaskDefinition(template, logical_id, role, family, containers)
         found.extend(own.values())
+        found.extend(_job_definitions(assembly, template))
         # Run by a rule with another execution role (a RunTask override): a use of that role.
         for logical_id, role, _ in template_overrides(assembly, template):
             if logical_id in own:
                 found.append(dataclasses.replace(own[logical_id], role_arn=role))
     return found
+
+
+def _job_definitions(assembly: Assembly, template: Template) -> Iterator[TaskDefinition]:
+    """The AWS Batch job definitions of a template, one task per execution role (``_batch``)."""
+    for logical_id, resource in template.resources.items():
+        if not isinstance(resource, dict) or resource.get("Type") != JOB_DEFINITION_TYPE:
+            continue
+        properties = template.properties(logical_id)
+        name = assembly.text(template, properties.get("JobDefinitionName"))
+        name = name if name and not PLACEHOLDER.search(name) else None
+        for task in job_tasks(properties, name):
+            role = assembly.text(template, task.role_arn)
+            if role is not None:
+                yield TaskDefinition(
+                    template, logical_id, role, name or "", task.containers, job=True
+                )

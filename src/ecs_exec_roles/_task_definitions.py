@@ -3,27 +3,31 @@ tree.
 
 Derivation reads the task definitions that use a role (``_usage``); a task definition names a
 recording role itself (the usual way), another role object, or, for an L1
-``CfnTaskDefinition``, just an ARN. The walk that finds them also finds the app's secrets, whose
+``CfnTaskDefinition``, just an ARN. An AWS Batch job definition is read as the task ECS runs
+for it (``_batch``): an ``EcsJobDefinition``'s container names its role object, an L1
+``CfnJobDefinition`` an ARN. The walk that finds them also finds the app's secrets, whose
 keys derivation reads. What the app keeps between walks lives in its state (``_app``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from ._app import AppState
+from ._batch import job_tasks
 from ._cdk_internals import identity, is_proxy_of
 from ._overrides import RunTaskOverrides
 from ._recorder import RecordingRole
 from ._role_interface import own_role
 
-__all__ = ["IndexedTask", "TaskIndex", "scan_task_definitions", "tasks_using"]
+__all__ = ["IndexedTask", "TaskIndex", "job_role_arn", "scan_task_definitions", "tasks_using"]
 
 
 @dataclass(eq=False)
@@ -43,6 +47,8 @@ class IndexedTask:
     #: The rule that runs the task definition with the role as a RunTask override (the
     #: task definition's own execution role is another), as messages name it.
     override: str | None = None
+    #: An AWS Batch job definition (``task`` its L2 or its L1, ``resource`` its L1).
+    job: bool = False
     _containers: Any = None
     _stack: cdk.Stack | None = None
     _role_arn: str | None = None
@@ -50,6 +56,12 @@ class IndexedTask:
     @property
     def is_l1(self) -> bool:
         return self.task is self.resource
+
+    @property
+    def grants_secrets(self) -> bool:
+        """Whether aws-cdk-lib grants the role its containers' secrets (an L2 task
+        definition's own role): otherwise derivation reads them from the containers."""
+        return not (self.is_l1 or self.override or self.job)
 
     def names_role_itself(self, role: Any) -> bool:
         """Whether the task definition names ``role`` as the very object its grants went to,
@@ -73,12 +85,18 @@ class IndexedTask:
     def role_arn(self) -> str:
         """The execution role's ARN as a CDK string (read once)."""
         if self._role_arn is None:
-            arn = self.cfn.execution_role_arn if self.is_l1 else self.execution_role.role_arn
+            if self.execution_role is not None:
+                arn = self.execution_role.role_arn
+            elif self.job:
+                arn = job_role_arn(self.cfn)
+            else:
+                arn = self.cfn.execution_role_arn
             self._role_arn = str(arn) if arn is not None else ""
         return self._role_arn
 
     @property
-    def cfn(self) -> ecs.CfnTaskDefinition:
+    def cfn(self) -> Any:
+        """The resource: a ``CfnTaskDefinition`` (a ``CfnJobDefinition`` for a job)."""
         if self.resource is None:
             self.resource = self.task.node.default_child
         return self.resource
@@ -97,10 +115,32 @@ class IndexedTask:
 
     @property
     def container_definitions(self) -> Any:
-        """The resource's containers, unresolved (the same value every time it is read)."""
+        """The resource's containers, unresolved (the same value every time it is read); for
+        a job, the properties that hold them (``containers_of`` reads them resolved)."""
         if self._containers is None:
-            self._containers = self.cfn.container_definitions
+            if self.job:
+                cfn = self.cfn
+                self._containers = {
+                    "containerProperties": cfn.container_properties,
+                    "ecsProperties": cfn.ecs_properties,
+                    "nodeProperties": cfn.node_properties,
+                    "jobDefinitionName": cfn.job_definition_name,
+                }
+            else:
+                self._containers = self.cfn.container_definitions
         return self._containers
+
+    def containers_of(self, resolved: Any) -> list[Any]:
+        """The containers in template form, from ``container_definitions`` resolved: a job's
+        are those of its tasks (``_batch``), each of which names the job's execution role
+        (all of them, for an L1, which names its role by ARN only)."""
+        if not self.job:
+            return list(resolved or [])
+        if not isinstance(resolved, dict):
+            return []
+        name = resolved.get("jobDefinitionName")
+        tasks = job_tasks(resolved, name if isinstance(name, str) else None)
+        return [container for task in tasks for container in task.containers]
 
 
 class TaskIndex:
@@ -156,9 +196,7 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
     index = TaskIndex()
     secrets: list[Any] = []
     held: list[tuple[Any, Any]] = []
-    stacks = 0
-    nested = False
-    only_stack: Any = None
+    stacks, nested, only_stack = 0, False, cast(Any, None)
     pending: IndexedTask | None = None
     # The task definition the containers of the walk belong to (their parent, which the
     # pre-order walk lists first).
@@ -192,6 +230,8 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
         elif isinstance(construct, (ecs.CfnService, events.CfnRule)):
             # Pre-order: the last stack listed holds it (unless nested stacks interleave).
             held.append((construct, only_stack))
+        elif isinstance(construct, batch.CfnJobDefinition):
+            _index_job(index, _indexed_job(seen, construct))
         elif isinstance(construct, ecs.CfnTaskDefinition):
             if pending is not None:
                 if pending.resource is None:
@@ -211,6 +251,52 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
     app.secrets = secrets
     _keep_held(app, index, [(c, None if nested else stack) for c, stack in held])
     return index
+
+
+def _index_job(index: TaskIndex, job: IndexedTask | None) -> None:
+    if job is None:
+        return
+    if isinstance(job.execution_role, RecordingRole):
+        index.by_role.setdefault(id(job.execution_role), []).append(job)
+    else:
+        index.others.append(job)
+
+
+def _indexed_job(seen: dict[object, IndexedTask], resource: Any) -> IndexedTask | None:
+    """A job definition's entry (kept between walks): an ``EcsJobDefinition``'s with its
+    container's execution role object, an L1's matched by the role ARN it names; ``None``
+    for one without an execution role (an EKS job)."""
+    key = identity(resource)
+    job = seen.get(key)
+    if job is None:
+        parent = resource.node.scope
+        if isinstance(parent, batch.EcsJobDefinition):
+            role = own_role(parent.container.execution_role)
+            job = IndexedTask(parent, resource, execution_role=role, job=True)
+        else:
+            job = IndexedTask(resource, resource, job=True)
+        seen[key] = job
+    return job if job.execution_role is not None or job.role_arn() else None
+
+
+def job_role_arn(resource: Any) -> Any:
+    """The execution role ARN an L1 job definition names first (a CDK string), read from its
+    property objects; ``None`` where they do not show one."""
+    single = resource.container_properties
+    found = getattr(single, "execution_role_arn", None)
+    if found is not None:
+        return found
+    ecs_properties = resource.ecs_properties
+    for task in getattr(ecs_properties, "task_properties", None) or []:
+        found = getattr(task, "execution_role_arn", None)
+        if found is not None:
+            return found
+    nodes = getattr(resource.node_properties, "node_range_properties", None) or []
+    for node in nodes:
+        found = getattr(getattr(node, "container", None), "execution_role_arn", None)
+        if found is not None:
+            return found
+    return None
 
 
 def _keep_held(app: AppState, index: TaskIndex, held: list[tuple[Any, Any]]) -> None:

@@ -148,8 +148,8 @@ def gather_usages(
     template = assembly.templates[0]
 
     def view(entry: IndexedTask, containers: Any, home: Any = None) -> TaskView:
-        containers = containers or []
-        if not entry.is_l1 and entry.rendered is None:
+        containers = entry.containers_of(containers)
+        if not entry.is_l1 and not entry.job and entry.rendered is None:
             # aws-cdk-lib renders a task definition's containers once: what is added later
             # never reaches the template (the checks tell).
             entry.rendered = len(containers)
