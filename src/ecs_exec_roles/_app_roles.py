@@ -8,8 +8,9 @@ shows no other use of it. The resources of the role's stage are read as CloudFor
 receive them (each L1's properties, resolved in its stack, once per stage) and every reference
 to the role is placed:
 
-- a task definition's ``ExecutionRoleArn`` (its ARN, or one joined from its name), or an AWS
-  Batch job definition's (``_batch``): the use the role is hardened for;
+- a task definition's ``ExecutionRoleArn`` (its ARN, or one joined from its name), an AWS
+  Batch job definition's (``_batch``) or an ECS Express Mode service's (``_express``): the use
+  the role is hardened for;
 - a policy that names it in ``Roles`` (inline ``Policies`` and ``ManagedPolicyArns`` on the role
   itself, ``iam.Policy``, ``iam.ManagedPolicy``): replaced by the derived policies;
 - a policy statement naming it (``iam:PassRole`` for a scheduler, a resource policy): no use;
@@ -287,6 +288,12 @@ def _place(uses: AppRoleUses, resource: Any, properties: dict[str, Any], where: 
         if where[-1] == "jobRoleArn":
             uses.others.append(f"the job role of {path}")
             return
+    if (
+        isinstance(resource, ecs.CfnExpressGatewayService)
+        and top == "executionRoleArn"
+        and properties.get("primaryContainer")
+    ):
+        return  # the execution role of the task definition ECS registers for it
     if isinstance(resource, (iam.CfnPolicy, iam.CfnManagedPolicy)):
         if top == "roles":
             uses.policies.append(_policy_on_role(resource, properties, where[1]))

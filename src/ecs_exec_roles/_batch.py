@@ -35,6 +35,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ._reader import api_names
+
 __all__ = [
     "DEFAULT_LOG_GROUP",
     "JOB_DEFINITION_TYPE",
@@ -69,7 +71,7 @@ def job_tasks(properties: Any, name: str | None) -> list[JobTask]:
     """
     if not isinstance(properties, dict):
         return []
-    properties = _lower_keys(properties)
+    properties = api_names(properties)
     found: dict[str, JobTask] = {}
     for role, containers in _tasks(properties, name):
         if role is None:
@@ -86,11 +88,11 @@ def _tasks(properties: dict[str, Any], name: str | None) -> Iterator[tuple[Any, 
         yield _single(single, name)
     yield from _ecs_tasks(properties.get("ecsProperties"))
     nodes = properties.get("nodeProperties")
-    ranges = _lower_keys(nodes).get("nodeRangeProperties") if isinstance(nodes, dict) else None
+    ranges = api_names(nodes).get("nodeRangeProperties") if isinstance(nodes, dict) else None
     for node_range in ranges if isinstance(ranges, list) else []:
         if not isinstance(node_range, dict):
             continue
-        node_range = _lower_keys(node_range)
+        node_range = api_names(node_range)
         container = node_range.get("container")
         if isinstance(container, dict):
             yield _single(container, name)
@@ -98,23 +100,23 @@ def _tasks(properties: dict[str, Any], name: str | None) -> Iterator[tuple[Any, 
 
 
 def _single(container: dict[str, Any], name: str | None) -> tuple[Any, list[Any]]:
-    container = _lower_keys(container)
+    container = api_names(container)
     shaped = {**container, "name": SINGLE_CONTAINER_NAME}
     shaped["logConfiguration"] = _log_configuration(container.get("logConfiguration"), name)
     return container.get("executionRoleArn"), [shaped]
 
 
 def _ecs_tasks(ecs: Any) -> Iterator[tuple[Any, list[Any]]]:
-    ecs = _lower_keys(ecs) if isinstance(ecs, dict) else {}
+    ecs = api_names(ecs) if isinstance(ecs, dict) else {}
     tasks = ecs.get("taskProperties")
     for task in tasks if isinstance(tasks, list) else []:
         if not isinstance(task, dict):
             continue
-        task = _lower_keys(task)
+        task = api_names(task)
         containers = []
         for container in task.get("containers") or []:
             if isinstance(container, dict):
-                container = _lower_keys(container)
+                container = api_names(container)
                 logs = _log_configuration(container.get("logConfiguration"), None)
                 containers.append({**container, "logConfiguration": logs})
         yield task.get("executionRoleArn"), containers
@@ -127,7 +129,7 @@ def _log_configuration(configuration: Any, name: str | None) -> Any:
         configuration = {"logDriver": "awslogs"}
     if not isinstance(configuration, dict):
         return configuration
-    configuration = _lower_keys(configuration)
+    configuration = api_names(configuration)
     if configuration.get("logDriver") != "awslogs":
         return configuration
     options = configuration.get("options")
@@ -137,17 +139,3 @@ def _log_configuration(configuration: Any, name: str | None) -> Any:
         if name and "awslogs-stream-prefix" not in options:
             options["awslogs-stream-prefix"] = name[:_NAME_IN_STREAM]
     return {**configuration, "options": options}
-
-
-def _lower_keys(value: dict[str, Any]) -> dict[str, Any]:
-    """A map with the property names of the APIs (``containerProperties``), as an L1 holds
-    them; a template writes CloudFormation's (``ContainerProperties``). Intrinsics (``Ref``,
-    ``Fn::...``) are values, not maps of properties."""
-    if (len(value) == 1 and next(iter(value)) in ("Ref", "Condition")) or any(
-        isinstance(key, str) and key.startswith("Fn::") for key in value
-    ):
-        return value
-    return {
-        (key[:1].lower() + key[1:] if isinstance(key, str) else key): item
-        for key, item in value.items()
-    }

@@ -27,6 +27,7 @@ from ._cfn import canonical, flatten
 from ._coverage import Cover, CoverIndex, covers_of
 from ._derive_containers import DeriveContext, Stream, container_needs
 from ._errors import ExecutionRoleError
+from ._express import EXPRESS_LOG_GROUP_REASON
 from ._kinds import KEY_SERVICES, Kind, decrypt_via, ecs_subset
 from ._needs import (
     ContainerOrigin,
@@ -279,6 +280,27 @@ def _grant_origin(grant: GrantView) -> str | LazyOrigin:
 # -- containers ----------------------------------------------------------------------------
 
 
+def _stream_need(context: DeriveContext, stream: Stream) -> Need:
+    """Writes to the streams of a log group no grant names, under the stream's prefix."""
+    suffix = f":log-stream:{stream.prefix}/*" if stream.prefix else ":*"
+    kind = Kind.LOG_STREAM if stream.prefix else Kind.LOG_GROUP
+    reason = _STREAM_REASON if stream.prefix else _LOG_GROUP_REASON
+    wildcard = ""
+    if "*" in stream.group:
+        # The log group ECS creates for an Express Mode service, named at deployment (no log
+        # group name holds '*'): the ARN ends in the wildcard of its name.
+        wildcard = stream.group[stream.group.index("*") :] + suffix
+        reason = EXPRESS_LOG_GROUP_REASON
+    return Need(
+        kind,
+        stream.arn(context, suffix),
+        stream.origin,
+        reason=reason,
+        home=stream.home,
+        wildcard=wildcard,
+    )
+
+
 def _container_needs(context: DeriveContext) -> list[Need]:
     needs, streams = container_needs(context)
     return needs + _log_needs(context, streams)
@@ -322,18 +344,7 @@ def _log_needs(context: DeriveContext, streams: Sequence[Stream]) -> list[Need]:
         )
     for index, stream in enumerate(streams):
         if index not in claimed:
-            suffix = f":log-stream:{stream.prefix}/*" if stream.prefix else ":*"
-            kind = Kind.LOG_STREAM if stream.prefix else Kind.LOG_GROUP
-            reason = _STREAM_REASON if stream.prefix else _LOG_GROUP_REASON
-            needs.append(
-                Need(
-                    kind,
-                    stream.arn(context, suffix),
-                    stream.origin,
-                    reason=reason,
-                    home=stream.home,
-                )
-            )
+            needs.append(_stream_need(context, stream))
         if stream.create_group:
             needs.append(
                 Need(

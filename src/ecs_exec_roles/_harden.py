@@ -65,7 +65,12 @@ from ._trust import trust_document
 __all__ = ["AdoptedRole", "HardenExecutionRoles", "harden"]
 
 #: What uses an execution role: a task definition, or an AWS Batch job definition.
-_Consumer = ecs.TaskDefinition | batch.EcsJobDefinition | batch.CfnJobDefinition
+_Consumer = (
+    ecs.TaskDefinition
+    | batch.EcsJobDefinition
+    | batch.CfnJobDefinition
+    | ecs.CfnExpressGatewayService
+)
 
 
 @jsii.implements(cdk.IAspect)
@@ -156,7 +161,9 @@ class HardenExecutionRoles:
 
         :param node: the construct visited.
         """
-        if isinstance(node, (ecs.TaskDefinition, batch.EcsJobDefinition)) or (
+        if isinstance(
+            node, (ecs.TaskDefinition, batch.EcsJobDefinition, ecs.CfnExpressGatewayService)
+        ) or (
             isinstance(node, batch.CfnJobDefinition)
             and not isinstance(node.node.scope, batch.EcsJobDefinition)
         ):
@@ -172,9 +179,13 @@ def harden(task: _Consumer) -> None:
     the role aws-cdk-lib made for it, or one the app made (``_app_roles``); warn of one that
     stays as it is. ``task`` is a task definition or an AWS Batch job definition, whose
     container holds its role (aws-cdk-lib makes one for each container given none)."""
-    if isinstance(task, batch.CfnJobDefinition):
-        # An L1 job definition names its role by ARN only: a role the app made.
-        arn = job_role_arn(task)
+    if isinstance(task, (batch.CfnJobDefinition, ecs.CfnExpressGatewayService)):
+        # An L1 names its role by ARN only: a role the app made (an Express Mode service's
+        # only with the primary container it runs with it).
+        if isinstance(task, batch.CfnJobDefinition):
+            arn = job_role_arn(task)
+        else:
+            arn = task.execution_role_arn if task.primary_container else None
         if arn is not None:
             _harden_made_by_app(task, _NamedByArn(str(arn)))
         return

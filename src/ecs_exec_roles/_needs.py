@@ -9,6 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ecs as ecs
 
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
@@ -119,6 +120,11 @@ def describe_task(task: Any) -> str:
         if isinstance(name, str) and not is_unresolved(name):
             return f"job definition {name!r} ({path})"
         return f"job definition {path}"
+    if isinstance(task, ecs.CfnExpressGatewayService):
+        name = task.service_name
+        if isinstance(name, str) and not is_unresolved(name):
+            return f"Express Mode service {name!r} ({path})"
+        return f"Express Mode service {path}"
     family = task.family
     # An L1 CfnTaskDefinition may have no family.
     if not isinstance(family, str) or is_unresolved(family) or family == cdk.Names.unique_id(task):

@@ -42,6 +42,7 @@ __all__ = [
     "SecretSource",
     "TaskRead",
     "Unreadable",
+    "api_names",
     "read_containers",
 ]
 
@@ -179,6 +180,18 @@ def read_containers(assembly: Assembly, template: Template, containers: Sequence
     return read
 
 
+def api_names(value: dict[str, Any]) -> dict[str, Any]:
+    """A map of properties with the names of the AWS APIs (``containerProperties``), as an L1
+    holds them; a template writes CloudFormation's (``ContainerProperties``). An intrinsic
+    (``Ref``, ``Fn::...``) is a value, not a map of properties, and stays as it is."""
+    if _is_intrinsic(value):
+        return value
+    return {
+        (key[:1].lower() + key[1:] if isinstance(key, str) and key[:1].isupper() else key): item
+        for key, item in value.items()
+    }
+
+
 def _camel_case(value: Any, depth: int = 0) -> Any:
     """A container definition with the property names of ECS's API (``logConfiguration``),
     as aws-cdk-lib's L1 object holds it; a template writes CloudFormation's
@@ -187,11 +200,10 @@ def _camel_case(value: Any, depth: int = 0) -> Any:
         return [_camel_case(item, depth) for item in value]
     if not isinstance(value, dict) or depth > 3 or _is_intrinsic(value):
         return value
-    converted = {}
-    for key, item in value.items():
-        name = key[:1].lower() + key[1:] if isinstance(key, str) and key[:1].isupper() else key
-        converted[name] = item if name == "options" else _camel_case(item, depth + 1)
-    return converted
+    return {
+        name: item if name == "options" else _camel_case(item, depth + 1)
+        for name, item in api_names(value).items()
+    }
 
 
 def _is_intrinsic(value: dict[Any, Any]) -> bool:

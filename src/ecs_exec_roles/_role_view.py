@@ -17,6 +17,7 @@ from typing import Any
 from ._assembly import Assembly
 from ._batch import JOB_DEFINITION_TYPE, job_tasks
 from ._evaluate import Evaluator
+from ._express import EXPRESS_SERVICE_TYPE, express_containers
 from ._overrides import template_overrides
 from ._service_connect import template_proxies
 from ._symbols import PLACEHOLDER
@@ -101,8 +102,9 @@ class TaskDefinition:
     role_arn: str
     family: str
     containers: Sequence[Any]
-    #: An AWS Batch job definition (``family`` its name), read as the task ECS runs for it.
-    job: bool = False
+    #: What it is, as messages name it: ``task family``, or the ``job definition`` of AWS
+    #: Batch or the ``Express Mode service`` that ECS runs a task for (``family`` its name).
+    kind: str = "task family"
 
 
 class RoleView:
@@ -254,6 +256,7 @@ def task_definitions(assembly: Assembly) -> list[TaskDefinition]:
             own[logical_id] = TaskDefinition(template, logical_id, role, family, containers)
         found.extend(own.values())
         found.extend(_job_definitions(assembly, template))
+        found.extend(_express_services(assembly, template))
         # Run by a rule with another execution role (a RunTask override): a use of that role.
         for logical_id, role, _ in template_overrides(assembly, template):
             if logical_id in own:
@@ -273,5 +276,22 @@ def _job_definitions(assembly: Assembly, template: Template) -> Iterator[TaskDef
             role = assembly.text(template, task.role_arn)
             if role is not None:
                 yield TaskDefinition(
-                    template, logical_id, role, name or "", task.containers, job=True
+                    template, logical_id, role, name or "", task.containers, "job definition"
                 )
+
+
+def _express_services(assembly: Assembly, template: Template) -> Iterator[TaskDefinition]:
+    """The ECS Express Mode services of a template that name an execution role and a primary
+    container, each read as the task definition ECS registers for it (``_express``)."""
+    for logical_id, resource in template.resources.items():
+        if not isinstance(resource, dict) or resource.get("Type") != EXPRESS_SERVICE_TYPE:
+            continue
+        properties = template.properties(logical_id)
+        role_value, containers = express_containers(properties)
+        role = assembly.text(template, role_value) if containers else None
+        if role is not None:
+            name = assembly.text(template, properties.get("ServiceName")) or ""
+            name = "" if PLACEHOLDER.search(name) else name
+            yield TaskDefinition(
+                template, logical_id, role, name, containers, "Express Mode service"
+            )

@@ -5,8 +5,10 @@ Derivation reads the task definitions that use a role (``_usage``); a task defin
 recording role itself (the usual way), another role object, or, for an L1
 ``CfnTaskDefinition``, just an ARN. An AWS Batch job definition is read as the task ECS runs
 for it (``_batch``): an ``EcsJobDefinition``'s container names its role object, an L1
-``CfnJobDefinition`` an ARN. The walk that finds them also finds the app's secrets, whose
-keys derivation reads. What the app keeps between walks lives in its state (``_app``).
+``CfnJobDefinition`` an ARN; an ECS Express Mode service as the task definition ECS registers
+for it (``_express``), with the role ARN it names. The walk that finds them also finds the
+app's secrets, whose keys derivation reads. What the app keeps between walks lives in its
+state (``_app``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from ._app import AppState
 from ._batch import job_tasks
 from ._cdk_internals import identity, is_proxy_of
+from ._express import express_containers
 from ._overrides import RunTaskOverrides
 from ._recorder import RecordingRole
 from ._role_interface import own_role
@@ -38,7 +41,8 @@ class IndexedTask:
     """
 
     task: Any
-    resource: ecs.CfnTaskDefinition | None = None
+    #: A ``CfnTaskDefinition`` (a ``CfnJobDefinition``, a ``CfnExpressGatewayService``).
+    resource: Any = None
     execution_role: Any = None
     #: How many containers the library rendered to read them (``None``: not rendered).
     rendered: int | None = None
@@ -49,6 +53,8 @@ class IndexedTask:
     override: str | None = None
     #: An AWS Batch job definition (``task`` its L2 or its L1, ``resource`` its L1).
     job: bool = False
+    #: An ECS Express Mode service (``task`` and ``resource`` its L1).
+    express: bool = False
     _containers: Any = None
     _stack: cdk.Stack | None = None
     _role_arn: str | None = None
@@ -126,6 +132,13 @@ class IndexedTask:
                     "nodeProperties": cfn.node_properties,
                     "jobDefinitionName": cfn.job_definition_name,
                 }
+            elif self.express:
+                cfn = self.cfn
+                self._containers = {
+                    "primaryContainer": cfn.primary_container,
+                    "cluster": cfn.cluster,
+                    "serviceName": cfn.service_name,
+                }
             else:
                 self._containers = self.cfn.container_definitions
         return self._containers
@@ -134,6 +147,8 @@ class IndexedTask:
         """The containers in template form, from ``container_definitions`` resolved: a job's
         are those of its tasks (``_batch``), each of which names the job's execution role
         (all of them, for an L1, which names its role by ARN only)."""
+        if self.express:
+            return express_containers(resolved)[1]
         if not self.job:
             return list(resolved or [])
         if not isinstance(resolved, dict):
@@ -230,8 +245,8 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
         elif isinstance(construct, (ecs.CfnService, events.CfnRule)):
             # Pre-order: the last stack listed holds it (unless nested stacks interleave).
             held.append((construct, only_stack))
-        elif isinstance(construct, batch.CfnJobDefinition):
-            _index_job(index, _indexed_job(seen, construct))
+        elif isinstance(construct, (batch.CfnJobDefinition, ecs.CfnExpressGatewayService)):
+            _index_other(seen, index, construct)
         elif isinstance(construct, ecs.CfnTaskDefinition):
             if pending is not None:
                 if pending.resource is None:
@@ -253,13 +268,30 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
     return index
 
 
-def _index_job(index: TaskIndex, job: IndexedTask | None) -> None:
+def _index_other(seen: dict[object, IndexedTask], index: TaskIndex, resource: Any) -> None:
+    """A job definition's resource, or an Express Mode service."""
+    if isinstance(resource, ecs.CfnExpressGatewayService):
+        _index_express(seen, index, resource)
+        return
+    job = _indexed_job(seen, resource)
     if job is None:
         return
     if isinstance(job.execution_role, RecordingRole):
         index.by_role.setdefault(id(job.execution_role), []).append(job)
     else:
         index.others.append(job)
+
+
+def _index_express(
+    seen: dict[object, IndexedTask], index: TaskIndex, service: ecs.CfnExpressGatewayService
+) -> None:
+    """An Express Mode service that names an execution role and a primary container (ECS
+    registers the task definition that runs it), matched to a role by that role's ARN."""
+    if service.execution_role_arn is None or not service.primary_container:
+        return
+    key = identity(service)
+    entry = seen.get(key) or IndexedTask(service, service, express=True)
+    index.others.append(seen.setdefault(key, entry))
 
 
 def _indexed_job(seen: dict[object, IndexedTask], resource: Any) -> IndexedTask | None:

@@ -202,8 +202,8 @@ def _describe(task: TaskDefinition, assembly: Assembly) -> str:
     path = assembly.path_of(task.template, task.logical_id).removesuffix("/Resource")
     where = path or f"{task.template.name}::{task.logical_id}"
     family = task.family
-    if task.job:
-        return f"job definition {family!r} ({where})" if family else f"job definition {where}"
+    if task.kind != "task family":
+        return f"{task.kind} {family!r} ({where})" if family else f"{task.kind} {where}"
     if not family or _unknown(family) or _generated_family(family, path):
         return f"task definition {where}"
     return f"task family {family!r} ({where})"
