@@ -1,5 +1,5 @@
-"""RunTask overrides: an EventBridge ECS target that runs a task definition with another
-execution role makes that role one the task definition uses."""
+"""RunTask overrides: an EventBridge ECS target, or a Step Functions RunTask state, that runs a
+task definition with another execution role makes that role one the task definition uses."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Annotations, Match, Template
 from helpers import concrete_environment, role_logical_id
 from iam_eval import is_allowed, role_policies
@@ -53,6 +54,38 @@ def _app(execution_role: Any) -> tuple[cdk.App, cdk.Stack, ecs.TaskDefinition]:
             execution_role=getattr(role, "role", role),
         )
     )
+    return app, stack, task
+
+
+def _run_task_state(
+    stack: cdk.Stack, name: str, task: ecs.TaskDefinition, overrides: dict[str, Any]
+) -> sfn.CustomState:
+    return sfn.CustomState(
+        stack,
+        name,
+        state_json={
+            "Type": "Task",
+            "Resource": f"arn:{cdk.Aws.PARTITION}:states:::ecs:runTask.sync",
+            "Parameters": {
+                "Cluster": "jobs",
+                "LaunchType": "FARGATE",
+                "TaskDefinition": task.task_definition_arn,
+                "Overrides": overrides,
+            },
+        },
+    )
+
+
+def _state_machine_app(execution_role: Any) -> tuple[cdk.App, cdk.Stack, ecs.TaskDefinition]:
+    """The job of :func:`_app` run by a state machine (in a branch of a ``Parallel`` state)
+    with ``execution_role`` instead of a rule."""
+    app, stack, task = _app(None)
+    events_rule = stack.node.find_child("Nightly")
+    stack.node.try_remove_child(events_rule.node.id)
+    role = execution_role(stack)
+    run = _run_task_state(stack, "Run", task, {"ExecutionRoleArn": role.role_arn})
+    parallel = sfn.Parallel(stack, "Both").branch(run)
+    sfn.StateMachine(stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(parallel))
     return app, stack, task
 
 
@@ -149,3 +182,70 @@ def test_the_overriding_role_has_no_open_nag_findings(tmp_path: Path) -> None:
     report = synth_with_report(app)
     on_role = [f for f in report.findings if f.construct_path.startswith("S/Override")]
     assert on_role == [], report.format()
+
+
+def test_a_derived_role_a_state_machine_runs_the_task_with_covers_it_exactly() -> None:
+    app, stack, _ = _state_machine_app(lambda stack: MinimalExecutionRole(stack, "Override"))
+    override = stack.node.find_child("Override")
+    app.synth()
+    allowed = _allowed(stack, role_logical_id(stack, override))
+    assert allowed("logs:PutLogEvents", STREAMS.format("job/job/0123"))
+    assert not allowed("logs:PutLogEvents", STREAMS.format("other/job/0123"))
+    assert allowed("secretsmanager:GetSecretValue", SECRET)
+    assert not allowed("secretsmanager:DescribeSecret", SECRET)
+
+
+def test_a_state_machines_role_that_names_other_resources_fails_synth() -> None:
+    def named(stack: cdk.Stack) -> MinimalExecutionRole:
+        group = logs.LogGroup.from_log_group_name(stack, "Other", "/ecs/other")
+        return MinimalExecutionRole(stack, "Override", derive=False, log_groups=[group])
+
+    app, _, _ = _state_machine_app(named)
+    with pytest.raises(RuntimeError) as raised:
+        app.synth()
+    message = str(raised.value)
+    assert "S/Override: container 'job' of task definition S/Job needs" in message
+    assert "log-group:/ecs/jobs:log-stream:job/job/*" in message
+
+
+@pytest.mark.parametrize("also_task_role", [False, True])
+def test_a_role_the_app_made_that_a_state_machine_overrides_with(also_task_role: bool) -> None:
+    made: list[iam.Role] = []
+
+    def role(stack: cdk.Stack) -> iam.Role:
+        made.append(
+            iam.Role(
+                stack,
+                "Made",
+                assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+                managed_policies=[
+                    iam.ManagedPolicy.from_aws_managed_policy_name(
+                        "service-role/AmazonECSTaskExecutionRolePolicy"
+                    )
+                ],
+            )
+        )
+        return made[0]
+
+    app, stack, task = _state_machine_app(role)
+    if also_task_role:
+        # The same role as the task role of another run: a use the aspect does not narrow.
+        state = _run_task_state(stack, "Again", task, {"TaskRoleArn": made[0].role_arn})
+        sfn.StateMachine(stack, "Other", definition_body=sfn.DefinitionBody.from_chainable(state))
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    app.synth()
+    template = Template.from_stack(stack).to_json()
+    logical_id = stack.get_logical_id(made[0].node.default_child)  # type: ignore[arg-type]
+    properties = template["Resources"][logical_id]["Properties"]
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("used-otherwise|also named")
+    )
+    if also_task_role:
+        assert "ManagedPolicyArns" in properties
+        assert any("DefinitionString" in str(w.entry.data) for w in warnings), warnings
+        return
+    assert "ManagedPolicyArns" not in properties
+    assert warnings == []
+    allowed = _allowed(stack, logical_id)
+    assert allowed("logs:PutLogEvents", STREAMS.format("job/job/0123"))
+    assert allowed("secretsmanager:GetSecretValue", SECRET)

@@ -14,8 +14,8 @@ to the role is placed:
 - a policy that names it in ``Roles`` (inline ``Policies`` and ``ManagedPolicyArns`` on the role
   itself, ``iam.Policy``, ``iam.ManagedPolicy``): replaced by the derived policies;
 - a policy statement naming it (``iam:PassRole`` for a scheduler, a resource policy): no use;
-- an EventBridge rule's ECS target that runs a task definition with it (a RunTask override,
-  ``_overrides``): a use as execution role;
+- an EventBridge rule's ECS target or a state machine's RunTask state that runs a task
+  definition with it (a RunTask override, ``_overrides``): a use as execution role;
 - anything else (a task role, a Lambda function's role, a trust policy of the role that admits
   another principal, a Batch job's job role, a rule's input, a nested stack's parameter): the
   role is left as it is, and the warning names that use.
@@ -36,11 +36,13 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
 
 from ._app import AppState, stack_state
 from ._cdk_internals import cfn_properties, identity, named_construct
 from ._cfn import flatten
 from ._kinds import ECR_TOKEN_ACTION, Kind, ecs_subset
+from ._overrides import runs_tasks_with
 from ._starter import STARTER_MANAGED_POLICY
 
 __all__ = [
@@ -300,6 +302,13 @@ def _place(uses: AppRoleUses, resource: Any, properties: dict[str, Any], where: 
             return
         if top == "policyDocument":
             return
+    if (
+        isinstance(resource, sfn.CfnStateMachine)
+        and top == "definitionString"
+        and runs_tasks_with(properties, _value_at(properties, where))
+    ):
+        # A state machine that runs a task definition with the role (a RunTask override).
+        return
     if isinstance(resource, events.CfnRule) and _runs_a_task(properties, where):
         # A rule that runs a task definition with the role as its execution role (a RunTask
         # override): a use as execution role, which derivation reads (``_overrides``).
@@ -315,6 +324,12 @@ def _place(uses: AppRoleUses, resource: Any, properties: dict[str, Any], where: 
     else:
         kind = str(resource.cfn_resource_type)
     uses.others.append(f"named in {_key(top)} of {kind} {path}")
+
+
+def _value_at(value: Any, where: list[Any]) -> Any:
+    for key in where:
+        value = value[key]
+    return value
 
 
 def _runs_a_task(properties: dict[str, Any], where: list[Any]) -> bool:

@@ -286,10 +286,10 @@ def _stream_need(context: DeriveContext, stream: Stream) -> Need:
     kind = Kind.LOG_STREAM if stream.prefix else Kind.LOG_GROUP
     reason = _STREAM_REASON if stream.prefix else _LOG_GROUP_REASON
     wildcard = ""
-    if "*" in stream.group:
-        # The log group ECS creates for an Express Mode service, named at deployment (no log
-        # group name holds '*'): the ARN ends in the wildcard of its name.
-        wildcard = stream.group[stream.group.index("*") :] + suffix
+    if stream.group_wildcard:
+        # The log group ECS creates for an Express Mode service, named at deployment: the ARN
+        # ends in the wildcard of its name.
+        wildcard = stream.group_wildcard + suffix
         reason = EXPRESS_LOG_GROUP_REASON
     return Need(
         kind,

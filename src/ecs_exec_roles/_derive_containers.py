@@ -21,6 +21,7 @@ import aws_cdk as cdk
 from ._batch import SINGLE_CONTAINER_NAME
 from ._cdk_internals import read_attribute
 from ._errors import ExecutionRoleError
+from ._express import is_deployment_named
 from ._features import s3_bucket_arn_of
 from ._kinds import Kind
 from ._needs import (
@@ -92,6 +93,9 @@ class Stream:
     create_group: bool
     origin: ContainerOrigin
     home: Any
+    #: The IAM wildcard of the name of a log group ECS names at deployment (that of an Express
+    #: Mode service), from the ``*`` of ``group`` on; "" for any other group.
+    group_wildcard: str = ""
 
     def arn(self, context: DeriveContext, suffix: str) -> str:
         """The group's ARN with ``suffix``, in the role's account: the awslogs driver writes
@@ -248,6 +252,9 @@ def _stream(context: DeriveContext, logs: Any, source: _Source, home: Any) -> St
         logs.create_group,
         source.origin.with_suffix(" for awslogs"),
         home,
+        group[group.index("*") :]
+        if source.view.entry.express and is_deployment_named(group)
+        else "",
     )
 
 

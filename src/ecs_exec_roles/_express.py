@@ -27,6 +27,7 @@ such (it names the execution role itself).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._reader import api_names
@@ -37,6 +38,7 @@ __all__ = [
     "EXPRESS_LOG_GROUP_REASON",
     "EXPRESS_SERVICE_TYPE",
     "express_containers",
+    "is_deployment_named",
 ]
 
 EXPRESS_SERVICE_TYPE = "AWS::ECS::ExpressGatewayService"
@@ -67,6 +69,16 @@ def express_containers(properties: Any) -> tuple[Any, list[dict[str, Any]]]:
     container["name"] = EXPRESS_CONTAINER_NAME
     container["logConfiguration"] = _log_configuration(primary, properties)
     return properties.get("executionRoleArn"), [container]
+
+
+def is_deployment_named(group: str) -> bool:
+    """Whether ``group`` is the name pattern of the log group ECS creates for an Express Mode
+    service (``/aws/ecs/<cluster>/<service>-*``, as :func:`express_containers` writes it)."""
+    return _DEFAULT_GROUP.fullmatch(group) is not None
+
+
+# The log group names :func:`_log_configuration` writes for a service with no log group.
+_DEFAULT_GROUP = re.compile(r"/aws/ecs/(\*|[\w-]+)/([\w-]+-)?\*")
 
 
 def _log_configuration(primary: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:

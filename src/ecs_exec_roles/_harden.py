@@ -31,7 +31,9 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Dependable, IConstruct
 
 from ._after_aspects import after_aspects
@@ -54,6 +56,7 @@ from ._aspect_reach import (
 from ._cdk_internals import AUTOMATIC_ROLE_ID, DEFAULT_POLICY_ID, identity
 from ._declarations import DEFAULT_MAX_MANAGED_POLICIES, PROPS, props_taken
 from ._lifecycle import RoleEntry, StackRoles
+from ._overrides import overriding_roles
 from ._plan import Plan
 from ._prop_needs import add_props
 from ._props import ResourceProps, RoleOptions
@@ -170,6 +173,8 @@ class HardenExecutionRoles:
             settings_of(self).visited.add(identity(node))
             # Once every aspect has visited the task definition: one may add a sidecar.
             after_aspects(stack_state(node.stack), functools.partial(harden, node))
+        elif isinstance(node, (events.CfnRule, sfn.CfnStateMachine)):
+            after_aspects(stack_state(node.stack), functools.partial(_harden_overriding, node))
         elif isinstance(node, (cdk.Stage, cdk.Stack)):
             check_reach(node, settings_of(self))
 
@@ -226,6 +231,14 @@ class _NamedByArn:
 class _NoPath:
     def __init__(self, arn: str) -> None:
         self.path = arn
+
+
+def _harden_overriding(runner: events.CfnRule | sfn.CfnStateMachine) -> None:
+    """Harden each role the app made that ``runner`` (a rule, a state machine) runs a task
+    definition of its stack with, as one that task definition uses: the role may be no task
+    definition's own."""
+    for task, role in overriding_roles(runner):
+        _harden_made_by_app(task, role)
 
 
 def _claim(role: iam.Role) -> tuple[str, StackRoles] | None:

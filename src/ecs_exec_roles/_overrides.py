@@ -10,10 +10,18 @@ logs and reads the secrets of the task, so the task definition is one that uses 
   resolved) that run a task definition with an execution role, by their references;
 - :func:`template_overrides`, for the verification: the same read of a synthesized template.
 
+A Step Functions state machine does the same with an ECS RunTask state
+(``arn:aws:states:::ecs:runTask``, ``.sync`` and ``.waitForTaskToken`` alike) whose
+``Parameters`` (``Arguments`` under JSONata) hold ``Overrides.ExecutionRoleArn``, passed to
+RunTask as it is. aws-cdk-lib's ``EcsRunTask`` has no such override: apps write the state with
+``sfn.CustomState``. Its definition (``DefinitionString``) is read as text, every value the
+template builds it from standing in its place (``_symbols``), and each such state gives the
+task definition and the role it names; a value taken from the state's input
+(``ExecutionRoleArn.$``) names no role the template can tell.
+
 aws-cdk-lib grants the overriding role nothing for the task definition (its grants go to the
 task definition's own role), so derivation reads the secrets of such a task definition from
-its containers, as for an L1 task definition. Step Functions' ``EcsRunTask`` has no execution
-role override in aws-cdk-lib; a state machine definition written by hand is not read.
+its containers, as for an L1 task definition.
 """
 
 from __future__ import annotations
@@ -25,13 +33,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
 
 from ._assembly import Assembly
 from ._cdk_internals import cfn_properties, identity, named_construct
 from ._cfn import with_their_stacks_tasks
 from ._template import Template
 
-__all__ = ["Override", "RunTaskOverrides", "overrides_in", "template_overrides"]
+__all__ = [
+    "STATE_MACHINE_TYPE",
+    "Override",
+    "RunTaskOverrides",
+    "overrides_in",
+    "overriding_roles",
+    "runs_tasks_with",
+    "template_overrides",
+]
+
+STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
+# What the Resource of a state calling ECS RunTask holds (after its partition).
+_RUN_TASK = ":states:::ecs:runTask"
 
 
 @dataclass(frozen=True)
@@ -87,11 +110,23 @@ class RunTaskOverrides:
 
 
 def overrides_in(stack: cdk.Stack, rules: Sequence[Any]) -> list[Override]:
-    """The targets of ``rules`` (``events.CfnRule`` of ``stack``) that run a task definition
-    with an execution role."""
+    """The targets of ``rules`` (``events.CfnRule`` of ``stack``) and the states of its state
+    machines (``CfnStateMachine``) that run a task definition with an execution role."""
     found: list[Override] = []
-    resolved = stack.resolve([{"targets": cfn_properties(rule).get("targets")} for rule in rules])
-    for rule, properties in zip(rules, resolved, strict=True):
+    wanted = [
+        {"definitionString": cfn_properties(rule).get("definitionString")}
+        if isinstance(rule, sfn.CfnStateMachine)
+        else {"targets": cfn_properties(rule).get("targets")}
+        for rule in rules
+    ]
+    assembly = Assembly([Template("", {})])
+    for rule, properties in zip(rules, stack.resolve(wanted), strict=True):
+        if "definitionString" in properties:
+            for task, role in _run_task_states(assembly, assembly.templates[0], properties):
+                found.append(
+                    Override(rule, _expression(assembly, task), (_expression(assembly, role),))
+                )
+            continue
         for target in properties.get("targets") or []:
             if not isinstance(target, dict):
                 continue
@@ -119,11 +154,111 @@ def _references(value: Any) -> Iterator[Any]:
             yield from _references(item)
 
 
+def overriding_roles(runner: Any) -> list[tuple[ecs.TaskDefinition, iam.Role]]:
+    """Each task definition of its stack that ``runner`` (an ``events.CfnRule``, a
+    ``CfnStateMachine``) runs with another execution role, with that role, when the app made
+    it in the same stack (read only for an app with such a rule or state machine)."""
+    stack = runner.stack
+    overrides = overrides_in(stack, [runner])
+    if not overrides:
+        return []
+    constructs = [c for c in stack.node.find_all() if isinstance(c, (ecs.TaskDefinition, iam.Role))]
+    refs = stack.resolve([c.node.default_child.ref for c in constructs])  # type: ignore[union-attr]
+    by_id = {_logical_id(ref): construct for ref, construct in zip(refs, constructs, strict=True)}
+    found = []
+    for override in overrides:
+        task = by_id.get(_logical_id(override.task_ref))
+        for ref in override.role_refs:
+            role = by_id.get(_logical_id(ref))
+            if isinstance(task, ecs.TaskDefinition) and isinstance(role, iam.Role):
+                found.append((task, role))
+    return found
+
+
+def _logical_id(reference: Any) -> str | None:
+    """The logical ID a ``Ref`` or ``Fn::GetAtt`` names."""
+    if not isinstance(reference, dict):
+        return None
+    found = reference.get("Ref") or (reference.get("Fn::GetAtt") or [None])[0]
+    return found if isinstance(found, str) else None
+
+
+def _run_task_states(
+    assembly: Assembly, template: Template, properties: dict[str, Any]
+) -> Iterator[tuple[str, str]]:
+    """The task definition and the execution role (text) of each ECS RunTask state of a state
+    machine's definition that gives the role as an override."""
+    text = assembly.text(template, properties.get("definitionString"))
+    if not text or _RUN_TASK not in text:
+        return
+    try:
+        # Unknown parts of the text are marked with control characters (``_symbols``).
+        definition = json.loads(text, strict=False)
+    except ValueError:
+        return
+    for state in _task_states(definition):
+        if _RUN_TASK not in str(state.get("Resource", "")):
+            continue
+        for key in ("Parameters", "Arguments"):
+            parameters = state.get(key)
+            if not isinstance(parameters, dict):
+                continue
+            overrides = parameters.get("Overrides")
+            role = overrides.get("ExecutionRoleArn") if isinstance(overrides, dict) else None
+            task = parameters.get("TaskDefinition")
+            if isinstance(role, str) and isinstance(task, str):
+                yield task, role
+
+
+def _task_states(value: Any) -> Iterator[dict[str, Any]]:
+    """Every ``Task`` state of a definition, those of ``Parallel`` branches and ``Map``
+    iterations included."""
+    if isinstance(value, dict):
+        if value.get("Type") == "Task":
+            yield value
+        for item in value.values():
+            yield from _task_states(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _task_states(item)
+
+
+def _expression(assembly: Assembly, text: str) -> Any:
+    """What ``text`` stands for in the template (a ``Ref``, a ``Fn::GetAtt``), or itself."""
+    unknown = assembly.symbols.unknown(text)
+    return unknown.expression if unknown is not None else text
+
+
+def runs_tasks_with(properties: dict[str, Any], reference: Any) -> bool:
+    """Whether ``reference`` (a ``Ref`` or ``Fn::GetAtt`` in a state machine's
+    ``definitionString``, resolved) stands in it only as the execution role override of
+    RunTask states."""
+    assembly = Assembly([Template("", {})])
+    template = assembly.templates[0]
+    text = assembly.text(template, properties.get("definitionString")) or ""
+    placeholder = assembly.text(template, reference)
+    if not placeholder:
+        return False
+    states = _run_task_states(assembly, template, properties)
+    roles = [role for _, role in states]
+    return roles.count(placeholder) >= text.count(placeholder) > 0
+
+
 def template_overrides(assembly: Assembly, template: Template) -> list[tuple[str, str, str]]:
     """Each ``(task definition logical ID, execution role ARN as text, rule)`` of the ECS
-    targets of ``template``'s rules that give an execution role."""
+    targets of ``template``'s rules and the RunTask states of its state machines that give an
+    execution role."""
     found = []
     for logical_id, resource in template.resources.items():
+        if isinstance(resource, dict) and resource.get("Type") == STATE_MACHINE_TYPE:
+            properties = {
+                "definitionString": template.properties(logical_id).get("DefinitionString")
+            }
+            for named_task, named_role in _run_task_states(assembly, template, properties):
+                ref = _expression(assembly, named_task)
+                if isinstance(ref, dict) and isinstance(ref.get("Ref"), str):
+                    found.append((ref["Ref"], named_role, assembly.label(template, logical_id)))
+            continue
         if not isinstance(resource, dict) or resource.get("Type") != "AWS::Events::Rule":
             continue
         for target in template.properties(logical_id).get("Targets") or []:

@@ -21,6 +21,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_stepfunctions as sfn
 
 from ._app import AppState
 from ._batch import job_tasks
@@ -242,7 +243,7 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
         elif isinstance(construct, ecs.ContainerDefinition):
             if current is not None:
                 current.containers += 1
-        elif isinstance(construct, (ecs.CfnService, events.CfnRule)):
+        elif isinstance(construct, (ecs.CfnService, events.CfnRule, sfn.CfnStateMachine)):
             # Pre-order: the last stack listed holds it (unless nested stacks interleave).
             held.append((construct, only_stack))
         elif isinstance(construct, (batch.CfnJobDefinition, ecs.CfnExpressGatewayService)):
@@ -334,7 +335,9 @@ def job_role_arn(resource: Any) -> Any:
 def _keep_held(app: AppState, index: TaskIndex, held: list[tuple[Any, Any]]) -> None:
     """Keep the services and rules of the walk (each with its stack) and the index."""
     app.services = [(c, stack) for c, stack in held if isinstance(c, ecs.CfnService)]
-    index.overrides = RunTaskOverrides([(c, s) for c, s in held if isinstance(c, events.CfnRule)])
+    index.overrides = RunTaskOverrides(
+        [(c, s) for c, s in held if not isinstance(c, ecs.CfnService)]
+    )
     app.task_index = index
 
 
