@@ -20,6 +20,9 @@
 - ``cleanup``, in the same stage: a task definition on an ``iam.Role`` the app made with the
   AWS managed ``AmazonECSTaskExecutionRolePolicy``, as many apps have it, hardened by the same
   aspect (it is used only as an execution role).
+- ``compaction``, in the same stage: an AWS Batch job definition on Fargate with Batch's default
+  logging, whose execution role aws-cdk-lib makes; the same aspect hardens it (logs under the
+  job definition's name in ``/aws/batch/job``, no trust conditions: see the README).
 
 The secrets and log groups are encrypted with a customer managed key, so the roles also show
 ``kms:Decrypt`` through Secrets Manager. The app synthesizes without Docker and without an
@@ -34,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -404,8 +408,8 @@ class ExampleStack(cdk.Stack):
 
 class JobsStage(cdk.Stage):
     """A stage of a deployment pipeline with a nightly job's task definition, written the
-    aws-cdk-lib way, and a cleanup job's on a role the app made with the AWS managed policy:
-    both hardened by the aspect added inside the stage."""
+    aws-cdk-lib way, a cleanup job's on a role the app made with the AWS managed policy and an
+    AWS Batch job definition: all hardened by the aspect added inside the stage."""
 
     def __init__(self, scope: Construct, id: str, *, env: cdk.Environment | None = None) -> None:
         super().__init__(scope, id, env=env)
@@ -437,6 +441,20 @@ class JobsStage(cdk.Stage):
             "cleanup",
             image=ecs.ContainerImage.from_ecr_repository(nightly.repository, tag="1.0.0"),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="cleanup", log_group=nightly.log_group),
+        )
+        # An AWS Batch job with Batch's default logging, on the role aws-cdk-lib makes for it.
+        batch.EcsJobDefinition(
+            stack,
+            "CompactionJob",
+            job_definition_name="compaction",
+            container=batch.EcsFargateContainerDefinition(
+                stack,
+                "Compaction",
+                image=ecs.ContainerImage.from_ecr_repository(nightly.repository, tag="1.0.0"),
+                cpu=1,
+                memory=cdk.Size.gibibytes(2),
+                secrets={"DB": batch.Secret.from_secrets_manager(nightly.secret)},
+            ),
         )
         cdk.Aspects.of(self).add(HardenExecutionRoles())
 

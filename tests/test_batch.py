@@ -17,7 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Template
-from helpers import concrete_environment, concrete_name, role_logical_id
+from helpers import api_task, concrete_environment, concrete_name, role_logical_id
 from iam_eval import is_allowed, role_policies
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
@@ -314,40 +314,57 @@ def test_derive_false_fails_synth_naming_the_job_its_container_and_the_prop() ->
         app.synth()
 
 
-def test_a_role_with_trust_conditions_used_by_a_job_is_warned() -> None:
+def _trust_statement(template: dict[str, Any], stack: cdk.Stack, role: Any) -> dict[str, Any]:
+    role_id = role_logical_id(stack, role)
+    (statement,) = template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"][
+        "Statement"
+    ]
+    return dict(statement)
+
+
+def test_a_role_a_job_uses_gets_no_trust_conditions_unless_asked_and_then_a_warning() -> None:
     app = cdk.App()
     stack = cdk.Stack(app, "S", env=ENV)
-    role = MinimalExecutionRole(stack, "Role")
-    quiet = MinimalExecutionRole(stack, "Quiet", trust_conditions=False)
-    _multi_container_job(stack, role.role_arn)
+    default = MinimalExecutionRole(stack, "Role")
+    insisted = MinimalExecutionRole(stack, "Insisted", trust_conditions=True)
+    service = MinimalExecutionRole(stack, "Service")
+    _multi_container_job(stack, default.role_arn)
     batch.EcsJobDefinition(
         stack,
         "Other",
+        job_definition_name="other",
         container=batch.EcsFargateContainerDefinition(
             stack,
             "OtherContainer",
             image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
             cpu=1,
             memory=cdk.Size.gibibytes(2),
-            execution_role=quiet,
+            execution_role=insisted,
         ),
     )
+    api_task(stack, service)
+    assembly = app.synth()
+    template = assembly.get_stack_by_name("S").template
+    assert "Condition" not in _trust_statement(template, stack, default)
+    assert "Condition" in _trust_statement(template, stack, insisted)
+    # A role only ECS services use keeps its conditions.
+    assert "Condition" in _trust_statement(template, stack, service)
     warnings = [
         entry
-        for entry in app.synth().get_stack_by_name("S").messages
+        for entry in assembly.get_stack_by_name("S").messages
         if "batch-trust-conditions" in str(entry.entry.data)
     ]
-    assert [entry.id for entry in warnings] == ["/S/Role"]
+    assert [entry.id for entry in warnings] == ["/S/Insisted"]
     text = str(warnings[0].entry.data)
-    assert "job definition 'multi' (S/Multi) uses the role" in text
-    assert "trust_conditions=False" in text
+    assert "job definition 'other' (S/Other) uses the role" in text
+    assert "trust_conditions=True" in text
 
 
 def test_the_roles_have_no_open_nag_findings(tmp_path: Path) -> None:
     app = cdk.App(outdir=str(tmp_path / "cdk.out"))
     add_nag_packs(app)
     stack = cdk.Stack(app, "S", env=ENV)
-    role = MinimalExecutionRole(stack, "Role", trust_conditions=False)
+    role = MinimalExecutionRole(stack, "Role")
     _l2_jobs(stack, role)
     _multi_container_job(stack, role.role_arn)
     report = synth_with_report(app)

@@ -389,3 +389,28 @@ def test_the_stages_task_definition_is_hardened_by_the_aspect_inside_the_stage()
     assert list(statements) == ["EcrAuthorizationToken", "EcrImagePull", "LogsWrite"]
     assert statements["EcrImagePull"]["Resource"] == {"Fn::GetAtt": [repository, "Arn"]}
     assert ':log-stream:cleanup/*"' in json.dumps(statements["LogsWrite"]["Resource"])
+
+    # The role aws-cdk-lib made for the Batch job's container: Batch's default log group,
+    # under the job definition's name (aws-cdk-lib: the whole group); no trust conditions.
+    compaction_id, compaction = roles["Jobs/Compaction/ExecutionRole/Resource"]
+    (trust,) = compaction["AssumeRolePolicyDocument"]["Statement"]
+    assert "Condition" not in trust
+    statements = _statements_by_sid(template, compaction_id)
+    assert list(statements) == [
+        "EcrAuthorizationToken",
+        "EcrImagePull",
+        "LogsWrite",
+        "SecretsRead",
+        "KmsDecryptViaSecretsManager",
+    ]
+    assert statements["LogsWrite"]["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                f":logs:{REGION}:{ACCOUNT}:log-group:/aws/batch/job:log-stream:compaction/*",
+            ],
+        ]
+    }
+    assert statements["SecretsRead"]["Action"] == "secretsmanager:GetSecretValue"

@@ -42,7 +42,7 @@ class ExecutionRoleBase(RoleInterface, Construct):
         path: str | None,
         permissions_boundary: iam.IManagedPolicy | None,
         description: str | None,
-        trust_conditions: bool,
+        trust_conditions: bool | None,
         trust_all_regions: bool,
         max_managed_policies: int,
         aws_managed_policies: Sequence[AwsManagedPolicy] = (),
@@ -141,7 +141,7 @@ def _create_role(
     aws_managed_policies: Sequence[AwsManagedPolicy],
 ) -> RecordingRole:
     # One principal per stack and trust setting: the roles of a stack trust the same.
-    principal = registry.principal(options.trust_conditions, options.trust_all_regions)
+    principal = registry.principal(options.trust_conditions is not False, options.trust_all_regions)
     role = RecordingRole(
         # "Resource" keeps the role's logical ID close to the construct's own name.
         owner,

@@ -225,10 +225,11 @@ PROPS: dict[str, Prop] = {
         Prop("description", "str | None", None, "the role's description. " + _NONE),
         Prop(
             "trust_conditions",
-            "bool",
-            True,
+            "bool | None",
+            None,
             "add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the trust policy. "
-            "Default: - ``True``.",
+            "Default: - ``True``, but for a role an AWS Batch job definition uses, whose tasks "
+            "AWS does not document sending them: none there unless ``True`` is passed.",
         ),
         Prop(
             "trust_all_regions",

@@ -95,7 +95,8 @@ class HardenExecutionRoles:
     both.
 
     :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the trust
-        policy. Default: - ``True``.
+        policy. Default: - ``True``, but for a role an AWS Batch job definition uses, whose tasks
+        AWS does not document sending them: none there unless ``True`` is passed.
     :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``, for a role used by tasks
         in several regions. Default: - ``False``, the stack's region.
     :param guardduty_runtime_monitoring: allow pulling the GuardDuty Runtime Monitoring agent
@@ -118,7 +119,7 @@ class HardenExecutionRoles:
     def __init__(
         self,
         *,
-        trust_conditions: bool = True,
+        trust_conditions: bool | None = None,
         trust_all_regions: bool = False,
         guardduty_runtime_monitoring: bool = False,
         pull_through_cache_prefixes: Sequence[str] | None = None,
@@ -312,13 +313,16 @@ def _harden_role(
     """Put the trust conditions on ``role``'s trust policy and register it to get the derived
     policies (built with the stack's other hardened roles, ``_adopt``)."""
     options, props = settings.options, settings.props
-    if isinstance(task, batch.EcsJobDefinition) or (uses is not None and uses.jobs):
+    if options.trust_conditions is None:
         # AWS does not document the confused-deputy keys for the tasks Batch starts
-        # (``_batch``): conditions could stop the role from being assumed.
-        options = dataclasses.replace(options, trust_conditions=False)
+        # (``_batch``): conditions could stop a role Batch uses from being assumed.
+        used_by_batch = isinstance(task, (batch.EcsJobDefinition, batch.CfnJobDefinition)) or (
+            uses is not None and bool(uses.jobs)
+        )
+        options = dataclasses.replace(options, trust_conditions=not used_by_batch)
     adopted = AdoptedRole(role, task, path, uses)
     cfn_role = adopted.cfn_role
-    principal = registry.principal(options.trust_conditions, options.trust_all_regions)
+    principal = registry.principal(bool(options.trust_conditions), options.trust_all_regions)
     cfn_role.assume_role_policy_document = trust_document(principal)
     plan = Plan(path, options)
     plan.derive = True

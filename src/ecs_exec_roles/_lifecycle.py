@@ -12,6 +12,7 @@ grants made to them, instead of one of each per role.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from ._recorder import GrantedRole
 from ._statements import Statement
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
 from ._task_definitions import scan_task_definitions
-from ._trust import ecs_tasks_principal, stack_environment
+from ._trust import ecs_tasks_principal, stack_environment, trust_document
 from ._usage import RoleUsage, SecretKeys, StackValues, gather_usages
 
 __all__ = [
@@ -198,7 +199,7 @@ class StackRoles:
         a role no task definition uses."""
         observed = [e for e in entries if e.plan.observes]
         idle = [e for e in entries if not e.plan.has_props]
-        conditioned = [e for e in entries if e.plan.options.trust_conditions]
+        conditioned = [e for e in entries if e.plan.options.trust_conditions is not False]
         if not observed and not idle and not conditioned:
             return
         # Scanned afresh: task definitions may be added until synthesis.
@@ -209,7 +210,7 @@ class StackRoles:
         for entry in conditioned:
             jobs = [t for t in index.using(entry.role) if t.job]
             if jobs:
-                _warn_batch_trust(entry, describe_task(jobs[0].task))
+                self._batch_trust(entry, describe_task(jobs[0].task))
         if not observed:
             return
         usages = gather_usages(
@@ -262,6 +263,18 @@ class StackRoles:
             return plan.where
         return f"{stack_state(home).path()}/{plan.where.replace('/', '--')}"
 
+    def _batch_trust(self, entry: RoleEntry, job: str) -> None:
+        """A role an AWS Batch job definition uses: no trust conditions unless asked for
+        (AWS does not document that the tasks Batch starts send their keys), else a warning."""
+        options = entry.plan.options
+        if options.trust_conditions is None:
+            principal = self.principal(False, options.trust_all_regions)
+            cfn_role = entry.iam_role.node.default_child
+            cfn_role.assume_role_policy_document = trust_document(principal)  # type: ignore[union-attr]
+            entry.plan.options = dataclasses.replace(options, trust_conditions=False)
+            return
+        _warn_batch_trust(entry, job)
+
     def errors(self) -> list[str]:
         facts = facts_of(self.stack, self.app, self.entries, self.stream_pattern)
         return [error for role_facts in facts for error in errors_of(role_facts)]
@@ -301,8 +314,9 @@ def _warn_batch_trust(entry: RoleEntry, job: str) -> None:
         "ecs-exec-roles:batch-trust-conditions",
         f"{entry.plan.where}: {job} uses the role, and AWS does not document that the tasks "
         "AWS Batch starts send aws:SourceArn and aws:SourceAccount when ECS assumes it: the "
-        "trust conditions may stop its jobs from starting. Pass trust_conditions=False for a "
-        "role Batch jobs use (HardenExecutionRoles adds none to such roles).",
+        "trust conditions trust_conditions=True asks for may stop its jobs from starting. "
+        "Leave trust_conditions unset (no conditions for a role Batch uses) unless a test "
+        "job in your account starts with them.",
     )
 
 

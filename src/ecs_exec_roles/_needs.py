@@ -116,7 +116,9 @@ def describe_task(task: Any) -> str:
     Batch job definition by its name, when its user gave one."""
     path = task.node.path
     if isinstance(task, (batch.EcsJobDefinition, batch.CfnJobDefinition)):
-        name = task.job_definition_name
+        # An L2's name is a reference to its resource; the resource holds the name given.
+        resource = task if isinstance(task, batch.CfnJobDefinition) else task.node.default_child
+        name = getattr(resource, "job_definition_name", None)
         if isinstance(name, str) and not is_unresolved(name):
             return f"job definition {name!r} ({path})"
         return f"job definition {path}"

@@ -114,7 +114,8 @@ class RoleOptions:
     path: str | None
     permissions_boundary: Any
     description: str | None
-    trust_conditions: bool
+    #: ``None``: conditions unless an AWS Batch job definition uses the role (``_lifecycle``).
+    trust_conditions: bool | None
     trust_all_regions: bool
     max_managed_policies: int
     derive: bool = True
@@ -130,7 +131,7 @@ class RoleOptions:
         path: str | None,
         permissions_boundary: Any,
         description: str | None,
-        trust_conditions: bool,
+        trust_conditions: bool | None,
         trust_all_regions: bool,
         max_managed_policies: int,
         derive: bool = True,
@@ -140,14 +141,15 @@ class RoleOptions:
         _check_role_path(where, path)
         _check_description(where, description)
         _check_boundary(where, permissions_boundary)
+        if trust_conditions is not None:
+            check_switch(where, "trust_conditions", trust_conditions)
         for prop, value in (
-            ("trust_conditions", trust_conditions),
             ("trust_all_regions", trust_all_regions),
             ("derive", derive),
             ("app_roles", app_roles),
         ):
             check_switch(where, prop, value)
-        if trust_all_regions and not trust_conditions:
+        if trust_all_regions and trust_conditions is False:
             raise ExecutionRoleError(
                 f"{where}: trust_all_regions=True widens the aws:SourceArn condition, but "
                 "trust_conditions=False removes it. Set only one of them."

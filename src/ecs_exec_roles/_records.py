@@ -39,7 +39,7 @@ def verification_records(roles: Any) -> list[RoleRecord]:
             roles.stack,
             trust_policy(
                 roles.stack,
-                trust_conditions=options.trust_conditions,
+                trust_conditions=options.trust_conditions is not False,
                 trust_all_regions=options.trust_all_regions,
             ),
         )

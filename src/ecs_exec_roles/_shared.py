@@ -198,7 +198,8 @@ class SharedExecutionRole(_Additions):
     :param permissions_boundary: a permissions boundary for the role. Default: - none.
     :param description: the role's description. Default: - none.
     :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the trust
-        policy. Default: - ``True``.
+        policy. Default: - ``True``, but for a role an AWS Batch job definition uses, whose tasks
+        AWS does not document sending them: none there unless ``True`` is passed.
     :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``, for a role used by tasks
         in several regions. Default: - ``False``, the stack's region.
     :param repository_prefixes: scoped mode: pulls from every repository of the stack's account and
@@ -241,7 +242,7 @@ class SharedExecutionRole(_Additions):
         path: str | None = None,
         permissions_boundary: iam.IManagedPolicy | None = None,
         description: str | None = None,
-        trust_conditions: bool = True,
+        trust_conditions: bool | None = None,
         trust_all_regions: bool = False,
         max_managed_policies: int = DEFAULT_MAX_MANAGED_POLICIES,
         repository_prefixes: Sequence[str] | None = None,

@@ -80,7 +80,8 @@ class StarterExecutionRole(ExecutionRoleBase):
     :param permissions_boundary: a permissions boundary for the role. Default: - none.
     :param description: the role's description. Default: - none.
     :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the trust
-        policy. Default: - ``True``.
+        policy. Default: - ``True``, but for a role an AWS Batch job definition uses, whose tasks
+        AWS does not document sending them: none there unless ``True`` is passed.
     :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``, for a role used by tasks
         in several regions. Default: - ``False``, the stack's region.
     :param max_managed_policies: how many managed policies the role may use (StarterExecutionRole's
@@ -109,7 +110,7 @@ class StarterExecutionRole(ExecutionRoleBase):
         path: str | None = None,
         permissions_boundary: iam.IManagedPolicy | None = None,
         description: str | None = None,
-        trust_conditions: bool = True,
+        trust_conditions: bool | None = None,
         trust_all_regions: bool = False,
         max_managed_policies: int = DEFAULT_MAX_MANAGED_POLICIES,
     ) -> None:
