@@ -12,6 +12,10 @@ imported by name in a concrete environment. It is built eight times, once per ex
   resources named in props, and a ``MinimalExecutionRole`` with no props, derived from the
   task definition.
 
+Then the same container as an AWS Batch job on Fargate (its default logging, into
+``/aws/batch/job``), three times: aws-cdk-lib's role for the Batch container, that role with
+``HardenExecutionRoles``, and a derived ``MinimalExecutionRole``.
+
 For each, the script reads what the template grants the execution role and runs the four
 cdk-nag packs. The user acknowledges nothing: a peer's findings are counted raw, while the
 library's own acknowledgments (each naming one unavoidable finding) are not findings.
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -123,6 +128,27 @@ def add_task(scope: Construct, service: Service, execution_role: iam.IRole | Non
     )
 
 
+def add_job(scope: Construct, service: Service, execution_role: iam.IRole | None) -> None:
+    """The service's container as an AWS Batch job on Fargate, with Batch's default logging."""
+    batch.EcsJobDefinition(
+        scope,
+        "Job",
+        job_definition_name="api-batch",
+        container=batch.EcsFargateContainerDefinition(
+            scope,
+            "JobContainer",
+            image=ecs.ContainerImage.from_ecr_repository(service.repository, tag="1.0.0"),
+            cpu=1,
+            memory=cdk.Size.gibibytes(2),
+            execution_role=execution_role,
+            secrets={
+                "DB_PASSWORD": batch.Secret.from_secrets_manager(service.secret, "password"),
+                "DB_HOST": batch.Secret.from_ssm_parameter(service.parameter),
+            },
+        ),
+    )
+
+
 def cdk_auto_role(scope: Construct, service: Service) -> iam.IRole | None:
     return None
 
@@ -176,6 +202,8 @@ class Variant:
     build_role: Callable[[Construct, Service], iam.IRole | None]
     #: Whether ``HardenExecutionRoles`` is added to the stack.
     hardened: bool = False
+    #: Whether the role's user is the AWS Batch job rather than the ECS task definition.
+    job: bool = False
 
 
 VARIANTS = (
@@ -197,6 +225,20 @@ VARIANTS = (
     Variant("MinimalExecutionRole", "Minimal", minimal_role),
     Variant("MinimalExecutionRole, derived (no props)", "Derived", derived_role),
     Variant("SharedExecutionRole", "Shared", shared_role),
+    Variant("aws-cdk-lib Batch container role", "BatchAutoRole", cdk_auto_role, job=True),
+    Variant(
+        "aws-cdk-lib Batch container role + HardenExecutionRoles",
+        "BatchAutoRoleHardened",
+        cdk_auto_role,
+        hardened=True,
+        job=True,
+    ),
+    Variant(
+        "MinimalExecutionRole for the job, derived (no props)",
+        "BatchDerived",
+        derived_role,
+        job=True,
+    ),
 )
 
 
@@ -221,6 +263,8 @@ class Measurement:
     policy_chars: int
     findings: tuple[Finding, ...]
     acknowledged: tuple[Finding, ...] = ()
+    #: Measured on the AWS Batch job rather than the ECS task definition.
+    job: bool = False
 
     @property
     def resources(self) -> tuple[str, ...]:
@@ -233,8 +277,16 @@ class Measurement:
 
 def measure(label: str, template: dict[str, Any], findings: tuple[Finding, ...]) -> Measurement:
     resources = template["Resources"]
-    (task,) = (r for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition")
-    role_id = task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
+    (user,) = (
+        r
+        for r in resources.values()
+        if r["Type"] in ("AWS::ECS::TaskDefinition", "AWS::Batch::JobDefinition")
+    )
+    properties = user["Properties"]
+    role_arn = (
+        properties.get("ExecutionRoleArn") or properties["ContainerProperties"]["ExecutionRoleArn"]
+    )
+    role_id = role_arn["Fn::GetAtt"][0]
     role = resources[role_id]["Properties"]
     role_ref = {"Ref": role_id}
 
@@ -291,7 +343,8 @@ def run(outdir: Path) -> tuple[list[Measurement], ValidationReport]:
     for variant in VARIANTS:
         stack = cdk.Stack(app, variant.stack_name, env=env)
         service = import_service(stack)
-        add_task(stack, service, variant.build_role(stack, service))
+        add = add_job if variant.job else add_task
+        add(stack, service, variant.build_role(stack, service))
         if variant.hardened:
             cdk.Aspects.of(stack).add(HardenExecutionRoles())
     with _stderr_kept_unless_failing():
@@ -304,7 +357,9 @@ def run(outdir: Path) -> tuple[list[Measurement], ValidationReport]:
         findings = tuple(f for f in report.nag_findings() if f.construct_path.startswith(prefix))
         acknowledged = tuple(f for f in report.acknowledged if f.construct_path.startswith(prefix))
         measurement = measure(variant.label, template, findings)
-        measurements.append(dataclasses.replace(measurement, acknowledged=acknowledged))
+        measurements.append(
+            dataclasses.replace(measurement, acknowledged=acknowledged, job=variant.job)
+        )
     return measurements, report
 
 
@@ -338,13 +393,35 @@ def _short(resource: str) -> str:
 
 
 def markdown(measurements: list[Measurement], report: ValidationReport) -> str:
+    measured = (
+        f"Measured with aws-cdk-lib {cdk_version()} and cdk-nag packs "
+        f"{', '.join(NAG_PACK_NAMES)}; nothing acknowledged by the user."
+    )
     lines = [
         "## Execution roles for one service",
         "",
         f"One ECR repository, one log group, one secret and one SSM parameter, imported by "
-        f"name in {ACCOUNT}/{REGION}. Measured with aws-cdk-lib {cdk_version()} and cdk-nag "
-        f"packs {', '.join(NAG_PACK_NAMES)}; nothing acknowledged by the user.",
+        f"name in {ACCOUNT}/{REGION}. {measured}",
         "",
+        *_section([m for m in measurements if not m.job], ""),
+        "",
+        "## Execution roles for one AWS Batch job",
+        "",
+        "The same container as an AWS Batch job on Fargate with Batch's default logging "
+        f"(`/aws/batch/job`) and the same secret and parameter. {measured}",
+        "",
+        *_section([m for m in measurements if m.job], "Batch job: "),
+    ]
+    others = [f for f in report.findings if f.plugin not in NAG_PACK_NAMES]
+    lines += ["", f"Other validation plugins: {len(others)} finding(s)."]
+    lines.extend(f"- `{finding.id}` on `{finding.construct_path}`" for finding in others)
+    return "\n".join(lines)
+
+
+def _section(measurements: list[Measurement], heading: str) -> list[str]:
+    """The summary table, the actions granted and the cdk-nag findings of ``measurements``
+    (``heading`` starts their headings, one per section of the page)."""
+    lines = [
         "| execution role | actions | resources | `*` resource | trust conditions "
         "| policy form | policy chars | cdk-nag findings |",
         "|---|---:|---:|---|---|---|---:|---:|",
@@ -364,7 +441,7 @@ def markdown(measurements: list[Measurement], report: ValidationReport) -> str:
         "counted. Resources: distinct `Resource` values, `*` included. cdk-nag findings: open "
         "findings of the four packs; the library's own acknowledgments are listed below.",
         "",
-        "### Actions granted, and on what",
+        f"### {heading}{'a' if heading else 'A'}ctions granted, and on what",
         "",
         "| action | " + " | ".join(m.label for m in measurements) + " |",
         "|---|" + "---|" * len(measurements),
@@ -378,7 +455,7 @@ def markdown(measurements: list[Measurement], report: ValidationReport) -> str:
         lines.append(f"| `{action}` | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "### cdk-nag findings",
+        f"### {heading}cdk-nag findings",
         "",
         "Open findings, then the ones the library acknowledges itself (one named finding each, "
         "with its reason).",
@@ -388,10 +465,7 @@ def markdown(measurements: list[Measurement], report: ValidationReport) -> str:
         lines.append(f"- {m.label}: {len(m.findings)} open, {len(m.acknowledged)} acknowledged")
         lines.extend(f"  - `{f.id}` on `{f.construct_path}`" for f in m.findings)
         lines.extend(f"  - acknowledged: `{f.id}` on `{f.construct_path}`" for f in m.acknowledged)
-    others = [f for f in report.findings if f.plugin not in NAG_PACK_NAMES]
-    lines += ["", f"Other validation plugins: {len(others)} finding(s)."]
-    lines.extend(f"- `{finding.id}` on `{finding.construct_path}`" for finding in others)
-    return "\n".join(lines)
+    return lines
 
 
 def cdk_version() -> str:

@@ -76,7 +76,8 @@ def test_two_aspects_with_the_same_options_on_one_scope_are_one() -> None:
     stack = cdk.Stack(app, "S", env=ENV)
     _task(stack)
     cdk.Aspects.of(app).add(HardenExecutionRoles())
-    cdk.Aspects.of(app).add(HardenExecutionRoles(trust_conditions=True))
+    # The defaults, passed: the same options.
+    cdk.Aspects.of(app).add(HardenExecutionRoles(app_roles=True, trust_all_regions=False))
     assert _trust_condition(app.synth().get_stack_by_name("S").template) is not None
 
 

@@ -285,8 +285,24 @@ def test_compare_measures_peers_and_constructs(tmp_path: Path) -> None:
     assert hardened.actions == by_label["MinimalExecutionRole, derived (no props)"].actions
     assert hardened.actions_on_star == ("ecr:GetAuthorizationToken",)
     assert "AWS managed" in managed.policy_forms and "inline" in managed.policy_forms
+    # The Batch job: aws-cdk-lib's role allows Batch's whole default log group and
+    # DescribeSecret; hardened (and derived), the streams under the job definition's name.
+    batch_auto = by_label["aws-cdk-lib Batch container role"]
+    assert batch_auto.job and not batch_auto.trust_conditions
+    assert "secretsmanager:DescribeSecret" in batch_auto.actions
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/batch/job"
+    assert batch_auto.actions["logs:PutLogEvents"] == (f"{group}:*",)
+    batch_hardened = by_label["aws-cdk-lib Batch container role + HardenExecutionRoles"]
+    assert batch_hardened.actions["logs:PutLogEvents"] == (f"{group}:log-stream:api-batch/*",)
+    assert "secretsmanager:DescribeSecret" not in batch_hardened.actions
+    assert batch_hardened.findings == ()
+    # No trust conditions for a role Batch uses (README, "Trust conditions").
+    assert not batch_hardened.trust_conditions
+    batch_derived = by_label["MinimalExecutionRole for the job, derived (no props)"]
+    assert batch_derived.actions == batch_hardened.actions
     text = compare.markdown(measurements, report)
     assert text.startswith("## Execution roles for one service")
+    assert "## Execution roles for one AWS Batch job" in text
     assert str(tmp_path) not in text
 
 
