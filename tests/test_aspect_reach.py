@@ -6,11 +6,13 @@ is made, allow what they name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
 import jsii
 import pytest
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct, IConstruct
 from helpers import concrete_environment
@@ -197,9 +199,23 @@ def test_the_aspect_added_inside_each_stage_hardens_its_stacks() -> None:
         assert "AWS::IAM::Policy" not in types and "AWS::IAM::ManagedPolicy" in types
 
 
-def _late_task_app(stabilization: bool) -> cdk.App:
-    """A task definition made by an aspect that runs after HardenExecutionRoles visited its
-    stack's children."""
+def _batch_job(stack: cdk.Stack) -> None:
+    batch.EcsJobDefinition(
+        stack,
+        "Task",
+        container=batch.EcsFargateContainerDefinition(
+            stack,
+            "Job",
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
+            cpu=1,
+            memory=cdk.Size.gibibytes(2),
+        ),
+    )
+
+
+def _late_task_app(stabilization: bool, make: Callable[[cdk.Stack], Any] = _task) -> cdk.App:
+    """A task definition (or what ``make`` makes) made by an aspect that runs after
+    HardenExecutionRoles visited its stack's children."""
     app = cdk.App(context={"@aws-cdk/core:aspectStabilization": stabilization})
     stack = cdk.Stack(app, "S", env=ENV)
     marker = Construct(stack, "Marker")
@@ -208,7 +224,7 @@ def _late_task_app(stabilization: bool) -> cdk.App:
     class MakeTask:
         def visit(self, node: IConstruct) -> None:
             if node is marker and stack.node.try_find_child("Task") is None:
-                _task(stack)
+                make(stack)
 
     cdk.Aspects.of(app).add(HardenExecutionRoles())
     cdk.Aspects.of(marker).add(MakeTask())
@@ -224,10 +240,21 @@ def test_a_task_definition_the_aspect_never_saw_fails_synth_naming_the_order() -
     with pytest.raises(RuntimeError) as raised:
         _late_task_app(False).synth()
     assert (
-        "S/Task: its execution role, made by aws-cdk-lib, was not hardened: the task "
-        "definition was made after HardenExecutionRoles visited the app (by an aspect that ran "
-        "after it, with @aws-cdk/core:aspectStabilization off)."
+        "S/Task: its execution role, made by aws-cdk-lib, was not hardened: it was made "
+        "after HardenExecutionRoles visited the app (by an aspect that ran after it, with "
+        "@aws-cdk/core:aspectStabilization off)."
     ) in str(raised.value)
+
+
+def test_a_batch_job_made_by_a_later_aspect_is_hardened_or_fails_synth() -> None:
+    template = _late_task_app(True, _batch_job).synth().get_stack_by_name("S").template
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    with pytest.raises(RuntimeError) as raised:
+        _late_task_app(False, _batch_job).synth()
+    assert (
+        "S/Task: its execution role, made by aws-cdk-lib, was not hardened: it was made after"
+        in str(raised.value)
+    )
 
 
 def test_the_aspects_fix_for_a_region_without_a_known_agent_repository_is_a_construct() -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct, IValidation
@@ -122,12 +123,12 @@ def check_reach(scope: IConstruct, settings: AspectSettings) -> None:
         return
     missed: dict[str, list[str]] = {}
     for construct in constructs:
-        if not isinstance(construct, ecs.TaskDefinition) or not _on_automatic_role(construct):
+        if not _on_automatic_role(construct):
             continue
         stage = cdk.Stage.of(construct)
         if stage is None or str(stage.node.path) == own_path:
             continue
-        app = stack_state(construct.stack).app
+        app = stack_state(cdk.Stack.of(construct)).app
         within = construct.node.scopes[len(stage.node.scopes) - 1 :]
         if not any(_aspects_on(app, inner) for inner in within):
             missed.setdefault(str(stage.node.path), []).append(str(construct.node.path))
@@ -143,8 +144,16 @@ def check_reach(scope: IConstruct, settings: AspectSettings) -> None:
         )
 
 
-def _on_automatic_role(task: ecs.TaskDefinition) -> bool:
-    return isinstance(task.node.try_find_child(AUTOMATIC_ROLE_ID), iam.Role)
+def _on_automatic_role(construct: IConstruct) -> bool:
+    """Whether ``construct`` is a task definition, or an AWS Batch job definition, on the
+    execution role aws-cdk-lib made for it (for a job, for its container)."""
+    if isinstance(construct, batch.EcsJobDefinition):
+        holder: IConstruct = construct.container
+    elif isinstance(construct, ecs.TaskDefinition):
+        holder = construct
+    else:
+        return False
+    return isinstance(holder.node.try_find_child(AUTOMATIC_ROLE_ID), iam.Role)
 
 
 @jsii.implements(IValidation)
@@ -160,8 +169,6 @@ class _Unhardened:
     def validate(self) -> list[str]:
         errors = []
         for construct in self._scope.node.find_all():
-            if not isinstance(construct, ecs.TaskDefinition):
-                continue
             if identity(construct) in self._visited or not _on_automatic_role(construct):
                 continue
             stage = cdk.Stage.of(construct)
@@ -169,7 +176,7 @@ class _Unhardened:
                 continue
             errors.append(
                 f"{construct.node.path}: its execution role, made by aws-cdk-lib, was not "
-                f"hardened: the task definition was made after {ASPECT_NAME} visited "
+                f"hardened: it was made after {ASPECT_NAME} visited "
                 f"{self._scope.node.path or 'the app'} (by an aspect that ran after it, with "
                 "@aws-cdk/core:aspectStabilization off). Make it before the aspects run, or "
                 "turn aspect stabilization on."
