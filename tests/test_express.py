@@ -9,6 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
@@ -184,3 +185,33 @@ def test_the_role_has_no_open_nag_findings(tmp_path: Path) -> None:
     report = synth_with_report(app)
     on_role = [f for f in report.findings if f.construct_path.startswith("S/Role")]
     assert on_role == [], report.format()
+
+
+def test_an_image_of_a_repository_of_the_app_is_pulled_from_it_under_the_aspect() -> None:
+    # repository_uri_for_tag: the template shows the URI built from the repository's ARN; the
+    # L1's image property keeps the reference. The aspect leaves the construct's role alone.
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=ENV)
+    repository = ecr.Repository(stack, "Repo")
+    role = MinimalExecutionRole(stack, "Role")
+    E(
+        stack,
+        "Api",
+        service_name="api",
+        infrastructure_role_arn="arn:aws:iam::123456789012:role/infrastructure",
+        execution_role_arn=role.role_arn,
+        primary_container=E.ExpressGatewayContainerProperty(
+            image=repository.repository_uri_for_tag("v1")
+        ),
+    )
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    template = app.synth().get_stack_by_name("S").template
+    (policy,) = [
+        r["Properties"]["PolicyDocument"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    (pull,) = [s for s in policy["Statement"] if s["Sid"] == "EcrImagePull"]
+    assert pull["Resource"] == {
+        "Fn::GetAtt": [stack.get_logical_id(repository.node.default_child), "Arn"]
+    }  # type: ignore[arg-type]

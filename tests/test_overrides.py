@@ -249,3 +249,41 @@ def test_a_role_the_app_made_that_a_state_machine_overrides_with(also_task_role:
     allowed = _allowed(stack, logical_id)
     assert allowed("logs:PutLogEvents", STREAMS.format("job/job/0123"))
     assert allowed("secretsmanager:GetSecretValue", SECRET)
+
+
+def test_twin_stacks_in_the_app_and_a_stage_keep_their_overrides_apart() -> None:
+    # Two stacks of one shape: before aws-cdk-lib prepares the app, a reference to the role of
+    # one reads as a reference to the other's (same logical ID). Each role covers its own.
+    app = cdk.App()
+    stage = cdk.Stage(app, "Prod", env=ENV)
+    roles = []
+    for scope, name in ((app, "Jobs"), (stage, "Jobs")):
+        stack = cdk.Stack(scope, name, env=ENV if scope is app else None)
+        task = ecs.FargateTaskDefinition(stack, "Job")
+        task.add_container(
+            "job",
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="job"),
+        )
+        role = MinimalExecutionRole(stack, "Override")
+        state = _run_task_state(stack, "Run", task, {"ExecutionRoleArn": role.role_arn})
+        sfn.StateMachine(stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(state))
+        cdk.Aspects.of(scope).add(HardenExecutionRoles())
+        roles.append((stack, role))
+    app.synth()
+    for stack, role in roles:
+        template = Template.from_stack(stack).to_json()
+        (policy,) = [
+            r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::IAM::ManagedPolicy"
+            and r["Properties"]["Roles"] == [{"Ref": role_logical_id(stack, role)}]
+        ]
+        (logs_write,) = [
+            s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "LogsWrite"
+        ]
+        # The log group of its own stack, by a reference within it.
+        (group,) = [
+            k for k, r in template["Resources"].items() if r["Type"] == "AWS::Logs::LogGroup"
+        ]
+        assert {"Ref": group} in logs_write["Resource"]["Fn::Join"][1]

@@ -40,7 +40,7 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from ._app import AppState, stack_state
 from ._cdk_internals import cfn_properties, identity, named_construct
-from ._cfn import flatten
+from ._cfn import LocalTwin, flatten
 from ._kinds import ECR_TOKEN_ACTION, Kind, ecs_subset
 from ._overrides import runs_tasks_with
 from ._starter import STARTER_MANAGED_POLICY
@@ -171,7 +171,7 @@ def uses_of(app: AppState, role: iam.Role) -> AppRoleUses:
     managed: list[tuple[Any, dict[str, Any]]] = []
     own = identity(cfn_role)
     home = identity(role.stack)
-    local = _LocalTwin(role)
+    local = LocalTwin(role)
     for resource, properties, stack in resources:
         if identity(resource) == own:
             _read_own(uses, resource, properties)
@@ -194,29 +194,6 @@ def uses_of(app: AppState, role: iam.Role) -> AppRoleUses:
             if ref in attached:
                 uses.managed_statements.extend(_l2_statements(resource, properties))
     return uses
-
-
-class _LocalTwin:
-    """Whether a stack has its own resource at the role's path within its stack (so with the
-    role's logical ID): before aws-cdk-lib prepares the app, a reference from another stack
-    resolves as a reference within it, and the two read the same."""
-
-    def __init__(self, role: iam.Role) -> None:
-        stack_path = str(role.stack.node.path)
-        own = str(role.node.path)
-        self._parts = (own[len(stack_path) + 1 :] if stack_path else own).split("/")
-        self._known: dict[object, bool] = {}
-
-    def in_stack(self, stack: cdk.Stack) -> bool:
-        key = identity(stack)
-        if key not in self._known:
-            node: Any = stack
-            for part in self._parts:
-                node = node.node.try_find_child(part)
-                if node is None:
-                    break
-            self._known[key] = node is not None
-        return self._known[key]
 
 
 def replace_app_role_policies(

@@ -12,6 +12,7 @@ import aws_cdk as cdk
 from ._cdk_internals import identity
 
 __all__ = [
+    "LocalTwin",
     "Resolver",
     "canonical",
     "display",
@@ -244,3 +245,29 @@ class Resolver:
             self.prefetch(value)
             return [self._cache[item] for item in value]
         return self._stack.resolve(value)
+
+
+class LocalTwin:
+    """Whether a stack has its own resource at a construct's path within its stack (so with
+    the construct's logical ID): before aws-cdk-lib prepares the app, a reference from another
+    stack resolves as a reference within it, and the two read the same.
+
+    :param construct: a construct of a stack (an ``iam.Role``).
+    """
+
+    def __init__(self, construct: Any) -> None:
+        stack_path = str(cdk.Stack.of(construct).node.path)
+        own = str(construct.node.path)
+        self._parts = (own[len(stack_path) + 1 :] if stack_path else own).split("/")
+        self._known: dict[object, bool] = {}
+
+    def in_stack(self, stack: cdk.Stack) -> bool:
+        key = identity(stack)
+        if key not in self._known:
+            node: Any = stack
+            for part in self._parts:
+                node = node.node.try_find_child(part)
+                if node is None:
+                    break
+            self._known[key] = node is not None
+        return self._known[key]

@@ -214,11 +214,12 @@ def _image_needs(context: DeriveContext, image: Image, source: _Source) -> list[
 
 def _repository_in(source: _Source) -> str | None:
     """The ARN of the repository of the app a container's image URI was built from, as a CDK
-    string: aws-cdk-lib keeps a reference to the repository behind the URI's name."""
+    string: aws-cdk-lib keeps a reference to the repository behind the URI's name (in the
+    container object's ``image_name``, or in an L1's image property)."""
     container = source.container_object()
-    if container is None:
-        return None
     image_name = getattr(container, "image_name", None)  # a Batch container has none
+    if container is None or image_name is None:
+        image_name = source.view.entry.l1_image(source.name)
     if image_name is None:
         return None
     for token in cdk.Tokenization.reverse_string(str(image_name)).tokens:

@@ -257,6 +257,8 @@ def _harden_made_by_app(task: _Consumer, role: Any) -> None:
     """Harden the role the app made that ``task`` uses (once), or warn why it stays."""
     app = stack_state(task.stack).app
     made = app_role_of(app, role)
+    if isinstance(made, RecordingRole):
+        return  # a role of this library's constructs, named by its ARN
     if made is None:
         _warn(
             task,

@@ -39,7 +39,7 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from ._assembly import Assembly
 from ._cdk_internals import cfn_properties, identity, named_construct
-from ._cfn import with_their_stacks_tasks
+from ._cfn import LocalTwin, with_their_stacks_tasks
 from ._template import Template
 
 __all__ = [
@@ -87,11 +87,21 @@ class RunTaskOverrides:
             self._found = self._read(tasks()) if self.rules else []
         found = []
         arns: dict[object, Any] = {}
+        role_object = getattr(role, "role", role)  # an adopted role's iam.Role
+        home = cdk.Stack.of(role_object)
+        twin = LocalTwin(role_object)
         for stack, override, task in self._found:
             key = identity(stack)
             if key not in arns:
-                arns[key] = stack.resolve(role.role_arn)
-            if arns[key] in override.role_refs:
+                # A role of another stack is read as a reference within the rule's stack:
+                # one of another stage cannot be named there, and one at a path the rule's
+                # stack has too is that stack's own.
+                elsewhere = key != identity(home) and (
+                    identity(cdk.Stage.of(stack)) != identity(cdk.Stage.of(home))
+                    or twin.in_stack(stack)
+                )
+                arns[key] = None if elsewhere else stack.resolve(role.role_arn)
+            if arns[key] is not None and arns[key] in override.role_refs:
                 shown = str(named_construct(override.rule).node.path)
                 found.append(dataclasses.replace(task, override=shown, rendered=None))
         return found

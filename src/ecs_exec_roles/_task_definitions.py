@@ -24,7 +24,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 
 from ._app import AppState
-from ._batch import job_tasks
+from ._batch import SINGLE_CONTAINER_NAME, job_tasks
 from ._cdk_internals import identity, is_proxy_of
 from ._express import express_containers
 from ._overrides import RunTaskOverrides
@@ -143,6 +143,27 @@ class IndexedTask:
             else:
                 self._containers = self.cfn.container_definitions
         return self._containers
+
+    def l1_image(self, container: str) -> str | None:
+        """The image of an L1's container (by its name) as a CDK string, which keeps the
+        reference to a repository of the app that a URI was built from; ``None`` where the
+        L1's property objects do not show it."""
+        cfn = self.cfn
+        if self.express:
+            primary = cfn.primary_container
+            return _text(getattr(primary, "image", None))
+        if self.job:
+            single = cfn.container_properties
+            if single is not None and container == SINGLE_CONTAINER_NAME:
+                return _text(getattr(single, "image", None))
+            tasks = getattr(cfn.ecs_properties, "task_properties", None) or []
+            containers = [c for t in tasks for c in getattr(t, "containers", None) or []]
+        else:
+            containers = cfn.container_definitions or []
+        for found in containers if isinstance(containers, list) else []:
+            if getattr(found, "name", None) == container:
+                return _text(getattr(found, "image", None))
+        return None
 
     def containers_of(self, resolved: Any) -> list[Any]:
         """The containers in template form, from ``container_definitions`` resolved: a job's
@@ -267,6 +288,10 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
     app.secrets = secrets
     _keep_held(app, index, [(c, None if nested else stack) for c, stack in held])
     return index
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _index_other(seen: dict[object, IndexedTask], index: TaskIndex, resource: Any) -> None:
