@@ -20,6 +20,7 @@ import aws_cdk as cdk
 
 from ._batch import SINGLE_CONTAINER_NAME
 from ._cdk_internals import read_attribute
+from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
 from ._express import is_deployment_named
 from ._features import s3_bucket_arn_of
@@ -240,7 +241,7 @@ def _stream(context: DeriveContext, logs: Any, source: _Source, home: Any) -> St
     if group is None or region is None:
         return None  # left to the verification, which reads the template
     region_key = context.shown(logs.region)
-    if logs.region_value == _TASK_REGION and not cdk.Token.is_unresolved(context.region):
+    if logs.region_value == _TASK_REGION and not is_unresolved(context.region):
         # No ``awslogs-region`` (a Batch job's default log configuration): the task's
         # region, which is the stack's, as a grant on the group names it.
         region = region_key = context.region

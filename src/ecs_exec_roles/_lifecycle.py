@@ -39,7 +39,7 @@ from ._plugin import register_verification
 from ._recorder import GrantedRole
 from ._statements import Statement
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
-from ._task_definitions import scan_task_definitions
+from ._task_definitions import scan_task_definitions, tasks_using
 from ._trust import ecs_tasks_principal, stack_environment, trust_document
 from ._usage import RoleUsage, SecretKeys, StackValues, gather_usages
 
@@ -199,18 +199,13 @@ class StackRoles:
         a role no task definition uses."""
         observed = [e for e in entries if e.plan.observes]
         idle = [e for e in entries if not e.plan.has_props]
-        conditioned = [e for e in entries if e.plan.options.trust_conditions is not False]
-        if not observed and not idle and not conditioned:
+        if not observed and not idle:
             return
         # Scanned afresh: task definitions may be added until synthesis.
         index = scan_task_definitions(self.app)
         for entry in idle:
             if not index.using(entry.role):
                 _warn_unused(entry)
-        for entry in conditioned:
-            jobs = [t for t in index.using(entry.role) if t.job]
-            if jobs:
-                self._batch_trust(entry, describe_task(jobs[0].task))
         if not observed:
             return
         usages = gather_usages(
@@ -263,9 +258,19 @@ class StackRoles:
             return plan.where
         return f"{stack_state(home).path()}/{plan.where.replace('/', '--')}"
 
-    def _batch_trust(self, entry: RoleEntry, job: str) -> None:
-        """A role an AWS Batch job definition uses: no trust conditions unless asked for
-        (AWS does not document that the tasks Batch starts send their keys), else a warning."""
+    def _batch_trust(self) -> None:
+        """Each role an AWS Batch job definition uses: no trust conditions unless asked for
+        (AWS does not document that the tasks Batch starts send their keys), else a warning.
+        Decided with the checks (which read the app's task definitions anyway), before the
+        templates are written."""
+        for entry in self.entries:
+            if entry.plan.options.trust_conditions is False or entry.synthesis is None:
+                continue
+            jobs = [t for t in tasks_using(self.app, entry.role) if t.job]
+            if jobs:
+                self._untrusted_by_batch(entry, describe_task(jobs[0].task))
+
+    def _untrusted_by_batch(self, entry: RoleEntry, job: str) -> None:
         options = entry.plan.options
         if options.trust_conditions is None:
             principal = self.principal(False, options.trust_all_regions)
@@ -276,6 +281,7 @@ class StackRoles:
         _warn_batch_trust(entry, job)
 
     def errors(self) -> list[str]:
+        self._batch_trust()
         facts = facts_of(self.stack, self.app, self.entries, self.stream_pattern)
         return [error for role_facts in facts for error in errors_of(role_facts)]
 

@@ -85,6 +85,8 @@ class RunTaskOverrides:
         each as a task definition of its own that names the role (``override``)."""
         if self._found is None:
             self._found = self._read(tasks()) if self.rules else []
+        if not self._found:
+            return []
         found = []
         arns: dict[object, Any] = {}
         role_object = getattr(role, "role", role)  # an adopted role's iam.Role
