@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 from constructs import IConstruct
@@ -156,3 +158,32 @@ def api_task(stack: cdk.Stack, role: Any, family: str = "api") -> ecs.FargateTas
         ),
     )
     return task
+
+
+def managed_policy_role(scope: IConstruct, id: str = "Role") -> iam.Role:
+    """An execution role as many apps make it: ``AmazonECSTaskExecutionRolePolicy`` attached."""
+    return iam.Role(
+        scope,
+        id,
+        assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AmazonECSTaskExecutionRolePolicy"
+            )
+        ],
+    )
+
+
+def role_allows(stack: cdk.Stack, role: Any) -> tuple[Callable[[str, str], bool], dict[str, Any]]:
+    """Whether the synthesized ``role`` (a construct of the library, or an ``iam.Role``) allows
+    an action on a resource, as the IAM evaluator decides; and the stack's template."""
+    from iam_eval import is_allowed, role_policies
+
+    template = Template.from_stack(stack).to_json()
+    logical_id = (
+        role_logical_id(stack, role)
+        if hasattr(role, "role")
+        else stack.get_logical_id(role.node.default_child)
+    )
+    policies = role_policies(template, logical_id, concrete_environment(template))
+    return (lambda action, resource: is_allowed(policies, action, resource, {})), template

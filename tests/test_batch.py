@@ -13,12 +13,9 @@ import pytest
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk.assertions import Template
-from helpers import api_task, concrete_environment, concrete_name, role_logical_id
-from iam_eval import is_allowed, role_policies
+from helpers import api_task, concrete_name, managed_policy_role, role_allows, role_logical_id
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
 from ecs_exec_roles._batch import DEFAULT_LOG_GROUP, job_tasks
@@ -106,17 +103,6 @@ def test_multi_container_and_multi_node_jobs_give_a_task_per_role() -> None:
 # -- apps ----------------------------------------------------------------------------------------
 
 
-def _allowed(stack: cdk.Stack, role: Any) -> tuple[Allowed, dict[str, Any]]:
-    template = Template.from_stack(stack).to_json()
-    logical_id = (
-        role_logical_id(stack, role)
-        if hasattr(role, "role")
-        else stack.get_logical_id(role.node.default_child)
-    )
-    policies = role_policies(template, logical_id, concrete_environment(template))
-    return (lambda action, resource: is_allowed(policies, action, resource, {})), template
-
-
 def _writes(allowed: Allowed, group: str, stream: str) -> bool:
     arn = STREAM.format(group=group, stream=stream)
     return all(allowed(action, arn) for action in WRITE)
@@ -181,7 +167,7 @@ def test_a_minimal_role_derives_what_l2_jobs_need() -> None:
     role = MinimalExecutionRole(stack, "Role")
     _l2_jobs(stack, role)
     app.synth()
-    allowed, template = _allowed(stack, role)
+    allowed, template = role_allows(stack, role)
     _check_l2_role(allowed, template, allowed)
 
 
@@ -192,8 +178,8 @@ def test_the_aspect_hardens_the_roles_aws_cdk_lib_makes_for_batch_containers() -
     cdk.Aspects.of(app).add(HardenExecutionRoles())
     app.synth()
     fargate, ec2 = made["containers"]
-    allowed, template = _allowed(stack, fargate.execution_role)
-    allowed_ec2, _ = _allowed(stack, ec2.execution_role)
+    allowed, template = role_allows(stack, fargate.execution_role)
+    allowed_ec2, _ = role_allows(stack, ec2.execution_role)
     _check_l2_role(allowed, template, allowed_ec2)
     assert not _writes(allowed_ec2, DEFAULT_LOG_GROUP, "nightly/default/0123")
     role_id = stack.get_logical_id(fargate.execution_role.node.default_child)
@@ -263,20 +249,11 @@ def test_an_l1_multi_container_job_is_read(how: str) -> None:
     if how == "derived":
         role = MinimalExecutionRole(stack, "Role")
     else:
-        role = iam.Role(
-            stack,
-            "Role",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AmazonECSTaskExecutionRolePolicy"
-                )
-            ],
-        )
+        role = managed_policy_role(stack, "Role")
         cdk.Aspects.of(app).add(HardenExecutionRoles())
     _multi_container_job(stack, role.role_arn)
     app.synth()
-    allowed, template = _allowed(stack, role)
+    allowed, template = role_allows(stack, role)
     _check_l1_role(allowed)
     if how == "hardened":
         properties = template["Resources"][stack.get_logical_id(role.node.default_child)][

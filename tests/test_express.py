@@ -12,9 +12,7 @@ import pytest
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Template
-from helpers import concrete_environment, role_logical_id
-from iam_eval import is_allowed, role_policies
+from helpers import managed_policy_role, role_allows
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
 from ecs_exec_roles._express import express_containers
@@ -118,32 +116,12 @@ def test_the_role_allows_exactly_what_the_services_tasks_need(how: str) -> None:
     role: Any
     if how == "derived":
         role = MinimalExecutionRole(stack, "Role")
-        logical_id = None
     else:
-        role = iam.Role(
-            stack,
-            "Role",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AmazonECSTaskExecutionRolePolicy"
-                )
-            ],
-        )
+        role = managed_policy_role(stack, "Role")
         cdk.Aspects.of(app).add(HardenExecutionRoles())
     _services(stack, role.role_arn)
     app.synth()
-    template = Template.from_stack(stack).to_json()
-    logical_id = (
-        role_logical_id(stack, role)
-        if how == "derived"
-        else stack.get_logical_id(role.node.default_child)
-    )
-    policies = role_policies(template, logical_id, concrete_environment(template))
-
-    def allowed(action: str, resource: str) -> bool:
-        return is_allowed(policies, action, resource, {})
-
+    allowed, template = role_allows(stack, role)
     assert allowed("ecr:BatchGetImage", REPOSITORY)
     assert allowed("secretsmanager:GetSecretValue", SECRET)
     # The group ECS names at deployment: any suffix, under the prefix ECS gives the streams.
@@ -156,6 +134,7 @@ def test_the_role_allows_exactly_what_the_services_tasks_need(how: str) -> None:
         "logs:CreateLogGroup", LOGS.format(group="/aws/ecs/default/api-1", stream="")
     )
     if how == "hardened":
+        logical_id = stack.get_logical_id(role.node.default_child)
         assert "ManagedPolicyArns" not in template["Resources"][logical_id]["Properties"]
 
 

@@ -17,7 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Annotations, Match, Template
-from helpers import concrete_environment, role_logical_id
+from helpers import concrete_environment, managed_policy_role, role_logical_id
 from iam_eval import is_allowed, role_policies
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
@@ -127,16 +127,7 @@ def test_a_role_that_names_its_resources_fails_synth_for_what_the_task_needs() -
 def test_a_role_the_app_made_for_the_task_and_its_rule_is_hardened() -> None:
     app = cdk.App()
     stack = cdk.Stack(app, "S", env=ENV)
-    made = iam.Role(
-        stack,
-        "Made",
-        assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-        managed_policies=[
-            iam.ManagedPolicy.from_aws_managed_policy_name(
-                "service-role/AmazonECSTaskExecutionRolePolicy"
-            )
-        ],
-    )
+    made = managed_policy_role(stack, "Made")
     cluster = ecs.Cluster(stack, "Cluster", vpc=ec2.Vpc(stack, "Vpc", max_azs=2))
     group = logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/jobs")
     task = ecs.FargateTaskDefinition(stack, "Job", execution_role=made)
@@ -213,18 +204,7 @@ def test_a_role_the_app_made_that_a_state_machine_overrides_with(also_task_role:
     made: list[iam.Role] = []
 
     def role(stack: cdk.Stack) -> iam.Role:
-        made.append(
-            iam.Role(
-                stack,
-                "Made",
-                assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-                managed_policies=[
-                    iam.ManagedPolicy.from_aws_managed_policy_name(
-                        "service-role/AmazonECSTaskExecutionRolePolicy"
-                    )
-                ],
-            )
-        )
+        made.append(managed_policy_role(stack, "Made"))
         return made[0]
 
     app, stack, task = _state_machine_app(role)

@@ -12,9 +12,7 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
-from aws_cdk.assertions import Template
-from helpers import concrete_environment, concrete_name, role_logical_id
-from iam_eval import is_allowed, role_policies
+from helpers import concrete_name, role_allows
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
 from examples.nag_report import add_nag_packs, synth_with_report
@@ -94,18 +92,6 @@ def _l1_service(stack: cdk.Stack, cluster: ecs.Cluster, task: ecs.TaskDefinition
     )
 
 
-def _allowed(stack: cdk.Stack, role: Any) -> tuple[Allowed, dict[str, Any]]:
-    """What ``role`` (a construct of the library, or an ``iam.Role``) allows."""
-    template = Template.from_stack(stack).to_json()
-    logical_id = (
-        role_logical_id(stack, role)
-        if hasattr(role, "role")
-        else stack.get_logical_id(role.node.default_child)
-    )
-    policies = role_policies(template, logical_id, concrete_environment(template))
-    return (lambda action, resource: is_allowed(policies, action, resource, {})), template
-
-
 def _group(template: dict[str, Any], fragment: str) -> str:
     (found,) = [
         logical_id
@@ -129,7 +115,7 @@ def test_an_l2_services_proxy_writes_only_under_its_stream_prefix(how: str) -> N
     if how == "hardened":
         cdk.Aspects.of(app).add(HardenExecutionRoles())
     app.synth()
-    allowed, template = _allowed(stack, role if role else task.execution_role)
+    allowed, template = role_allows(stack, role if role else task.execution_role)
     proxy = _group(template, "SvcLogGroup")
     # aws-cdk-lib grants the proxy's whole log group; the role allows its prefix only.
     assert _writes(allowed, proxy, "proxy/ecs-service-connect-abc/0123")
@@ -143,7 +129,7 @@ def test_an_l1_services_proxy_is_derived_and_fails_synth_where_the_role_omits_it
     task = _task(stack, role.role)
     _l1_service(stack, cluster, task)
     app.synth()
-    allowed, _ = _allowed(stack, role)
+    allowed, _ = role_allows(stack, role)
     assert _writes(allowed, "/ecs/proxy", "l1proxy/ecs-service-connect-abc/0123")
     assert not _writes(allowed, "/ecs/proxy", "other/x/0123")
 
