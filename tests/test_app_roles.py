@@ -16,7 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from helpers import concrete_environment
+from helpers import concrete_environment, managed_policy_role, role_allows
 from iam_eval import is_allowed, role_policies
 
 from ecs_exec_roles import HardenExecutionRoles
@@ -339,3 +339,42 @@ def test_a_stack_of_the_same_shape_outside_the_aspects_scope_is_untouched() -> N
     role = _logical_id(prod, "ExecRole")
     assert "ManagedPolicyArns" not in prod["Resources"][role]["Properties"]
     assert role == _logical_id(staging, "ExecRole")
+
+
+def test_a_role_an_l1_task_definition_names_by_arn_is_hardened() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=ENV)
+    role = managed_policy_role(stack, "Made")
+    ecs.CfnTaskDefinition(
+        stack,
+        "L1Task",
+        execution_role_arn=role.role_arn,
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu="256",
+        memory="512",
+        container_definitions=[
+            ecs.CfnTaskDefinition.ContainerDefinitionProperty(
+                name="api",
+                image=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/api:1",
+                log_configuration=ecs.CfnTaskDefinition.LogConfigurationProperty(
+                    log_driver="awslogs",
+                    options={
+                        "awslogs-group": "/ecs/api",
+                        "awslogs-region": REGION,
+                        "awslogs-stream-prefix": "api",
+                    },
+                ),
+                secrets=[ecs.CfnTaskDefinition.SecretProperty(name="DB", value_from=SECRET)],
+            )
+        ],
+    )
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    app.synth()
+    allowed, template = role_allows(stack, role)
+    properties = template["Resources"][stack.get_logical_id(role.node.default_child)]  # type: ignore[arg-type]
+    assert "ManagedPolicyArns" not in properties["Properties"]
+    assert all(allowed(action, REPOSITORY) for action in PULLS)
+    assert allowed("logs:PutLogEvents", f"{GROUP}:log-stream:api/api/0123")
+    assert not allowed("logs:PutLogEvents", f"{GROUP}:log-stream:other/api/0123")
+    assert allowed("secretsmanager:GetSecretValue", SECRET)

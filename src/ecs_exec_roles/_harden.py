@@ -25,7 +25,7 @@ import dataclasses
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeGuard
 
 import aws_cdk as cdk
 import jsii
@@ -70,6 +70,7 @@ __all__ = ["AdoptedRole", "HardenExecutionRoles", "harden"]
 #: What uses an execution role: a task definition, or an AWS Batch job definition.
 _Consumer = (
     ecs.TaskDefinition
+    | ecs.CfnTaskDefinition
     | batch.EcsJobDefinition
     | batch.CfnJobDefinition
     | ecs.CfnExpressGatewayService
@@ -167,10 +168,7 @@ class HardenExecutionRoles:
         """
         if isinstance(
             node, (ecs.TaskDefinition, batch.EcsJobDefinition, ecs.CfnExpressGatewayService)
-        ) or (
-            isinstance(node, batch.CfnJobDefinition)
-            and not isinstance(node.node.scope, batch.EcsJobDefinition)
-        ):
+        ) or _is_lone_l1(node):
             settings_of(self).visited.add(identity(node))
             # Once every aspect has visited the task definition: one may add a sidecar.
             after_aspects(stack_state(node.stack), functools.partial(harden, node))
@@ -180,18 +178,31 @@ class HardenExecutionRoles:
             check_reach(node, settings_of(self))
 
 
+def _is_lone_l1(node: IConstruct) -> TypeGuard[ecs.CfnTaskDefinition | batch.CfnJobDefinition]:
+    """An L1 task or job definition made without its L2, which names its role by ARN."""
+    if isinstance(node, ecs.CfnTaskDefinition):
+        return not isinstance(node.node.scope, ecs.TaskDefinition)
+    if isinstance(node, batch.CfnJobDefinition):
+        return not isinstance(node.node.scope, batch.EcsJobDefinition)
+    return False
+
+
 def harden(task: _Consumer) -> None:
     """Harden ``task``'s execution role (once) with the options of the aspect nearest to it:
     the role aws-cdk-lib made for it, or one the app made (``_app_roles``); warn of one that
     stays as it is. ``task`` is a task definition or an AWS Batch job definition, whose
     container holds its role (aws-cdk-lib makes one for each container given none)."""
-    if isinstance(task, (batch.CfnJobDefinition, ecs.CfnExpressGatewayService)):
+    if isinstance(
+        task, (batch.CfnJobDefinition, ecs.CfnExpressGatewayService, ecs.CfnTaskDefinition)
+    ):
         # An L1 names its role by ARN only: a role the app made (an Express Mode service's
         # only with the primary container it runs with it).
         if isinstance(task, batch.CfnJobDefinition):
             arn = job_role_arn(task)
-        else:
+        elif isinstance(task, ecs.CfnExpressGatewayService):
             arn = task.execution_role_arn if task.primary_container else None
+        else:
+            arn = task.execution_role_arn
         if arn is not None:
             _harden_made_by_app(task, _NamedByArn(str(arn)))
         return
