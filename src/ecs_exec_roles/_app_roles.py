@@ -144,7 +144,7 @@ def _replaced(statement: Any) -> bool:
 
 def app_role_of(app: AppState, role: Any) -> iam.Role | None:
     """The ``iam.Role`` of the app that ``role`` is (itself, or imported by its ARN or
-    name)."""
+    name), or that an L1 names by ``role``, its ARN as a CDK string."""
     if isinstance(role, iam.Role):
         return role
     if app.app_roles_by_arn is None:
@@ -153,7 +153,8 @@ def app_role_of(app: AppState, role: Any) -> iam.Role | None:
             if isinstance(construct, iam.Role):
                 app.app_roles_by_arn[str(construct.role_arn)] = construct
                 app.app_roles_by_arn[str(construct.role_name)] = construct
-    for value in (getattr(role, "role_arn", None), getattr(role, "role_name", None)):
+    values = (role,) if isinstance(role, str) else (role.role_arn, role.role_name)
+    for value in values:
         if isinstance(value, str) and cdk.Token.is_unresolved(value):
             found: iam.Role | None = app.app_roles_by_arn.get(value)
             if found is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import aws_cdk as cdk
 import jsii
@@ -39,6 +39,7 @@ __all__ = [
     "ASPECT_NAME",
     "AspectSettings",
     "check_reach",
+    "is_lone_l1",
     "nearest_settings",
     "register_aspect",
     "settings_of",
@@ -142,6 +143,15 @@ def check_reach(scope: IConstruct, settings: AspectSettings) -> None:
                 f"{ASPECT_NAME}(...))."
             )
         )
+
+
+def is_lone_l1(node: IConstruct) -> TypeGuard[ecs.CfnTaskDefinition | batch.CfnJobDefinition]:
+    """An L1 task or job definition made without its L2, which names its role by ARN."""
+    if isinstance(node, ecs.CfnTaskDefinition):
+        return not isinstance(node.node.scope, ecs.TaskDefinition)
+    if isinstance(node, batch.CfnJobDefinition):
+        return not isinstance(node.node.scope, batch.EcsJobDefinition)
+    return False
 
 
 def _on_automatic_role(construct: IConstruct) -> bool:

@@ -25,7 +25,7 @@ import dataclasses
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeGuard
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
@@ -49,6 +49,7 @@ from ._aspect_reach import (
     ASPECT_NAME,
     AspectSettings,
     check_reach,
+    is_lone_l1,
     nearest_settings,
     register_aspect,
     settings_of,
@@ -168,7 +169,7 @@ class HardenExecutionRoles:
         """
         if isinstance(
             node, (ecs.TaskDefinition, batch.EcsJobDefinition, ecs.CfnExpressGatewayService)
-        ) or _is_lone_l1(node):
+        ) or is_lone_l1(node):
             settings_of(self).visited.add(identity(node))
             # Once every aspect has visited the task definition: one may add a sidecar.
             after_aspects(stack_state(node.stack), functools.partial(harden, node))
@@ -176,15 +177,6 @@ class HardenExecutionRoles:
             after_aspects(stack_state(node.stack), functools.partial(_harden_overriding, node))
         elif isinstance(node, (cdk.Stage, cdk.Stack)):
             check_reach(node, settings_of(self))
-
-
-def _is_lone_l1(node: IConstruct) -> TypeGuard[ecs.CfnTaskDefinition | batch.CfnJobDefinition]:
-    """An L1 task or job definition made without its L2, which names its role by ARN."""
-    if isinstance(node, ecs.CfnTaskDefinition):
-        return not isinstance(node.node.scope, ecs.TaskDefinition)
-    if isinstance(node, batch.CfnJobDefinition):
-        return not isinstance(node.node.scope, batch.EcsJobDefinition)
-    return False
 
 
 def harden(task: _Consumer) -> None:
@@ -204,7 +196,7 @@ def harden(task: _Consumer) -> None:
         else:
             arn = task.execution_role_arn
         if arn is not None:
-            _harden_made_by_app(task, _NamedByArn(str(arn)))
+            _harden_made_by_app(task, str(arn))
         return
     if isinstance(task, batch.EcsJobDefinition):
         holder: IConstruct = task.container
@@ -231,20 +223,6 @@ def harden(task: _Consumer) -> None:
     _harden_made_by_app(task, role)
 
 
-class _NamedByArn:
-    """A role an L1 names by its ARN, as ``_app_roles`` looks roles up."""
-
-    def __init__(self, role_arn: str) -> None:
-        self.role_arn = role_arn
-        self.role_name = None
-        self.node = _NoPath(role_arn)
-
-
-class _NoPath:
-    def __init__(self, arn: str) -> None:
-        self.path = arn
-
-
 def _harden_overriding(runner: events.CfnRule | sfn.CfnStateMachine) -> None:
     """Harden each role the app made that ``runner`` (a rule, a state machine) runs a task
     definition of its stack with, as one that task definition uses: the role may be no task
@@ -268,13 +246,14 @@ def _harden_made_by_app(task: _Consumer, role: Any) -> None:
     """Harden the role the app made that ``task`` uses (once), or warn why it stays."""
     app = stack_state(task.stack).app
     made = app_role_of(app, role)
+    shown_role = role if isinstance(role, str) else role.node.path
     if isinstance(made, RecordingRole):
         return  # a role of this library's constructs, named by its ARN
     if made is None:
         _warn(
             task,
             "execution-role-outside-the-app",
-            f"its execution role {role.node.path} is imported, not made in this app, so "
+            f"its execution role {shown_role} is imported, not made in this app, so "
             f"{ASPECT_NAME} leaves it as it is. Narrow it where it is made, or pass an "
             "ecs_exec_roles.MinimalExecutionRole (or its `role`) as execution_role.",
         )
