@@ -160,6 +160,16 @@ CASES: list[tuple[str, tuple[str, ...], Props, tuple[str, ...]]] = [
         ("repositories is 'app' (str), not a sequence", "repositories=[obj]"),
     ),
     (
+        "secrets-name-ending-like-a-suffix",
+        ALL,
+        lambda s: {"secrets": [secret(s, "prod/db-abcdef")]},
+        (
+            "secrets[0] (Stack/Secret-prod_db-abcdef) has the ARN",
+            "names the secret by 'prod/db-abcdef', a name ending in a hyphen and six characters",
+            "secretsmanager.Secret.from_secret_complete_arn",
+        ),
+    ),
+    (
         "secrets-mapping",
         ALL,
         lambda s: {"secrets": {"DB": secret(s)}},

@@ -708,3 +708,22 @@ def test_a_task_definition_in_another_stack_naming_the_role_stacks_resources() -
     ]
     # The repository of the platform stack is imported into the service stack's policy.
     assert "Fn::ImportValue" in str(pull)
+
+
+def test_a_grant_on_a_secret_whose_name_ends_like_a_suffix_names_the_import_to_change() -> None:
+    # aws-cdk #27530: Secrets Manager reads "-abcdef" as the suffix of a complete ARN.
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    role = MinimalExecutionRole(stack, "Role")
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role)
+    secret = secretsmanager.Secret.from_secret_name_v2(stack, "Db", "prod/db-abcdef")
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
+        secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
+    )
+    with pytest.raises(RuntimeError) as raised:
+        app.synth()
+    message = str(raised.value)
+    assert "secret:prod/db-abcdef-??????: it names the secret by 'prod/db-abcdef'" in message
+    assert "secretsmanager.Secret.from_secret_complete_arn" in message

@@ -69,6 +69,15 @@ def _owner_fix(plan: Plan) -> FixHint:
     return fix
 
 
+def _suffixed_secret_fix(action: str, resource: str) -> str | None:
+    """A grant on a secret named by a partial ARN whose name ends like the random suffix of a
+    complete one: no prop can cover it, the import is what must change."""
+    if action.lower() not in Kind.SECRET.lowered_actions:
+        return None
+    problem = name_problem(Kind.SECRET, resource)
+    return f"it {problem}" if problem is not None and "hyphen and six" in problem else None
+
+
 def _registry_credentials_fix(credentials: Callable[[], Sequence[tuple[str, str]]]) -> FixHint:
     """A gap on a secret that a container's registry credentials are in.
 
@@ -167,7 +176,7 @@ class Facts:
     @cached_property
     def hints(self) -> tuple[FixHint, ...]:
         hints = [hint(self) for prop, hint in _FIX_HINTS if prop in self.plan.takes]
-        return (*hints, _owner_fix(self.plan))
+        return (_suffixed_secret_fix, *hints, _owner_fix(self.plan))
 
     @cached_property
     def grant_gaps(self) -> list[Gap]:

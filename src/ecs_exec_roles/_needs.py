@@ -193,6 +193,8 @@ def name_problem(kind: Kind, text: str, wildcard: str = "") -> str | None:
         if suffix and name.endswith(suffix):
             name = name[: -len(suffix)]
             break
+    if kind is Kind.SECRET and text.endswith(kind.wildcard) and _SECRET_SUFFIX.search(name):
+        return _SUFFIXED_SECRET_NAME.format(name=name)
     parts = name.split(":log-stream:", 1) if kind is Kind.LOG_STREAM else [name]
     if kind is Kind.S3_OBJECT:
         bucket, slash, key = name.partition("/")
@@ -218,6 +220,17 @@ def name_problem(kind: Kind, text: str, wildcard: str = "") -> str | None:
         )
     return None
 
+
+# The random suffix Secrets Manager gives a secret's ARN: a hyphen and six characters. A name
+# ending like it is taken for that suffix when a secret is named by a partial ARN (its
+# "Finding a secret from a partial ARN" note; aws-cdk #27530, #18555).
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_SUFFIXED_SECRET_NAME = (
+    "names the secret by {name!r}, a name ending in a hyphen and six characters, which Secrets "
+    "Manager reads as the random suffix of a complete ARN: the pattern name-?????? matches no "
+    "secret, and ECS cannot fetch it by that partial ARN either (import the secret by its "
+    "complete ARN: secretsmanager.Secret.from_secret_complete_arn)"
+)
 
 _ARN_FIELDS = ("partition", "service", "region", "account")
 _UNKNOWN_PART = re.compile(r"<[^<>]*>")
@@ -355,9 +368,10 @@ def secret_needs(where: str, prop: str, secrets: Sequence[Any]) -> list[Need]:
     for index, secret in enumerate(secrets):
         secret_arn = str(check_kind(where, prop, index, secret, Kind.SECRET))
         check_exact_name(where, prop, index, Kind.SECRET, secret_arn, LazyOrigin(secret))
-        needs.append(
-            Need(Kind.SECRET, secret_arn_for_policy(secret, secret_arn), LazyOrigin(secret))
-        )
+        policy_arn = secret_arn_for_policy(secret, secret_arn)
+        # Named by a partial ARN: the name must not end like the suffix it leaves out.
+        check_exact_name(where, prop, index, Kind.SECRET, policy_arn, LazyOrigin(secret))
+        needs.append(Need(Kind.SECRET, policy_arn, LazyOrigin(secret)))
         key = read_attribute(secret, "encryption_key")
         if key is not None:
             needs.append(
