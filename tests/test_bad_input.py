@@ -170,6 +170,21 @@ CASES: list[tuple[str, tuple[str, ...], Props, tuple[str, ...]]] = [
         ),
     ),
     (
+        "log-groups-of-another-account",
+        SCOPED,
+        lambda s: {
+            "log_groups": [
+                logs.LogGroup.from_log_group_arn(
+                    s, "Central", "arn:aws:logs:eu-west-1:210987654321:log-group:/central:*"
+                )
+            ]
+        },
+        (
+            "log_groups[0] (Stack/Central) is the log group '/central' of account 210987654321",
+            "in the task's own account (123456789012)",
+        ),
+    ),
+    (
         "secrets-mapping",
         ALL,
         lambda s: {"secrets": {"DB": secret(s)}},

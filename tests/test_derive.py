@@ -32,7 +32,12 @@ from aws_cdk.assertions import Template
 from helpers import concrete_environment, concrete_name, role_logical_id
 from iam_eval import is_allowed, role_policies
 
-from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
+from ecs_exec_roles import (
+    HardenExecutionRoles,
+    MinimalExecutionRole,
+    SharedExecutionRole,
+    StarterExecutionRole,
+)
 from testkit.cfn import resolve
 
 ACCOUNT = "123456789012"
@@ -727,3 +732,29 @@ def test_a_grant_on_a_secret_whose_name_ends_like_a_suffix_names_the_import_to_c
     message = str(raised.value)
     assert "secret:prod/db-abcdef-??????: it names the secret by 'prod/db-abcdef'" in message
     assert "secretsmanager.Secret.from_secret_complete_arn" in message
+
+
+@pytest.mark.parametrize("how", ["derived", "hardened"])
+def test_awslogs_into_a_log_group_of_another_account_fails_synth(how: str) -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    group = logs.LogGroup.from_log_group_arn(
+        stack, "Central", "arn:aws:logs:eu-west-1:210987654321:log-group:/central/api:*"
+    )
+    role = MinimalExecutionRole(stack, "Role") if how == "derived" else None
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="api", log_group=group),
+    )
+    if how == "hardened":
+        cdk.Aspects.of(app).add(HardenExecutionRoles())
+    with pytest.raises(RuntimeError) as raised:
+        app.synth()
+    assert (
+        "container 'app' of task definition S/Task for awslogs writes to the log group "
+        "'/central/api' of account 210987654321, but the awslogs driver writes to the log group "
+        "of that name in the task's own account (123456789012)"
+    ) in str(raised.value)
+    assert "log router (FireLens)" in str(raised.value)

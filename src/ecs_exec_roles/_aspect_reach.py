@@ -58,6 +58,9 @@ class AspectSettings:
     visited: set[object] = field(default_factory=set)
     #: The paths of the scopes it looked below for stages and late task definitions.
     walked: set[str] = field(default_factory=set)
+    #: The L1 type whose next visit is an L2's own resource (aspects visit in pre-order, and
+    #: an L2 task or job definition makes its resource first).
+    own_resource_next: list[type] = field(default_factory=list)
 
 
 _SETTINGS: weakref.WeakKeyDictionary[Any, AspectSettings] = weakref.WeakKeyDictionary()
@@ -145,13 +148,23 @@ def check_reach(scope: IConstruct, settings: AspectSettings) -> None:
         )
 
 
-def is_lone_l1(node: IConstruct) -> TypeGuard[ecs.CfnTaskDefinition | batch.CfnJobDefinition]:
-    """An L1 task or job definition made without its L2, which names its role by ARN."""
-    if isinstance(node, ecs.CfnTaskDefinition):
-        return not isinstance(node.node.scope, ecs.TaskDefinition)
-    if isinstance(node, batch.CfnJobDefinition):
-        return not isinstance(node.node.scope, batch.EcsJobDefinition)
-    return False
+def is_lone_l1(
+    node: IConstruct, settings: AspectSettings
+) -> TypeGuard[ecs.CfnTaskDefinition | batch.CfnJobDefinition]:
+    """An L1 task or job definition made without its L2, which names its role by ARN: told
+    from an L2's own resource by the order of the visits, without reading the tree."""
+    if isinstance(node, (ecs.TaskDefinition, batch.EcsJobDefinition)):
+        is_task = isinstance(node, ecs.TaskDefinition)
+        settings.own_resource_next[:] = [
+            ecs.CfnTaskDefinition if is_task else batch.CfnJobDefinition
+        ]
+        return False
+    if not isinstance(node, (ecs.CfnTaskDefinition, batch.CfnJobDefinition)):
+        return False
+    if settings.own_resource_next and isinstance(node, settings.own_resource_next[0]):
+        settings.own_resource_next.clear()
+        return False
+    return True
 
 
 def _on_automatic_role(construct: IConstruct) -> bool:

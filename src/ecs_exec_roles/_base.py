@@ -18,6 +18,7 @@ from ._prop_needs import add_props
 from ._props import ResourceProps, RoleOptions
 from ._recorder import RecordingRole
 from ._role_interface import RoleInterface, one_principal
+from ._trust import stack_environment
 
 __all__ = ["ExecutionRoleBase"]
 
@@ -66,6 +67,7 @@ class ExecutionRoleBase(RoleInterface, Construct):
         self._plan = Plan(where, checked, aws_managed_policies)
         self._plan.derive = checked.derive
         self._plan.owner = type(self).__name__
+        self._plan.account = stack_environment(stack)[2]
         self._plan.takes = props_taken(type(self))
         self._role = _create_role(self, registry, checked, aws_managed_policies)
         # The role is the child "Resource", and its CfnRole the role's.

@@ -167,16 +167,17 @@ class HardenExecutionRoles:
 
         :param node: the construct visited.
         """
-        if isinstance(
+        settings = settings_of(self)
+        if is_lone_l1(node, settings) or isinstance(
             node, (ecs.TaskDefinition, batch.EcsJobDefinition, ecs.CfnExpressGatewayService)
-        ) or is_lone_l1(node):
-            settings_of(self).visited.add(identity(node))
+        ):
+            settings.visited.add(identity(node))
             # Once every aspect has visited the task definition: one may add a sidecar.
             after_aspects(stack_state(node.stack), functools.partial(harden, node))
         elif isinstance(node, (events.CfnRule, sfn.CfnStateMachine)):
             after_aspects(stack_state(node.stack), functools.partial(_harden_overriding, node))
         elif isinstance(node, (cdk.Stage, cdk.Stack)):
-            check_reach(node, settings_of(self))
+            check_reach(node, settings)
 
 
 def harden(task: _Consumer) -> None:

@@ -351,13 +351,35 @@ def repository_needs(where: str, prop: str, repositories: Sequence[Any]) -> list
     return needs
 
 
-def log_group_needs(where: str, prop: str, log_groups: Sequence[Any]) -> list[Need]:
-    """Log writes to each log group of ``prop``."""
+def log_group_needs(
+    where: str, prop: str, log_groups: Sequence[Any], account: str = ""
+) -> list[Need]:
+    """Log writes to each log group of ``prop``.
+
+    :param account: the role's account (a token when the stack's is not written out): a log
+        group whose ARN names another account fails, since awslogs writes to the task's own.
+    """
     needs: list[Need] = []
     for index, log_group in enumerate(log_groups):
         arn = str(check_kind(where, prop, index, log_group, Kind.LOG_GROUP))
         # CDK's log group ARN ends in ":*" (the group's streams) by itself.
         check_exact_name(where, prop, index, Kind.LOG_GROUP, arn, LazyOrigin(log_group))
+        fields = arn.split(":", 7)
+        if (
+            len(fields) > 6
+            and not is_unresolved(arn)
+            and not is_unresolved(account)
+            and account
+            and fields[4] != account
+        ):
+            raise ExecutionRoleError(
+                f"{where}: {prop}[{index}] ({LazyOrigin(log_group)}) is the log group "
+                f"{fields[6]!r} of account {fields[4]}, but the awslogs driver writes to the "
+                f"log group of that name in the task's own account ({account}): CloudWatch "
+                "Logs lets no role of another account write into a log group. Use a log group "
+                "of the task's account, or send the logs to the other account with a log "
+                "router (FireLens), whose writes use the task role."
+            )
         needs.append(Need(Kind.LOG_GROUP, arn, LazyOrigin(log_group)))
     return needs
 

@@ -89,6 +89,8 @@ class Plan:
         self.switches: set[str] = set()
         #: What the role's props are given to, as messages name it (a construct's class, or
         #: the aspect), and the props it takes: a message suggests no other.
+        #: The role's account (a token where the stack's is not written out; "" unknown).
+        self.account = ""
         self.owner = "the construct"
         self.takes: frozenset[str] = frozenset(PROPS)
         #: Role-wide switch: allow what the task definitions that use the role need, besides

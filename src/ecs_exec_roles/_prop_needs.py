@@ -47,12 +47,15 @@ def needs_of_props(
     probe: Probe | None = None,
     *,
     named_in_props: bool = True,
+    account: str = "",
 ) -> list[Need]:
     """The needs of one call's checked props, reading (and checking) each CDK object once.
 
     :param probe: reads what an object grants for itself (a SecureString parameter's key).
     :param named_in_props: whether the role's owner takes ``repositories`` (the aspect does
         not), for the fix of an AWS-owned repository the library does not know.
+    :param account: the role's account, which a log group's must be (awslogs writes to the
+        task's own account).
     """
     # Checked under their own prop name before they join the log groups written to.
     created = log_group_create_needs(where, props.log_groups_to_create)
@@ -61,8 +64,10 @@ def needs_of_props(
     needs += repository_needs(where, "image_assets", asset_repositories)
     group_needs: list[Need] = []
     if props.log_writes:
-        group_needs = log_group_needs(where, "log_groups", props.log_groups)
-        group_needs += log_group_needs(where, "log_groups_to_create", props.log_groups_to_create)
+        group_needs = log_group_needs(where, "log_groups", props.log_groups, account)
+        group_needs += log_group_needs(
+            where, "log_groups_to_create", props.log_groups_to_create, account
+        )
     scoped_streams = bool(props.log_stream_prefixes) and props.log_writes
     if not scoped_streams:
         needs += group_needs
@@ -98,7 +103,12 @@ def add_props(
 ) -> None:
     """Add the needs of one call's checked props to ``plan``, and the switches it sets."""
     needs = needs_of_props(
-        scope, plan.where, props, probe, named_in_props="repositories" in plan.takes
+        scope,
+        plan.where,
+        props,
+        probe,
+        named_in_props="repositories" in plan.takes,
+        account=plan.account,
     )
     plan.add(needs, family=props.family)
     plan.switches.update(name for name in switches() if getattr(props, name, False) is True)
