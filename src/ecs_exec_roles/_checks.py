@@ -8,6 +8,7 @@ stack's policies were built) gets one finding and no other check.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -76,6 +77,25 @@ def _suffixed_secret_fix(action: str, resource: str) -> str | None:
         return None
     problem = name_problem(Kind.SECRET, resource)
     return f"it {problem}" if problem is not None and "hyphen and six" in problem else None
+
+
+def _other_account_log_fix(account: str) -> FixHint:
+    """A grant on a log group of another account than the role's (``account``, when written
+    out): the awslogs driver writes to the task's own account, so no prop covers it."""
+
+    def fix(action: str, resource: str) -> str | None:
+        if not action.startswith("logs:") or not account or "<" in account:
+            return None
+        # A part the template cannot know (<AWS::Partition>) holds colons of its own.
+        fields = re.sub(r"<[^<>]*>", "_", resource).split(":", 6)
+        if len(fields) < 6 or not fields[5].startswith("log-group") or fields[4] in ("", account):
+            return None
+        return (
+            f"the log group is in account {fields[4]}, and the awslogs driver writes to the "
+            f"task's own account ({account}): use a log group of that account, or a log router"
+        )
+
+    return fix
 
 
 def _registry_credentials_fix(credentials: Callable[[], Sequence[tuple[str, str]]]) -> FixHint:
@@ -176,7 +196,12 @@ class Facts:
     @cached_property
     def hints(self) -> tuple[FixHint, ...]:
         hints = [hint(self) for prop, hint in _FIX_HINTS if prop in self.plan.takes]
-        return (_suffixed_secret_fix, *hints, _owner_fix(self.plan))
+        return (
+            _suffixed_secret_fix,
+            _other_account_log_fix(self.plan.account),
+            *hints,
+            _owner_fix(self.plan),
+        )
 
     @cached_property
     def grant_gaps(self) -> list[Gap]:

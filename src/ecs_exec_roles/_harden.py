@@ -64,7 +64,7 @@ from ._props import ResourceProps, RoleOptions
 from ._recorder import RecordedGrant, RecordingRole
 from ._role_interface import own_role
 from ._task_definitions import job_role_arn
-from ._trust import trust_document
+from ._trust import stack_environment, trust_document
 
 __all__ = ["AdoptedRole", "HardenExecutionRoles", "harden"]
 
@@ -318,6 +318,7 @@ def _harden_role(
     principal = registry.principal(bool(options.trust_conditions), options.trust_all_regions)
     cfn_role.assume_role_policy_document = trust_document(principal)
     plan = Plan(path, options)
+    plan.account = stack_environment(role.stack)[2]
     plan.derive = True
     plan.owner, plan.takes = ASPECT_NAME, props_taken(HardenExecutionRoles)
     add_props(plan, role, props)
