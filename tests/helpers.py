@@ -14,7 +14,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 from constructs import IConstruct
 
-from ecs_exec_roles import MinimalExecutionRole, SharedExecutionRole, StarterExecutionRole
+from ecs_exec_roles import (
+    HardenExecutionRoles,
+    MinimalExecutionRole,
+    SharedExecutionRole,
+    StarterExecutionRole,
+)
 from ecs_exec_roles._props import RoleOptions
 
 # Each way an app gets an execution role: a construct, its role derived or named by props only
@@ -187,3 +192,15 @@ def role_allows(stack: cdk.Stack, role: Any) -> tuple[Callable[[str, str], bool]
     )
     policies = role_policies(template, logical_id, concrete_environment(template))
     return (lambda action, resource: is_allowed(policies, action, resource, {})), template
+
+
+def l1_execution_role(how: str) -> tuple[cdk.App, cdk.Stack, Any]:
+    """An app, its stack ``S`` (123456789012/eu-west-1) and an execution role for L1 resources
+    that name it by ARN: ``derived`` (a ``MinimalExecutionRole``) or ``hardened`` (a role with
+    the AWS managed policy, under ``HardenExecutionRoles``)."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    if how == "derived":
+        return app, stack, MinimalExecutionRole(stack, "Role")
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    return app, stack, managed_policy_role(stack, "Role")

@@ -15,7 +15,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from helpers import api_task, concrete_name, managed_policy_role, role_allows, role_logical_id
+from helpers import api_task, concrete_name, l1_execution_role, role_allows, role_logical_id
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
 from ecs_exec_roles._batch import DEFAULT_LOG_GROUP, job_tasks
@@ -243,14 +243,7 @@ def _check_l1_role(allowed: Allowed) -> None:
 
 @pytest.mark.parametrize("how", ["derived", "hardened"])
 def test_an_l1_multi_container_job_is_read(how: str) -> None:
-    app = cdk.App()
-    stack = cdk.Stack(app, "S", env=ENV)
-    role: Any
-    if how == "derived":
-        role = MinimalExecutionRole(stack, "Role")
-    else:
-        role = managed_policy_role(stack, "Role")
-        cdk.Aspects.of(app).add(HardenExecutionRoles())
+    app, stack, role = l1_execution_role(how)
     _multi_container_job(stack, role.role_arn)
     app.synth()
     allowed, template = role_allows(stack, role)

@@ -12,7 +12,7 @@ import pytest
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from helpers import managed_policy_role, role_allows
+from helpers import l1_execution_role, role_allows
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
 from ecs_exec_roles._express import express_containers
@@ -111,14 +111,7 @@ def _writes(allowed: Any, group: str, stream: str) -> bool:
 
 @pytest.mark.parametrize("how", ["derived", "hardened"])
 def test_the_role_allows_exactly_what_the_services_tasks_need(how: str) -> None:
-    app = cdk.App()
-    stack = cdk.Stack(app, "S", env=ENV)
-    role: Any
-    if how == "derived":
-        role = MinimalExecutionRole(stack, "Role")
-    else:
-        role = managed_policy_role(stack, "Role")
-        cdk.Aspects.of(app).add(HardenExecutionRoles())
+    app, stack, role = l1_execution_role(how)
     _services(stack, role.role_arn)
     app.synth()
     allowed, template = role_allows(stack, role)

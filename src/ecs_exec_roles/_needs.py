@@ -221,9 +221,8 @@ def name_problem(kind: Kind, text: str, wildcard: str = "") -> str | None:
     return None
 
 
-# The random suffix Secrets Manager gives a secret's ARN: a hyphen and six characters. A name
-# ending like it is taken for that suffix when a secret is named by a partial ARN (its
-# "Finding a secret from a partial ARN" note; aws-cdk #27530, #18555).
+# The random suffix of a secret's ARN, which a name ending like it is taken for when a secret
+# is named by a partial ARN (Secrets Manager's partial-ARN note; aws-cdk #27530, #18555).
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 _SUFFIXED_SECRET_NAME = (
     "names the secret by {name!r}, a name ending in a hyphen and six characters, which Secrets "
@@ -354,11 +353,8 @@ def repository_needs(where: str, prop: str, repositories: Sequence[Any]) -> list
 def log_group_needs(
     where: str, prop: str, log_groups: Sequence[Any], account: str = ""
 ) -> list[Need]:
-    """Log writes to each log group of ``prop``.
-
-    :param account: the role's account (a token when the stack's is not written out): a log
-        group whose ARN names another account fails, since awslogs writes to the task's own.
-    """
+    """Log writes to each log group of ``prop``; one of another account than ``account`` (the
+    role's, when written out) fails, since awslogs writes to the task's own."""
     needs: list[Need] = []
     for index, log_group in enumerate(log_groups):
         arn = str(check_kind(where, prop, index, log_group, Kind.LOG_GROUP))
@@ -367,9 +363,8 @@ def log_group_needs(
         fields = arn.split(":", 7)
         if (
             len(fields) > 6
-            and not is_unresolved(arn)
-            and not is_unresolved(account)
             and account
+            and not is_unresolved(arn + account)
             and fields[4] != account
         ):
             raise ExecutionRoleError(
