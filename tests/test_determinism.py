@@ -64,7 +64,7 @@ def _resources(stack: cdk.Stack) -> dict[str, list[Any]]:
                 for i, n in enumerate(names)
             ),
             logs.LogGroup.from_log_group_arn(
-                stack, "LogsOther", f"arn:aws:logs:us-east-1:{OTHER}:log-group:/ecs/app:*"
+                stack, "LogsOther", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ecs/app:*"
             ),
             logs.LogGroup(stack, "OwnLogs"),
         ],

@@ -419,8 +419,9 @@ def test_public_images_need_no_ecr_permission(env_stack: cdk.Stack) -> None:
 def test_cross_account_resources_keep_their_own_account_and_region(env_stack: cdk.Stack) -> None:
     from aws_cdk import aws_kms as kms
 
+    # A log group keeps its region; of another account, it fails (test_bad_input).
     group = logs.LogGroup.from_log_group_arn(
-        env_stack, "Group", "arn:aws:logs:us-east-1:210987654321:log-group:/ecs/central:*"
+        env_stack, "Group", "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/central:*"
     )
     secret = secretsmanager.Secret.from_secret_complete_arn(
         env_stack, "Secret", "arn:aws:secretsmanager:us-east-1:210987654321:secret:db-AbCdEf"
@@ -433,7 +434,7 @@ def test_cross_account_resources_keep_their_own_account_and_region(env_stack: cd
     role = MinimalExecutionRole(env_stack, "Api", log_groups=[group], secrets=[secret], keys=[key])
     template = template_json(env_stack)
     assert _statement(template, env_stack, role, "LogsWrite")["Resource"] == (
-        "arn:aws:logs:us-east-1:210987654321:log-group:/ecs/central:*"
+        "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/central:*"
     )
     assert _statement(template, env_stack, role, "SecretsRead")["Resource"] == (
         "arn:aws:secretsmanager:us-east-1:210987654321:secret:db-AbCdEf"
