@@ -63,12 +63,13 @@ from ._prop_needs import add_props
 from ._props import ResourceProps, RoleOptions
 from ._recorder import RecordedGrant, RecordingRole
 from ._role_interface import own_role
-from ._task_definitions import job_role_arn
+from ._task_definitions import l1_role_arn
 from ._trust import stack_environment, trust_document
 
 __all__ = ["AdoptedRole", "HardenExecutionRoles", "harden"]
 
-#: What uses an execution role: a task definition, or an AWS Batch job definition.
+#: What uses an execution role: a task definition (L2 or L1), an AWS Batch job definition
+#: (L2 or L1), or an ECS Express Mode service.
 _Consumer = (
     ecs.TaskDefinition
     | ecs.CfnTaskDefinition
@@ -188,14 +189,8 @@ def harden(task: _Consumer) -> None:
     if isinstance(
         task, (batch.CfnJobDefinition, ecs.CfnExpressGatewayService, ecs.CfnTaskDefinition)
     ):
-        # An L1 names its role by ARN only: a role the app made (an Express Mode service's
-        # only with the primary container it runs with it).
-        if isinstance(task, batch.CfnJobDefinition):
-            arn = job_role_arn(task)
-        elif isinstance(task, ecs.CfnExpressGatewayService):
-            arn = task.execution_role_arn if task.primary_container else None
-        else:
-            arn = task.execution_role_arn
+        # An L1 names its role by ARN only: a role the app made.
+        arn = l1_role_arn(task)
         if arn is not None:
             _harden_made_by_app(task, str(arn))
         return

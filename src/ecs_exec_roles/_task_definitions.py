@@ -31,7 +31,7 @@ from ._overrides import RunTaskOverrides
 from ._recorder import RecordingRole
 from ._role_interface import own_role
 
-__all__ = ["IndexedTask", "TaskIndex", "job_role_arn", "scan_task_definitions", "tasks_using"]
+__all__ = ["IndexedTask", "TaskIndex", "l1_role_arn", "scan_task_definitions", "tasks_using"]
 
 
 @dataclass(eq=False)
@@ -94,10 +94,8 @@ class IndexedTask:
         if self._role_arn is None:
             if self.execution_role is not None:
                 arn = self.execution_role.role_arn
-            elif self.job:
-                arn = job_role_arn(self.cfn)
             else:
-                arn = self.cfn.execution_role_arn
+                arn = l1_role_arn(self.cfn)
             self._role_arn = str(arn) if arn is not None else ""
         return self._role_arn
 
@@ -313,7 +311,7 @@ def _index_express(
 ) -> None:
     """An Express Mode service that names an execution role and a primary container (ECS
     registers the task definition that runs it), matched to a role by that role's ARN."""
-    if service.execution_role_arn is None or not service.primary_container:
+    if l1_role_arn(service) is None:
         return
     key = identity(service)
     entry = seen.get(key) or IndexedTask(service, service, express=True)
@@ -337,9 +335,15 @@ def _indexed_job(seen: dict[object, IndexedTask], resource: Any) -> IndexedTask 
     return job if job.execution_role is not None or job.role_arn() else None
 
 
-def job_role_arn(resource: Any) -> Any:
-    """The execution role ARN an L1 job definition names first (a CDK string), read from its
-    property objects; ``None`` where they do not show one."""
+def l1_role_arn(resource: Any) -> Any:
+    """The execution role ARN an L1 names (a CDK string), read from its property objects:
+    a ``CfnTaskDefinition``'s; a ``CfnJobDefinition``'s, the first of its tasks; a
+    ``CfnExpressGatewayService``'s when it has a primary container (else ECS runs the task
+    definition it names, with that one's role). ``None`` where they do not show one."""
+    if isinstance(resource, ecs.CfnTaskDefinition):
+        return resource.execution_role_arn
+    if isinstance(resource, ecs.CfnExpressGatewayService):
+        return resource.execution_role_arn if resource.primary_container else None
     single = resource.container_properties
     found = getattr(single, "execution_role_arn", None)
     if found is not None:
