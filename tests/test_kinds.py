@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ecs_exec_roles._kinds import ECS_EXECUTION_ACTIONS, KEY_SERVICES, Kind, Shape, kind_of_action
+from ecs_exec_roles._kinds import (
+    ECS_EXECUTION_ACTIONS,
+    KEY_SERVICES,
+    Kind,
+    Shape,
+    kind_of_action,
+    log_group_elsewhere,
+)
 
 # The actions of the task execution role, from the table in DESIGN.md section 2.
 DESIGN_ACTIONS = {
@@ -142,3 +149,19 @@ def test_what_follows_a_secrets_marker_keeps_its_json_key() -> None:
 def test_the_decrypt_statements_name_each_service_a_key_is_used_through() -> None:
     assert {kind.via_sid for kind in Kind if kind.via_sid} == {"SecretsManager", "Ssm", "S3"}
     assert {kind.service for kind in Kind if kind.via_sid} >= set(KEY_SERVICES)
+
+
+def test_a_log_group_of_another_account_is_told_in_each_form_an_arn_takes() -> None:
+    role = "123456789012"
+    other = "arn:aws:logs:eu-west-1:210987654321:log-group:/central/api:*"
+    assert log_group_elsewhere(other, role) == ("/central/api", "210987654321")
+    # Template text with the partition unknown, and a CDK string with it as a token.
+    flat = "arn:<AWS::Partition>:logs:eu-west-1:210987654321:log-group:/central/api:*"
+    assert log_group_elsewhere(flat, role) == ("/central/api", "210987654321")
+    token = "arn:${Token[AWS.Partition.8]}:logs:eu-west-1:210987654321:log-group:/c:*"
+    assert log_group_elsewhere(token, role) == ("/c", "210987654321")
+    # The role's own account, an account not written out, or not a log group: nothing.
+    assert log_group_elsewhere(other.replace("210987654321", role), role) is None
+    assert log_group_elsewhere(other, "${Token[AWS.AccountId.3]}") is None
+    assert log_group_elsewhere(flat.replace("210987654321", "<AWS::AccountId>"), role) is None
+    assert log_group_elsewhere("arn:aws:ecr:eu-west-1:210987654321:repository/x", role) is None

@@ -8,7 +8,6 @@ stack's policies were built) gets one finding and no other check.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,7 +18,7 @@ from ._coverage import Cover, FixHint, Gap, StreamPattern, covers_of, find_gaps
 from ._features import container_assets_fix
 from ._firelens import router_image_fix
 from ._guardduty import agent_pull_fix
-from ._kinds import Kind, kind_of_action
+from ._kinds import Kind, kind_of_action, log_group_elsewhere
 from ._needs import name_problem
 from ._packing import MANAGED_POLICY_MAX_CHARS
 
@@ -84,14 +83,11 @@ def _other_account_log_fix(account: str) -> FixHint:
     out): the awslogs driver writes to the task's own account, so no prop covers it."""
 
     def fix(action: str, resource: str) -> str | None:
-        if not action.startswith("logs:") or not account or "<" in account:
-            return None
-        # A part the template cannot know (<AWS::Partition>) holds colons of its own.
-        fields = re.sub(r"<[^<>]*>", "_", resource).split(":", 6)
-        if len(fields) < 6 or not fields[5].startswith("log-group") or fields[4] in ("", account):
+        elsewhere = log_group_elsewhere(resource, account)
+        if not action.startswith("logs:") or elsewhere is None:
             return None
         return (
-            f"the log group is in account {fields[4]}, and the awslogs driver writes to the "
+            f"the log group is in account {elsewhere[1]}, and the awslogs driver writes to the "
             f"task's own account ({account}): use a log group of that account, or a log router"
         )
 

@@ -23,12 +23,19 @@ from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 
-from ._cfn import canonical, flatten, is_unresolved
+from ._cfn import canonical, flatten
 from ._coverage import Cover, CoverIndex, covers_of
 from ._derive_containers import DeriveContext, Stream, container_needs
 from ._errors import ExecutionRoleError
 from ._express import EXPRESS_LOG_GROUP_REASON
-from ._kinds import KEY_SERVICES, Kind, decrypt_via, ecs_subset
+from ._kinds import (
+    KEY_SERVICES,
+    Kind,
+    decrypt_via,
+    ecs_subset,
+    log_group_elsewhere,
+    other_account_logs,
+)
 from ._needs import (
     ContainerOrigin,
     LazyOrigin,
@@ -322,9 +329,13 @@ def _log_needs(context: DeriveContext, streams: Sequence[Stream]) -> list[Need]:
         home = context.home_of(grant)
         uses = by_group.get((*_granted_group(template), id(home)), [])
         claimed.update(index for index, _ in uses)
-        other_account = _account_of(template, context.account)
-        if uses and other_account:
-            context.errors.append(_other_account_logs(context, uses[0][1], other_account))
+        elsewhere = log_group_elsewhere(flatten(template), context.account)
+        if uses and elsewhere is not None:
+            first = uses[0][1]
+            context.errors.append(
+                f"{context.where}: {first.origin} writes to "
+                + other_account_logs(first.group_key, elsewhere[1], context.account)
+            )
             continue
         prefixes = sorted({stream.prefix for _, stream in uses})
         if not uses or "" in prefixes:
@@ -376,27 +387,6 @@ def _granted_group(template: Any) -> tuple[str, str]:
         return f"<{match['logical_id']}>", ""
     match = _LOG_GROUP_ARN.match(flat)
     return (match["name"], match["region"]) if match else ("", "")
-
-
-def _account_of(template: Any, account: str) -> str:
-    """The account of a log group a grant names by its ARN, when it is written out and is not
-    ``account`` (the role's, when written out); ``""`` otherwise."""
-    match = _LOG_GROUP_ARN.match(flatten(template))
-    found = match["account"] if match else ""
-    if not found or found.startswith("<") or is_unresolved(account) or found == account:
-        return ""
-    return found
-
-
-def _other_account_logs(context: DeriveContext, stream: Stream, account: str) -> str:
-    return (
-        f"{context.where}: {stream.origin} writes to the log group {stream.group_key!r} of "
-        f"account {account}, but the awslogs driver writes to the log group of that name in "
-        f"the task's own account ({context.account}): CloudWatch Logs lets no role of another "
-        "account write into a log group. Use a log group of the task's account, or send the "
-        "logs to the other account with a log router (FireLens), whose writes use the task "
-        "role."
-    )
 
 
 def _region_of(template: Any, default: str) -> str:

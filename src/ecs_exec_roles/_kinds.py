@@ -27,6 +27,8 @@ __all__ = [
     "ecs_subset",
     "glob",
     "kind_of_action",
+    "log_group_elsewhere",
+    "other_account_logs",
 ]
 
 ECR_TOKEN_ACTION = "ecr:GetAuthorizationToken"
@@ -392,3 +394,33 @@ def ecs_subset(actions: Iterable[str]) -> list[str]:
             sorted(a for a in ECS_EXECUTION_ACTIONS if pattern.fullmatch(a) and a not in subset)
         )
     return subset
+
+
+# What an ARN holds that is not written out: a token of a CDK string, or a part of template
+# text shown as <...> (which may hold colons of its own).
+_UNWRITTEN = re.compile(r"[$#]\{Token\[[^\]]*\]\}|<[^<>]*>")
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+def log_group_elsewhere(arn: str, account: str) -> tuple[str, str] | None:
+    """The name and account of the log group ``arn`` names (a CDK string, or template text)
+    when its account and ``account`` (the role's) are both written out and differ: the awslogs
+    driver writes to the task's own account. ``None`` otherwise."""
+    fields = _UNWRITTEN.sub("_", arn).split(":", 6)
+    if len(fields) < 7 or fields[2] != "logs" or fields[5] != "log-group":
+        return None
+    if not (_ACCOUNT_ID.fullmatch(fields[4]) and _ACCOUNT_ID.fullmatch(account)):
+        return None
+    return (fields[6].split(":")[0], fields[4]) if fields[4] != account else None
+
+
+def other_account_logs(group: str, group_account: str, account: str) -> str:
+    """Why awslogs cannot write into ``group`` of ``group_account`` for a task of
+    ``account``, and what works instead."""
+    return (
+        f"the log group {group!r} of account {group_account}, but the awslogs driver writes "
+        f"to the log group of that name in the task's own account ({account}): CloudWatch "
+        "Logs lets no role of another account write into a log group. Use a log group of the "
+        "task's account, or send the logs to the other account with a log router (FireLens), "
+        "whose writes use the task role."
+    )

@@ -14,7 +14,7 @@ from aws_cdk import aws_ecs as ecs
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
-from ._kinds import KEY_SERVICES, Kind, Shape
+from ._kinds import KEY_SERVICES, Kind, Shape, log_group_elsewhere, other_account_logs
 from ._props import shown
 
 __all__ = [
@@ -360,20 +360,11 @@ def log_group_needs(
         arn = str(check_kind(where, prop, index, log_group, Kind.LOG_GROUP))
         # CDK's log group ARN ends in ":*" (the group's streams) by itself.
         check_exact_name(where, prop, index, Kind.LOG_GROUP, arn, LazyOrigin(log_group))
-        fields = arn.split(":", 7)
-        if (
-            len(fields) > 6
-            and account
-            and not is_unresolved(arn + account)
-            and fields[4] != account
-        ):
+        elsewhere = log_group_elsewhere(arn, account)
+        if elsewhere is not None:
             raise ExecutionRoleError(
-                f"{where}: {prop}[{index}] ({LazyOrigin(log_group)}) is the log group "
-                f"{fields[6]!r} of account {fields[4]}, but the awslogs driver writes to the "
-                f"log group of that name in the task's own account ({account}): CloudWatch "
-                "Logs lets no role of another account write into a log group. Use a log group "
-                "of the task's account, or send the logs to the other account with a log "
-                "router (FireLens), whose writes use the task role."
+                f"{where}: {prop}[{index}] ({LazyOrigin(log_group)}) is "
+                + other_account_logs(*elsewhere, account)
             )
         needs.append(Need(Kind.LOG_GROUP, arn, LazyOrigin(log_group)))
     return needs
