@@ -19,7 +19,7 @@ from ._features import container_assets_fix
 from ._firelens import router_image_fix
 from ._guardduty import agent_pull_fix
 from ._kinds import Kind, kind_of_action, log_group_elsewhere
-from ._needs import name_problem
+from ._needs import name_problem, suffixed_secret_name
 from ._packing import MANAGED_POLICY_MAX_CHARS
 
 if TYPE_CHECKING:
@@ -74,8 +74,8 @@ def _suffixed_secret_fix(action: str, resource: str) -> str | None:
     complete one: no prop can cover it, the import is what must change."""
     if action.lower() not in Kind.SECRET.lowered_actions:
         return None
-    problem = name_problem(Kind.SECRET, resource)
-    return f"it {problem}" if problem is not None and "hyphen and six" in problem else None
+    problem = suffixed_secret_name(resource)
+    return f"it {problem}" if problem is not None else None
 
 
 def _other_account_log_fix(account: str) -> FixHint:

@@ -37,6 +37,7 @@ __all__ = [
     "secret_arn_for_policy",
     "secret_needs",
     "shown_arn",
+    "suffixed_secret_name",
 ]
 
 # What each kind must look like, and how a user gets one from a name.
@@ -193,8 +194,8 @@ def name_problem(kind: Kind, text: str, wildcard: str = "") -> str | None:
         if suffix and name.endswith(suffix):
             name = name[: -len(suffix)]
             break
-    if kind is Kind.SECRET and text.endswith(kind.wildcard) and _SECRET_SUFFIX.search(name):
-        return _SUFFIXED_SECRET_NAME.format(name=name)
+    if kind is Kind.SECRET and (problem := suffixed_secret_name(text)) is not None:
+        return problem
     parts = name.split(":log-stream:", 1) if kind is Kind.LOG_STREAM else [name]
     if kind is Kind.S3_OBJECT:
         bucket, slash, key = name.partition("/")
@@ -221,8 +222,6 @@ def name_problem(kind: Kind, text: str, wildcard: str = "") -> str | None:
     return None
 
 
-# The random suffix of a secret's ARN, which a name ending like it is taken for when a secret
-# is named by a partial ARN (Secrets Manager's partial-ARN note; aws-cdk #27530, #18555).
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 _SUFFIXED_SECRET_NAME = (
     "names the secret by {name!r}, a name ending in a hyphen and six characters, which Secrets "
@@ -230,6 +229,16 @@ _SUFFIXED_SECRET_NAME = (
     "secret, and ECS cannot fetch it by that partial ARN either (import the secret by its "
     "complete ARN: secretsmanager.Secret.from_secret_complete_arn)"
 )
+
+
+def suffixed_secret_name(arn: str) -> str | None:
+    """Why a secret named by a partial ARN (``name-??????``) whose name ends like the random
+    suffix of a complete one (Secrets Manager takes it for that suffix; aws-cdk #27530,
+    #18555) names no secret; ``None`` for any other ARN."""
+    name = (_name_part(Kind.SECRET, arn) or "").removesuffix(Kind.SECRET.wildcard)
+    suffixed = arn.endswith(Kind.SECRET.wildcard) and _SECRET_SUFFIX.search(name)
+    return _SUFFIXED_SECRET_NAME.format(name=name) if suffixed else None
+
 
 _ARN_FIELDS = ("partition", "service", "region", "account")
 _UNKNOWN_PART = re.compile(r"<[^<>]*>")
