@@ -203,12 +203,7 @@ def _run_task_states(
     text = assembly.text(template, properties.get("definitionString"))
     if not text or _RUN_TASK not in text:
         return
-    try:
-        # Unknown parts of the text are marked with control characters (``_symbols``).
-        definition = json.loads(text, strict=False)
-    except ValueError:
-        return
-    for state in _task_states(definition):
+    for state in _task_states(_parsed(text)):
         if _RUN_TASK not in str(state.get("Resource", "")):
             continue
         for key in ("Parameters", "Arguments"):
@@ -288,10 +283,15 @@ def template_overrides(assembly: Assembly, template: Template) -> list[tuple[str
 
 
 def _execution_role(text: str) -> str | None:
-    try:
-        # Unknown parts of the text are marked with control characters (``_symbols``).
-        given = json.loads(text, strict=False)
-    except ValueError:
-        return None
+    given = _parsed(text)
     role = given.get("executionRole") if isinstance(given, dict) else None
     return role if isinstance(role, str) else None
+
+
+def _parsed(text: str) -> Any:
+    """JSON text read with its unknown parts marked by control characters (``_symbols``);
+    ``None`` where it is not JSON."""
+    try:
+        return json.loads(text, strict=False)
+    except ValueError:
+        return None
