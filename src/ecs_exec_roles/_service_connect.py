@@ -27,6 +27,7 @@ from aws_cdk import aws_ecs as ecs
 
 from ._assembly import Assembly
 from ._cdk_internals import cfn_properties, named_construct
+from ._reader import api_names
 from ._template import Template
 
 __all__ = [
@@ -82,20 +83,17 @@ def proxies_of(
         task_ref, rendered = item.get("task"), item.get("configuration")
         if task_ref not in task_refs or not isinstance(rendered, dict):
             continue
-        log = _camel_keys(rendered).get("logConfiguration")
-        if not isinstance(log, dict) or _camel_keys(rendered).get("enabled") is False:
+        configuration = api_names(rendered)
+        log = configuration.get("logConfiguration")
+        if not isinstance(log, dict) or configuration.get("enabled") is False:
             continue
-        log = _camel_keys(log)
+        log = api_names(log)
         owner = named_construct(service)
         container = {"name": proxy_name(str(owner.node.path)), "logConfiguration": log}
         options = log.get("options")
         strings = _cdk_strings(options) if isinstance(options, dict) else {}
         found[task_refs.index(task_ref)].append(Proxy(container, strings))
     return found
-
-
-def _camel_keys(value: dict[str, Any]) -> dict[str, Any]:
-    return {k[:1].lower() + k[1:] if isinstance(k, str) else k: v for k, v in value.items()}
 
 
 def _cdk_strings(options: Mapping[str, Any]) -> dict[str, str]:
