@@ -89,6 +89,12 @@ def _state_machine_app(execution_role: Any) -> tuple[cdk.App, cdk.Stack, ecs.Tas
     return app, stack, task
 
 
+def _naming_another_log_group(stack: cdk.Stack) -> MinimalExecutionRole:
+    """An overriding role with derive=False that names a log group the job does not use."""
+    group = logs.LogGroup.from_log_group_name(stack, "Other", "/ecs/other")
+    return MinimalExecutionRole(stack, "Override", derive=False, log_groups=[group])
+
+
 def _allowed(stack: cdk.Stack, logical_id: str) -> Any:
     template = Template.from_stack(stack).to_json()
     policies = role_policies(template, logical_id, concrete_environment(template))
@@ -112,11 +118,7 @@ def test_a_derived_role_a_rule_runs_the_task_with_covers_it_exactly() -> None:
 
 
 def test_a_role_that_names_its_resources_fails_synth_for_what_the_task_needs() -> None:
-    def named(stack: cdk.Stack) -> MinimalExecutionRole:
-        group = logs.LogGroup.from_log_group_name(stack, "Other", "/ecs/other")
-        return MinimalExecutionRole(stack, "Override", derive=False, log_groups=[group])
-
-    app, _, _ = _app(named)
+    app, _, _ = _app(_naming_another_log_group)
     with pytest.raises(RuntimeError) as raised:
         app.synth()
     message = str(raised.value)
@@ -187,11 +189,7 @@ def test_a_derived_role_a_state_machine_runs_the_task_with_covers_it_exactly() -
 
 
 def test_a_state_machines_role_that_names_other_resources_fails_synth() -> None:
-    def named(stack: cdk.Stack) -> MinimalExecutionRole:
-        group = logs.LogGroup.from_log_group_name(stack, "Other", "/ecs/other")
-        return MinimalExecutionRole(stack, "Override", derive=False, log_groups=[group])
-
-    app, _, _ = _state_machine_app(named)
+    app, _, _ = _state_machine_app(_naming_another_log_group)
     with pytest.raises(RuntimeError) as raised:
         app.synth()
     message = str(raised.value)
