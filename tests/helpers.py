@@ -7,6 +7,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -204,3 +205,27 @@ def l1_execution_role(how: str) -> tuple[cdk.App, cdk.Stack, Any]:
         return app, stack, MinimalExecutionRole(stack, "Role")
     cdk.Aspects.of(app).add(HardenExecutionRoles())
     return app, stack, managed_policy_role(stack, "Role")
+
+
+def fargate_job(
+    stack: cdk.Stack,
+    id: str,
+    container_id: str,
+    *,
+    execution_role: Any = None,
+    job_definition_name: str | None = None,
+) -> batch.EcsJobDefinition:
+    """An AWS Batch job on Fargate with a public image and Batch's default logging."""
+    return batch.EcsJobDefinition(
+        stack,
+        id,
+        job_definition_name=job_definition_name,
+        container=batch.EcsFargateContainerDefinition(
+            stack,
+            container_id,
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
+            cpu=1,
+            memory=cdk.Size.gibibytes(2),
+            execution_role=execution_role,
+        ),
+    )

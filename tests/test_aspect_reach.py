@@ -12,10 +12,9 @@ from typing import Any
 import aws_cdk as cdk
 import jsii
 import pytest
-from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct, IConstruct
-from helpers import concrete_environment
+from helpers import concrete_environment, fargate_job
 from iam_eval import is_allowed, role_policies
 
 from ecs_exec_roles import ExecutionRoleError, HardenExecutionRoles
@@ -200,17 +199,7 @@ def test_the_aspect_added_inside_each_stage_hardens_its_stacks() -> None:
 
 
 def _batch_job(stack: cdk.Stack) -> None:
-    batch.EcsJobDefinition(
-        stack,
-        "Task",
-        container=batch.EcsFargateContainerDefinition(
-            stack,
-            "Job",
-            image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
-            cpu=1,
-            memory=cdk.Size.gibibytes(2),
-        ),
-    )
+    fargate_job(stack, "Task", "Job")
 
 
 def _late_task_app(stabilization: bool, make: Callable[[cdk.Stack], Any] = _task) -> cdk.App:

@@ -15,7 +15,14 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from helpers import api_task, concrete_name, l1_execution_role, role_allows, role_logical_id
+from helpers import (
+    api_task,
+    concrete_name,
+    fargate_job,
+    l1_execution_role,
+    role_allows,
+    role_logical_id,
+)
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
 from ecs_exec_roles._batch import DEFAULT_LOG_GROUP, job_tasks
@@ -299,18 +306,8 @@ def test_a_role_a_job_uses_gets_no_trust_conditions_unless_asked_and_then_a_warn
     insisted = MinimalExecutionRole(stack, "Insisted", trust_conditions=True)
     service = MinimalExecutionRole(stack, "Service")
     _multi_container_job(stack, default.role_arn)
-    batch.EcsJobDefinition(
-        stack,
-        "Other",
-        job_definition_name="other",
-        container=batch.EcsFargateContainerDefinition(
-            stack,
-            "OtherContainer",
-            image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1"),
-            cpu=1,
-            memory=cdk.Size.gibibytes(2),
-            execution_role=insisted,
-        ),
+    fargate_job(
+        stack, "Other", "OtherContainer", execution_role=insisted, job_definition_name="other"
     )
     api_task(stack, service)
     assembly = app.synth()
