@@ -19,8 +19,6 @@ from ecs_exec_roles._needs import (
     read_attribute,
     repository_needs,
     secret_needs,
-    shown_arn,
-    suffixed_secret_name,
 )
 
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -115,19 +113,3 @@ def test_read_attribute_reads_a_proxy_property_once() -> None:
     assert read_attribute(Proxy(), "repository_arn") == "arn"
     assert reads == ["arn"]
     assert read_attribute("a string", "repository_arn") is None
-
-
-def test_shown_arn_names_pseudo_parameters_and_elides_other_tokens(stack: cdk.Stack) -> None:
-    agnostic = cdk.Stack(cdk.App(), "A")
-    name = cdk.CfnParameter(agnostic, "Name").value_as_string
-    arn = f"arn:{agnostic.partition}:ecr:r:1:repository/{name}"
-    assert shown_arn(arn) == "'arn:<AWS::Partition>:ecr:r:1:repository/<token>'"
-
-
-def test_only_a_partial_secret_arn_whose_name_ends_like_a_suffix_is_a_problem() -> None:
-    partial = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-abcdef-??????"
-    assert "'prod/db-abcdef'" in (suffixed_secret_name(partial) or "")
-    # A complete ARN, a name not ending so, or another kind: no problem.
-    assert suffixed_secret_name(partial.removesuffix("-??????")) is None
-    assert suffixed_secret_name(partial.replace("db-abcdef", "db-abcde")) is None
-    assert suffixed_secret_name("arn:aws:ssm:eu-west-1:123456789012:parameter/x-abcdef") is None

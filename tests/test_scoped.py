@@ -18,7 +18,8 @@ from helpers import policy_statements, role_logical_id
 from ecs_exec_roles import SharedExecutionRole
 from ecs_exec_roles._cfn import flatten
 from ecs_exec_roles._kinds import Kind
-from ecs_exec_roles._needs import Need, name_problem
+from ecs_exec_roles._names import name_problem
+from ecs_exec_roles._needs import Need
 from ecs_exec_roles._props import ScopedProps
 from ecs_exec_roles._scoped import scoped_needs
 

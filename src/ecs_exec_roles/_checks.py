@@ -19,7 +19,7 @@ from ._features import container_assets_fix
 from ._firelens import router_image_fix
 from ._guardduty import agent_pull_fix
 from ._kinds import Kind, kind_of_action, log_group_elsewhere
-from ._needs import name_problem, suffixed_secret_name
+from ._names import name_problem, suffixed_secret_name
 from ._packing import MANAGED_POLICY_MAX_CHARS
 
 if TYPE_CHECKING:

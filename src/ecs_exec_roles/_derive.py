@@ -36,12 +36,12 @@ from ._kinds import (
     log_group_elsewhere,
     other_account_logs,
 )
+from ._names import name_problem
 from ._needs import (
     ContainerOrigin,
     LazyOrigin,
     Need,
     key_need,
-    name_problem,
 )
 from ._statements import build_statements
 

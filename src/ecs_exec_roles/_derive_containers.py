@@ -25,12 +25,12 @@ from ._errors import ExecutionRoleError
 from ._express import is_deployment_named
 from ._features import s3_bucket_arn_of
 from ._kinds import Kind
+from ._names import name_problem
 from ._needs import (
     ContainerOrigin,
     Need,
     bucket_key_needs,
     bucket_of,
-    name_problem,
 )
 from ._reader import File, Image, Registry, SecretRef, SecretSource, TaskRead
 from ._symbols import PLACEHOLDER, Symbols

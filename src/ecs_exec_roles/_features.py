@@ -21,12 +21,12 @@ from ._aws_repositories import AwsOwnedRepository
 from ._cfn import flatten, is_unresolved
 from ._errors import ExecutionRoleError
 from ._kinds import Kind
+from ._names import check_exact_name
 from ._needs import (
     LazyOrigin,
     Need,
     bucket_key_needs,
     bucket_of,
-    check_exact_name,
     check_kind,
     log_group_arn_from_name,
 )
