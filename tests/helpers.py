@@ -77,6 +77,10 @@ def role_options(max_managed_policies: int = 10) -> RoleOptions:
     )
 
 
+# The request context of an S3 read of a bucket the tests' account (123456789012) owns: the
+# library pins every S3 read to its bucket's owner (aws:ResourceAccount).
+OWNED = {"aws:ResourceAccount": "123456789012"}
+
 # Concrete values for the resources of a synthesized template, by type: what a deployment
 # would give their Ref and Fn::GetAtt, for the IAM evaluator. Names are the logical IDs.
 _ARN = "arn:aws:{service}:eu-west-1:123456789012:{resource}"

@@ -60,6 +60,7 @@ GLOBAL_CONDITION_KEYS = {
     "aws:sourcevpc": "String",
     "aws:sourcevpce": "String",
     "aws:sourceip": "IPAddress",
+    "aws:resourceaccount": "String",  # but for EBS, some EC2 and EventBridge actions
 }
 
 # Condition operators by the type of key they compare (IAM User Guide, "IAM JSON policy

@@ -148,6 +148,8 @@ _ROLE_VALUES = {
     "trust_all_regions": True,
     "max_managed_policies": 7,
     "app_roles": False,
+    "bucket_owner_accounts": {"given-bucket": "111122223333"},
+    "bucket_owner_condition": True,
 }
 
 

@@ -29,7 +29,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
-from helpers import concrete_environment, concrete_name, role_logical_id
+from helpers import OWNED, concrete_environment, concrete_name, role_logical_id
 from iam_eval import is_allowed, role_policies
 
 from ecs_exec_roles import (
@@ -438,19 +438,19 @@ def test_environment_files_from_a_bucket_and_from_an_asset() -> None:
         ],
     )
     allowed, template = _allowed(stack, execution)
-    assert allowed("s3:GetObject", "arn:aws:s3:::app-config/api/app.env")
-    assert allowed("s3:GetBucketLocation", "arn:aws:s3:::app-config")
-    assert not allowed("s3:GetObject", "arn:aws:s3:::app-config/api/other.env")
-    assert not allowed("s3:GetObject", "arn:aws:s3:::app-config-2/api/app.env")
-    assert not allowed("s3:ListBucket", "arn:aws:s3:::app-config")
+    assert allowed("s3:GetObject", "arn:aws:s3:::app-config/api/app.env", **OWNED)
+    assert allowed("s3:GetBucketLocation", "arn:aws:s3:::app-config", **OWNED)
+    assert not allowed("s3:GetObject", "arn:aws:s3:::app-config/api/other.env", **OWNED)
+    assert not allowed("s3:GetObject", "arn:aws:s3:::app-config-2/api/app.env", **OWNED)
+    assert not allowed("s3:ListBucket", "arn:aws:s3:::app-config", **OWNED)
     assets = f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"
     definition = template["Resources"][_logical_id(template, "AWS::ECS::TaskDefinition")]
     asset_file = definition["Properties"]["ContainerDefinitions"][0]["EnvironmentFiles"][1]
     asset_object = resolve(asset_file["Value"], concrete_environment(template))
     assert asset_object.startswith(assets + "/")
-    assert allowed("s3:GetObject", asset_object)
-    assert allowed("s3:GetBucketLocation", assets)
-    assert not allowed("s3:GetObject", assets + "/other.env")
+    assert allowed("s3:GetObject", asset_object, **OWNED)
+    assert allowed("s3:GetBucketLocation", assets, **OWNED)
+    assert not allowed("s3:GetObject", assets + "/other.env", **OWNED)
 
 
 def test_files_in_a_bucket_with_a_customer_managed_key_decrypt_through_s3_only() -> None:
@@ -483,9 +483,9 @@ def test_files_in_a_bucket_with_a_customer_managed_key_decrypt_through_s3_only()
     allowed, template = _allowed(stack, execution)
     name = concrete_name(_logical_id(template, "AWS::S3::Bucket"), "AWS::S3::Bucket")
     for object_key in ("app.env", "gmsa.json", "fluent-bit.conf"):
-        assert allowed("s3:GetObject", f"arn:aws:s3:::{name}/{object_key}"), object_key
-    assert not allowed("s3:GetObject", f"arn:aws:s3:::{name}/other")
-    assert allowed("s3:GetBucketLocation", f"arn:aws:s3:::{name}")
+        assert allowed("s3:GetObject", f"arn:aws:s3:::{name}/{object_key}", **OWNED), object_key
+    assert not allowed("s3:GetObject", f"arn:aws:s3:::{name}/other", **OWNED)
+    assert allowed("s3:GetBucketLocation", f"arn:aws:s3:::{name}", **OWNED)
     key_arn = ARN.format(service="kms", resource=f"key/{_logical_id(template, 'AWS::KMS::Key')}")
     assert allowed("kms:Decrypt", key_arn, **{"kms:ViaService": f"s3.{REGION}.amazonaws.com"})
     assert not allowed("kms:Decrypt", key_arn, **{"kms:ViaService": f"ssm.{REGION}.amazonaws.com"})

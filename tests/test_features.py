@@ -20,7 +20,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
-from helpers import policy_statements, role_logical_id, template_json
+from helpers import OWNED, policy_statements, role_logical_id, template_json
 from iam_eval import Environment, is_allowed, role_policies
 
 from ecs_exec_roles import (
@@ -79,12 +79,15 @@ def test_environment_files_allow_the_object_and_its_bucket_location(env_stack: c
             "Effect": "Allow",
             "Action": "s3:GetObject",
             "Resource": _arn(":s3:::app-config/api/app.env"),
+            # The bucket is imported without an account: the role's stack's owns it.
+            "Condition": {"StringEquals": {"aws:ResourceAccount": "123456789012"}},
         },
         {
             "Sid": "S3FilesBucketLocation",
             "Effect": "Allow",
             "Action": "s3:GetBucketLocation",
             "Resource": _arn(":s3:::app-config"),
+            "Condition": {"StringEquals": {"aws:ResourceAccount": "123456789012"}},
         },
     ]
 
@@ -750,9 +753,9 @@ def test_credential_specs_from_s3_and_ssm_are_read_as_props(env_stack: cdk.Stack
         refs={bucket_id: "specs"},
     )
     policies = role_policies(template, role_logical_id(env_stack, role), env)
-    assert is_allowed(policies, "s3:GetObject", "arn:aws:s3:::specs/gmsa.json")
-    assert not is_allowed(policies, "s3:GetObject", "arn:aws:s3:::specs/other.json")
-    assert is_allowed(policies, "s3:GetBucketLocation", "arn:aws:s3:::specs")
+    assert is_allowed(policies, "s3:GetObject", "arn:aws:s3:::specs/gmsa.json", OWNED)
+    assert not is_allowed(policies, "s3:GetObject", "arn:aws:s3:::specs/other.json", OWNED)
+    assert is_allowed(policies, "s3:GetBucketLocation", "arn:aws:s3:::specs", OWNED)
     parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/gmsa/app"
     assert is_allowed(policies, "ssm:GetParameters", parameter_arn)
     assert not is_allowed(policies, "ssm:GetParameter", parameter_arn)

@@ -23,7 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
-from helpers import concrete_environment, concrete_name
+from helpers import OWNED, concrete_environment, concrete_name
 from iam_eval import is_allowed, role_policies
 
 from ecs_exec_roles import ExecutionRoleError, HardenExecutionRoles, MinimalExecutionRole
@@ -288,8 +288,8 @@ def test_environment_files_firelens_router_and_keys_of_secrets() -> None:
     template = _synth(build, harden=True)
     (role,) = _roles(template)
     allowed = _allowed(template, role)
-    assert allowed("s3:GetObject", "arn:aws:s3:::app-config/api/app.env")
-    assert not allowed("s3:GetObject", "arn:aws:s3:::app-config/api/other.env")
+    assert allowed("s3:GetObject", "arn:aws:s3:::app-config/api/app.env", **OWNED)
+    assert not allowed("s3:GetObject", "arn:aws:s3:::app-config/api/other.env", **OWNED)
     router = ARN.format(service="ecr", resource="repository/aws-for-fluent-bit").replace(
         ACCOUNT, "906394416424"
     )

@@ -54,8 +54,10 @@ def test_the_ecr_token_is_fixed_by_repositories() -> None:
     assert kind_of_action("secretsmanager:describesecret") is None
 
 
-def test_only_keys_and_tagged_kinds_have_conditions() -> None:
+def test_only_keys_tagged_kinds_and_s3_reads_have_conditions() -> None:
     assert {kind for kind in Kind if kind.shape is not Shape.PLAIN} == {
+        Kind.S3_OBJECT,
+        Kind.S3_BUCKET,
         Kind.KEY,
         Kind.SECRET_BY_TAG,
         Kind.PARAMETER_BY_TAG,

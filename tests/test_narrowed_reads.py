@@ -13,7 +13,7 @@ import pytest
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Annotations, Match
-from helpers import concrete_environment
+from helpers import OWNED, concrete_environment
 from iam_eval import is_allowed, role_policies
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole, SharedExecutionRole
@@ -78,11 +78,11 @@ def test_a_whole_bucket_read_is_narrowed_to_the_files_with_a_warning(
     )
     assert file_arn.startswith(f"{ASSETS}/")
     policies = role_policies(template, _execution_role(template), env)
-    assert is_allowed(policies, "s3:GetObject", file_arn)
-    assert is_allowed(policies, "s3:GetBucketLocation", ASSETS)
+    assert is_allowed(policies, "s3:GetObject", file_arn, OWNED)
+    assert is_allowed(policies, "s3:GetBucketLocation", ASSETS, OWNED)
     # Only the file: not the rest of the bootstrap's assets bucket.
-    assert not is_allowed(policies, "s3:GetObject", f"{ASSETS}/other.zip")
-    assert not is_allowed(policies, "s3:ListBucket", ASSETS)
+    assert not is_allowed(policies, "s3:GetObject", f"{ASSETS}/other.zip", OWNED)
+    assert not is_allowed(policies, "s3:ListBucket", ASSETS, OWNED)
     Annotations.from_stack(stack).has_warning(
         "*", Match.string_like_regexp("reads of whole buckets its task definitions read files")
     )

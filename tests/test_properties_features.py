@@ -111,11 +111,13 @@ def _policies(
 Verdicts = list[tuple[str, str, bool]]
 
 
-def _check(policies: list[dict[str, Any]], verdicts: Verdicts) -> None:
+def _check(
+    policies: list[dict[str, Any]], verdicts: Verdicts, context: dict[str, str] | None = None
+) -> None:
     wrong = sorted(
         f"{'allowed' if not expected else 'denied'}: {action} on {resource}"
         for action, resource, expected in verdicts
-        if is_allowed(policies, action, resource) is not expected
+        if is_allowed(policies, action, resource, context) is not expected
     )
     assert not wrong, f"{len(wrong)} wrong verdicts:\n" + "\n".join(wrong[:25])
 
@@ -255,7 +257,14 @@ def _s3_verdicts(example: S3Example) -> Verdicts:
 @given(s3_examples())
 def test_s3_files_allow_exactly_their_objects_and_buckets(example: S3Example) -> None:
     policies = _policies(_build_s3(example), shared=example.shared)
-    _check(policies, _s3_verdicts(example))
+    verdicts = _s3_verdicts(example)
+    # Every bucket, of the stack or imported by name, is owned by the stack's account: each
+    # read is allowed from that owner only.
+    _check(policies, verdicts, {"aws:ResourceAccount": ACCOUNT})
+    _check(
+        policies, [(a, r, False) for a, r, _ in verdicts], {"aws:ResourceAccount": OTHER_ACCOUNT}
+    )
+    _check(policies, [(a, r, False) for a, r, _ in verdicts])
 
 
 # -- log groups to create, and stream prefixes -------------------------------------------------
@@ -600,8 +609,9 @@ def test_a_role_with_every_feature_names_its_resources(shared: bool) -> None:
         "logs:PutLogEvents",
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/new:log-stream:worker/app/{TASK_ID}",
     )
-    assert is_allowed(policies, "s3:GetObject", "arn:aws:s3:::app-own/app.env")
-    assert not is_allowed(policies, "s3:GetObject", "arn:aws:s3:::app-own/api/app.env")
+    owned = {"aws:ResourceAccount": ACCOUNT}
+    assert is_allowed(policies, "s3:GetObject", "arn:aws:s3:::app-own/app.env", owned)
+    assert not is_allowed(policies, "s3:GetObject", "arn:aws:s3:::app-own/api/app.env", owned)
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -182,9 +182,14 @@ def _check_name(example: Named, construct: Callable[..., Any]) -> None:
     env = example.environment()
     policies = role_policies(template, role_logical_id(stack, role), env)
     action = ACTIONS[example.kind]
-    assert is_allowed(policies, action, _arn(example.kind, example.name)), example
+    # An S3 read is allowed from the bucket's owner only (the stack's account here).
+    context = {"aws:ResourceAccount": ACCOUNT} if example.kind == "s3_object" else None
+    assert is_allowed(policies, action, _arn(example.kind, example.name), context), example
     for neighbour in _neighbours(example.kind, example.name):
-        assert not is_allowed(policies, action, _arn(example.kind, neighbour)), (example, neighbour)
+        assert not is_allowed(policies, action, _arn(example.kind, neighbour), context), (
+            example,
+            neighbour,
+        )
     # The packing bound: never below what IAM counts, close to it when nothing is unknown.
     bound = role._entry.synthesis.total_chars
     resolved = sum(_resolved_sizes(template, env))

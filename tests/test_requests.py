@@ -658,8 +658,12 @@ def test_files_in_s3_need_the_object_and_the_buckets_location(
 ) -> None:
     get, location = needs_of(make_template(), {"name": "app", **container})
     assert (get.what, get.prop, location.what, location.prop) == (what, prop, what, prop)
-    assert get.requests == (Request("s3:GetObject", "arn:aws:s3:::configs/app.env", {}),)
-    assert location.requests == (Request("s3:GetBucketLocation", "arn:aws:s3:::configs", {}),)
+    # A bucket imported into the app: its owner is not in the templates, any owner holds.
+    any_owner = {"aws:ResourceAccount": ANY_VALUE}
+    assert get.requests == (Request("s3:GetObject", "arn:aws:s3:::configs/app.env", any_owner),)
+    assert location.requests == (
+        Request("s3:GetBucketLocation", "arn:aws:s3:::configs", any_owner),
+    )
 
 
 def test_a_credential_spec_in_ssm_is_a_parameter() -> None:
@@ -756,6 +760,11 @@ def test_a_file_of_a_bucket_without_a_customer_managed_key_needs_no_decrypt(
     container = {"name": "app", "environmentFiles": [{"type": "s3", "value": value}]}
     needs = needs_of(template, container)
     assert [actions(need) for need in needs] == [("s3:GetObject",), ("s3:GetBucketLocation",)]
+    # A bucket of the app is owned by the account of its stack.
+    account = Assembly([template]).pseudo(template, "AWS::AccountId")
+    assert {
+        request.context["aws:ResourceAccount"] for need in needs for request in need.requests
+    } == {account}
 
 
 # -- several needs ------------------------------------------------------------------------------

@@ -170,6 +170,8 @@ def _resources(assembly: Assembly) -> dict[str, str]:
         "key": att("Key", "Arn"),
         "via_secrets": f"secretsmanager.{region}.{suffix}",
         "via_s3": f"s3.{region}.{suffix}",
+        # The bucket's owner: the data stack's account.
+        "owner": account,
     }
 
 
@@ -198,8 +200,8 @@ def test_a_data_stack_exporting_to_a_service_stack_is_exact(
         ("secretsmanager:GetSecretValue", r["keyed"], {}),
         ("kms:Decrypt", r["key"], {"kms:ViaService": r["via_secrets"]}),
         ("ssm:GetParameters", r["parameter"], {}),
-        ("s3:GetObject", r["object"], {}),
-        ("s3:GetBucketLocation", r["bucket"], {}),
+        ("s3:GetObject", r["object"], {"aws:ResourceAccount": r["owner"]}),
+        ("s3:GetBucketLocation", r["bucket"], {"aws:ResourceAccount": r["owner"]}),
         ("kms:Decrypt", r["key"], {"kms:ViaService": r["via_s3"]}),
     ]
     for action, resource, context in allowed:
@@ -210,7 +212,8 @@ def test_a_data_stack_exporting_to_a_service_stack_is_exact(
     denied = [
         ("secretsmanager:DescribeSecret", r["plain"], {}),
         ("ssm:GetParameter", r["parameter"], {}),
-        ("s3:GetObject", r["other_object"], {}),
+        ("s3:GetObject", r["other_object"], {"aws:ResourceAccount": r["owner"]}),
+        ("s3:GetObject", r["object"], {"aws:ResourceAccount": "111122223333"}),
         ("kms:Decrypt", r["key"], {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}),
         ("kms:Decrypt", r["key"], {}),
     ]

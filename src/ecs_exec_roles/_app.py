@@ -55,9 +55,13 @@ class AppState:
     #: while hardened roles are being built (``_app_roles``).
     app_role_scans: dict[object, Any] = field(default_factory=dict)
 
+    #: The owners of the buckets imported into the app, by name (``_buckets``), once asked.
+    imported_buckets: dict[str, str] | None = None
+
     def forget_scan(self) -> None:
         """The app may have changed (a finalizer ran): look again when asked."""
         self.task_index = None
+        self.imported_buckets = None
         self.app_role_scans.clear()
 
     def each_role_stack(self) -> list[Any]:

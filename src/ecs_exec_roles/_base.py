@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -45,6 +45,8 @@ class ExecutionRoleBase(RoleInterface, Construct):
         description: str | None,
         trust_conditions: bool | None,
         trust_all_regions: bool,
+        bucket_owner_accounts: Mapping[str, str] | None,
+        bucket_owner_condition: bool,
         max_managed_policies: int,
         aws_managed_policies: Sequence[AwsManagedPolicy] = (),
     ) -> None:
@@ -59,6 +61,8 @@ class ExecutionRoleBase(RoleInterface, Construct):
             description=description,
             trust_conditions=trust_conditions,
             trust_all_regions=trust_all_regions,
+            bucket_owner_accounts=bucket_owner_accounts,
+            bucket_owner_condition=bucket_owner_condition,
             max_managed_policies=max_managed_policies,
             derive=derive,
         )

@@ -239,6 +239,25 @@ PROPS: dict[str, Prop] = {
             "regions. Default: - ``False``, the stack's region.",
         ),
         Prop(
+            "bucket_owner_accounts",
+            "Mapping[str, str] | None",
+            None,
+            "the account that owns a bucket the tasks read files from, by bucket name, for a "
+            "bucket of another account whose object does not say so (``EnvironmentFile`` and "
+            "``CredentialSpec`` keep only the bucket's name). Default: - each bucket's own "
+            "account (a bucket of the app: its stack's; ``Bucket.from_bucket_attributes(..., "
+            "account=...)``), else the role's stack's.",
+        ),
+        Prop(
+            "bucket_owner_condition",
+            "bool",
+            True,
+            "pin every S3 read to the bucket owner's account (``aws:ResourceAccount``), so a "
+            "bucket deleted and created again under its name by another account is never read. "
+            "Default: - ``True``; ``False`` drops the condition, and then a task reads whatever "
+            "account holds the bucket name.",
+        ),
+        Prop(
             "app_roles",
             "bool",
             True,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 
 from ._batch import SINGLE_CONTAINER_NAME
+from ._buckets import object_owner
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
@@ -325,9 +326,13 @@ def _file_needs(context: DeriveContext, file: File, source: _Source) -> list[Nee
     if not is_exact(context, Kind.S3_OBJECT, file.arn):
         return []
     bucket_arn = s3_bucket_arn_of(arn)
-    needs = [Need(Kind.S3_OBJECT, arn, origin), Need(Kind.S3_BUCKET, bucket_arn, origin)]
     bucket_name = bucket_arn.rpartition(":::")[2]
     bucket = bucket_of(bucket_name or bucket_arn)
+    owner = object_owner(bucket)
+    needs = [
+        Need(Kind.S3_OBJECT, arn, origin, owner=owner),
+        Need(Kind.S3_BUCKET, bucket_arn, origin, owner=owner),
+    ]
     if bucket is not None:
         try:
             needs.extend(bucket_key_needs(context.where, f"the bucket of {origin}", bucket))

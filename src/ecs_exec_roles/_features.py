@@ -18,6 +18,7 @@ from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
 from ._aws_repositories import AwsOwnedRepository
+from ._buckets import object_owner
 from ._cfn import flatten, is_unresolved
 from ._errors import ExecutionRoleError
 from ._kinds import Kind
@@ -63,11 +64,14 @@ class S3File:
     key: str
 
 
-def _s3_needs(scope: Construct, bucket_name: str, key: str, origin: str) -> list[Need]:
+def _s3_needs(scope: Construct, bucket_name: str, key: str, origin: str, bucket: Any) -> list[Need]:
+    """A file's read and its bucket's location, owned by the account ``bucket`` (its CDK
+    object, when known) names."""
     partition = cdk.Stack.of(scope).partition
+    owner = object_owner(bucket)
     return [
-        Need(Kind.S3_OBJECT, f"arn:{partition}:s3:::{bucket_name}/{key}", origin),
-        Need(Kind.S3_BUCKET, f"arn:{partition}:s3:::{bucket_name}", origin),
+        Need(Kind.S3_OBJECT, f"arn:{partition}:s3:::{bucket_name}/{key}", origin, owner=owner),
+        Need(Kind.S3_BUCKET, f"arn:{partition}:s3:::{bucket_name}", origin, owner=owner),
     ]
 
 
@@ -98,8 +102,9 @@ def environment_file_needs(scope: Construct, where: str, files: Sequence[Any]) -
         location = config.s3_location
         _check_key(where, "environment_files", index, location.object_key)
         label = f"environment_files[{index}]"
-        needs.extend(_s3_needs(scope, location.bucket_name, location.object_key, label))
-        needs.extend(bucket_key_needs(where, label, bucket_of(location.bucket_name)))
+        bucket = bucket_of(location.bucket_name)
+        needs.extend(_s3_needs(scope, location.bucket_name, location.object_key, label, bucket))
+        needs.extend(bucket_key_needs(where, label, bucket))
     return needs
 
 
@@ -115,7 +120,8 @@ def firelens_config_needs(scope: Construct, where: str, files: Sequence[Any]) ->
         check_kind(where, "firelens_config_files", index, config_file.bucket, Kind.S3_BUCKET)
         _check_key(where, "firelens_config_files", index, config_file.key)
         label = f"firelens_config_files[{index}]"
-        needs.extend(_s3_needs(scope, config_file.bucket.bucket_name, config_file.key, label))
+        bucket = config_file.bucket
+        needs.extend(_s3_needs(scope, bucket.bucket_name, config_file.key, label, bucket))
         needs.extend(bucket_key_needs(where, label, config_file.bucket))
     return needs
 
@@ -126,8 +132,13 @@ def credential_spec_needs(scope: Construct, where: str, specs: Sequence[Any]) ->
     ``ssm:GetParameters`` for an SSM parameter.
 
     The Amazon ECS Developer Guide's pages on gMSA for Linux and Windows containers say the
-    task execution role must read the credential spec from S3 or SSM. A domainless gMSA's
-    user secret is named inside the file, not in the task definition: pass it in ``secrets``.
+    task execution role must read the credential spec from S3 or SSM; the actions they list
+    for S3 differ from page to page. The ECS agent reads a credential spec in S3 as it reads an
+    environment file: ``GetBucketLocation`` for the bucket's region, then ``GetObject``
+    (aws/amazon-ecs-agent, ``agent/s3/factory/factory.go`` and
+    ``agent/taskresource/credentialspec``), so both are allowed, as for environment files. A
+    domainless gMSA's user secret is named inside the file, not in the task definition: pass
+    it in ``secrets``.
     """
     needs: list[Need] = []
     for index, spec in enumerate(specs):
@@ -144,9 +155,11 @@ def credential_spec_needs(scope: Construct, where: str, specs: Sequence[Any]) ->
             needs.append(Need(Kind.PARAMETER, location, label))
             continue
         bucket_arn = s3_bucket_arn_of(location)
-        needs.append(Need(Kind.S3_OBJECT, location, label))
-        needs.append(Need(Kind.S3_BUCKET, bucket_arn, label))
-        needs.extend(bucket_key_needs(where, label, bucket_of(bucket_arn)))
+        bucket = bucket_of(bucket_arn)
+        owner = object_owner(bucket)
+        needs.append(Need(Kind.S3_OBJECT, location, label, owner=owner))
+        needs.append(Need(Kind.S3_BUCKET, bucket_arn, label, owner=owner))
+        needs.extend(bucket_key_needs(where, label, bucket))
     return needs
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -94,14 +94,22 @@ class HardenExecutionRoles:
     library, and task definitions outside the scope, are not touched.
 
     The options of the aspect added nearest to a task definition apply to it (one on a stack
-    over one on the app); two with different options on the same scope fail synth, naming
-    both.
+    over one on the app); two with different options on the same scope fail synth, naming both.
 
     :param trust_conditions: add ``aws:SourceArn`` and ``aws:SourceAccount`` conditions to the trust
         policy. Default: - ``True``, but for a role an AWS Batch job definition uses, whose tasks
         AWS does not document sending them: none there unless ``True`` is passed.
     :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``, for a role used by tasks
         in several regions. Default: - ``False``, the stack's region.
+    :param bucket_owner_accounts: the account that owns a bucket the tasks read files from, by
+        bucket name, for a bucket of another account whose object does not say so
+        (``EnvironmentFile`` and ``CredentialSpec`` keep only the bucket's name). Default: - each
+        bucket's own account (a bucket of the app: its stack's; ``Bucket.from_bucket_attributes(...,
+        account=...)``), else the role's stack's.
+    :param bucket_owner_condition: pin every S3 read to the bucket owner's account
+        (``aws:ResourceAccount``), so a bucket deleted and created again under its name by another
+        account is never read. Default: - ``True``; ``False`` drops the condition, and then a task
+        reads whatever account holds the bucket name.
     :param guardduty_runtime_monitoring: allow pulling the GuardDuty Runtime Monitoring agent
         GuardDuty adds to Fargate tasks, from its AWS-owned repository of the stack's region.
         Default: - ``False`` (a role scoped to your repositories blocks the agent).
@@ -124,6 +132,8 @@ class HardenExecutionRoles:
         *,
         trust_conditions: bool | None = None,
         trust_all_regions: bool = False,
+        bucket_owner_accounts: Mapping[str, str] | None = None,
+        bucket_owner_condition: bool = True,
         guardduty_runtime_monitoring: bool = False,
         pull_through_cache_prefixes: Sequence[str] | None = None,
         pull_through_cache_tagging: bool = False,
@@ -137,6 +147,8 @@ class HardenExecutionRoles:
             description=None,
             trust_conditions=trust_conditions,
             trust_all_regions=trust_all_regions,
+            bucket_owner_accounts=bucket_owner_accounts,
+            bucket_owner_condition=bucket_owner_condition,
             max_managed_policies=DEFAULT_MAX_MANAGED_POLICIES,
             app_roles=app_roles,
         )
@@ -154,6 +166,8 @@ class HardenExecutionRoles:
         given = {
             "trust_conditions": options.trust_conditions,
             "trust_all_regions": options.trust_all_regions,
+            "bucket_owner_accounts": dict(options.bucket_owner_accounts) or None,
+            "bucket_owner_condition": options.bucket_owner_condition,
             "guardduty_runtime_monitoring": props.guardduty_runtime_monitoring,
             "pull_through_cache_prefixes": list(props.pull_through_cache_prefixes) or None,
             "pull_through_cache_tagging": props.pull_through_cache_tagging,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
+    "BUCKET_OWNER_KEY",
     "ECR_PULL_ACTIONS",
     "ECR_TOKEN_ACTION",
     "ECS_EXECUTION_ACTIONS",
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 ECR_TOKEN_ACTION = "ecr:GetAuthorizationToken"
+# The condition key that pins an S3 request to the account owning the bucket (the one the ECS
+# task execution role page recommends; see ``_buckets``).
+BUCKET_OWNER_KEY = "aws:ResourceAccount"
 ECR_PULL_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:GetDownloadUrlForLayer",
@@ -69,6 +73,7 @@ class Shape(enum.Enum):
     PLAIN = "plain"  # the actions on the resources
     VIA_SERVICE = "via_service"  # per kms:ViaService condition
     TAGGED = "tagged"  # every resource of the account, with aws:ResourceTag conditions
+    OWNED = "owned"  # per bucket owner, with an aws:ResourceAccount condition
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ _S3_OBJECT = _Row(
     "S3FilesRead",
     _S3_HEAD + 63 + len("/") + 1024,
     ":::",
+    Shape.OWNED,
     via_sid="S3",
 )
 
@@ -208,6 +214,7 @@ _S3_BUCKET = _Row(
     "S3FilesBucketLocation",
     _S3_HEAD + 63,
     ":::",
+    Shape.OWNED,
     cdk_object=(
         "bucket_name",
         "s3.IBucket",

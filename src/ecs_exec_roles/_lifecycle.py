@@ -25,6 +25,7 @@ from constructs import Construct, IConstruct, IValidation
 
 from ._after_aspects import after_aspects
 from ._app import AppState, stack_state
+from ._buckets import imported_owners
 from ._cfn import Resolver, flatten
 from ._check_facts import facts_of
 from ._checks import errors_of
@@ -88,6 +89,13 @@ class RoleEntry:
     #: The grants as a policy document of CDK strings when they were gathered at finalize,
     #: and how many there were then.
     grant_document: tuple[int, dict[str, Any]] | None = None
+
+
+def _imported_buckets(app: AppState) -> dict[str, str]:
+    """The owners of the buckets imported into the app, by name, read once per look."""
+    if app.imported_buckets is None:
+        app.imported_buckets = imported_owners(app.root)
+    return app.imported_buckets
 
 
 class StackRoles:
@@ -237,6 +245,7 @@ class StackRoles:
             resolver,
             url_suffix=self.url_suffix,
             pseudo_max_chars=known_pseudo_lengths(self.stack),
+            imported_buckets=functools.partial(_imported_buckets, self.app),
         )
         if entry.synthesis.fits(plan):
             created = create_policies(

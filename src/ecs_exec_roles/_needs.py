@@ -74,6 +74,9 @@ class Need:
     # The IAM wildcard the ARN is built to end in (a name prefix's "*"), besides the one its
     # kind's ARNs end in by themselves; anywhere else a wildcard fails synth.
     wildcard: str = ""
+    # For S3 reads: the account owning the bucket (a CDK string), when its object tells;
+    # ``_buckets`` gives every other bucket its owner before the statements are built.
+    owner: str = field(default="", compare=False)
 
 
 class LazyOrigin:

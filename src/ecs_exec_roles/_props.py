@@ -28,6 +28,10 @@ __all__ = [
     "shown",
 ]
 
+_ACCOUNT_ID = re.compile(r"\d{12}")
+# Bucket names as S3 allows them for new buckets: 3 to 63 lowercase letters, digits, dots and
+# hyphens, starting and ending with a letter or digit.
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # The highest value the quota can be raised to.
 _QUOTA_MAX_MANAGED_POLICIES = 25
 
@@ -121,6 +125,10 @@ class RoleOptions:
     derive: bool = True
     #: HardenExecutionRoles only: whether roles the app made are hardened too.
     app_roles: bool = True
+    #: The account owning each bucket the role reads files from, by bucket name (``_buckets``).
+    bucket_owner_accounts: tuple[tuple[str, str], ...] = ()
+    #: Whether S3 reads carry the bucket owner's account as a condition.
+    bucket_owner_condition: bool = True
 
     @classmethod
     def checked(
@@ -136,6 +144,8 @@ class RoleOptions:
         max_managed_policies: int,
         derive: bool = True,
         app_roles: bool = True,
+        bucket_owner_accounts: Mapping[str, str] | None = None,
+        bucket_owner_condition: bool = True,
     ) -> RoleOptions:
         _check_role_name(where, role_name)
         _check_role_path(where, path)
@@ -147,8 +157,15 @@ class RoleOptions:
             ("trust_all_regions", trust_all_regions),
             ("derive", derive),
             ("app_roles", app_roles),
+            ("bucket_owner_condition", bucket_owner_condition),
         ):
             check_switch(where, prop, value)
+        owners = _check_bucket_owner_accounts(where, bucket_owner_accounts)
+        if owners and bucket_owner_condition is False:
+            raise ExecutionRoleError(
+                f"{where}: bucket_owner_accounts names the owners S3 reads are pinned to, but "
+                "bucket_owner_condition=False removes that condition. Set only one of them."
+            )
         if trust_all_regions and trust_conditions is False:
             raise ExecutionRoleError(
                 f"{where}: trust_all_regions=True widens the aws:SourceArn condition, but "
@@ -174,7 +191,38 @@ class RoleOptions:
             max_managed_policies,
             derive,
             app_roles,
+            owners,
+            bucket_owner_condition,
         )
+
+
+def _check_bucket_owner_accounts(where: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """The ``bucket_owner_accounts`` prop, checked: bucket names to 12-digit account IDs (or
+    a CDK token that resolves to one)."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ExecutionRoleError(
+            f"{where}: bucket_owner_accounts is {value!r}, not a mapping. Pass the owner of "
+            "each bucket by its name, for example {'config-bucket': '111122223333'}."
+        )
+    owners: dict[str, str] = {}
+    for name, account in value.items():
+        if not isinstance(name, str) or not _BUCKET_NAME.fullmatch(name):
+            raise ExecutionRoleError(
+                f"{where}: bucket_owner_accounts has the key {name!r}, which is not an S3 "
+                "bucket name (3 to 63 lowercase letters, digits, dots and hyphens). Name each "
+                "bucket by its name, without 'arn:' or 's3://'."
+            )
+        if not isinstance(account, str) or not (
+            _ACCOUNT_ID.fullmatch(account) or is_unresolved(account)
+        ):
+            raise ExecutionRoleError(
+                f"{where}: bucket_owner_accounts[{name!r}] is {account!r}, not an AWS account "
+                "ID. Give the 12 digits of the account that owns the bucket, as a string."
+            )
+        owners[name] = account
+    return tuple(sorted(owners.items()))
 
 
 def _check_role_name(where: str, role_name: str | None) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from ._assembly import Assembly
 from ._aws_repositories import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY
 from ._evaluate import ANY_VALUE, Request
-from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
+from ._kinds import BUCKET_OWNER_KEY, ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
 from ._reader import (
     File,
     Registry,
@@ -236,21 +236,28 @@ class _Builder:
             tags = self._tags(self._parameter_of(file.arn))
             yield self._need(file.container, what, prop, file.arn, _PARAMETER_READ, tags)
             return
-        yield self._need(file.container, what, prop, file.arn, Kind.S3_OBJECT.actions)
-        yield self._need(file.container, what, prop, file.bucket_arn, Kind.S3_BUCKET.actions)
-        key = self._bucket_key(file.bucket_arn)
+        bucket = self._bucket(file.bucket_arn)
+        owner = {BUCKET_OWNER_KEY: _bucket_owner(self.assembly, bucket)}
+        yield self._need(file.container, what, prop, file.arn, Kind.S3_OBJECT.actions, owner)
+        yield self._need(file.container, what, prop, file.bucket_arn, Kind.S3_BUCKET.actions, owner)
+        key = self._bucket_key(bucket)
         if key is not None:
             yield self._key_need(
                 file.container, f"the key of the bucket of {what}", key, Kind.S3_OBJECT.service
             )
 
-    def _bucket_key(self, bucket_arn: str) -> tuple[str, str, tuple[Template, str] | None] | None:
-        """The customer managed key a bucket of the app encrypts with (SSE-KMS)."""
+    def _bucket(self, bucket_arn: str) -> tuple[Template, str] | None:
+        """The bucket of the app with the ARN ``bucket_arn``."""
         name = bucket_arn.split(":::", 1)[1] if ":::" in bucket_arn else ""
-        found = self.assembly.resource_of(name, "AWS::S3::Bucket") if name else None
-        if found is None:
+        return self.assembly.resource_of(name, "AWS::S3::Bucket") if name else None
+
+    def _bucket_key(
+        self, bucket: tuple[Template, str] | None
+    ) -> tuple[str, str, tuple[Template, str] | None] | None:
+        """The customer managed key a bucket of the app encrypts with (SSE-KMS)."""
+        if bucket is None:
             return None
-        template, logical_id = found
+        template, logical_id = bucket
         encryption = template.properties(logical_id).get("BucketEncryption") or {}
         rules = encryption.get("ServerSideEncryptionConfiguration") or []
         for rule in rules if isinstance(rules, list) else []:
@@ -258,6 +265,12 @@ class _Builder:
             if str(default.get("SSEAlgorithm", "")).startswith("aws:kms"):
                 return self._key_arn(template, default.get("KMSMasterKeyID"))
         return None
+
+
+def _bucket_owner(assembly: Assembly, bucket: tuple[Template, str] | None) -> str:
+    """The account owning a bucket: its stack's for a bucket of the app; any for one imported
+    into the app, whose owner the templates do not show."""
+    return ANY_VALUE if bucket is None else assembly.pseudo(bucket[0], "AWS::AccountId")
 
 
 _SECRET_PURPOSES = {

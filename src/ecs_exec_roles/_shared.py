@@ -202,6 +202,15 @@ class SharedExecutionRole(_Additions):
         AWS does not document sending them: none there unless ``True`` is passed.
     :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``, for a role used by tasks
         in several regions. Default: - ``False``, the stack's region.
+    :param bucket_owner_accounts: the account that owns a bucket the tasks read files from, by
+        bucket name, for a bucket of another account whose object does not say so
+        (``EnvironmentFile`` and ``CredentialSpec`` keep only the bucket's name). Default: - each
+        bucket's own account (a bucket of the app: its stack's; ``Bucket.from_bucket_attributes(...,
+        account=...)``), else the role's stack's.
+    :param bucket_owner_condition: pin every S3 read to the bucket owner's account
+        (``aws:ResourceAccount``), so a bucket deleted and created again under its name by another
+        account is never read. Default: - ``True``; ``False`` drops the condition, and then a task
+        reads whatever account holds the bucket name.
     :param repository_prefixes: scoped mode: pulls from every repository of the stack's account and
         region whose name starts with a prefix. Default: - none (enumerated).
     :param log_group_prefixes: scoped mode: writes to every such log group. Default: - none.
@@ -244,6 +253,8 @@ class SharedExecutionRole(_Additions):
         description: str | None = None,
         trust_conditions: bool | None = None,
         trust_all_regions: bool = False,
+        bucket_owner_accounts: Mapping[str, str] | None = None,
+        bucket_owner_condition: bool = True,
         max_managed_policies: int = DEFAULT_MAX_MANAGED_POLICIES,
         repository_prefixes: Sequence[str] | None = None,
         log_group_prefixes: Sequence[str] | None = None,
@@ -261,6 +272,8 @@ class SharedExecutionRole(_Additions):
             description=description,
             trust_conditions=trust_conditions,
             trust_all_regions=trust_all_regions,
+            bucket_owner_accounts=bucket_owner_accounts,
+            bucket_owner_condition=bucket_owner_condition,
             max_managed_policies=max_managed_policies,
         )
         self._add_props(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from constructs import Construct
@@ -84,6 +84,15 @@ class StarterExecutionRole(ExecutionRoleBase):
         AWS does not document sending them: none there unless ``True`` is passed.
     :param trust_all_regions: use ``*`` as the region of ``aws:SourceArn``, for a role used by tasks
         in several regions. Default: - ``False``, the stack's region.
+    :param bucket_owner_accounts: the account that owns a bucket the tasks read files from, by
+        bucket name, for a bucket of another account whose object does not say so
+        (``EnvironmentFile`` and ``CredentialSpec`` keep only the bucket's name). Default: - each
+        bucket's own account (a bucket of the app: its stack's; ``Bucket.from_bucket_attributes(...,
+        account=...)``), else the role's stack's.
+    :param bucket_owner_condition: pin every S3 read to the bucket owner's account
+        (``aws:ResourceAccount``), so a bucket deleted and created again under its name by another
+        account is never read. Default: - ``True``; ``False`` drops the condition, and then a task
+        reads whatever account holds the bucket name.
     :param max_managed_policies: how many managed policies the role may use (StarterExecutionRole's
         AWS managed policy included). Default: - 10, IAM's default quota.
     """
@@ -112,6 +121,8 @@ class StarterExecutionRole(ExecutionRoleBase):
         description: str | None = None,
         trust_conditions: bool | None = None,
         trust_all_regions: bool = False,
+        bucket_owner_accounts: Mapping[str, str] | None = None,
+        bucket_owner_condition: bool = True,
         max_managed_policies: int = DEFAULT_MAX_MANAGED_POLICIES,
     ) -> None:
         super().__init__(
@@ -124,6 +135,8 @@ class StarterExecutionRole(ExecutionRoleBase):
             description=description,
             trust_conditions=trust_conditions,
             trust_all_regions=trust_all_regions,
+            bucket_owner_accounts=bucket_owner_accounts,
+            bucket_owner_condition=bucket_owner_condition,
             max_managed_policies=max_managed_policies,
             aws_managed_policies=(STARTER_MANAGED_POLICY,),
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._cfn import canonical, max_chars, sort_key
-from ._kinds import ECR_TOKEN_ACTION, KEY_SERVICES, Kind, Shape
+from ._kinds import BUCKET_OWNER_KEY, ECR_TOKEN_ACTION, KEY_SERVICES, Kind, Shape
 
 if TYPE_CHECKING:
     from ._needs import Need
@@ -152,6 +152,9 @@ def build_statements(
         kind_needs = [need for kind in kinds for need in by_kind.get(kind, ())]
         if not kind_needs:
             continue
+        if shape is Shape.OWNED:
+            statements.extend(_owned_statements(sid, kinds[0], kind_needs, resource, resolve))
+            continue
         resources = _unique_sorted([resource(need) for need in kind_needs])
         if shape is Shape.TAGGED:
             statements.append(_tag_statement(kinds[0], kind_needs, resources, resolve, url_suffix))
@@ -206,6 +209,40 @@ def _key_statements(
                 condition_resolved={
                     "StringEquals": {"kms:ViaService": via_resolved[0] if single else via_resolved}
                 },
+            )
+        )
+    return statements
+
+
+def _owned_statements(
+    sid: str,
+    kind: Kind,
+    needs: Sequence[Need],
+    resource: Callable[[Need], Resource],
+    resolve: Callable[[Any], Any],
+) -> list[Statement]:
+    """One statement per bucket owner, each pinned to its owner's account (``_buckets``), in
+    the order of the owners' template form; buckets without an owner (the condition switched
+    off) in one statement without a condition, first."""
+    owners = sorted({need.owner for need in needs})
+    resolved_owners = dict(zip(owners, resolve(owners), strict=True)) if owners else {}
+    groups: dict[str, tuple[str, list[Resource]]] = {}
+    for need in needs:
+        key = sort_key(resolved_owners[need.owner]) if need.owner else ""
+        groups.setdefault(key, (need.owner, []))[1].append(resource(need))
+    statements = []
+    for index, key in enumerate(sorted(groups)):
+        owner, resources = groups[key]
+        condition = {"StringEquals": {BUCKET_OWNER_KEY: owner}} if owner else None
+        statements.append(
+            Statement(
+                sid if index == 0 else f"{sid}{index + 1}",
+                kind.actions,
+                _unique_sorted(resources),
+                condition=condition,
+                condition_resolved=(
+                    {"StringEquals": {BUCKET_OWNER_KEY: resolved_owners[owner]}} if owner else None
+                ),
             )
         )
     return statements

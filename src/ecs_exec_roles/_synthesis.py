@@ -6,7 +6,7 @@ packing into ``iam.ManagedPolicy`` constructs with their cdk-nag acknowledgments
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from ._app import stack_state
+from ._buckets import with_owners
 from ._cfn import is_unresolved
 from ._nag import acknowledge_wildcards
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
@@ -76,10 +77,24 @@ def synthesize(
     *,
     url_suffix: str,
     pseudo_max_chars: dict[str, int],
+    imported_buckets: Callable[[], Mapping[str, str]] = dict,
 ) -> Synthesis:
-    """The statements of a sealed plan, packed within IAM's size quota, per stack."""
+    """The statements of a sealed plan, packed within IAM's size quota, per stack.
+
+    :param imported_buckets: the owners of the buckets imported into the app, by name
+        (``_buckets.imported_owners``), asked for only when a bucket's owner is not known
+        otherwise.
+    """
     homes: dict[int, tuple[Any, list[Need]]] = {id(None): (None, [])}
-    for need in plan.needs:
+    options = plan.options
+    needs = with_owners(
+        plan.needs,
+        dict(options.bucket_owner_accounts),
+        plan.account,
+        imported_buckets,
+        condition=options.bucket_owner_condition,
+    )
+    for need in needs:
         homes.setdefault(id(need.home), (need.home, []))[1].append(need)
     sets = []
     for home, needs in homes.values():
