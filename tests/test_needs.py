@@ -113,3 +113,54 @@ def test_read_attribute_reads_a_proxy_property_once() -> None:
     assert read_attribute(Proxy(), "repository_arn") == "arn"
     assert reads == ["arn"]
     assert read_attribute("a string", "repository_arn") is None
+
+
+# -- secrets of another account ------------------------------------------------------------------
+
+_OTHER_SECRET = "arn:aws:secretsmanager:eu-west-1:210987654321:secret:db-AbCdEf"
+_OTHER_KEY = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_a_secret_of_another_account_imported_without_its_key_fails(stack: cdk.Stack) -> None:
+    secret = secretsmanager.Secret.from_secret_complete_arn(stack, "Db", _OTHER_SECRET)
+    with pytest.raises(ExecutionRoleError) as raised:
+        secret_needs("S/Role", "secrets", [secret], "123456789012")
+    message = str(raised.value)
+    assert message.startswith(
+        "S/Role: secrets[0] (S/Db) is a secret of account 210987654321, imported without its key"
+    )
+    assert "or name the key in `keys`" in message
+
+
+def test_a_secret_of_another_account_reads_with_its_key_given_either_way(
+    stack: cdk.Stack,
+) -> None:
+    key = kms.Key.from_key_arn(stack, "Key", _OTHER_KEY)
+    secret = secretsmanager.Secret.from_secret_complete_arn(stack, "Db", _OTHER_SECRET)
+    with_keys = secret_needs("S/Role", "secrets", [secret], "123456789012", [key])
+    assert [need.kind for need in with_keys] == [Kind.SECRET]
+    imported = secretsmanager.Secret.from_secret_attributes(
+        stack, "Keyed", secret_complete_arn=_OTHER_SECRET, encryption_key=key
+    )
+    keyed = secret_needs("S/Role", "secrets", [imported], "123456789012")
+    assert [need.kind for need in keyed] == [Kind.SECRET, Kind.KEY]
+    # A key of a third account does not do.
+    third = kms.Key.from_key_arn(stack, "Third", _OTHER_KEY.replace("210987654321", "333333333333"))
+    with pytest.raises(ExecutionRoleError, match="imported without its key"):
+        secret_needs("S/Role", "secrets", [secret], "123456789012", [third])
+
+
+def test_a_secret_of_another_accounts_stack_without_a_key_uses_the_aws_managed_key(
+    stack: cdk.Stack,
+) -> None:
+    other = cdk.Stack(
+        stack.node.root, "O", env=cdk.Environment(account="210987654321", region="eu-west-1")
+    )
+    secret = secretsmanager.Secret(other, "Own")
+    with pytest.raises(ExecutionRoleError) as raised:
+        secret_needs("S/Role", "secrets", [secret], "123456789012")
+    assert "encrypted with the AWS managed key aws/secretsmanager" in str(raised.value)
+    assert "secretsmanager.Secret(..., encryption_key=key)" in str(raised.value)
+    # The same account, or an account the template cannot know, is not checked.
+    assert secret_needs("S/Role", "secrets", [secret], "210987654321")
+    assert secret_needs("S/Role", "secrets", [secret], cdk.Aws.ACCOUNT_ID)

@@ -60,8 +60,8 @@ def needs_of_props(
     # Checked under their own prop name before they join the log groups written to.
     created = log_group_create_needs(where, props.log_groups_to_create)
     asset_repositories = image_asset_repositories(where, props.image_assets)
-    needs = repository_needs(where, "repositories", props.repositories)
-    needs += repository_needs(where, "image_assets", asset_repositories)
+    repositories = repository_needs(where, "repositories", props.repositories)
+    needs = repositories + repository_needs(where, "image_assets", asset_repositories)
     group_needs: list[Need] = []
     if props.log_writes:
         group_needs = log_group_needs(where, "log_groups", props.log_groups, account)
@@ -71,8 +71,10 @@ def needs_of_props(
     scoped_streams = bool(props.log_stream_prefixes) and props.log_writes
     if not scoped_streams:
         needs += group_needs
-    needs += secret_needs(where, "secrets", props.secrets)
-    needs += secret_needs(where, "registry_credentials", props.registry_credentials)
+    needs += secret_needs(where, "secrets", props.secrets, account, props.keys)
+    needs += secret_needs(
+        where, "registry_credentials", props.registry_credentials, account, props.keys
+    )
     needs += parameter_needs(where, "parameters", props.parameters, probe)
     needs += key_needs(where, "keys", props.keys)
     if scoped_streams:
@@ -86,7 +88,11 @@ def needs_of_props(
     needs += firelens_config_needs(scope, where, props.firelens_config_files)
     needs += credential_spec_needs(scope, where, props.credential_specs)
     needs += pull_through_needs(
-        scope, props.pull_through_cache_prefixes, props.pull_through_cache_tagging
+        scope,
+        where,
+        props.pull_through_cache_prefixes,
+        props.pull_through_cache_tagging,
+        repositories,
     )
     needs += guardduty_needs(
         scope, where, props.guardduty_runtime_monitoring, named_in_props=named_in_props
