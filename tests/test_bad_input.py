@@ -498,7 +498,7 @@ EXACT_CASES: list[tuple[str, tuple[str, ...], Props, str]] = [
         lambda s: {"pull_through_cache_prefixes": ["docker-hub\n"]},
         "pull_through_cache_prefixes[0] is 'docker-hub\\n'; an ECR pull-through cache rule "
         "prefix is 2 to 30 lowercase letters, digits and . _ - /, as ECR accepts it (for "
-        "example 'docker-hub' or 'team/docker-hub').",
+        "example 'docker-hub' or 'team/docker-hub'), or 'ROOT'.",
     ),
     *(
         (

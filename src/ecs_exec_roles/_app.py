@@ -40,6 +40,9 @@ class AppState:
     #: The app's ECS services (``CfnService``, an L2's or an L1) and their stacks (``None``:
     #: not known from the walk), from the same look.
     services: list[Any] = field(default_factory=list)
+    #: The app's ECR pull-through cache rules and repository creation templates (L1s), from
+    #: the same look.
+    cache_constructs: list[Any] = field(default_factory=list)
     #: Whether the verification of the synthesized templates is registered with the app.
     verification_registered: bool = False
     #: The work waiting for the aspects of each stage, by the stage's identity

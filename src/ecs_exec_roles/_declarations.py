@@ -150,9 +150,11 @@ PROPS: dict[str, Prop] = {
             "pull_through_cache_prefixes",
             "Sequence[str] | None",
             None,
-            "ECR pull-through cache rule prefixes: pulls, ``ecr:BatchImportUpstreamImage`` and "
-            "``ecr:CreateRepository`` on ``repository/<prefix>/*``. Default: - no pull-through "
-            "cache.",
+            "the prefixes of ECR pull-through cache rules made outside the app (a rule of the app, "
+            "``ecr.CfnPullThroughCacheRule``, is read at synth): pulls, "
+            "``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on "
+            "``repository/<prefix>/*``; for ``ROOT``, on each of ``repositories``. Default: - "
+            "the rules of the app only.",
             (Kind.REPOSITORY, Kind.PULL_THROUGH, Kind.PULL_THROUGH_TAGGING),
         ),
         Prop(

@@ -33,6 +33,7 @@ from ._needs import (
     bucket_key_needs,
     bucket_of,
 )
+from ._pull_through import rule_for
 from ._reader import File, Image, Registry, SecretRef, SecretSource, TaskRead
 from ._symbols import PLACEHOLDER, Symbols
 from ._trust import stack_environment
@@ -59,6 +60,7 @@ class DeriveContext:
         self.granted_repositories: set[str] = set()
         # Whether a task definition of another stack uses the role: its needs go there.
         self.remote = any(view.home is not None for view in usage.tasks)
+        self.cache_rules = usage.cache_rules
         self._stacks: dict[int, Any] = {}
 
     def home_of(self, grant: GrantView) -> Any:
@@ -211,7 +213,15 @@ def _image_needs(context: DeriveContext, image: Image, source: _Source) -> list[
         repository = _repository_in(source)
         return [Need(Kind.REPOSITORY, repository, origin)] if repository else []
     arn = _with_pseudo_parameters(context.symbols, found.repository_arn)
-    return [] if arn is None else [Need(Kind.REPOSITORY, arn, origin)]
+    if arn is None:
+        return []
+    rule = rule_for(context.cache_rules, shown_arn)
+    if rule is None:
+        return [Need(Kind.REPOSITORY, arn, origin)]
+    # Pulled through a cache rule of the app: importing the image and creating its
+    # repository on the first pull, on exactly that repository.
+    kinds = (Kind.REPOSITORY, Kind.PULL_THROUGH) + ((Kind.PULL_THROUGH_TAGGING,) * rule.tagging)
+    return [Need(kind, arn, origin) for kind in kinds]
 
 
 def _repository_in(source: _Source) -> str | None:

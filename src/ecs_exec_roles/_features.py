@@ -31,6 +31,7 @@ from ._needs import (
     check_kind,
     log_group_arn_from_name,
 )
+from ._pull_through import ROOT
 from ._trust import partition_of_region, stack_environment
 
 if TYPE_CHECKING:
@@ -211,22 +212,51 @@ def log_stream_needs(
     return needs
 
 
-def pull_through_needs(scope: Construct, prefixes: Sequence[str], tagging: bool) -> list[Need]:
-    """Pull-through cache: import and first-pull repository creation under each prefix."""
+def pull_through_needs(
+    scope: Construct,
+    where: str,
+    prefixes: Sequence[str],
+    tagging: bool,
+    repositories: Sequence[Need] = (),
+) -> list[Need]:
+    """Pull-through cache: import and first-pull repository creation under each prefix.
+
+    ``ROOT`` (an ECR-to-ECR rule whose cache repositories have the upstream names, see
+    ``_pull_through``) has no prefix to scope by: the cache actions go on each of
+    ``repositories`` (the ``repositories`` prop's needs) of the stack's account and region.
+    """
     if not prefixes:
         return []
     stack = cdk.Stack.of(scope)
+    kinds = [Kind.PULL_THROUGH] + [Kind.PULL_THROUGH_TAGGING] * tagging
     needs: list[Need] = []
     for prefix in prefixes:
-        arn = Kind.REPOSITORY.arn(stack.partition, stack.region, stack.account, f"{prefix}/*")
         origin = f"pull_through_cache_prefixes {prefix!r}"
-        kinds = [Kind.REPOSITORY, Kind.PULL_THROUGH]
-        if tagging:
-            kinds.append(Kind.PULL_THROUGH_TAGGING)
+        if prefix == ROOT:
+            needs.extend(_root_needs(stack, where, kinds, repositories, origin))
+            continue
+        arn = Kind.REPOSITORY.arn(stack.partition, stack.region, stack.account, f"{prefix}/*")
         needs.extend(
-            Need(kind, arn, origin, reason=_PULL_THROUGH_REASON, wildcard="/*") for kind in kinds
+            Need(kind, arn, origin, reason=_PULL_THROUGH_REASON, wildcard="/*")
+            for kind in [Kind.REPOSITORY, *kinds]
         )
     return needs
+
+
+def _root_needs(
+    stack: cdk.Stack, where: str, kinds: Sequence[Kind], repositories: Sequence[Need], origin: str
+) -> list[Need]:
+    place = (str(stack.region), str(stack.account))
+    local = [need for need in repositories if tuple(need.arn.split(":")[3:5]) == place]
+    if not local:
+        raise ExecutionRoleError(
+            f"{where}: pull_through_cache_prefixes has {ROOT!r}, the prefix of an ECR-to-ECR "
+            "rule whose cache repositories have their upstream names, so no prefix names them. "
+            "List those repositories in `repositories` (ecr.Repository.from_repository_name("
+            "scope, 'Repo', 'team/app')), or define the rule in the app "
+            "(ecr.CfnPullThroughCacheRule), whose images derivation reads exactly."
+        )
+    return [Need(kind, need.arn, origin) for need in local for kind in kinds]
 
 
 def aws_owned_repository_need(

@@ -11,8 +11,8 @@ whose resource is then removed, and checked at synth like any construct's.
 
 Nothing in aws-cdk-lib depends on an execution role's ``DefaultPolicy`` by itself; a service
 that depends on its task definition (the ``CODE_DEPLOY`` controller) depends on everything
-under it, the new policies included, since they are created under the role. What depends on
-the ``DefaultPolicy`` construct (a grant's ``policy_dependable``) depends on the new policies.
+under it, the new policies included (created under the role); what depends on the
+``DefaultPolicy`` construct (a grant's ``policy_dependable``) depends on the new policies.
 
 An ``iam.Role`` the app made and passes as ``execution_role`` is hardened the same way when its
 templates use it only as an execution role (``_app_roles`` reads them), its policies of every
@@ -113,9 +113,10 @@ class HardenExecutionRoles:
     :param guardduty_runtime_monitoring: allow pulling the GuardDuty Runtime Monitoring agent
         GuardDuty adds to Fargate tasks, from its AWS-owned repository of the stack's region.
         Default: - ``False`` (a role scoped to your repositories blocks the agent).
-    :param pull_through_cache_prefixes: ECR pull-through cache rule prefixes: pulls,
-        ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``repository/<prefix>/*``.
-        Default: - no pull-through cache.
+    :param pull_through_cache_prefixes: the prefixes of ECR pull-through cache rules made outside
+        the app (a rule of the app, ``ecr.CfnPullThroughCacheRule``, is read at synth): pulls,
+        ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``repository/<prefix>/*``;
+        for ``ROOT``, on each of ``repositories``. Default: - the rules of the app only.
     :param pull_through_cache_tagging: also allow ``ecr:TagResource`` there, for a repository
         creation template that tags. Default: - ``False``.
     :param app_roles: also harden each ``iam.Role`` the app made and passes as
@@ -215,8 +216,7 @@ def harden(task: _Consumer) -> None:
         holder = task
         role = own_role(task.execution_role)
     if role is None and isinstance(task, ecs.TaskDefinition):
-        # aws-cdk-lib adds its default FireLens log router, and the role it needs, when it
-        # renders the containers.
+        # aws-cdk-lib adds its default FireLens router, and its role, rendering the containers.
         cfn_task = task.node.default_child
         if isinstance(cfn_task, ecs.CfnTaskDefinition):
             task.stack.resolve(cfn_task.container_definitions)

@@ -37,6 +37,7 @@ from ._kinds import Kind
 from ._needs import describe_task
 from ._plan import Observation, Plan
 from ._plugin import register_verification
+from ._pull_through import rules_of_app
 from ._recorder import GrantedRole
 from ._statements import Statement
 from ._synthesis import Synthesis, create_policies, known_pseudo_lengths, synthesize
@@ -225,8 +226,12 @@ class StackRoles:
         )
         observations = []
         secret_keys = SecretKeys(self.app.secrets, self.resolver, self.stack)
+        cache_rules = rules_of_app(
+            self.app.cache_constructs, lambda value: flatten(self.resolver(value))
+        )
         for entry, usage in zip(observed, usages, strict=True):
             usage.secret_keys = secret_keys
+            usage.cache_rules = cache_rules
             if usage.grant_document is not None:
                 entry.grant_document = (len(usage.grants), usage.grant_document)
             for observe in OBSERVERS:

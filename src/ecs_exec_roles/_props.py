@@ -47,9 +47,10 @@ _FAMILY = re.compile(r"[A-Za-z0-9_-]{1,255}")
 # A stream prefix is put into an ARN: IAM wildcards or ARN separators in it would widen the
 # grant or break the ARN.
 _STREAM_PREFIX = re.compile(r"[A-Za-z0-9._/#-]{1,256}")
-# ECR's own rule for pull-through cache prefixes (2 to 30 characters, "/"-separated parts).
+# ECR's own rule for pull-through cache prefixes (2 to 30 characters, "/"-separated parts),
+# or ROOT (an ECR-to-ECR rule without a prefix).
 ECR_PREFIX = re.compile(
-    r"(?=.{2,30}\Z)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+    r"(?=.{2,30}\Z)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*|ROOT"
 )
 # Name prefixes become part of an ARN followed by "*": IAM wildcards or ARN separators in them
 # would widen the grant.
@@ -330,7 +331,8 @@ class ResourceProps:
             checked.get("pull_through_cache_prefixes", ()),
             ECR_PREFIX,
             "an ECR pull-through cache rule prefix is 2 to 30 lowercase letters, digits and "
-            ". _ - /, as ECR accepts it (for example 'docker-hub' or 'team/docker-hub').",
+            ". _ - /, as ECR accepts it (for example 'docker-hub' or 'team/docker-hub'), or "
+            "'ROOT'.",
         )
         if checked.get("pull_through_cache_tagging") and not checked["pull_through_cache_prefixes"]:
             raise ExecutionRoleError(

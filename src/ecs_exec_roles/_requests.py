@@ -10,6 +10,7 @@ ID and a partial secret ARN's random suffix are written as the patterns IAM woul
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,6 +19,7 @@ from ._assembly import Assembly
 from ._aws_repositories import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY
 from ._evaluate import ANY_VALUE, Request
 from ._kinds import BUCKET_OWNER_KEY, ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
+from ._pull_through import ROOT, CacheRule, rule_for, rules_of_templates
 from ._reader import (
     File,
     Registry,
@@ -45,6 +47,7 @@ class LaunchNeed:
     :param resource: the resource, as text.
     :param log_group: for awslogs, the log group's ARN (without streams).
     :param stream_prefix: for awslogs, the stream prefix.
+    :param fix: the fix with the constructs' props, when not ``add the resource to prop``.
     """
 
     container: str
@@ -54,6 +57,8 @@ class LaunchNeed:
     requests: tuple[Request, ...] = field(default=())
     log_group: str = ""
     stream_prefix: str = ""
+    #: How the constructs' props allow it, where adding the resource to ``prop`` does not.
+    fix: str = ""
 
 
 def task_requests(assembly: Assembly, template: Template, read: TaskRead) -> Iterator[LaunchNeed]:
@@ -104,6 +109,7 @@ class _Builder:
         what = f"its image {shown}"
         yield self._need(container, what, prop, "*", (ECR_TOKEN_ACTION,))
         yield self._need(container, what, prop, arn, ECR_PULL_ACTIONS)
+        yield from _cache_needs(self.assembly, container, what, arn)
 
     # -- logs ------------------------------------------------------------------------------------
 
@@ -265,6 +271,47 @@ class _Builder:
             if str(default.get("SSEAlgorithm", "")).startswith("aws:kms"):
                 return self._key_arn(template, default.get("KMSMasterKeyID"))
         return None
+
+
+def _cache_needs(assembly: Assembly, container: str, what: str, arn: str) -> Iterator[LaunchNeed]:
+    """The cache actions on an image's repository, when a pull-through cache rule of the
+    assembly pulls it (``_pull_through``)."""
+    rule = rule_for(_cache_rules(assembly), arn)
+    if rule is None:
+        return
+    actions = Kind.PULL_THROUGH.actions + Kind.PULL_THROUGH_TAGGING.actions * rule.tagging
+    fix = f"add the rule's prefix {rule.prefix!r} to `pull_through_cache_prefixes`"
+    if rule.prefix == ROOT:
+        fix += " and the repository to `repositories`"
+    yield LaunchNeed(
+        container,
+        f"{what}, pulled through the cache rule {rule.where}",
+        "pull_through_cache_prefixes",
+        arn,
+        tuple(Request(action, arn, {}) for action in actions),
+        fix=fix,
+    )
+
+
+_RULES: weakref.WeakKeyDictionary[Assembly, list[CacheRule]] = weakref.WeakKeyDictionary()
+
+
+def _cache_rules(assembly: Assembly) -> list[CacheRule]:
+    """The pull-through cache rules of the assembly's templates, read once per assembly."""
+    if assembly not in _RULES:
+        _RULES[assembly] = rules_of_templates(
+            (
+                template.resource_type(logical_id),
+                assembly.pseudo(template, "AWS::AccountId"),
+                assembly.pseudo(template, "AWS::Region"),
+                assembly.label(template, logical_id),
+                assembly.resolve(template, template.properties(logical_id)),
+            )
+            for template in assembly.templates
+            for logical_id in template.resources
+            if template.resource_type(logical_id).startswith("AWS::ECR::")
+        )
+    return _RULES[assembly]
 
 
 def _bucket_owner(assembly: Assembly, bucket: tuple[Template, str] | None) -> str:

@@ -173,9 +173,10 @@ class SharedExecutionRole(_Additions):
         log group creation.
     :param log_stream_prefixes: scope log writes to ``log-group:<group>:log-stream:<prefix>/*`` for
         each prefix (the containers' ``stream_prefix``). Default: - every stream of each log group.
-    :param pull_through_cache_prefixes: ECR pull-through cache rule prefixes: pulls,
-        ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``repository/<prefix>/*``.
-        Default: - no pull-through cache.
+    :param pull_through_cache_prefixes: the prefixes of ECR pull-through cache rules made outside
+        the app (a rule of the app, ``ecr.CfnPullThroughCacheRule``, is read at synth): pulls,
+        ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``repository/<prefix>/*``;
+        for ``ROOT``, on each of ``repositories``. Default: - the rules of the app only.
     :param pull_through_cache_tagging: also allow ``ecr:TagResource`` there, for a repository
         creation template that tags. Default: - ``False``.
     :param guardduty_runtime_monitoring: allow pulling the GuardDuty Runtime Monitoring agent

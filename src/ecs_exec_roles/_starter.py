@@ -62,9 +62,10 @@ class StarterExecutionRole(ExecutionRoleBase):
     :param log_groups_to_create: log groups the ``awslogs`` driver creates
         (``awslogs-create-group``): ``logs:CreateLogGroup`` on each, and log writes. Default: - no
         log group creation.
-    :param pull_through_cache_prefixes: ECR pull-through cache rule prefixes: pulls,
-        ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``repository/<prefix>/*``.
-        Default: - no pull-through cache.
+    :param pull_through_cache_prefixes: the prefixes of ECR pull-through cache rules made outside
+        the app (a rule of the app, ``ecr.CfnPullThroughCacheRule``, is read at synth): pulls,
+        ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``repository/<prefix>/*``;
+        for ``ROOT``, on each of ``repositories``. Default: - the rules of the app only.
     :param pull_through_cache_tagging: also allow ``ecr:TagResource`` there, for a repository
         creation template that tags. Default: - ``False``.
     :param image_assets: Docker image assets the containers use; allows pulls from their repository.

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -230,6 +231,7 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
     seen = app.tasks_seen
     index = TaskIndex()
     secrets: list[Any] = []
+    cache_constructs: list[Any] = []
     held: list[tuple[Any, Any]] = []
     stacks, nested, only_stack = 0, False, cast(Any, None)
     pending: IndexedTask | None = None
@@ -267,25 +269,36 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
             held.append((construct, only_stack))
         elif isinstance(construct, (batch.CfnJobDefinition, ecs.CfnExpressGatewayService)):
             _index_other(seen, index, construct)
+        elif isinstance(construct, _CACHE_TYPES):
+            cache_constructs.append(construct)
         elif isinstance(construct, ecs.CfnTaskDefinition):
             if pending is not None:
                 if pending.resource is None:
                     pending.resource = construct
                 pending = None
             else:
-                # An L1 task definition of its own, matched to a role by its ARN.
-                key = identity(construct)
-                l1 = seen.get(key)
-                if l1 is None:
-                    l1 = seen[key] = IndexedTask(construct, construct)
-                index.others.append(l1)
+                _index_lone_l1(seen, index, construct)
     if stacks == 1:
         # An app of one stack (no nested stack either) has every task definition in it.
         for task in index.all_tasks():
             task.known_in(only_stack)
     app.secrets = secrets
+    app.cache_constructs = cache_constructs
     _keep_held(app, index, [(c, None if nested else stack) for c, stack in held])
     return index
+
+
+# What the walk keeps for the pull-through cache rules (``_pull_through``).
+_CACHE_TYPES = (ecr.CfnPullThroughCacheRule, ecr.CfnRepositoryCreationTemplate)
+
+
+def _index_lone_l1(seen: dict[object, IndexedTask], index: TaskIndex, resource: Any) -> None:
+    """An L1 task definition of its own, matched to a role by its ARN."""
+    key = identity(resource)
+    l1 = seen.get(key)
+    if l1 is None:
+        l1 = seen[key] = IndexedTask(resource, resource)
+    index.others.append(l1)
 
 
 def _text(value: Any) -> str | None:

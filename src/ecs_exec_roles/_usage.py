@@ -126,6 +126,8 @@ class RoleUsage:
     grant_document: dict[str, Any] | None = None
     #: The keys the app's secret objects hold.
     secret_keys: SecretKeys | None = None
+    #: The app's ECR pull-through cache rules (``_pull_through``).
+    cache_rules: Sequence[Any] = ()
 
 
 def gather_usages(

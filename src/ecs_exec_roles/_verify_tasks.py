@@ -96,6 +96,8 @@ def _missing_fix(view: RoleView, need: LaunchNeed) -> str:
         )
     elif need.prop in switches():
         prop, fix = need.prop, f"pass {need.prop}=True"
+    elif need.fix:
+        prop, fix = need.prop, need.fix
     else:
         prop, fix = need.prop, f"add the resource to `{need.prop}`"
     if record.takes is not None and prop not in record.takes:
