@@ -52,7 +52,7 @@ nitpick_ignore_regex = [
     (r"py:(class|obj)", r"(collections\.abc|typing)\.\w+"),
     (
         r"py:(class|obj)",
-        r"(aws_cdk|constructs|jsii|cdk|ecr|ecr_assets|ecs|iam|iam_refs|kms|logs|s3|secretsmanager|ssm)"
+        r"(aws_cdk|constructs|jsii|cdk|ec2|ecr|ecr_assets|ecs|iam|iam_refs|kms|logs|s3|secretsmanager|ssm)"
         r"\..*|Construct|IConstruct",
     ),
 ]
@@ -69,6 +69,7 @@ html_show_sourcelink = False
 # that the reference shows the types (and autodoc can evaluate them).
 TYPE_CHECKING_IMPORTS = {
     "cdk": "aws_cdk",
+    "ec2": "aws_cdk.aws_ec2",
     "ecr": "aws_cdk.aws_ecr",
     "ecr_assets": "aws_cdk.aws_ecr_assets",
     "ecs": "aws_cdk.aws_ecs",

@@ -10,6 +10,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
@@ -138,6 +139,8 @@ class _Sentinel:
 
 # Role options must pass their checks before the props are read: a valid value unlike the
 # default of each, so that a swapped or defaulted option shows.
+# Where the objects given to every constructor are made.
+_GIVEN = cdk.Stack(cdk.App(), "Given")
 _ROLE_VALUES = {
     "derive": False,
     "role_name": "Given",
@@ -150,6 +153,14 @@ _ROLE_VALUES = {
     "app_roles": False,
     "bucket_owner_accounts": {"given-bucket": "111122223333"},
     "bucket_owner_condition": True,
+    "ecr_pull_endpoints": [
+        ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(
+            _GIVEN, "Endpoint", vpc_endpoint_id="vpce-0a", port=443
+        )
+    ],
+    "ecr_pull_vpcs": [
+        ec2.Vpc.from_vpc_attributes(_GIVEN, "Vpc", vpc_id="vpc-0a", availability_zones=["a"])
+    ],
 }
 
 

@@ -761,3 +761,29 @@ def test_awslogs_into_a_log_group_of_another_account_fails_synth(how: str) -> No
     # The grant aws-cdk-lib made stays uncovered; its fix is no prop.
     assert "the log group is in account 210987654321" in str(raised.value)
     assert "add the resource to `log_groups`" not in str(raised.value)
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_derived_secret_of_another_account_needs_a_key_of_its_account(keyed: bool) -> None:
+    stack = _stack()
+    arn = "arn:aws:secretsmanager:eu-west-1:210987654321:secret:db-AbCdEf"
+    key_arn = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    imported = secretsmanager.Secret.from_secret_complete_arn(stack, "Db", arn)
+    keys = [kms.Key.from_key_arn(stack, "Key", key_arn)] if keyed else []
+    role = MinimalExecutionRole(stack, "Role", keys=keys)
+    task = ecs.FargateTaskDefinition(stack, "Task", execution_role=role.role)
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        secrets={"DB": ecs.Secret.from_secrets_manager(imported)},
+    )
+    if keyed:
+        allowed, _ = _allowed(stack, role)
+        assert allowed("secretsmanager:GetSecretValue", arn)
+        return
+    with pytest.raises(RuntimeError) as raised:
+        Template.from_stack(stack)
+    assert (
+        f"S/Role: a grant for S/Task reads the secret {arn} of account 210987654321, with no "
+        "customer managed key the role knows"
+    ) in str(raised.value)

@@ -150,17 +150,11 @@ def test_a_secret_of_another_account_reads_with_its_key_given_either_way(
         secret_needs("S/Role", "secrets", [secret], "123456789012", [third])
 
 
-def test_a_secret_of_another_accounts_stack_without_a_key_uses_the_aws_managed_key(
+def test_a_secret_of_the_roles_account_or_one_not_written_out_is_not_checked(
     stack: cdk.Stack,
 ) -> None:
-    other = cdk.Stack(
-        stack.node.root, "O", env=cdk.Environment(account="210987654321", region="eu-west-1")
-    )
-    secret = secretsmanager.Secret(other, "Own")
-    with pytest.raises(ExecutionRoleError) as raised:
-        secret_needs("S/Role", "secrets", [secret], "123456789012")
-    assert "encrypted with the AWS managed key aws/secretsmanager" in str(raised.value)
-    assert "secretsmanager.Secret(..., encryption_key=key)" in str(raised.value)
-    # The same account, or an account the template cannot know, is not checked.
-    assert secret_needs("S/Role", "secrets", [secret], "210987654321")
-    assert secret_needs("S/Role", "secrets", [secret], cdk.Aws.ACCOUNT_ID)
+    own = _OTHER_SECRET.replace("210987654321", "123456789012")
+    secret = secretsmanager.Secret.from_secret_complete_arn(stack, "Own", own)
+    assert secret_needs("S/Role", "secrets", [secret], "123456789012")
+    other = secretsmanager.Secret.from_secret_complete_arn(stack, "Other", _OTHER_SECRET)
+    assert secret_needs("S/Role", "secrets", [other], cdk.Aws.ACCOUNT_ID)

@@ -112,7 +112,14 @@ def _secrets(draw: st.DrawFn, keys: list[Spec]) -> list[Spec]:
         complete = draw(st.booleans())
         account, region = draw(st.sampled_from(PLACES))
         # A key encrypts only secrets of its own region; ECS reads them through that region.
-        key_choices = [-1] + [i for i, key in enumerate(keys) if key.region == region]
+        # A secret of another account is read only through a customer managed key of its
+        # account: without one, it is the role's account's.
+        key_choices = [
+            i for i, key in enumerate(keys) if key.region == region and key.account == account
+        ]
+        if account == ACCOUNT or not key_choices:
+            account = ACCOUNT
+            key_choices = [-1] + [i for i, key in enumerate(keys) if key.region == region]
         specs.append(
             Spec(
                 "secret",

@@ -23,6 +23,8 @@ SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"
 PARTIAL_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db"
 PARAMETER_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/app/db"
 ANY_TAGS = {"aws:ResourceTag/*": ANY_VALUE}
+# A pull comes through a network only deployment tells: any endpoint and VPC.
+PULL_NETWORK = {"aws:SourceVpce": ANY_VALUE, "aws:SourceVpc": ANY_VALUE}
 FLUENT_BIT_PARAMETER = {
     "RouterImage": {
         "Type": "AWS::SSM::Parameter::Value<String>",
@@ -112,7 +114,7 @@ def test_an_ecr_image_needs_a_token_and_pulls(uri: str, arn: str) -> None:
     assert token.requests == (Request(ECR_TOKEN_ACTION, "*", {}),)
     assert token.resource == "*"
     assert pull.resource == arn
-    assert pull.requests == tuple(Request(action, arn, {}) for action in ECR_PULL_ACTIONS)
+    assert pull.requests == tuple(Request(action, arn, PULL_NETWORK) for action in ECR_PULL_ACTIONS)
 
 
 def test_an_ecr_image_of_pseudo_parameters_shows_them_by_name() -> None:
@@ -151,7 +153,7 @@ def test_fluent_bit_image_pulls_from_the_repository_of_the_region(
     assert (token.prop, pull.prop) == ("firelens_default_router", "firelens_default_router")
     assert token.requests == (Request(ECR_TOKEN_ACTION, "*", {}),)
     assert pull.resource == arn
-    assert pull.requests == tuple(Request(action, arn, {}) for action in ECR_PULL_ACTIONS)
+    assert pull.requests == tuple(Request(action, arn, PULL_NETWORK) for action in ECR_PULL_ACTIONS)
     assert pull.what == "its image <RouterImage>"
 
 
@@ -822,3 +824,28 @@ def test_a_role_allowing_every_request_allows_the_task() -> None:
     assert all(evaluate(role, request) is Decision.ALLOW for request in requests)
     narrower = [policy(*role[0]["Statement"][:3])]
     assert [evaluate(narrower, request) for request in requests][-1] is Decision.IMPLICIT_DENY
+
+
+def test_a_secret_of_another_accounts_stack_without_a_key_needs_an_impossible_decrypt() -> None:
+    data = Template(
+        "/t/Data.template.json",
+        {"Resources": {"Db": {"Type": "AWS::SecretsManager::Secret", "Properties": {}}}},
+        "Data",
+        "210987654321",
+        REGION,
+    )
+    service = make_template()
+    assembly = Assembly([data, service])
+    arn = assembly.text(data, {"Ref": "Db"})
+    needs = needs_of(service, secret_container(arn), assembly=assembly)
+    read, decrypt = needs
+    assert actions(read) == ("secretsmanager:GetSecretValue",)
+    assert decrypt.resource == "arn:aws:kms:eu-west-1:210987654321:alias/aws/secretsmanager"
+    assert actions(decrypt) == ("kms:Decrypt",)
+    assert "the AWS managed key of its secret" in decrypt.what
+    assert "customer managed key" in decrypt.fix
+    # The same account: the AWS managed key serves the role.
+    local = Template(data.path, data.body, "Data", ACCOUNT, REGION)
+    assembly = Assembly([local, service])
+    arn = assembly.text(local, {"Ref": "Db"})
+    assert len(needs_of(service, secret_container(arn), assembly=assembly)) == 1

@@ -7,6 +7,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -47,6 +48,8 @@ class ExecutionRoleBase(RoleInterface, Construct):
         trust_all_regions: bool,
         bucket_owner_accounts: Mapping[str, str] | None,
         bucket_owner_condition: bool,
+        ecr_pull_endpoints: Sequence[ec2.IInterfaceVpcEndpoint] | None,
+        ecr_pull_vpcs: Sequence[ec2.IVpc] | None,
         max_managed_policies: int,
         aws_managed_policies: Sequence[AwsManagedPolicy] = (),
     ) -> None:
@@ -63,6 +66,8 @@ class ExecutionRoleBase(RoleInterface, Construct):
             trust_all_regions=trust_all_regions,
             bucket_owner_accounts=bucket_owner_accounts,
             bucket_owner_condition=bucket_owner_condition,
+            ecr_pull_endpoints=ecr_pull_endpoints,
+            ecr_pull_vpcs=ecr_pull_vpcs,
             max_managed_policies=max_managed_policies,
             derive=derive,
         )

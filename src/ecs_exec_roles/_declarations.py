@@ -260,6 +260,21 @@ PROPS: dict[str, Prop] = {
             "account holds the bucket name.",
         ),
         Prop(
+            "ecr_pull_endpoints",
+            "Sequence[ec2.IInterfaceVpcEndpoint] | None",
+            None,
+            "the ECR interface VPC endpoints (``ecr.dkr``) the tasks pull images through: the "
+            "pulls are allowed only through them (``aws:SourceVpce``; "
+            "``ecr:GetAuthorizationToken`` cannot carry it). Default: - pulls over any network.",
+        ),
+        Prop(
+            "ecr_pull_vpcs",
+            "Sequence[ec2.IVpc] | None",
+            None,
+            "the VPCs whose ECR interface endpoints the tasks pull images through: the pulls are "
+            "allowed only from them (``aws:SourceVpc``). Default: - pulls from any network.",
+        ),
+        Prop(
             "app_roles",
             "bool",
             True,

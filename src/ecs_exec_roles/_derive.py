@@ -38,6 +38,7 @@ from ._kinds import (
 )
 from ._names import name_problem
 from ._needs import (
+    OTHER_ACCOUNT_SECRET,
     ContainerOrigin,
     LazyOrigin,
     Need,
@@ -106,6 +107,9 @@ class Derived:
             resolved = self._stack_values.resolve([need.arn for need in secrets])
             keys, errors = _secret_key_needs(
                 self._plan.where, self._secret_keys, list(zip(secrets, resolved, strict=True))
+            )
+            errors += _keyless_other_account_secrets(
+                self._plan, list(zip(secrets, resolved, strict=True)), keys
             )
             self._needs = needs
             self.errors = [*self.errors, *errors]
@@ -243,6 +247,35 @@ def _secret_key_needs(
         except ExecutionRoleError as error:
             errors.append(str(error))
     return needs, errors
+
+
+def _arn_account(text: str) -> str:
+    fields = text.split(":")
+    return fields[4] if len(fields) > 5 and text.startswith("arn:") else ""
+
+
+def _keyless_other_account_secrets(
+    plan: Plan, secrets: Sequence[tuple[Need, Any]], keys: Sequence[Need]
+) -> list[str]:
+    """A secret of another account the role reads, with no customer managed key of that
+    account known to the role (from the secret's object, or ``keys``): the read cannot work
+    (``_needs.OTHER_ACCOUNT_SECRET``)."""
+    if not plan.account.isdigit():
+        return []
+    accounts = {_arn_account(need.arn) for need in [*plan.needs, *keys] if need.kind is Kind.KEY}
+    errors = []
+    for need, template in secrets:
+        shown = flatten(template)
+        owner = _arn_account(shown)
+        if owner.isdigit() and owner != plan.account and owner not in accounts:
+            errors.append(
+                f"{plan.where}: {need.origin} reads the secret {shown} of account {owner}, "
+                f"with no customer managed key the role knows; {OTHER_ACCOUNT_SECRET} Import "
+                "the secret with its key (secretsmanager.Secret.from_secret_attributes(scope, "
+                "'Secret', secret_complete_arn=..., encryption_key=kms.Key.from_key_arn(...))), "
+                "or name the key in `keys`."
+            )
+    return errors
 
 
 def _key_need(

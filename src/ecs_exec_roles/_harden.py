@@ -23,26 +23,25 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Dependable, IConstruct
+from constructs import IConstruct
 
+from ._adopted import AdoptedRole
 from ._after_aspects import after_aspects
 from ._app import stack_state
 from ._app_roles import (
     AppRoleUses,
     app_role_of,
-    kept_as_grants,
-    replace_app_role_policies,
     uses_of,
 )
 from ._aspect_reach import (
@@ -54,19 +53,19 @@ from ._aspect_reach import (
     register_aspect,
     settings_of,
 )
-from ._cdk_internals import AUTOMATIC_ROLE_ID, DEFAULT_POLICY_ID, identity
+from ._cdk_internals import AUTOMATIC_ROLE_ID, identity
 from ._declarations import DEFAULT_MAX_MANAGED_POLICIES, PROPS, props_taken
 from ._lifecycle import RoleEntry, StackRoles
 from ._overrides import overriding_roles
 from ._plan import Plan
 from ._prop_needs import add_props
 from ._props import ResourceProps, RoleOptions
-from ._recorder import RecordedGrant, RecordingRole
+from ._recorder import RecordingRole
 from ._role_interface import own_role
 from ._task_definitions import l1_role_arn
 from ._trust import stack_environment, trust_document
 
-__all__ = ["AdoptedRole", "HardenExecutionRoles", "harden"]
+__all__ = ["HardenExecutionRoles", "harden"]
 
 #: What uses an execution role: a task definition (L2 or L1), an AWS Batch job definition
 #: (L2 or L1), or an ECS Express Mode service.
@@ -110,6 +109,11 @@ class HardenExecutionRoles:
         (``aws:ResourceAccount``), so a bucket deleted and created again under its name by another
         account is never read. Default: - ``True``; ``False`` drops the condition, and then a task
         reads whatever account holds the bucket name.
+    :param ecr_pull_endpoints: the ECR interface VPC endpoints (``ecr.dkr``) the tasks pull images
+        through: the pulls are allowed only through them (``aws:SourceVpce``;
+        ``ecr:GetAuthorizationToken`` cannot carry it). Default: - pulls over any network.
+    :param ecr_pull_vpcs: the VPCs whose ECR interface endpoints the tasks pull images through: the
+        pulls are allowed only from them (``aws:SourceVpc``). Default: - pulls from any network.
     :param guardduty_runtime_monitoring: allow pulling the GuardDuty Runtime Monitoring agent
         GuardDuty adds to Fargate tasks, from its AWS-owned repository of the stack's region.
         Default: - ``False`` (a role scoped to your repositories blocks the agent).
@@ -135,6 +139,8 @@ class HardenExecutionRoles:
         trust_all_regions: bool = False,
         bucket_owner_accounts: Mapping[str, str] | None = None,
         bucket_owner_condition: bool = True,
+        ecr_pull_endpoints: Sequence[ec2.IInterfaceVpcEndpoint] | None = None,
+        ecr_pull_vpcs: Sequence[ec2.IVpc] | None = None,
         guardduty_runtime_monitoring: bool = False,
         pull_through_cache_prefixes: Sequence[str] | None = None,
         pull_through_cache_tagging: bool = False,
@@ -150,6 +156,8 @@ class HardenExecutionRoles:
             trust_all_regions=trust_all_regions,
             bucket_owner_accounts=bucket_owner_accounts,
             bucket_owner_condition=bucket_owner_condition,
+            ecr_pull_endpoints=ecr_pull_endpoints,
+            ecr_pull_vpcs=ecr_pull_vpcs,
             max_managed_policies=DEFAULT_MAX_MANAGED_POLICIES,
             app_roles=app_roles,
         )
@@ -169,6 +177,8 @@ class HardenExecutionRoles:
             "trust_all_regions": options.trust_all_regions,
             "bucket_owner_accounts": dict(options.bucket_owner_accounts) or None,
             "bucket_owner_condition": options.bucket_owner_condition,
+            "ecr_pull_endpoints": list(options.ecr_pull_endpoints) or None,
+            "ecr_pull_vpcs": list(options.ecr_pull_vpcs) or None,
             "guardduty_runtime_monitoring": props.guardduty_runtime_monitoring,
             "pull_through_cache_prefixes": list(props.pull_through_cache_prefixes) or None,
             "pull_through_cache_tagging": props.pull_through_cache_tagging,
@@ -371,130 +381,3 @@ def _read_managed_policies(registry: StackRoles) -> None:
 
 def _warn(task: _Consumer, code: str, text: str) -> None:
     cdk.Annotations.of(task).add_warning_v2(f"ecs-exec-roles:{code}", f"{task.node.path}: {text}")
-
-
-class AdoptedRole:
-    """A role the aspect hardens, read as the lifecycle reads a recording role: its grants are
-    the statements of its ``DefaultPolicy`` (for a role the app made, of all its policies, but
-    those the derived policies replace: ``_app_roles.kept_as_grants``)."""
-
-    def __init__(
-        self, role: iam.Role, task: _Consumer, path: str, uses: AppRoleUses | None
-    ) -> None:
-        self.role = role
-        self.task = task
-        #: The role's construct path: a task definition names this role object itself (not
-        #: a wrapper with the same ARN) when its execution role has this path.
-        self.path = path
-        #: What the app's templates do with the role, when every policy that reached it is
-        #: replaced (a role the app made); ``None`` for aws-cdk-lib's, whose ``DefaultPolicy``
-        #: only is.
-        self.uses = uses
-        self.cfn_role: Any = role.node.default_child
-        self._policy: iam.Policy | None = None
-        self._grants: list[RecordedGrant] = []
-        self._statement_count = -1
-        self._role_arn: str | None = None
-        self._role_name: str | None = None
-
-    def adopt_uses(self, uses: AppRoleUses) -> None:
-        """Replace every policy that reached the role, as for a role the app made."""
-        self.uses = uses
-        self._statement_count = -1
-
-    @property
-    def reached_by_arn(self) -> bool:
-        """Whether a task definition reaches the role through any object with its ARN: the
-        policies reaching it are all replaced, whichever object they were granted to."""
-        return self.uses is not None
-
-    @property
-    def role_names(self) -> tuple[str, ...]:
-        """The names (CDK strings) a task definition may name the role by
-        (``iam.Role.from_role_name``), when every policy reaching it is replaced."""
-        return (self.role_name,) if self.uses is not None else ()
-
-    @property
-    def role_arn(self) -> str:
-        if self._role_arn is None:
-            self._role_arn = str(self.role.role_arn)
-        return self._role_arn
-
-    @property
-    def role_name(self) -> str:
-        if self._role_name is None:
-            self._role_name = str(self.role.role_name)
-        return self._role_name
-
-    @property
-    def recorded_grants(self) -> Sequence[RecordedGrant]:
-        """The statements aws-cdk-lib (or the app) granted the role, read again when more
-        were added."""
-        policy = self._default_policy()
-        count = policy.document.statement_count if policy is not None else 0
-        if count != self._statement_count:
-            statements = policy.document.to_json().get("Statement", []) if policy else []
-            if self.uses is not None:
-                default = policy.node.default_child if policy is not None else None
-                statements = [*kept_as_grants(statements), *self.uses.grants(without=default)]
-            task = self.task if isinstance(self.task, ecs.TaskDefinition) else None
-            self._grants = [
-                RecordedGrant(iam.PolicyStatement.from_json(statement), task, self.task)
-                for statement in statements
-            ]
-            self._statement_count = int(count)
-        return self._grants
-
-    @property
-    def attached_inline_policies(self) -> Sequence[Any]:
-        # Attached from the policy's side, as far as the lifecycle is concerned: the app scan
-        # finds the policy resources that name the role (``_attachments``).
-        return ()
-
-    @property
-    def attached_managed_policies(self) -> Sequence[Any]:
-        # The role's own resource may name managed policies (add_managed_policy, an escape
-        # hatch): the verification of the templates finds them there; a role the app made
-        # has them replaced.
-        return ()
-
-    @contextmanager
-    def rendering(self, task: ecs.TaskDefinition) -> Iterator[None]:
-        # Grants land in the role's DefaultPolicy, attributed to its task definition.
-        yield
-
-    def replace_policies(self, policies: Sequence[iam.ManagedPolicy]) -> None:
-        """Remove the ``DefaultPolicy``'s ``AWS::IAM::Policy`` resource, and let the construct
-        stand for ``policies``: what depends on it (a grant's ``policy_dependable``, a
-        dependency added by the app) depends on them instead. For a role the app made, detach
-        every other policy too (``_app_roles``)."""
-        policy = self._default_policy()
-        if policy is not None:
-            _remove(policy, policies)
-        if self.uses is not None:
-            replace_app_role_policies(self.uses, self.cfn_role, policies, _remove)
-
-    def _default_policy(self) -> iam.Policy | None:
-        if self._policy is None:
-            found = self.role.node.try_find_child(DEFAULT_POLICY_ID)
-            self._policy = found if isinstance(found, iam.Policy) else None
-        return self._policy
-
-
-def _remove(policy: IConstruct, policies: Sequence[iam.ManagedPolicy]) -> None:
-    """Remove ``policy``'s resource and let the construct stand for ``policies``."""
-    policy.node.try_remove_child("Resource")
-    if policies:
-        Dependable.implement(policy, _DependencyRoots(policies))
-
-
-class _DependencyRoots(Dependable):
-    """A dependable that stands for other constructs (its dependency roots)."""
-
-    def __init__(self, roots: Sequence[IConstruct]) -> None:
-        super().__init__()
-        self._roots = list(roots)
-
-    @property
-    def dependency_roots(self) -> list[IConstruct]:
-        return self._roots

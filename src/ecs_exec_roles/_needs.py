@@ -10,7 +10,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_secretsmanager as secretsmanager
 
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
@@ -20,6 +19,7 @@ from ._names import check_exact_name, shown_arn
 from ._props import shown
 
 __all__ = [
+    "OTHER_ACCOUNT_SECRET",
     "ContainerOrigin",
     "LazyOrigin",
     "Need",
@@ -238,6 +238,13 @@ def log_group_needs(
     return needs
 
 
+#: Why a secret of another account needs a customer managed key.
+OTHER_ACCOUNT_SECRET = (
+    "Secrets Manager lets a role of another account read a secret only through a customer "
+    "managed key, never the AWS managed aws/secretsmanager key."
+)
+
+
 def secret_needs(
     where: str, prop: str, secrets: Sequence[Any], account: str = "", keys: Sequence[Any] = ()
 ) -> list[Need]:
@@ -247,8 +254,8 @@ def secret_needs(
     Secrets Manager cannot use the AWS managed ``aws/secretsmanager`` key for a role of another
     account ("Access AWS Secrets Manager secrets from a different account",
     https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples_cross.html).
-    A secret of the app without a key uses that key, and fails; an import without its key
-    fails unless ``keys`` (the same call's) has a key of the secret's account.
+    An import by an ARN of another account without its key fails unless ``keys`` (the same
+    call's) has a key of the secret's account.
     """
     needs: list[Need] = []
     for index, secret in enumerate(secrets):
@@ -257,10 +264,11 @@ def secret_needs(
         policy_arn = secret_arn_for_policy(secret, secret_arn)
         # Named by a partial ARN: the name must not end like the suffix it leaves out.
         check_exact_name(where, prop, index, Kind.SECRET, policy_arn, LazyOrigin(secret))
-        _check_other_account_key(where, prop, index, secret, account, keys)
         needs.append(Need(Kind.SECRET, policy_arn, LazyOrigin(secret)))
         key = read_attribute(secret, "encryption_key")
-        if key is not None:
+        if key is None:
+            _check_other_account_key(where, prop, index, secret, secret_arn, account, keys)
+        else:
             needs.append(
                 key_need(
                     where,
@@ -275,34 +283,29 @@ def secret_needs(
 
 
 def _check_other_account_key(
-    where: str, prop: str, index: int, secret: Any, account: str, keys: Sequence[Any]
+    where: str,
+    prop: str,
+    index: int,
+    secret: Any,
+    secret_arn: str,
+    account: str,
+    keys: Sequence[Any],
 ) -> None:
-    env = read_attribute(secret, "env")
-    owner = str(env.account) if env is not None else ""
-    if not owner or not account or is_unresolved(owner) or is_unresolved(account):
+    """A secret imported by an ARN of another account, without its key: fails unless ``keys``
+    has a key of that account. (A secret of the app in a stack of another account shows in
+    the templates, where the verification finds it without a key.)"""
+    fields = secret_arn.split(":")
+    owner = fields[4] if len(fields) > 5 and secret_arn.startswith("arn:") else ""
+    if not owner.isdigit() or not account.isdigit() or owner == account:
         return
-    if owner == account:
+    if any(str(key.env.account) == owner for key in keys):
         return
-    if read_attribute(secret, "encryption_key") is not None:
-        return
-    if not isinstance(secret, secretsmanager.Secret) and any(
-        str(key.env.account) == owner for key in keys
-    ):
-        return
-    if isinstance(secret, secretsmanager.Secret):
-        which = "encrypted with the AWS managed key aws/secretsmanager (it has no encryption_key)"
-        fix = "Give it a customer managed key: secretsmanager.Secret(..., encryption_key=key)."
-    else:
-        which = "imported without its key"
-        fix = (
-            "Import it with its customer managed key (secretsmanager.Secret."
-            "from_secret_attributes(scope, 'Secret', secret_complete_arn=..., encryption_key="
-            "kms.Key.from_key_arn(...))), or name the key in `keys`."
-        )
     raise ExecutionRoleError(
         f"{where}: {prop}[{index}] ({LazyOrigin(secret)}) is a secret of account {owner}, "
-        f"{which}; Secrets Manager lets a role of another account ({account}) read a secret "
-        f"only through a customer managed key. {fix}"
+        f"imported without its key; {OTHER_ACCOUNT_SECRET} Import it with its customer managed "
+        "key (secretsmanager.Secret.from_secret_attributes(scope, 'Secret', "
+        "secret_complete_arn=..., encryption_key=kms.Key.from_key_arn(...))), or name the key "
+        "in `keys`."
     )
 
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
 
 from ._app import AppState
-from ._assembly import load_assembly
+from ._assembly import Assembly, load_assembly
+from ._cross_account import write_cross_account_files
 from ._records import app_records
 from ._role_view import RoleRecord
 from ._verify import verify
@@ -60,7 +62,9 @@ class VerificationPlugin:
         records = self._records()
         if not records:
             return cdk.PolicyValidationPluginReport(success=True, violations=[])
-        findings = verify(load_assembly(list(context.template_paths)), records)
+        assembly = load_assembly(list(context.template_paths))
+        findings = verify(assembly, records)
+        write_cross_account_files(assembly.templates, functools.partial(_shown, assembly))
         violations = [
             cdk.PolicyViolation(
                 rule_name=finding.rule,
@@ -93,3 +97,9 @@ def register_verification(app: AppState) -> None:
     if isinstance(app.root, cdk.Stage):
         plugin = VerificationPlugin(functools.partial(app_records, app))
         cdk.Validations.of(app.root).add_plugins(plugin)
+
+
+def _shown(assembly: Assembly, template: Any, value: Any) -> str | None:
+    """A template value as text, what deployment tells shown as ``<...>``."""
+    text = assembly.text(template, value)
+    return assembly.symbols.display(text) if text is not None else None

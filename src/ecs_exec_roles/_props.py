@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._declarations import sequence_props, switches
 from ._errors import ExecutionRoleError
@@ -130,6 +131,9 @@ class RoleOptions:
     bucket_owner_accounts: tuple[tuple[str, str], ...] = ()
     #: Whether S3 reads carry the bucket owner's account as a condition.
     bucket_owner_condition: bool = True
+    #: The interface endpoint IDs and VPC IDs (CDK strings) image pulls are allowed through.
+    ecr_pull_endpoints: tuple[str, ...] = ()
+    ecr_pull_vpcs: tuple[str, ...] = ()
 
     @classmethod
     def checked(
@@ -147,6 +151,8 @@ class RoleOptions:
         app_roles: bool = True,
         bucket_owner_accounts: Mapping[str, str] | None = None,
         bucket_owner_condition: bool = True,
+        ecr_pull_endpoints: Any = None,
+        ecr_pull_vpcs: Any = None,
     ) -> RoleOptions:
         _check_role_name(where, role_name)
         _check_role_path(where, path)
@@ -194,7 +200,33 @@ class RoleOptions:
             app_roles,
             owners,
             bucket_owner_condition,
+            _ids_of(where, "ecr_pull_endpoints", ecr_pull_endpoints, "vpc_endpoint_id"),
+            _ids_of(where, "ecr_pull_vpcs", ecr_pull_vpcs, "vpc_id"),
         )
+
+
+_ENDPOINT_EXAMPLES = {
+    "vpc_endpoint_id": (
+        "ec2.IInterfaceVpcEndpoint",
+        "vpc.add_interface_endpoint('Ecr', service=ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER)",
+    ),
+    "vpc_id": ("ec2.IVpc", "ec2.Vpc.from_lookup(scope, 'Vpc', vpc_id='vpc-...')"),
+}
+
+
+def _ids_of(where: str, prop: str, values: Any, attribute: str) -> tuple[str, ...]:
+    """The IDs of the endpoints or VPCs of ``prop`` (CDK objects), in the order given."""
+    ids = []
+    for index, value in enumerate(as_sequence(where, prop, values)):
+        found = read_attribute(value, attribute)
+        if not isinstance(found, str):
+            type_name, example = _ENDPOINT_EXAMPLES[attribute]
+            raise ExecutionRoleError(
+                f"{where}: {prop}[{index}] is {shown(value)}, not an {type_name}. Pass the CDK "
+                f"object, for example {example}."
+            )
+        ids.append(found)
+    return tuple(ids)
 
 
 def _check_bucket_owner_accounts(where: str, value: Any) -> tuple[tuple[str, str], ...]:

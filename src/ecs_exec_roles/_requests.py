@@ -19,6 +19,7 @@ from ._assembly import Assembly
 from ._aws_repositories import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY
 from ._evaluate import ANY_VALUE, Request
 from ._kinds import BUCKET_OWNER_KEY, ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
+from ._needs import OTHER_ACCOUNT_SECRET
 from ._pull_through import ROOT, CacheRule, rule_for, rules_of_templates
 from ._reader import (
     File,
@@ -33,6 +34,9 @@ from ._trust import partition_of_region
 
 __all__ = ["LaunchNeed", "task_requests"]
 
+# The network a pull comes through (an ECR interface endpoint, its VPC): only deployment
+# tells, so a condition on it holds (``ecr_pull_endpoints``, ``ecr_pull_vpcs``).
+_PULL_NETWORK = {"aws:SourceVpce": ANY_VALUE, "aws:SourceVpc": ANY_VALUE}
 _SECRET_READ = Kind.SECRET.actions
 _PARAMETER_READ = Kind.PARAMETER.actions
 _KEY_DECRYPT = Kind.KEY.actions
@@ -108,7 +112,7 @@ class _Builder:
             return
         what = f"its image {shown}"
         yield self._need(container, what, prop, "*", (ECR_TOKEN_ACTION,))
-        yield self._need(container, what, prop, arn, ECR_PULL_ACTIONS)
+        yield self._need(container, what, prop, arn, ECR_PULL_ACTIONS, _PULL_NETWORK)
         yield from _cache_needs(self.assembly, container, what, arn)
 
     # -- logs ------------------------------------------------------------------------------------
@@ -160,6 +164,8 @@ class _Builder:
         key = None
         if found is not None:
             key = self._key_arn(found[0], found[0].properties(found[1]).get("KmsKeyId"))
+            if key is None:
+                yield from _aws_managed_key_need(self.assembly, self.account, secret, what, found)
         if key is not None:
             yield self._key_need(secret.container, f"the key of {what}", key, Kind.SECRET.service)
 
@@ -271,6 +277,29 @@ class _Builder:
             if str(default.get("SSEAlgorithm", "")).startswith("aws:kms"):
                 return self._key_arn(template, default.get("KMSMasterKeyID"))
         return None
+
+
+def _aws_managed_key_need(
+    assembly: Assembly, account: str, secret: SecretRef, what: str, found: tuple[Template, str]
+) -> Iterator[LaunchNeed]:
+    """A secret of the app in a stack of another account, without a customer managed key:
+    the AWS managed key it uses cannot serve a role of another account, so no role allows the
+    decryption (``_needs.OTHER_ACCOUNT_SECRET``)."""
+    owner = assembly.pseudo(found[0], "AWS::AccountId")
+    if not (owner.isdigit() and account.isdigit()) or owner == account:
+        return
+    region = assembly.pseudo(found[0], "AWS::Region")
+    partition = assembly.pseudo(found[0], "AWS::Partition")
+    alias = f"arn:{partition}:kms:{region}:{owner}:alias/aws/secretsmanager"
+    label = assembly.label(found[0], found[1])
+    yield LaunchNeed(
+        secret.container,
+        f"the AWS managed key of {what} ({label}, of account {owner})",
+        "secrets",
+        alias,
+        tuple(Request(action, alias, {}) for action in _KEY_DECRYPT),
+        fix=f"give the secret a customer managed key (encryption_key=...): {OTHER_ACCOUNT_SECRET}",
+    )
 
 
 def _cache_needs(assembly: Assembly, container: str, what: str, arn: str) -> Iterator[LaunchNeed]:

@@ -14,6 +14,7 @@ from ._props import ScopedProps
 from ._scoped import scoped_needs
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_ecr as ecr
     from aws_cdk import aws_ecr_assets as ecr_assets
     from aws_cdk import aws_ecs as ecs
@@ -212,6 +213,11 @@ class SharedExecutionRole(_Additions):
         (``aws:ResourceAccount``), so a bucket deleted and created again under its name by another
         account is never read. Default: - ``True``; ``False`` drops the condition, and then a task
         reads whatever account holds the bucket name.
+    :param ecr_pull_endpoints: the ECR interface VPC endpoints (``ecr.dkr``) the tasks pull images
+        through: the pulls are allowed only through them (``aws:SourceVpce``;
+        ``ecr:GetAuthorizationToken`` cannot carry it). Default: - pulls over any network.
+    :param ecr_pull_vpcs: the VPCs whose ECR interface endpoints the tasks pull images through: the
+        pulls are allowed only from them (``aws:SourceVpc``). Default: - pulls from any network.
     :param repository_prefixes: scoped mode: pulls from every repository of the stack's account and
         region whose name starts with a prefix. Default: - none (enumerated).
     :param log_group_prefixes: scoped mode: writes to every such log group. Default: - none.
@@ -256,6 +262,8 @@ class SharedExecutionRole(_Additions):
         trust_all_regions: bool = False,
         bucket_owner_accounts: Mapping[str, str] | None = None,
         bucket_owner_condition: bool = True,
+        ecr_pull_endpoints: Sequence[ec2.IInterfaceVpcEndpoint] | None = None,
+        ecr_pull_vpcs: Sequence[ec2.IVpc] | None = None,
         max_managed_policies: int = DEFAULT_MAX_MANAGED_POLICIES,
         repository_prefixes: Sequence[str] | None = None,
         log_group_prefixes: Sequence[str] | None = None,
@@ -275,6 +283,8 @@ class SharedExecutionRole(_Additions):
             trust_all_regions=trust_all_regions,
             bucket_owner_accounts=bucket_owner_accounts,
             bucket_owner_condition=bucket_owner_condition,
+            ecr_pull_endpoints=ecr_pull_endpoints,
+            ecr_pull_vpcs=ecr_pull_vpcs,
             max_managed_policies=max_managed_policies,
         )
         self._add_props(

@@ -105,6 +105,7 @@ def build_statements(
     *,
     url_suffix: str,
     pseudo_max_chars: Mapping[str, int] | None = None,
+    pull_condition: dict[str, Any] | None = None,
 ) -> list[Statement]:
     """Turn needs into the role's statements, in a fixed order, without duplicates.
 
@@ -116,6 +117,8 @@ def build_statements(
     :param url_suffix: the stack's URL suffix token, for ``kms:ViaService`` values.
     :param pseudo_max_chars: the length of pseudo parameters known for the stack (the
         partition of a stack in a known region), used instead of their longest value.
+    :param pull_condition: the ``StringEquals`` condition the image pulls carry (the VPC
+        endpoints or VPCs they come through), if any.
     """
     # One resolve for every ARN: each resolve is a call into aws-cdk-lib.
     resolved_arns = dict(zip(needs, resolve([need.arn for need in needs]), strict=True))
@@ -158,6 +161,11 @@ def build_statements(
         resources = _unique_sorted([resource(need) for need in kind_needs])
         if shape is Shape.TAGGED:
             statements.append(_tag_statement(kinds[0], kind_needs, resources, resolve, url_suffix))
+        elif kinds[0] is Kind.REPOSITORY and pull_condition:
+            condition = {"StringEquals": pull_condition}
+            statements.append(
+                Statement(sid, kinds[0].actions, resources, condition, resolve(condition))
+            )
         else:
             reason = _LOGS_WRITE_REASON if kinds[0] is Kind.LOG_GROUP else ""
             statements.append(Statement(sid, kinds[0].actions, resources, reason=reason))

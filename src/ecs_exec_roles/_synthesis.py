@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from ._app import stack_state
 from ._buckets import with_owners
 from ._cfn import is_unresolved
+from ._cross_account import add_cross_account_outputs
 from ._nag import acknowledge_wildcards
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
 from ._statements import Resource, Statement, build_statements
@@ -100,11 +101,28 @@ def synthesize(
     for home, needs in homes.values():
         if needs or home is None:
             statements = build_statements(
-                needs, resolve, url_suffix=url_suffix, pseudo_max_chars=pseudo_max_chars
+                needs,
+                resolve,
+                url_suffix=url_suffix,
+                pseudo_max_chars=pseudo_max_chars,
+                pull_condition=_pull_condition(options),
             )
             packing = pack(statements, MANAGED_POLICY_MAX_CHARS)
             sets.append(PolicySet(home, tuple(statements), packing))
     return Synthesis(tuple(sets))
+
+
+def _pull_condition(options: Any) -> dict[str, Any] | None:
+    """``aws:SourceVpce`` / ``aws:SourceVpc`` for the image pulls, as the ECS task execution
+    role page shows them for Fargate tasks pulling through ECR interface endpoints."""
+    condition: dict[str, Any] = {}
+    for key, ids in (
+        ("aws:SourceVpce", options.ecr_pull_endpoints),
+        ("aws:SourceVpc", options.ecr_pull_vpcs),
+    ):
+        if ids:
+            condition[key] = ids[0] if len(ids) == 1 else list(ids)
+    return condition or None
 
 
 def create_policies(
@@ -116,7 +134,8 @@ def create_policies(
 ) -> list[tuple[iam.ManagedPolicy, tuple[Statement, ...], Any, str]]:
     """One customer-managed policy per packed group of statements: ``Policy``, ``Policy2``...
     under ``scope`` for the role's stack, under ``scope_in(stack)`` for another stack; each
-    with the statements it holds, that stack (``None`` for the role's) and its id."""
+    with the statements it holds, that stack (``None`` for the role's) and its id. Beside
+    them, what other accounts must allow (``_cross_account``)."""
     policies = []
     for policy_set in synthesis.sets:
         where = scope if policy_set.home is None else scope_in(policy_set.home)
@@ -136,6 +155,7 @@ def create_policies(
             )
             policies.append((policy, statements, policy_set.home, child_id))
             acknowledge_wildcards(policy, statements)
+        add_cross_account_outputs(where, role, plan.where, plan.account, policy_set.statements)
     return policies
 
 
