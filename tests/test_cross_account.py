@@ -16,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from iam_eval import is_allowed
+from iam_lint import LintedPolicy, database_findings, parliament_findings
 
 from ecs_exec_roles import HardenExecutionRoles, MinimalExecutionRole
 
@@ -176,3 +177,33 @@ def test_a_role_that_names_only_its_own_accounts_resources_writes_nothing(tmp_pa
     template = app.synth().get_stack_by_name("Api").template
     assert "Outputs" not in template
     assert not (tmp_path / "Api.cross-account.json").exists()
+
+
+_POLICY_TYPES = {
+    "repository policy": "AWS::ECR::Repository",
+    "secret resource policy": "AWS::SecretsManager::ResourcePolicy",
+    "key policy": "AWS::KMS::Key",
+    "bucket policy": "AWS::S3::BucketPolicy",
+}
+
+
+def test_the_linters_find_nothing_in_the_statements(tmp_path: Path) -> None:
+    _app(tmp_path)
+    findings = []
+    for entry in _file(tmp_path)[OTHER]:
+        if "statement" not in entry:
+            continue
+        statement = dict(entry["statement"])
+        # A policy on the resource itself: its statements name it (a repository policy has no
+        # Resource element; the linters read one).
+        if statement.get("Resource", "*") == "*":
+            statement["Resource"] = entry["resource"]
+        policy = LintedPolicy(
+            entry["resource"],
+            "resource",
+            {"Version": "2012-10-17", "Statement": [statement]},
+            _POLICY_TYPES[entry["policy"]],
+            "Policy",
+        )
+        findings += [*database_findings(policy), *parliament_findings(policy)]
+    assert findings == []
