@@ -14,7 +14,6 @@ from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, LOGS_WRITE_ACTIONS
 from ._plan import AwsManagedPolicy
 
 if TYPE_CHECKING:
-    from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_ecr_assets as ecr_assets
     from aws_cdk import aws_ecs as ecs
     from aws_cdk import aws_iam as iam
@@ -95,11 +94,6 @@ class StarterExecutionRole(ExecutionRoleBase):
         (``aws:ResourceAccount``), so a bucket deleted and created again under its name by another
         account is never read. Default: - ``True``; ``False`` drops the condition, and then a task
         reads whatever account holds the bucket name.
-    :param ecr_pull_endpoints: the ECR interface VPC endpoints (``ecr.dkr``) the tasks pull images
-        through: the pulls are allowed only through them (``aws:SourceVpce``;
-        ``ecr:GetAuthorizationToken`` cannot carry it). Default: - pulls over any network.
-    :param ecr_pull_vpcs: the VPCs whose ECR interface endpoints the tasks pull images through: the
-        pulls are allowed only from them (``aws:SourceVpc``). Default: - pulls from any network.
     :param max_managed_policies: how many managed policies the role may use (StarterExecutionRole's
         AWS managed policy included). Default: - 10, IAM's default quota.
     """
@@ -130,8 +124,6 @@ class StarterExecutionRole(ExecutionRoleBase):
         trust_all_regions: bool = False,
         bucket_owner_accounts: Mapping[str, str] | None = None,
         bucket_owner_condition: bool = True,
-        ecr_pull_endpoints: Sequence[ec2.IInterfaceVpcEndpoint] | None = None,
-        ecr_pull_vpcs: Sequence[ec2.IVpc] | None = None,
         max_managed_policies: int = DEFAULT_MAX_MANAGED_POLICIES,
     ) -> None:
         super().__init__(
@@ -146,8 +138,9 @@ class StarterExecutionRole(ExecutionRoleBase):
             trust_all_regions=trust_all_regions,
             bucket_owner_accounts=bucket_owner_accounts,
             bucket_owner_condition=bucket_owner_condition,
-            ecr_pull_endpoints=ecr_pull_endpoints,
-            ecr_pull_vpcs=ecr_pull_vpcs,
+            # The AWS managed policy allows pulls from any network: no pull conditions.
+            ecr_pull_endpoints=None,
+            ecr_pull_vpcs=None,
             max_managed_policies=max_managed_policies,
             aws_managed_policies=(STARTER_MANAGED_POLICY,),
         )
