@@ -523,3 +523,38 @@ def test_managed_policies_the_app_attached_to_aws_cdk_libs_role_are_replaced() -
     assert not allowed("ecr:BatchGetImage", REPOSITORY + "-other")
     assert not allowed("ecr:PutImage", REPOSITORY)
     assert allowed("secretsmanager:GetSecretValue", SECRET)
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_secret_of_another_account_needs_its_key_under_the_aspect(keyed: bool) -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    arn = "arn:aws:secretsmanager:eu-west-1:210987654321:secret:db-AbCdEf"
+    key_arn = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    key = kms.Key.from_key_arn(stack, "Key", key_arn) if keyed else None
+    secret = secretsmanager.Secret.from_secret_attributes(
+        stack, "Db", secret_complete_arn=arn, encryption_key=key
+    )
+    task = ecs.FargateTaskDefinition(stack, "Task")
+    task.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:latest"),
+        secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
+    )
+    cdk.Aspects.of(app).add(HardenExecutionRoles())
+    if keyed:
+        template = app.synth().get_stack_by_name("S").template
+        decrypt = [
+            statement
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::IAM::ManagedPolicy"
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+            if statement["Action"] == "kms:Decrypt"
+        ]
+        assert [statement["Resource"] for statement in decrypt] == [key_arn]
+        return
+    with pytest.raises(RuntimeError) as raised:
+        app.synth()
+    assert f"reads the secret {arn} of account 210987654321, with no customer managed key" in (
+        str(raised.value)
+    )
