@@ -108,8 +108,12 @@ def _give_constructs_their_signatures() -> None:
 
 
 def setup(app: Any) -> dict[str, Any]:
-    import ecs_exec_roles  # noqa: F401  (its modules, before the names are given to them)
+    import ecs_exec_roles
 
+    # Its modules, before the names are given to them: the package imports the modules of its
+    # public names when first asked for them.
+    for name in ecs_exec_roles.__all__:
+        getattr(ecs_exec_roles, name)
     _provide_type_checking_imports()
     _give_constructs_their_signatures()
     return {"parallel_read_safe": True}

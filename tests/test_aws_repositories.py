@@ -25,7 +25,7 @@ from ecs_exec_roles._aws_repositories import (
     GUARDDUTY_AGENT_REPOSITORY,
 )
 from ecs_exec_roles._declarations import switches
-from ecs_exec_roles._trust import partition_of_region
+from ecs_exec_roles._regions import partition_of_region
 
 ACCOUNT = "123456789012"
 FLUENT_BIT_CLASSIC_REGIONS = {

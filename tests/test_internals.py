@@ -5,25 +5,13 @@ from __future__ import annotations
 import aws_cdk as cdk
 import jsii
 import pytest
-from aws_cdk import region_info
 
 from ecs_exec_roles._cfn import is_unresolved
 from ecs_exec_roles._lifecycle import MUTATING_ASPECT_PRIORITY, StackRoles
-from ecs_exec_roles._trust import partition_of_region
 
 
 def test_aspect_priority_is_cdks_mutating_priority() -> None:
     assert MUTATING_ASPECT_PRIORITY == cdk.AspectPriority.MUTATING
-
-
-@pytest.mark.parametrize("region", sorted(region_info.RegionInfo.regions, key=lambda r: r.name))
-def test_partition_of_every_known_region_is_cdks(region: region_info.RegionInfo) -> None:
-    assert partition_of_region(region.name) == region.partition
-
-
-@pytest.mark.parametrize("region", ["", "moon-base-1x", "xx-isoz-east-1", "eu-west"])
-def test_unknown_region_shapes_have_no_partition(region: str) -> None:
-    assert partition_of_region(region) is None
 
 
 @jsii.implements(cdk.IStringProducer)

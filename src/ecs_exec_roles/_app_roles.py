@@ -42,7 +42,7 @@ from ._app import AppState, stack_state
 from ._cdk_internals import cfn_properties, identity, named_construct
 from ._cfn import LocalTwin, flatten
 from ._kinds import ECR_TOKEN_ACTION, Kind, ecs_subset
-from ._overrides import runs_tasks_with
+from ._run_task import runs_tasks_with
 from ._starter import STARTER_MANAGED_POLICY
 
 __all__ = [

@@ -30,6 +30,7 @@ from ._errors import ExecutionRoleError
 from ._express import EXPRESS_LOG_GROUP_REASON
 from ._kinds import (
     KEY_SERVICES,
+    OTHER_ACCOUNT_SECRET,
     Kind,
     decrypt_via,
     ecs_subset,
@@ -38,7 +39,6 @@ from ._kinds import (
 )
 from ._names import name_problem
 from ._needs import (
-    OTHER_ACCOUNT_SECRET,
     ContainerOrigin,
     LazyOrigin,
     Need,
@@ -259,7 +259,7 @@ def _keyless_other_account_secrets(
 ) -> list[str]:
     """A secret of another account the role reads, with no customer managed key of that
     account known to the role (from the secret's object, or ``keys``): the read cannot work
-    (``_needs.OTHER_ACCOUNT_SECRET``)."""
+    (``_kinds.OTHER_ACCOUNT_SECRET``)."""
     if not plan.account.isdigit():
         return []
     accounts = {_arn_account(need.arn) for need in [*plan.needs, *keys] if need.kind is Kind.KEY}

@@ -32,7 +32,8 @@ from ._needs import (
     log_group_arn_from_name,
 )
 from ._pull_through import ROOT
-from ._trust import partition_of_region, stack_environment
+from ._regions import partition_of_region
+from ._trust import stack_environment
 
 if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3

@@ -22,6 +22,7 @@ __all__ = [
     "ECS_EXECUTION_ACTIONS",
     "KEY_SERVICES",
     "LOGS_WRITE_ACTIONS",
+    "OTHER_ACCOUNT_SECRET",
     "Kind",
     "Shape",
     "decrypt_via",
@@ -65,6 +66,13 @@ def _arn_head(service: str, resource_type: str) -> int:
 
 
 _S3_HEAD = len("arn::s3:::") + _LONGEST_PARTITION
+
+
+#: Why a secret of another account needs a customer managed key.
+OTHER_ACCOUNT_SECRET = (
+    "Secrets Manager lets a role of another account read a secret only through a customer "
+    "managed key, never the AWS managed aws/secretsmanager key."
+)
 
 
 class Shape(enum.Enum):

@@ -14,12 +14,17 @@ from aws_cdk import aws_ecs as ecs
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
-from ._kinds import KEY_SERVICES, Kind, log_group_elsewhere, other_account_logs
+from ._kinds import (
+    KEY_SERVICES,
+    OTHER_ACCOUNT_SECRET,
+    Kind,
+    log_group_elsewhere,
+    other_account_logs,
+)
 from ._names import check_exact_name, shown_arn
 from ._props import shown
 
 __all__ = [
-    "OTHER_ACCOUNT_SECRET",
     "ContainerOrigin",
     "LazyOrigin",
     "Need",
@@ -236,13 +241,6 @@ def log_group_needs(
             )
         needs.append(Need(Kind.LOG_GROUP, arn, LazyOrigin(log_group)))
     return needs
-
-
-#: Why a secret of another account needs a customer managed key.
-OTHER_ACCOUNT_SECRET = (
-    "Secrets Manager lets a role of another account read a secret only through a customer "
-    "managed key, never the AWS managed aws/secretsmanager key."
-)
 
 
 def secret_needs(

@@ -8,7 +8,8 @@ logs and reads the secrets of the task, so the task definition is one that uses 
 
 - :func:`overrides_in`, for derivation: the rules of a stack (from the construct tree,
   resolved) that run a task definition with an execution role, by their references;
-- :func:`template_overrides`, for the verification: the same read of a synthesized template.
+- ``_run_task.template_overrides``, for the verification: the same read of a synthesized
+  template, without aws-cdk-lib.
 
 A Step Functions state machine does the same with an ECS RunTask state
 (``arn:aws:states:::ecs:runTask``, ``.sync`` and ``.waitForTaskToken`` alike) whose
@@ -40,21 +41,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from ._assembly import Assembly
 from ._cdk_internals import cfn_properties, identity, named_construct
 from ._cfn import LocalTwin, with_their_stacks_tasks
+from ._run_task import expression, run_task_states
 from ._template import Template
 
-__all__ = [
-    "STATE_MACHINE_TYPE",
-    "Override",
-    "RunTaskOverrides",
-    "overrides_in",
-    "overriding_roles",
-    "runs_tasks_with",
-    "template_overrides",
-]
-
-STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
-# What the Resource of a state calling ECS RunTask holds (after its partition).
-_RUN_TASK = ":states:::ecs:runTask"
+__all__ = ["Override", "RunTaskOverrides", "overrides_in", "overriding_roles"]
 
 
 @dataclass(frozen=True)
@@ -134,9 +124,9 @@ def overrides_in(stack: cdk.Stack, rules: Sequence[Any]) -> list[Override]:
     assembly = Assembly([Template("", {})])
     for rule, properties in zip(rules, stack.resolve(wanted), strict=True):
         if "definitionString" in properties:
-            for task, role in _run_task_states(assembly, assembly.templates[0], properties):
+            for task, role in run_task_states(assembly, assembly.templates[0], properties):
                 found.append(
-                    Override(rule, _expression(assembly, task), (_expression(assembly, role),))
+                    Override(rule, expression(assembly, task), (expression(assembly, role),))
                 )
             continue
         for target in properties.get("targets") or []:
@@ -193,105 +183,3 @@ def _logical_id(reference: Any) -> str | None:
         return None
     found = reference.get("Ref") or (reference.get("Fn::GetAtt") or [None])[0]
     return found if isinstance(found, str) else None
-
-
-def _run_task_states(
-    assembly: Assembly, template: Template, properties: dict[str, Any]
-) -> Iterator[tuple[str, str]]:
-    """The task definition and the execution role (text) of each ECS RunTask state of a state
-    machine's definition that gives the role as an override."""
-    text = assembly.text(template, properties.get("definitionString"))
-    if not text or _RUN_TASK not in text:
-        return
-    for state in _task_states(_parsed(text)):
-        if _RUN_TASK not in str(state.get("Resource", "")):
-            continue
-        for key in ("Parameters", "Arguments"):
-            parameters = state.get(key)
-            if not isinstance(parameters, dict):
-                continue
-            overrides = parameters.get("Overrides")
-            role = overrides.get("ExecutionRoleArn") if isinstance(overrides, dict) else None
-            task = parameters.get("TaskDefinition")
-            if isinstance(role, str) and isinstance(task, str):
-                yield task, role
-
-
-def _task_states(value: Any) -> Iterator[dict[str, Any]]:
-    """Every ``Task`` state of a definition, those of ``Parallel`` branches and ``Map``
-    iterations included."""
-    if isinstance(value, dict):
-        if value.get("Type") == "Task":
-            yield value
-        for item in value.values():
-            yield from _task_states(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _task_states(item)
-
-
-def _expression(assembly: Assembly, text: str) -> Any:
-    """What ``text`` stands for in the template (a ``Ref``, a ``Fn::GetAtt``), or itself."""
-    unknown = assembly.symbols.unknown(text)
-    return unknown.expression if unknown is not None else text
-
-
-def runs_tasks_with(properties: dict[str, Any], reference: Any) -> bool:
-    """Whether ``reference`` (a ``Ref`` or ``Fn::GetAtt`` in a state machine's
-    ``definitionString``, resolved) stands in it only as the execution role override of
-    RunTask states."""
-    assembly = Assembly([Template("", {})])
-    template = assembly.templates[0]
-    text = assembly.text(template, properties.get("definitionString")) or ""
-    placeholder = assembly.text(template, reference)
-    if not placeholder:
-        return False
-    states = _run_task_states(assembly, template, properties)
-    roles = [role for _, role in states]
-    return roles.count(placeholder) >= text.count(placeholder) > 0
-
-
-def template_overrides(assembly: Assembly, template: Template) -> list[tuple[str, str, str]]:
-    """Each ``(task definition logical ID, execution role ARN as text, rule)`` of the ECS
-    targets of ``template``'s rules and the RunTask states of its state machines that give an
-    execution role."""
-    found = []
-    for logical_id, resource in template.resources.items():
-        if isinstance(resource, dict) and resource.get("Type") == STATE_MACHINE_TYPE:
-            properties = {
-                "definitionString": template.properties(logical_id).get("DefinitionString")
-            }
-            for named_task, named_role in _run_task_states(assembly, template, properties):
-                ref = _expression(assembly, named_task)
-                if isinstance(ref, dict) and isinstance(ref.get("Ref"), str):
-                    found.append((ref["Ref"], named_role, assembly.label(template, logical_id)))
-            continue
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Events::Rule":
-            continue
-        for target in template.properties(logical_id).get("Targets") or []:
-            if not isinstance(target, dict):
-                continue
-            ecs_parameters = target.get("EcsParameters")
-            text = assembly.text(template, target.get("Input"))
-            if not isinstance(ecs_parameters, dict) or not text:
-                continue
-            task = ecs_parameters.get("TaskDefinitionArn")
-            role = _execution_role(text)
-            if isinstance(task, dict) and isinstance(task.get("Ref"), str) and role:
-                found.append((task["Ref"], role, assembly.label(template, logical_id)))
-    return found
-
-
-def _execution_role(text: str) -> str | None:
-    given = _parsed(text)
-    role = given.get("executionRole") if isinstance(given, dict) else None
-    return role if isinstance(role, str) else None
-
-
-def _parsed(text: str) -> Any:
-    """JSON text read with its unknown parts marked by control characters (``_symbols``);
-    ``None`` where it is not JSON."""
-    try:
-        return json.loads(text, strict=False)
-    except ValueError:
-        return None

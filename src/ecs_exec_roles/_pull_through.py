@@ -31,9 +31,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aws_cdk as cdk
-from aws_cdk import aws_ecr as ecr
-
 __all__ = ["ROOT", "CacheRule", "rule_for", "rules_of_app", "rules_of_templates"]
 
 #: The prefix of an ECR-to-ECR rule whose cache repositories have the upstream names.
@@ -127,6 +124,10 @@ def rules_of_app(constructs: Iterable[Any], shown: Callable[[str], str]) -> list
     """The rules among the app's constructs (``ecr.CfnPullThroughCacheRule``, with the
     ``ecr.CfnRepositoryCreationTemplate`` constructs that apply to them), their account and
     region as ``shown`` writes a CDK string."""
+    # Imported here: the verification reads templates without aws-cdk-lib.
+    import aws_cdk as cdk
+    from aws_cdk import aws_ecr as ecr
+
     rules, templates = [], []
     for construct in constructs:
         stack = cdk.Stack.of(construct)

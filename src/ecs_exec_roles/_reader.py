@@ -27,9 +27,9 @@ from typing import Any
 
 from ._assembly import Assembly
 from ._kinds import Kind
+from ._regions import partition_of_region
 from ._symbols import PLACEHOLDER, Unknown
 from ._template import Template
-from ._trust import partition_of_region
 
 __all__ = [
     "FLUENT_BIT_PARAMETER_PREFIX",

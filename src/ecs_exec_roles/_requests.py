@@ -18,8 +18,7 @@ from typing import Any
 from ._assembly import Assembly
 from ._aws_repositories import FLUENT_BIT_ACCOUNTS, FLUENT_BIT_REPOSITORY
 from ._evaluate import ANY_VALUE, Request
-from ._kinds import BUCKET_OWNER_KEY, ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, Kind
-from ._needs import OTHER_ACCOUNT_SECRET
+from ._kinds import BUCKET_OWNER_KEY, ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, OTHER_ACCOUNT_SECRET, Kind
 from ._pull_through import ROOT, CacheRule, rule_for, rules_of_templates
 from ._reader import (
     File,
@@ -28,9 +27,9 @@ from ._reader import (
     SecretSource,
     TaskRead,
 )
+from ._regions import partition_of_region
 from ._symbols import PLACEHOLDER
 from ._template import Template
-from ._trust import partition_of_region
 
 __all__ = ["LaunchNeed", "task_requests"]
 
@@ -284,7 +283,7 @@ def _aws_managed_key_need(
 ) -> Iterator[LaunchNeed]:
     """A secret of the app in a stack of another account, without a customer managed key:
     the AWS managed key it uses cannot serve a role of another account, so no role allows the
-    decryption (``_needs.OTHER_ACCOUNT_SECRET``)."""
+    decryption (``_kinds.OTHER_ACCOUNT_SECRET``)."""
     owner = assembly.pseudo(found[0], "AWS::AccountId")
     if not (owner.isdigit() and account.isdigit()) or owner == account:
         return

@@ -18,7 +18,7 @@ from ._assembly import Assembly
 from ._batch import JOB_DEFINITION_TYPE, job_tasks
 from ._evaluate import Evaluator
 from ._express import EXPRESS_SERVICE_TYPE, express_containers
-from ._overrides import template_overrides
+from ._run_task import template_overrides
 from ._service_connect import template_proxies
 from ._symbols import PLACEHOLDER
 from ._template import Template

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import aws_cdk as cdk
-from aws_cdk import aws_ecs as ecs
+from typing import TYPE_CHECKING, Any
 
 from ._assembly import Assembly
-from ._cdk_internals import cfn_properties, named_construct
 from ._reader import api_names
 from ._template import Template
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+    from aws_cdk import aws_ecs as ecs
 
 __all__ = [
     "Proxy",
@@ -65,6 +65,9 @@ def proxies_of(
 ) -> list[list[Proxy]]:
     """The proxies with a log configuration of the services of ``stack`` that run each task
     definition of ``task_refs`` (their resolved ``Ref`` in ``stack``), in order."""
+    # Imported here: the verification reads templates without aws-cdk-lib (template_proxies).
+    from ._cdk_internals import cfn_properties, named_construct
+
     found: list[list[Proxy]] = [[] for _ in task_refs]
     if not services:
         return found
@@ -99,6 +102,8 @@ def proxies_of(
 def _cdk_strings(options: Mapping[str, Any]) -> dict[str, str]:
     """Resolved log options as CDK strings of the service's stack (a ``Ref`` stays one), where
     the proxy's needs go: derivation builds the log group's ARN from them."""
+    import aws_cdk as cdk
+
     return {
         str(key): value if isinstance(value, str) else cdk.Token.as_string(value)
         for key, value in options.items()

@@ -19,8 +19,9 @@ from ._cfn import is_unresolved
 from ._cross_account import add_cross_account_outputs
 from ._nag import acknowledge_wildcards
 from ._packing import MANAGED_POLICY_MAX_CHARS, PackingResult, pack
+from ._regions import partition_of_region
 from ._statements import Resource, Statement, build_statements
-from ._trust import partition_of_region, stack_environment
+from ._trust import stack_environment
 
 if TYPE_CHECKING:
     from constructs import Construct

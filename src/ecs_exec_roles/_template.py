@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._kinds import Kind
+from ._regions import partition_of_region
 from ._symbols import PSEUDO_PARAMETERS, Symbols, Unknown
-from ._trust import partition_of_region
 
 __all__ = ["Resolution", "Template"]
 
