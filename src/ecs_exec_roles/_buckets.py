@@ -30,7 +30,7 @@ from ._cfn import is_unresolved
 from ._kinds import Shape
 from ._needs import Need
 
-__all__ = ["imported_owners", "object_owner", "with_owners"]
+__all__ = ["imported_owners", "object_owner", "s3_bucket_arn_of", "with_owners"]
 
 
 def imported_owners(root: Any) -> dict[str, str]:
@@ -53,15 +53,19 @@ def object_owner(bucket: Any) -> str:
     return str(env.account) if env is not None else ""
 
 
+def s3_bucket_arn_of(object_arn: str) -> str:
+    """The bucket ARN of an S3 object ARN held as a CDK string: ``arn:<p>:s3:::<bucket>`` of
+    ``arn:<p>:s3:::<bucket>/<key>``, or the bucket ARN token before ``/<key>`` (a bucket name
+    or ARN token holds no ``/``)."""
+    head, separator, path = object_arn.partition(":::")
+    if separator:
+        return f"{head}:::{path.split('/', 1)[0]}"
+    return object_arn.split("/", 1)[0]
+
+
 def _bucket_name(need: Need) -> str:
     """The bucket name an S3 need's ARN names (a CDK string; empty for a token ARN)."""
-    _, separator, path = need.arn.partition(":::")
-    return path.split("/", 1)[0] if separator else ""
-
-
-def _bucket_arn(need: Need) -> str:
-    head, separator, path = need.arn.partition(":::")
-    return f"{head}:::{path.split('/', 1)[0]}" if separator else need.arn.split("/", 1)[0]
+    return s3_bucket_arn_of(need.arn).partition(":::")[2]
 
 
 def with_owners(
@@ -80,7 +84,7 @@ def with_owners(
     known: dict[str, str] = {}
     for need in needs:
         if need.kind.shape is Shape.OWNED and need.owner:
-            known.setdefault(_bucket_arn(need), need.owner)
+            known.setdefault(s3_bucket_arn_of(need.arn), need.owner)
     result = []
     for need in needs:
         if need.kind.shape is not Shape.OWNED:
@@ -89,7 +93,7 @@ def with_owners(
         owner = ""
         if condition:
             name = _bucket_name(need)
-            owner = owners.get(name) or known.get(_bucket_arn(need)) or ""
+            owner = owners.get(name) or known.get(s3_bucket_arn_of(need.arn)) or ""
             if not owner and name and not is_unresolved(name):
                 found = imported() if found is None else found
                 owner = found.get(name, "")

@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 
 from ._batch import SINGLE_CONTAINER_NAME
-from ._buckets import object_owner
+from ._buckets import object_owner, s3_bucket_arn_of
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
 from ._express import is_deployment_named
-from ._features import s3_bucket_arn_of
 from ._kinds import Kind
 from ._names import name_problem
 from ._needs import (

@@ -18,7 +18,7 @@ from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
 from ._aws_repositories import AwsOwnedRepository
-from ._buckets import object_owner
+from ._buckets import object_owner, s3_bucket_arn_of
 from ._cfn import flatten, is_unresolved
 from ._errors import ExecutionRoleError
 from ._kinds import Kind
@@ -50,7 +50,6 @@ __all__ = [
     "log_group_create_needs",
     "log_stream_needs",
     "pull_through_needs",
-    "s3_bucket_arn_of",
 ]
 
 
@@ -163,16 +162,6 @@ def credential_spec_needs(scope: Construct, where: str, specs: Sequence[Any]) ->
         needs.append(Need(Kind.S3_BUCKET, bucket_arn, label, owner=owner))
         needs.extend(bucket_key_needs(where, label, bucket))
     return needs
-
-
-def s3_bucket_arn_of(object_arn: str) -> str:
-    """The bucket ARN of an S3 object ARN held as a CDK string: ``arn:<p>:s3:::<bucket>`` of
-    ``arn:<p>:s3:::<bucket>/<key>``, or the bucket ARN token before ``/<key>`` (a bucket name
-    or ARN token holds no ``/``)."""
-    head, separator, path = object_arn.partition(":::")
-    if separator:
-        return f"{head}:::{path.split('/', 1)[0]}"
-    return object_arn.split("/", 1)[0]
 
 
 def log_group_create_needs(where: str, log_groups: Sequence[Any]) -> list[Need]:
