@@ -9,6 +9,7 @@ from ecs_exec_roles._kinds import (
     KEY_SERVICES,
     Kind,
     Shape,
+    arn_account,
     kind_of_action,
     log_group_elsewhere,
 )
@@ -167,3 +168,19 @@ def test_a_log_group_of_another_account_is_told_in_each_form_an_arn_takes() -> N
     assert log_group_elsewhere(other, "${Token[AWS.AccountId.3]}") is None
     assert log_group_elsewhere(flat.replace("210987654321", "<AWS::AccountId>"), role) is None
     assert log_group_elsewhere("arn:aws:ecr:eu-west-1:210987654321:repository/x", role) is None
+
+
+@pytest.mark.parametrize(
+    ("arn", "account"),
+    [
+        ("arn:aws:secretsmanager:eu-west-1:210987654321:secret:db-AbCdEf", "210987654321"),
+        # A part only deployment tells may hold colons of its own.
+        ("arn:<AWS::Partition>:kms:<AWS::Region>:210987654321:key/k", "210987654321"),
+        ("arn:${Token[AWS.Partition.8]}:ecr:eu-west-1:210987654321:repository/a", "210987654321"),
+        ("arn:aws:kms:eu-west-1:<AWS::AccountId>:key/k", ""),
+        ("arn:aws:s3:::bucket/key", ""),
+        ("secret:db", ""),
+    ],
+)
+def test_the_account_of_an_arn_is_read_only_when_written_out(arn: str, account: str) -> None:
+    assert arn_account(arn) == account

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 
 from ._cfn import flatten
-from ._kinds import BUCKET_OWNER_KEY, ECR_PULL_ACTIONS, Kind, kind_of_action
+from ._kinds import BUCKET_OWNER_KEY, ECR_PULL_ACTIONS, Kind, arn_account, kind_of_action
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -62,11 +62,6 @@ _OTHER_ACCOUNT_KINDS = (
     Kind.S3_BUCKET,
     Kind.KEY,
 )
-
-
-def _arn_account(text: str) -> str:
-    fields = text.split(":", 5)
-    return fields[4] if len(fields) == 6 else ""
 
 
 def _grant(sid: str, role_arn: str, actions: Sequence[str], **extra: Any) -> dict[str, Any]:
@@ -130,7 +125,7 @@ def cross_account_entries(
             condition = (statement.condition_resolved or {}).get("StringEquals", {})
             owner = condition.get(BUCKET_OWNER_KEY, "")
         for resource in statement.resources:
-            other = owner or _arn_account(flatten(resource.resolved))
+            other = owner or arn_account(flatten(resource.resolved))
             if _ACCOUNT.fullmatch(other) and other != account:
                 entries.setdefault(other, []).append(
                     _entry(statement, kind, resource.value, role_arn)

@@ -32,6 +32,7 @@ from ._kinds import (
     KEY_SERVICES,
     OTHER_ACCOUNT_SECRET,
     Kind,
+    arn_account,
     decrypt_via,
     ecs_subset,
     log_group_elsewhere,
@@ -249,11 +250,6 @@ def _secret_key_needs(
     return needs, errors
 
 
-def _arn_account(text: str) -> str:
-    fields = text.split(":")
-    return fields[4] if len(fields) > 5 and text.startswith("arn:") else ""
-
-
 def _keyless_other_account_secrets(
     plan: Plan, secrets: Sequence[tuple[Need, Any]], keys: Sequence[Need]
 ) -> list[str]:
@@ -262,12 +258,12 @@ def _keyless_other_account_secrets(
     (``_kinds.OTHER_ACCOUNT_SECRET``)."""
     if not plan.account.isdigit():
         return []
-    accounts = {_arn_account(need.arn) for need in [*plan.needs, *keys] if need.kind is Kind.KEY}
+    accounts = {arn_account(need.arn) for need in [*plan.needs, *keys] if need.kind is Kind.KEY}
     errors = []
     for need, template in secrets:
         shown = flatten(template)
-        owner = _arn_account(shown)
-        if owner.isdigit() and owner != plan.account and owner not in accounts:
+        owner = arn_account(shown)
+        if owner and owner != plan.account and owner not in accounts:
             errors.append(
                 f"{plan.where}: {need.origin} reads the secret {shown} of account {owner}, "
                 f"with no customer managed key the role knows; {OTHER_ACCOUNT_SECRET} Import "

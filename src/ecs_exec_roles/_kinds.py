@@ -25,6 +25,7 @@ __all__ = [
     "OTHER_ACCOUNT_SECRET",
     "Kind",
     "Shape",
+    "arn_account",
     "decrypt_via",
     "ecs_subset",
     "glob",
@@ -415,6 +416,15 @@ def ecs_subset(actions: Iterable[str]) -> list[str]:
 # text shown as <...> (which may hold colons of its own).
 _UNWRITTEN = re.compile(r"[$#]\{Token\[[^\]]*\]\}|<[^<>]*>")
 _ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+def arn_account(arn: str) -> str:
+    """The account an ARN (a CDK string, or template text) names, when written out; "" for
+    an account only deployment tells, or text that is no ARN."""
+    fields = _UNWRITTEN.sub("_", arn).split(":", 5)
+    if len(fields) < 6 or fields[0] != "arn":
+        return ""
+    return fields[4] if _ACCOUNT_ID.fullmatch(fields[4]) else ""
 
 
 def log_group_elsewhere(arn: str, account: str) -> tuple[str, str] | None:

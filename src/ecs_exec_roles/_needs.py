@@ -18,6 +18,7 @@ from ._kinds import (
     KEY_SERVICES,
     OTHER_ACCOUNT_SECRET,
     Kind,
+    arn_account,
     log_group_elsewhere,
     other_account_logs,
 )
@@ -292,9 +293,8 @@ def _check_other_account_key(
     """A secret imported by an ARN of another account, without its key: fails unless ``keys``
     has a key of that account. (A secret of the app in a stack of another account shows in
     the templates, where the verification finds it without a key.)"""
-    fields = secret_arn.split(":")
-    owner = fields[4] if len(fields) > 5 and secret_arn.startswith("arn:") else ""
-    if not owner.isdigit() or not account.isdigit() or owner == account:
+    owner = arn_account(secret_arn)
+    if not owner or not account.isdigit() or owner == account:
         return
     if any(str(key.env.account) == owner for key in keys):
         return
