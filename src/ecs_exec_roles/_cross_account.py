@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 __all__ = [
     "OUTPUT_DESCRIPTION",
     "add_cross_account_outputs",
-    "cross_account_entries",
     "write_cross_account_files",
 ]
 
@@ -104,18 +103,15 @@ def _entry(statement: Statement, kind: Kind, resource: str, role_arn: str) -> di
     return {"resource": resource, "policy": policy, "statement": grant}
 
 
-def cross_account_entries(
-    statements: Sequence[Statement], account: str, role_arn: str
-) -> dict[str, list[dict[str, Any]]]:
-    """What each other account adds for the role, by account: for every resource of the
-    statements whose account (an S3 bucket's owner) is written out and is not ``account``.
-
-    :param account: the role's account; nothing when it is not written out.
-    :param role_arn: the role's ARN as a CDK string.
-    """
-    entries: dict[str, list[dict[str, Any]]] = {}
+def _elsewhere(
+    statements: Sequence[Statement], account: str
+) -> list[tuple[str, Statement, Kind, str]]:
+    """Each resource of the statements whose account (an S3 bucket's owner) is written out
+    and is not ``account`` (the role's; nothing when that is not written out): that account,
+    the statement, its kind and the resource (a CDK string)."""
+    found: list[tuple[str, Statement, Kind, str]] = []
     if not _ACCOUNT.fullmatch(account):
-        return entries
+        return found
     for statement in statements:
         kind = kind_of_action(statement.actions[0].lower())
         if kind not in _OTHER_ACCOUNT_KINDS:
@@ -127,9 +123,17 @@ def cross_account_entries(
         for resource in statement.resources:
             other = owner or arn_account(flatten(resource.resolved))
             if _ACCOUNT.fullmatch(other) and other != account:
-                entries.setdefault(other, []).append(
-                    _entry(statement, kind, resource.value, role_arn)
-                )
+                found.append((other, statement, kind, resource.value))
+    return found
+
+
+def _entries(
+    found: Sequence[tuple[str, Statement, Kind, str]], role_arn: str
+) -> dict[str, list[dict[str, Any]]]:
+    """What each other account adds for the role (its ARN a CDK string), by account."""
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for other, statement, kind, resource in found:
+        entries.setdefault(other, []).append(_entry(statement, kind, resource, role_arn))
     return entries
 
 
@@ -137,10 +141,11 @@ def add_cross_account_outputs(
     scope: Construct, role: Any, where: str, account: str, statements: Sequence[Statement]
 ) -> None:
     """A stack output under ``scope`` for each other account the statements reach."""
-    # The role's ARN and the stack are calls into aws-cdk-lib: made only when needed.
-    if not cross_account_entries(statements, account, ""):
+    found = _elsewhere(statements, account)
+    if not found:
         return
-    entries = cross_account_entries(statements, account, role.role_arn)
+    # The role's ARN and the stack are calls into aws-cdk-lib: made only when needed.
+    entries = _entries(found, role.role_arn)
     stack = cdk.Stack.of(scope)
     for other, listed in sorted(entries.items()):
         cdk.CfnOutput(
