@@ -27,7 +27,6 @@ assembly (:func:`write_cross_account_files`).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,14 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 
 from ._cfn import flatten
-from ._kinds import BUCKET_OWNER_KEY, ECR_PULL_ACTIONS, Kind, arn_account, kind_of_action
+from ._kinds import (
+    ACCOUNT_ID,
+    BUCKET_OWNER_KEY,
+    ECR_PULL_ACTIONS,
+    Kind,
+    arn_account,
+    kind_of_action,
+)
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -51,7 +57,6 @@ __all__ = [
 
 #: How the outputs start their description: the verification finds them by it.
 OUTPUT_DESCRIPTION = "ecs-exec-roles: what account "
-_ACCOUNT = re.compile(r"\d{12}")
 # The kinds whose resources may be of another account (a log group may not: ``_kinds``).
 _OTHER_ACCOUNT_KINDS = (
     Kind.REPOSITORY,
@@ -110,7 +115,7 @@ def _elsewhere(
     and is not ``account`` (the role's; nothing when that is not written out): that account,
     the statement, its kind and the resource (a CDK string)."""
     found: list[tuple[str, Statement, Kind, str]] = []
-    if not _ACCOUNT.fullmatch(account):
+    if not ACCOUNT_ID.fullmatch(account):
         return found
     for statement in statements:
         kind = kind_of_action(statement.actions[0].lower())
@@ -122,7 +127,7 @@ def _elsewhere(
             owner = condition.get(BUCKET_OWNER_KEY, "")
         for resource in statement.resources:
             other = owner or arn_account(flatten(resource.resolved))
-            if _ACCOUNT.fullmatch(other) and other != account:
+            if ACCOUNT_ID.fullmatch(other) and other != account:
                 found.append((other, statement, kind, resource.value))
     return found
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
+    "ACCOUNT_ID",
     "BUCKET_OWNER_KEY",
     "ECR_PULL_ACTIONS",
     "ECR_TOKEN_ACTION",
@@ -415,7 +416,8 @@ def ecs_subset(actions: Iterable[str]) -> list[str]:
 # What an ARN holds that is not written out: a token of a CDK string, or a part of template
 # text shown as <...> (which may hold colons of its own).
 _UNWRITTEN = re.compile(r"[$#]\{Token\[[^\]]*\]\}|<[^<>]*>")
-_ACCOUNT_ID = re.compile(r"\d{12}")
+#: An AWS account ID, as a policy writes it out.
+ACCOUNT_ID = re.compile(r"\d{12}")
 
 
 def arn_account(arn: str) -> str:
@@ -424,7 +426,7 @@ def arn_account(arn: str) -> str:
     fields = _UNWRITTEN.sub("_", arn).split(":", 5)
     if len(fields) < 6 or fields[0] != "arn":
         return ""
-    return fields[4] if _ACCOUNT_ID.fullmatch(fields[4]) else ""
+    return fields[4] if ACCOUNT_ID.fullmatch(fields[4]) else ""
 
 
 def log_group_elsewhere(arn: str, account: str) -> tuple[str, str] | None:
@@ -434,7 +436,7 @@ def log_group_elsewhere(arn: str, account: str) -> tuple[str, str] | None:
     fields = _UNWRITTEN.sub("_", arn).split(":", 6)
     if len(fields) < 7 or fields[2] != "logs" or fields[5] != "log-group":
         return None
-    if not (_ACCOUNT_ID.fullmatch(fields[4]) and _ACCOUNT_ID.fullmatch(account)):
+    if not (ACCOUNT_ID.fullmatch(fields[4]) and ACCOUNT_ID.fullmatch(account)):
         return None
     return (fields[6].split(":")[0], fields[4]) if fields[4] != account else None
 

@@ -17,6 +17,7 @@ from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._declarations import sequence_props, switches
 from ._errors import ExecutionRoleError
+from ._kinds import ACCOUNT_ID
 
 __all__ = [
     "ECR_PREFIX",
@@ -29,7 +30,6 @@ __all__ = [
     "shown",
 ]
 
-_ACCOUNT_ID = re.compile(r"\d{12}")
 # Bucket names as S3 allows them for new buckets: 3 to 63 lowercase letters, digits, dots and
 # hyphens, starting and ending with a letter or digit.
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -248,7 +248,7 @@ def _check_bucket_owner_accounts(where: str, value: Any) -> tuple[tuple[str, str
                 "bucket by its name, without 'arn:' or 's3://'."
             )
         if not isinstance(account, str) or not (
-            _ACCOUNT_ID.fullmatch(account) or is_unresolved(account)
+            ACCOUNT_ID.fullmatch(account) or is_unresolved(account)
         ):
             raise ExecutionRoleError(
                 f"{where}: bucket_owner_accounts[{name!r}] is {account!r}, not an AWS account "
