@@ -18,9 +18,11 @@ from ecs_exec_roles import (
     S3File,
     SharedExecutionRole,
 )
+from ecs_exec_roles._app import stack_state
 from ecs_exec_roles._buckets import imported_owners, object_owner, with_owners
 from ecs_exec_roles._kinds import Kind
 from ecs_exec_roles._needs import Need
+from ecs_exec_roles._task_definitions import scan_task_definitions
 
 ACCOUNT = "123456789012"
 OTHER = "210987654321"
@@ -92,8 +94,13 @@ def test_a_bucket_object_names_its_account_and_the_imports_of_the_app_are_found(
     assert object_owner(own) == ACCOUNT
     assert object_owner(elsewhere) == OTHER
     assert object_owner(None) == ""
-    # A bucket of the app has no name before deployment: only imports are listed.
-    assert imported_owners(stack.node.root) == {"their-config": OTHER, "plain-config": ACCOUNT}
+    # A bucket of the app has no name before deployment: the walk of the app keeps imports only.
+    app = stack_state(stack).app
+    scan_task_definitions(app)
+    assert imported_owners(app.imported_bucket_constructs) == {
+        "their-config": OTHER,
+        "plain-config": ACCOUNT,
+    }
 
 
 # -- the statements ------------------------------------------------------------------------------

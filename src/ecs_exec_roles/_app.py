@@ -58,7 +58,9 @@ class AppState:
     #: while hardened roles are being built (``_app_roles``).
     app_role_scans: dict[object, Any] = field(default_factory=dict)
 
-    #: The owners of the buckets imported into the app, by name (``_buckets``), once asked.
+    #: The buckets imported into the app, from the same look; their owners by name
+    #: (``_buckets``), once asked.
+    imported_bucket_constructs: list[Any] = field(default_factory=list)
     imported_buckets: dict[str, str] | None = None
 
     def forget_scan(self) -> None:

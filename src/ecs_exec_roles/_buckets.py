@@ -23,8 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from aws_cdk import aws_s3 as s3
-
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._kinds import Shape
@@ -33,16 +31,15 @@ from ._needs import Need
 __all__ = ["imported_owners", "object_owner", "s3_bucket_arn_of", "with_owners"]
 
 
-def imported_owners(root: Any) -> dict[str, str]:
+def imported_owners(imports: Sequence[Any]) -> dict[str, str]:
     """The buckets imported into the app (``Bucket.from_bucket_attributes``, ``from_bucket_name``)
     by name, each with the account its object names: an environment file or a credential spec
     keeps only its bucket's name, which leads back to the import."""
     owners: dict[str, str] = {}
-    for construct in root.node.find_all():
-        if isinstance(construct, s3.BucketBase) and not isinstance(construct, s3.Bucket):
-            name, account = construct.bucket_name, str(construct.env.account)
-            if not is_unresolved(name) and not is_unresolved(account):
-                owners.setdefault(name, account)
+    for bucket in imports:
+        name, account = bucket.bucket_name, str(bucket.env.account)
+        if not is_unresolved(name) and not is_unresolved(account):
+            owners.setdefault(name, account)
     return owners
 
 

@@ -93,9 +93,12 @@ class RoleEntry:
 
 
 def _imported_buckets(app: AppState) -> dict[str, str]:
-    """The owners of the buckets imported into the app, by name, read once per look."""
+    """The owners of the buckets imported into the app, by name, read once per look (the
+    walk that finds the task definitions finds the imports too)."""
     if app.imported_buckets is None:
-        app.imported_buckets = imported_owners(app.root)
+        if app.task_index is None:
+            scan_task_definitions(app)
+        app.imported_buckets = imported_owners(app.imported_bucket_constructs)
     return app.imported_buckets
 
 

@@ -21,6 +21,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 
@@ -231,7 +232,7 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
     seen = app.tasks_seen
     index = TaskIndex()
     secrets: list[Any] = []
-    cache_constructs: list[Any] = []
+    kept: list[Any] = []
     held: list[tuple[Any, Any]] = []
     stacks, nested, only_stack = 0, False, cast(Any, None)
     pending: IndexedTask | None = None
@@ -269,8 +270,8 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
             held.append((construct, only_stack))
         elif isinstance(construct, (batch.CfnJobDefinition, ecs.CfnExpressGatewayService)):
             _index_other(seen, index, construct)
-        elif isinstance(construct, _CACHE_TYPES):
-            cache_constructs.append(construct)
+        elif isinstance(construct, _KEPT_TYPES):
+            kept.append(construct)
         elif isinstance(construct, ecs.CfnTaskDefinition):
             if pending is not None:
                 if pending.resource is None:
@@ -283,13 +284,24 @@ def scan_task_definitions(app: AppState) -> TaskIndex:
         for task in index.all_tasks():
             task.known_in(only_stack)
     app.secrets = secrets
-    app.cache_constructs = cache_constructs
+    _keep_found(app, kept)
     _keep_held(app, index, [(c, None if nested else stack) for c, stack in held])
     return index
 
 
-# What the walk keeps for the pull-through cache rules (``_pull_through``).
+# What the walk keeps for the pull-through cache rules (``_pull_through``), and the buckets
+# whose imports may name their owner (``_buckets``).
 _CACHE_TYPES = (ecr.CfnPullThroughCacheRule, ecr.CfnRepositoryCreationTemplate)
+_KEPT_TYPES = (*_CACHE_TYPES, s3.BucketBase)
+
+
+def _keep_found(app: AppState, kept: list[Any]) -> None:
+    """Keep the cache rules and templates, and the buckets imported into the app (a bucket
+    of the app has no name before deployment)."""
+    app.cache_constructs = [c for c in kept if isinstance(c, _CACHE_TYPES)]
+    app.imported_bucket_constructs = [
+        c for c in kept if isinstance(c, s3.BucketBase) and not isinstance(c, s3.Bucket)
+    ]
 
 
 def _index_lone_l1(seen: dict[object, IndexedTask], index: TaskIndex, resource: Any) -> None:
