@@ -29,10 +29,10 @@ import functools
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsii
-from aws_cdk import aws_ecs as ecs
+if TYPE_CHECKING:
+    from aws_cdk import aws_ecs as ecs
 
 __all__ = [
     "AUTOMATIC_ROLE_ID",
@@ -91,6 +91,8 @@ def is_proxy_of(value: Any, interface: type) -> bool:
 
 @functools.cache
 def _proxy(interface: type) -> type:
+    import jsii
+
     proxy: type = jsii.proxy_for(interface)
     return proxy
 
@@ -98,6 +100,8 @@ def _proxy(interface: type) -> type:
 def named_construct(resource: Any) -> Any:
     """The construct messages name for an L1 resource: the L2 that made it (whose default
     child, ``Resource``, it is, or whose ``Service`` it is for an ECS service), else itself."""
+    from aws_cdk import aws_ecs as ecs
+
     scope = resource.node.scope
     if scope is not None and (resource.node.id == "Resource" or isinstance(scope, ecs.BaseService)):
         return scope
@@ -120,6 +124,8 @@ def granting_context(depth: int = 2) -> tuple[ecs.TaskDefinition | None, Any]:
     pattern's constructor) runs; the Python frames of that call hold them, so a gap can name
     the task family that needs it, and a need can go to the stack of the task that needs it.
     """
+    from aws_cdk import aws_ecs as ecs
+
     frame: FrameType | None = sys._getframe(depth)
     owner: Any = None
     for _ in range(_MAX_FRAMES):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-import aws_cdk as cdk
+from typing import TYPE_CHECKING, Any
 
 from ._cdk_internals import identity
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
 
 __all__ = [
     "LocalTwin",
@@ -120,6 +121,8 @@ def is_unresolved(value: Any) -> bool:
     """
     if isinstance(value, str):
         return _TOKEN_MARKERS.search(value) is not None
+    import aws_cdk as cdk
+
     return bool(cdk.Token.is_unresolved(value))
 
 
@@ -256,6 +259,8 @@ class LocalTwin:
     """
 
     def __init__(self, construct: Any) -> None:
+        import aws_cdk as cdk
+
         stack_path = str(cdk.Stack.of(construct).node.path)
         own = str(construct.node.path)
         self._parts = (own[len(stack_path) + 1 :] if stack_path else own).split("/")

@@ -7,10 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aws_cdk as cdk
-from aws_cdk import aws_batch as batch
-from aws_cdk import aws_ecs as ecs
-
 from ._cdk_internals import read_attribute
 from ._cfn import is_unresolved
 from ._errors import ExecutionRoleError
@@ -114,6 +110,10 @@ def describe_task(task: Any) -> str:
     """A task definition as messages name it: by the family its user gave it, and its path;
     a family aws-cdk-lib generated (a hash of the path, ``STd2AEF37D6``) says nothing. An AWS
     Batch job definition by its name, when its user gave one."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_batch as batch
+    from aws_cdk import aws_ecs as ecs
+
     path = task.node.path
     if isinstance(task, (batch.EcsJobDefinition, batch.CfnJobDefinition)):
         # An L2's name is a reference to its resource; the resource holds the name given.
@@ -365,6 +365,8 @@ def bucket_of(name_or_arn: str) -> Any | None:
     """
     if not is_unresolved(name_or_arn):
         return None
+    import aws_cdk as cdk
+
     tokens = cdk.Tokenization.reverse_string(name_or_arn).tokens
     if len(tokens) != 1 or not isinstance(tokens[0], cdk.Reference):
         return None
@@ -396,6 +398,8 @@ def log_group_arn_from_name(log_group: Any, suffix: str = "") -> str:
     Built from the log group's own environment, so a log group imported from another account
     or region keeps its account and region.
     """
+    import aws_cdk as cdk
+
     env = log_group.env
     partition = cdk.Stack.of(log_group).partition
     return Kind.LOG_GROUP.arn(
