@@ -19,6 +19,7 @@ __all__ = [
     "ACCOUNT_ID",
     "BUCKET_OWNER_KEY",
     "ECR_PULL_ACTIONS",
+    "ECR_READ_ONLY_EXTRA_ACTIONS",
     "ECR_TOKEN_ACTION",
     "ECS_EXECUTION_ACTIONS",
     "KEY_SERVICES",
@@ -45,6 +46,18 @@ ECR_PULL_ACTIONS = (
     "ecr:BatchGetImage",
 )
 LOGS_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+# The ECR reads AmazonEC2ContainerRegistryReadOnly allows besides a pull, which ECS never
+# calls for a task (``_aws_managed``), in the policy's order.
+ECR_READ_ONLY_EXTRA_ACTIONS = (
+    "ecr:GetRepositoryPolicy",
+    "ecr:DescribeRepositories",
+    "ecr:ListImages",
+    "ecr:DescribeImages",
+    "ecr:GetLifecyclePolicy",
+    "ecr:GetLifecyclePolicyPreview",
+    "ecr:ListTagsForResource",
+    "ecr:DescribeImageScanFindings",
+)
 _LOGS_CREATE_GROUP_ACTIONS = ("logs:CreateLogGroup",)
 _SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
 _PARAMETER_READ_ACTIONS = ("ssm:GetParameters",)

@@ -9,6 +9,7 @@ The checks (``_verify_roles``, ``_verify_tasks``) read views and return :class:`
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +32,7 @@ __all__ = [
     "RoleRecord",
     "RoleView",
     "TaskDefinition",
+    "describe_task_definition",
     "task_definitions",
 ]
 
@@ -199,11 +201,34 @@ class RoleView:
             if isinstance(policy, dict)
         ]
         documents += [self.assembly.resolve(t, d) for t, _, d in self.attached]
+        documents += [self.assembly.resolve(t, d) for t, _, d in self.managed_of_assembly]
         documents += [
             {"Statement": [{"Effect": "Allow", "Action": list(managed.actions), "Resource": "*"}]}
             for managed in self.record.aws_managed_policies
         ]
         return documents
+
+    @cached_property
+    def managed_policy_arns(self) -> list[str]:
+        """The ARNs of the role's ``ManagedPolicyArns``, as text."""
+        arns = self.assembly.resolve(self.template, self.properties.get("ManagedPolicyArns"))
+        return [arn for arn in arns if isinstance(arn, str)] if isinstance(arns, list) else []
+
+    @cached_property
+    def managed_of_assembly(self) -> list[tuple[Template, str, Any]]:
+        """The customer managed policies of the assembly the role's ``ManagedPolicyArns``
+        attach, which ``attached`` does not already hold (they name the role from their
+        side): template, logical ID and document."""
+        seen = {(id(t), logical_id) for t, logical_id, _ in self.attached}
+        found = []
+        for arn in self.managed_policy_arns:
+            located = self.assembly.resource_of(arn, "AWS::IAM::ManagedPolicy")
+            if located is not None and (id(located[0]), located[1]) not in seen:
+                seen.add((id(located[0]), located[1]))
+                template, logical_id = located
+                document = template.properties(logical_id).get("PolicyDocument")
+                found.append((template, logical_id, document))
+        return found
 
     @cached_property
     def boundary_arn(self) -> str | None:
@@ -295,3 +320,29 @@ def _express_services(assembly: Assembly, template: Template) -> Iterator[TaskDe
             yield TaskDefinition(
                 template, logical_id, role, name, containers, "Express Mode service"
             )
+
+
+def describe_task_definition(task: TaskDefinition, assembly: Assembly) -> str:
+    """A task definition as the library's messages name it: by the family its user gave it,
+    and its construct path; a family aws-cdk-lib generated (from the path) says nothing."""
+    path = assembly.path_of(task.template, task.logical_id).removesuffix("/Resource")
+    where = path or f"{task.template.name}::{task.logical_id}"
+    family = task.family
+    if task.kind != "task family":
+        return f"{task.kind} {family!r} ({where})" if family else f"{task.kind} {where}"
+    if not family or PLACEHOLDER.search(family) or _generated_family(family, path):
+        return f"task definition {where}"
+    return f"task family {family!r} ({where})"
+
+
+# The hash aws-cdk-lib appends to the unique ID it makes of a construct's path.
+_UNIQUE_ID_HASH = re.compile(r"[0-9A-F]{8}$")
+
+
+def _generated_family(family: str, path: str) -> bool:
+    """Whether ``family`` is the unique ID aws-cdk-lib makes of the task definition's path
+    (its human part: the path's parts without ``Default``, letters and digits only)."""
+    if not path or not _UNIQUE_ID_HASH.search(family):
+        return False
+    human = "".join(part for part in path.split("/") if part != "Default")
+    return family[:-8] == re.sub(r"[^A-Za-z0-9]", "", human)[: len(family) - 8]

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from constructs import Construct
 
+from ._aws_managed import AWS_MANAGED_POLICIES, ECS_TASK_EXECUTION_POLICY
 from ._base import ExecutionRoleBase
 from ._declarations import DEFAULT_MAX_MANAGED_POLICIES
 from ._features import S3File
-from ._kinds import ECR_PULL_ACTIONS, ECR_TOKEN_ACTION, LOGS_WRITE_ACTIONS
 from ._plan import AwsManagedPolicy
 
 if TYPE_CHECKING:
@@ -27,8 +27,8 @@ __all__ = ["STARTER_MANAGED_POLICY", "StarterExecutionRole"]
 # What AmazonECSTaskExecutionRolePolicy allows: the four ECR actions and the two log actions,
 # on every resource. Nothing for secrets, parameters or KMS.
 STARTER_MANAGED_POLICY = AwsManagedPolicy(
-    "service-role/AmazonECSTaskExecutionRolePolicy",
-    (ECR_TOKEN_ACTION, *ECR_PULL_ACTIONS, *LOGS_WRITE_ACTIONS),
+    ECS_TASK_EXECUTION_POLICY,
+    AWS_MANAGED_POLICIES[ECS_TASK_EXECUTION_POLICY],
     "StarterExecutionRole is the AWS managed task execution policy by design; "
     "MinimalExecutionRole scopes ECR and logs to named resources.",
 )

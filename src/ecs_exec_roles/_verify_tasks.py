@@ -5,16 +5,14 @@ role's trust policy names."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._assembly import Assembly
 from ._declarations import switches
 from ._evaluate import Decision, UnsupportedPolicyError, statements_of
 from ._reader import TaskRead, read_containers
 from ._requests import LaunchNeed, task_requests
-from ._role_view import Finding, RoleView, TaskDefinition
+from ._role_view import Finding, RoleView, TaskDefinition, describe_task_definition
 
 __all__ = ["UnevaluatedPolicy", "check_task_definitions"]
 
@@ -51,7 +49,7 @@ class _Described:
 
     def __str__(self) -> str:
         if self._text is None:
-            self._text = _describe(self._task, self._view.assembly)
+            self._text = describe_task_definition(self._task, self._view.assembly)
         return self._text
 
 
@@ -196,32 +194,6 @@ def _trusted_region(view: RoleView) -> str:
 
 def _unknown(text: str) -> bool:
     return "\x01" in text
-
-
-def _describe(task: TaskDefinition, assembly: Assembly) -> str:
-    """A task definition as the library's messages name it: by the family its user gave it,
-    and its construct path; a family aws-cdk-lib generated (from the path) says nothing."""
-    path = assembly.path_of(task.template, task.logical_id).removesuffix("/Resource")
-    where = path or f"{task.template.name}::{task.logical_id}"
-    family = task.family
-    if task.kind != "task family":
-        return f"{task.kind} {family!r} ({where})" if family else f"{task.kind} {where}"
-    if not family or _unknown(family) or _generated_family(family, path):
-        return f"task definition {where}"
-    return f"task family {family!r} ({where})"
-
-
-# The hash aws-cdk-lib appends to the unique ID it makes of a construct's path.
-_UNIQUE_ID_HASH = re.compile(r"[0-9A-F]{8}$")
-
-
-def _generated_family(family: str, path: str) -> bool:
-    """Whether ``family`` is the unique ID aws-cdk-lib makes of the task definition's path
-    (its human part: the path's parts without ``Default``, letters and digits only)."""
-    if not path or not _UNIQUE_ID_HASH.search(family):
-        return False
-    human = "".join(part for part in path.split("/") if part != "Default")
-    return family[:-8] == re.sub(r"[^A-Za-z0-9]", "", human)[: len(family) - 8]
 
 
 class UnevaluatedPolicy(Exception):
