@@ -271,3 +271,11 @@ def test_against_runs_the_earlier_commit_from_its_own_tree(tmp_path: Path) -> No
     ]
     with pytest.raises(SystemExit, match="no-such-revision"):
         against.export_commit("no-such-revision", tmp_path / "other")
+
+
+def test_the_audit_benchmark_audits_every_task_definition_it_synthesizes() -> None:
+    from benchmarks import audit as audit_benchmark
+
+    result = audit_benchmark.measure("cdk-auto", 2)
+    assert result["tasks"] == 2
+    assert result["audit"] > 0 and result["command"] > 0
