@@ -20,10 +20,10 @@ from ecs_exec_roles import (
     SharedExecutionRole,
     StarterExecutionRole,
 )
+from ecs_exec_roles._assembly import Assembly
 from ecs_exec_roles._audit import RoleAudit, audit
 from ecs_exec_roles._evaluate import Decision, Evaluator, Request, statements_of
 from ecs_exec_roles._sources import load_paths
-from testkit.js_app import JsAppError, synth_js_app, synth_python_twin
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
@@ -33,8 +33,13 @@ def _findings(roles: list[RoleAudit]) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def twin(tmp_path_factory: pytest.TempPathFactory) -> list[RoleAudit]:
-    return audit(load_paths([str(synth_python_twin(tmp_path_factory.mktemp("twin")))]))
+def twin(twin_assembly: Path) -> list[RoleAudit]:
+    return audit(load_paths([str(twin_assembly)]))
+
+
+@pytest.fixture(scope="module")
+def library_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _library_app(tmp_path_factory.mktemp("library"))
 
 
 def test_aws_cdk_libs_own_role_and_a_hand_written_one(twin: list[RoleAudit]) -> None:
@@ -105,9 +110,9 @@ def _library_app(outdir: Path) -> Path:
 
 
 def test_the_librarys_roles_audit_clean_and_the_starter_shows_its_managed_policy(
-    tmp_path: Path,
+    library_assembly: Path,
 ) -> None:
-    found = _findings(audit(load_paths([str(_library_app(tmp_path))])))
+    found = _findings(audit(load_paths([str(library_assembly)])))
     starter = found.pop("Lib/StarterRole/Resource")
     assert found == {
         "Lib/MinimalRole/Resource": [],
@@ -124,8 +129,8 @@ def test_the_librarys_roles_audit_clean_and_the_starter_shows_its_managed_policy
     ]
 
 
-def test_the_recommended_policy_is_what_the_constructs_write(tmp_path: Path) -> None:
-    assembly = _library_app(tmp_path)
+def test_the_recommended_policy_is_what_the_constructs_write(library_assembly: Path) -> None:
+    assembly = library_assembly
     roles = {role.role: role for role in audit(load_paths([str(assembly)]))}
     template = json.loads((assembly / "Lib.template.json").read_text())
     written = [
@@ -141,12 +146,118 @@ def test_the_recommended_policy_is_what_the_constructs_write(tmp_path: Path) -> 
 
 
 def test_the_javascript_app_gives_the_same_findings_as_its_python_twin(
-    tmp_path: Path, twin: list[RoleAudit]
+    js_assembly: Path, twin: list[RoleAudit]
 ) -> None:
-    try:
-        assembly = synth_js_app(tmp_path / "js")
-    except JsAppError as error:  # pragma: no cover - a set-up failure, shown as such
-        pytest.fail(str(error))
-    javascript = audit(load_paths([str(assembly)]))
+    javascript = audit(load_paths([str(js_assembly)]))
     assert _findings(javascript) == _findings(twin)
     assert [role.policy for role in javascript] == [role.policy for role in twin]
+
+
+def test_the_counts_the_readme_compares(twin: list[RoleAudit]) -> None:
+    from ecs_exec_roles._report import counts
+
+    assert {role.role: counts([role]) for role in twin} == {
+        "JsAudit/Web/ExecutionRole": {
+            "missing": 0,
+            "excess": 3,
+            "trust": 1,
+            "inline": 1,
+            "unverified": 0,
+        },
+        "JsAudit/HandRole": {"missing": 2, "excess": 13, "trust": 1, "inline": 2, "unverified": 0},
+    }
+
+
+# -- the same app as plain CloudFormation ------------------------------------------------------
+
+
+class _Tagged:
+    """An intrinsic function in YAML's short form (``!Ref x``, ``!GetAtt A.B``...)."""
+
+    def __init__(self, tag: str, value: object) -> None:
+        self.tag, self.value = tag, value
+
+
+def _short_forms(value: object) -> object:
+    if isinstance(value, list):
+        return [_short_forms(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, inner),) = value.items()
+        if key == "Ref":
+            return _Tagged("!Ref", inner)
+        if key == "Fn::GetAtt" and isinstance(inner, list):
+            return _Tagged("!GetAtt", ".".join(inner))
+        if key.startswith("Fn::"):
+            return _Tagged("!" + key[4:], _short_forms(inner))
+    return {key: _short_forms(item) for key, item in value.items()}
+
+
+def _yaml(body: dict[str, object]) -> str:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent(dumper: yaml.SafeDumper, tagged: _Tagged) -> yaml.Node:
+        if isinstance(tagged.value, list):
+            return dumper.represent_sequence(tagged.tag, tagged.value)
+        if isinstance(tagged.value, dict):
+            return dumper.represent_mapping(tagged.tag, tagged.value)
+        return dumper.represent_scalar(tagged.tag, str(tagged.value))
+
+    Dumper.add_representer(_Tagged, represent)
+    return str(yaml.dump(_short_forms(body), Dumper=Dumper, sort_keys=False))
+
+
+def _plain(body: dict[str, object]) -> dict[str, object]:
+    """A synthesized template as a CloudFormation author writes it: no CDK metadata, no
+    bootstrap version."""
+    resources = {
+        logical_id: {key: item for key, item in resource.items() if key != "Metadata"}
+        for logical_id, resource in body["Resources"].items()  # type: ignore[attr-defined]
+        if resource["Type"] != "AWS::CDK::Metadata"
+    }
+    return {"Resources": resources}
+
+
+def _by_logical_id(roles: list[RoleAudit], labels: dict[str, str]) -> dict[str, object]:
+    """Each role's findings and recommended policies, with every resource named by its
+    logical ID (a cloud assembly names them by construct path, a plain template cannot)."""
+
+    def named(text: str) -> str:
+        for label, logical_id in labels.items():
+            text = text.replace(f"<{label}>", f"<{logical_id}>")
+            text = text.replace(f"[{label}]", f"[{logical_id}]")
+        return text
+
+    return {
+        role.logical_id: (
+            [named(f.rule) for f in role.findings],
+            named(json.dumps([role.policy, role.trust])),
+        )
+        for role in roles
+    }
+
+
+def test_plain_templates_in_json_and_yaml_give_the_same_findings_as_the_app(
+    tmp_path: Path, twin_assembly: Path
+) -> None:
+    assembly_dir = twin_assembly
+    assembly = load_paths([str(assembly_dir)])
+    labels = {
+        path.removesuffix("/Resource"): logical_id
+        for path, (_, logical_id) in sorted(assembly.by_path.items(), key=lambda i: -len(i[0]))
+    }
+    expected = _by_logical_id(audit(assembly), labels)
+    body = _plain(json.loads((assembly_dir / "JsAudit.template.json").read_text()))
+    # The environment is what the stack's manifest gave; a template alone has none.
+    plain_json, plain_yaml = tmp_path / "service.json", tmp_path / "service.yaml"
+    plain_json.write_text(json.dumps(body, indent=1))
+    plain_yaml.write_text(_yaml(body))
+    assert "!GetAtt" in plain_yaml.read_text() and "!Join" in plain_yaml.read_text()
+    for path in (plain_json, plain_yaml):
+        template = load_paths([str(path)]).templates[0]
+        template.account, template.region = "123456789012", "eu-west-1"
+        assert _by_logical_id(audit(Assembly([template])), {}) == expected, path.name

@@ -283,3 +283,32 @@ def test_a_role_a_batch_job_uses_is_not_asked_for_trust_conditions() -> None:
     role = _audit(body)
     assert "TrustWithoutConditions" not in " ".join(_rules(role))
     assert "Condition" not in role.trust["Statement"][0]
+
+
+def test_a_task_definition_that_needs_an_execution_role_and_has_none_is_missing() -> None:
+    body = _template(EXACT)
+    container = body["Resources"]["Task"]["Properties"]["ContainerDefinitions"][0]
+    container["Image"] = "public.ecr.aws/docker/library/busybox:1"
+    del container["LogConfiguration"], container["Secrets"]
+    container["EnvironmentFiles"] = [{"Type": "s3", "Value": "arn:aws:s3:::config/app.env"}]
+    bare = {"Name": "bare", "Image": "public.ecr.aws/docker/library/busybox:1"}
+    body["Resources"]["Bare"] = {
+        "Type": "AWS::ECS::TaskDefinition",
+        "Properties": {"ContainerDefinitions": [bare]},
+    }
+    del body["Resources"]["Task"]["Properties"]["ExecutionRoleArn"]
+    template = Template("app.json", body, account=ACCOUNT, region=REGION, stack_name="app")
+    # The task that needs nothing is not listed; the other has no role to audit but needs one.
+    (role,) = audit(Assembly([template]))
+    assert (role.role, role.arn, role.template) == ("(no execution role)", "", "")
+    assert _rules(role) == ["ExecutionRoleMissing[task family 'web' (app.json::Task)]"]
+    assert role.findings[0].category == "missing" and role.findings[0].logical_id == "Task"
+    assert [s["Sid"] for s in role.policy["Statement"]] == ["S3FilesRead", "S3FilesBucketLocation"]
+
+
+def test_a_role_that_is_also_the_task_role_is_excess() -> None:
+    body = _template(EXACT)
+    body["Resources"]["Task"]["Properties"]["TaskRoleArn"] = {"Fn::GetAtt": ["Role", "Arn"]}
+    role = _audit(body)
+    assert _rules(role) == ["AlsoTaskRole[Task]"]
+    assert role.findings[0].category == "excess"

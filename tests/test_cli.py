@@ -165,3 +165,57 @@ def test_the_audit_loads_neither_aws_cdk_lib_nor_jsii(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1 []"
+
+
+def _parameterized(tmp_path: Path) -> str:
+    body = json.loads(Path(_template(tmp_path, EXACT)).read_text())
+    body["Parameters"] = {"Secret": {"Type": "String", "Default": "ignored"}}
+    body["Resources"]["Task"]["Properties"]["ContainerDefinitions"][0]["Secrets"] = [
+        {"Name": "DB", "ValueFrom": {"Ref": "Secret"}}
+    ]
+    path = tmp_path / "parameterized.json"
+    path.write_text(json.dumps(body))
+    return str(path)
+
+
+def test_a_parameter_is_unknown_even_with_a_default_until_its_value_is_given(
+    tmp_path: Path,
+) -> None:
+    path = _parameterized(tmp_path)
+    status, out = _run("audit", path, "--format", "json")
+    rules = [f["rule"] for f in json.loads(out)["roles"][0]["findings"]]
+    assert status == 1 and "UnreadableValue[app::secrets DB]" in rules
+    status, out = _run("audit", path, "--parameter", f"Secret={SECRET}", "--format", "json")
+    assert (status, json.loads(out)["roles"][0]["findings"]) == (0, [])
+
+
+def test_the_environment_of_template_files_can_be_given(tmp_path: Path) -> None:
+    status, out = _run(
+        "audit",
+        _template(tmp_path, EXACT),
+        "--account",
+        ACCOUNT,
+        "--region",
+        "eu-west-1",
+        "--format",
+        "json",
+    )
+    assert status == 0
+    trust = json.loads(out)["roles"][0]["recommendedTrustPolicy"]["Statement"][0]
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:ecs:eu-west-1:{ACCOUNT}:*"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--parameter", "Secret"], "--parameter 'Secret': give NAME=VALUE"),
+        (["--parameter", "Other=1"], "--parameter Other: no template given declares a parameter"),
+        (["--account", "1234"], "--account '1234': not 12 digits"),
+        (["--region", "Ireland"], "--region 'Ireland': not a region name"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    assert _run("audit", _parameterized(tmp_path), *options)[0] == 2
+    assert capsys.readouterr().err.startswith(f"ecs-exec-roles: error: {message}")

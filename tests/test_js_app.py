@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from testkit.js_app import JS_CDK, JsAppError, synth_js_app, synth_python_twin
+from testkit.js_app import JS_CDK, JsAppError, synth_js_app
 
 STACK = "JsAudit"
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
@@ -83,15 +83,13 @@ def _of_type(template: Template, *types: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def js_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    assembly = synth_js_app(tmp_path_factory.mktemp("js-cdk-out"))
-    return normalize(_template(assembly))
+def js_template(js_assembly: Path) -> Template:
+    return normalize(_template(js_assembly))
 
 
 @pytest.fixture(scope="session")
-def py_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    assembly = synth_python_twin(tmp_path_factory.mktemp("py-cdk-out"))
-    return normalize(_template(assembly))
+def py_template(twin_assembly: Path) -> Template:
+    return normalize(_template(twin_assembly))
 
 
 def _versions() -> str:

@@ -417,7 +417,7 @@ def test_every_block_is_marked_with_what_checks_it() -> None:
     kinds = {
         "python": {"readme-example"},
         "json": {"readme-json"},
-        "text": {"readme-error", "readme-diff"},
+        "text": {"readme-error", "readme-diff", "readme-audit"},
         "bash": {""},
     }
     # Every fence opens or closes a block found here (an indented block would escape).
@@ -473,10 +473,52 @@ def test_the_commands_name_what_exists() -> None:
     for script in scripts:
         assert (ROOT / script).is_file(), script
     for module, arguments in modules:
-        spec = importlib.util.find_spec(module)
-        assert spec is not None and spec.origin is not None, module
-        source = Path(spec.origin).read_text()
+        source = _command_source(module)
         for option in (word for word in arguments.split() if word.startswith("--")):
             assert f'"{option}"' in source, f"python -m {module} has no {option}"
+    # The console script the package installs, and the options its commands are shown with.
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'ecs-exec-roles = "ecs_exec_roles._cli:run"' in pyproject
+    cli = _command_source("ecs_exec_roles")
+    for arguments in re.findall(r"^ecs-exec-roles audit((?: [^\s`#]+)*)", commands, re.M):
+        for option in (word for word in arguments.split() if word.startswith("--")):
+            assert f'"{option}"' in cli, f"ecs-exec-roles audit has no {option}"
     assert "pip install ecs-exec-roles" in commands
-    assert 'name = "ecs-exec-roles"' in (ROOT / "pyproject.toml").read_text()
+    assert 'name = "ecs-exec-roles"' in pyproject
+
+
+def _command_source(module: str) -> str:
+    """The source of what ``python -m module`` runs: the module, or a package's ``__main__``
+    and the package modules it imports."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    if spec.submodule_search_locations is None:
+        return Path(spec.origin).read_text()
+    main = importlib.util.find_spec(f"{module}.__main__")
+    assert main is not None and main.origin is not None, f"{module} has no __main__"
+    source = Path(main.origin).read_text()
+    for imported in re.findall(r"^from \.(\w+) import", source, re.M):
+        source += Path(main.origin).with_name(f"{imported}.py").read_text()
+    return source
+
+
+def test_the_audit_output_in_the_readme_is_what_the_command_prints(
+    twin_assembly: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from ecs_exec_roles._cli import main
+
+    (block,) = (block for block in BLOCKS if block.kind == "readme-audit")
+    assert block.words == ["jsapp"]
+    command, *shown = block.body.splitlines()
+    assert command == "$ ecs-exec-roles audit jsapp"
+    # The same templates as app.js (tests/test_js_app.py), in a directory named jsapp.
+    monkeypatch.chdir(twin_assembly.parent)
+    out = io.StringIO()
+    assert main(["audit", "jsapp"], stdout=out) == 1
+    printed = iter(out.getvalue().splitlines())
+    # Every line shown appears, in order; "..." stands for lines left out.
+    for line in shown:
+        if line != "...":
+            assert any(line == candidate for candidate in printed), line

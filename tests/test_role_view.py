@@ -182,6 +182,21 @@ def test_policies_are_inline_attached_and_aws_managed() -> None:
     ]
 
 
+def test_a_customer_managed_policy_the_role_attaches_by_arn_reaches_it_once() -> None:
+    parameters = {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": "*"}
+    attached_by_arn = policy(parameters, roles=[])
+    view = view_of(
+        resources(
+            role_resource=role(ManagedPolicyArns=[{"Ref": "ByArn"}, {"Ref": POLICY_ID}]),
+            ByArn=attached_by_arn,
+        )
+    )
+    # The policy that also names the role from its side is read once.
+    assert [logical_id for _, logical_id, _ in view.managed_of_assembly] == ["ByArn"]
+    assert view.policies == [document(*STATEMENTS), document(parameters)]
+    assert view.evaluator.evaluate(Request("ssm:GetParameters", "x")) is Decision.ALLOW
+
+
 # -- permissions boundary -------------------------------------------------------------------------
 
 LOGS_ONLY = document({"Effect": "Allow", "Action": "logs:*", "Resource": "*"})

@@ -8,11 +8,13 @@ evaluator (``_evaluate``) over every policy that reaches it: inline, attached fr
 customer managed anywhere in the templates, and the AWS managed policies the library knows
 (``_aws_managed``). The findings, by category:
 
-- ``missing``: a request ECS makes at launch that the role does not allow, or a trust policy
-  that does not let ECS assume the role for the task's account and region: the task would not
+- ``missing``: a request ECS makes at launch that the role does not allow, a trust policy
+  that does not let ECS assume the role for the task's account and region, or a task
+  definition whose containers need an execution role and that names none: the task would not
   start.
 - ``excess``: what the role allows beyond what its tasks need (``_evaluate.not_contained``):
-  an action ECS never calls for a task, or an ECS action on resources the tasks do not name.
+  an action ECS never calls for a task, or an ECS action on resources the tasks do not name;
+  and a role that is also a task role.
 - ``trust``: a trust policy that lets ECS assume the role without ``aws:SourceAccount`` and
   ``aws:SourceArn`` (the confused-deputy conditions).
 - ``inline``: a policy embedded in the role (``Policies``, ``AWS::IAM::Policy``,
@@ -38,6 +40,8 @@ from ._audit_checks import (
     excess_findings,
     inline_findings,
     missing_findings,
+    roleless_findings,
+    task_role_findings,
     trust_findings,
     unverified_findings,
 )
@@ -84,11 +88,13 @@ def audit(assembly: Assembly) -> list[RoleAudit]:
     templates first name them."""
     roles = _Roles(assembly)
     groups: dict[object, tuple[RoleView | None, str, list[TaskDefinition]]] = {}
-    for task in task_definitions(assembly):
-        view = roles.find(task.role_arn)
-        key: object = id(view) if view is not None else task.role_arn
+    for task in task_definitions(assembly, without_role=True):
+        view = roles.find(task.role_arn) if task.role_arn else None
+        # A task definition without an execution role: one entry each.
+        key: object = id(view) if view is not None else task.role_arn or id(task)
         groups.setdefault(key, (view, task.role_arn, []))[2].append(task)
-    return [_audit_role(assembly, view, text, tasks) for view, text, tasks in groups.values()]
+    audited = [_audit_role(assembly, view, text, tasks) for view, text, tasks in groups.values()]
+    return [role for role in audited if role is not None]
 
 
 class _Roles:
@@ -132,7 +138,9 @@ def _role_view(assembly: Assembly, template: Template, logical_id: str) -> RoleV
 
 def _audit_role(
     assembly: Assembly, view: RoleView | None, text: str, tasks: Sequence[TaskDefinition]
-) -> RoleAudit:
+) -> RoleAudit | None:
+    """The audit of one role (``view``, or ``text`` for one outside the templates, or none
+    for a task definition without an execution role: ``None`` when that task needs none)."""
     facts = RoleFacts(assembly, view, text)
     for task in tasks:
         read = read_containers(assembly, task.template, task.containers)
@@ -140,14 +148,21 @@ def _audit_role(
             describe_task_definition(task, assembly),
             task.kind,
             task.template,
+            task.logical_id,
             read,
             list(task_requests(assembly, task.template, read)),
         )
-    findings = list(unverified_findings(facts))
+    if not text:
+        findings = list(roleless_findings(facts))
+        if not findings:
+            return None
+    else:
+        findings = list(unverified_findings(facts))
     if view is not None:
         try:
             findings.extend(missing_findings(facts))
             findings.extend(excess_findings(facts))
+            findings.extend(task_role_findings(facts))
         except UnsupportedPolicyError as error:
             findings.append(facts.policy_not_evaluated(str(error)))
         findings.extend(trust_findings(facts))

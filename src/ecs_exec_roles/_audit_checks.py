@@ -41,6 +41,8 @@ __all__ = [
     "excess_findings",
     "inline_findings",
     "missing_findings",
+    "roleless_findings",
+    "task_role_findings",
     "trust_findings",
     "unverified_findings",
 ]
@@ -51,6 +53,9 @@ CATEGORIES = ("missing", "excess", "trust", "inline", "unverified")
 _REPLACE = "Give the role the recommended policy (below), which allows exactly what its tasks need."
 _CONFUSED_DEPUTY_KEYS = ("aws:SourceAccount", "aws:SourceArn")
 _INLINE_TYPES = ("AWS::IAM::Policy", "AWS::IAM::RolePolicy")
+_TASK_DEFINITION_TYPE = "AWS::ECS::TaskDefinition"
+# How a task definition without an execution role is named where a role would be.
+_NO_ROLE = "(no execution role)"
 # How ``_role_view`` names the task definition of an AWS Batch job definition.
 JOB_DEFINITION = "job definition"
 
@@ -81,6 +86,7 @@ class TaskFacts:
     described: str
     kind: str
     template: Template
+    logical_id: str
     partition: str
     region: str
     account: str
@@ -95,7 +101,13 @@ class RoleFacts:
     def __init__(self, assembly: Assembly, view: RoleView | None, text: str) -> None:
         self.assembly = assembly
         self.view = view
-        self.role = view.record.where if view is not None else assembly.symbols.display(text)
+        self.role = (
+            view.record.where
+            if view is not None
+            else assembly.symbols.display(text)
+            if text
+            else _NO_ROLE
+        )
         self.tasks: list[TaskFacts] = []
 
     def add_task(
@@ -103,6 +115,7 @@ class RoleFacts:
         described: str,
         kind: str,
         template: Template,
+        logical_id: str,
         read: TaskRead,
         needs: list[LaunchNeed],
     ) -> None:
@@ -112,6 +125,7 @@ class RoleFacts:
                 described,
                 kind,
                 template,
+                logical_id,
                 pseudo(template, "AWS::Partition"),
                 pseudo(template, "AWS::Region"),
                 pseudo(template, "AWS::AccountId"),
@@ -135,7 +149,7 @@ class RoleFacts:
             where = (
                 (self.view.template.path, self.view.logical_id)
                 if self.view is not None
-                else (self.tasks[0].template.path, "")
+                else (self.tasks[0].template.path, self.tasks[0].logical_id)
             )
         return AuditFinding(category, rule, f"{self.role}: {message}", fix, *where)
 
@@ -189,8 +203,8 @@ def unverified_findings(facts: RoleFacts) -> Iterator[AuditFinding]:
                 f"container {item.container!r} of {task.described} has the {item.what} "
                 f"{item.text}, whose resource the templates do not tell: what it needs is not "
                 "checked, and what the role allows for it may show as excess.",
-                "Name the resource in the template (a literal, a parameter with a default, "
-                "or a reference to a resource of the templates).",
+                "Give the value the template is deployed with (--parameter NAME=VALUE for a "
+                "parameter), or name the resource in the template.",
             )
     if view is None:
         return
@@ -224,6 +238,23 @@ def unverified_findings(facts: RoleFacts) -> Iterator[AuditFinding]:
             "templates audited: whether it lets ECS do what the tasks need is not checked.",
             "Audit the templates that define the boundary as well.",
         )
+
+
+def roleless_findings(facts: RoleFacts) -> Iterator[AuditFinding]:
+    """A task definition without an execution role whose containers need one: ECS makes its
+    calls with the execution role, so without one the task does not start."""
+    for task in facts.tasks:
+        needs = sorted({need.what for need in task.needs})
+        if needs:
+            yield facts.finding(
+                "missing",
+                f"ExecutionRoleMissing[{task.described}]",
+                f"{task.described} has no execution role, but ECS needs one for its "
+                f"containers ({', '.join(needs)}): it would fail to start the task.",
+                "Give the task definition an execution role (ExecutionRoleArn) with the "
+                "recommended policy and trust policy.",
+                (task.template.path, task.logical_id),
+            )
 
 
 def missing_findings(facts: RoleFacts) -> Iterator[AuditFinding]:
@@ -321,6 +352,29 @@ def excess_findings(facts: RoleFacts) -> Iterator[AuditFinding]:
                 _REPLACE,
                 where,
             )
+
+
+def task_role_findings(facts: RoleFacts) -> Iterator[AuditFinding]:
+    """The role is also a task role: the containers get what ECS needs (every secret, every
+    pull), and ECS what the containers need."""
+    view = facts.view
+    assert view is not None
+    for template in view.assembly.templates:
+        for logical_id in template.resources:
+            if template.resource_type(logical_id) != _TASK_DEFINITION_TYPE:
+                continue
+            role = template.properties(logical_id).get("TaskRoleArn")
+            if role is not None and view.names_role(view.assembly.text(template, role)):
+                label = view.assembly.label(template, logical_id)
+                yield facts.finding(
+                    "excess",
+                    f"AlsoTaskRole[{label}]",
+                    f"the role is also the task role of {label}: its containers can call "
+                    "AWS with everything the execution role allows, and ECS with everything "
+                    "they need.",
+                    "Give the task definition a task role of its own, with only what its "
+                    "containers call.",
+                )
 
 
 def inline_findings(facts: RoleFacts) -> Iterator[AuditFinding]:

@@ -9,6 +9,7 @@ it cannot read (one line on standard error, no traceback).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -26,6 +27,8 @@ FAIL_ON = {
     "any": ("missing", "excess", "trust", "inline", "unverified"),
 }
 _PROG = "ecs-exec-roles"
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +68,20 @@ def _parser() -> argparse.ArgumentParser:
     audit_command.add_argument(
         "--output", metavar="FILE", help="write the report to FILE instead of standard output"
     )
+    audit_command.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the value a template parameter is deployed with (repeatable); a parameter not "
+        "given is unknown, its default included",
+    )
+    audit_command.add_argument(
+        "--account", help="the account template files without an environment deploy to"
+    )
+    audit_command.add_argument(
+        "--region", help="the region template files without an environment deploy to"
+    )
     return parser
 
 
@@ -73,7 +90,14 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     status."""
     arguments = _parser().parse_args(argv)
     try:
-        roles = audit(load_paths(arguments.paths))
+        roles = audit(
+            load_paths(
+                arguments.paths,
+                parameters=_parameters(arguments.parameter),
+                account=_checked(arguments.account, _ACCOUNT, "--account", "12 digits"),
+                region=_checked(arguments.region, _REGION, "--region", "a region name"),
+            )
+        )
     except AuditInputError as error:
         print(f"{_PROG}: error: {error}", file=sys.stderr)
         return 2
@@ -89,6 +113,22 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     failing = FAIL_ON[arguments.fail_on]
     found = any(f.category in failing for role in roles for f in role.findings)
     return 1 if found else 0
+
+
+def _parameters(given: Sequence[str]) -> dict[str, str]:
+    parameters = {}
+    for item in given:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise AuditInputError(f"--parameter {item!r}: give NAME=VALUE")
+        parameters[name] = value
+    return parameters
+
+
+def _checked(value: str | None, pattern: re.Pattern[str], option: str, what: str) -> str | None:
+    if value is not None and not pattern.fullmatch(value):
+        raise AuditInputError(f"{option} {value!r}: not {what}")
+    return value
 
 
 def run() -> None:

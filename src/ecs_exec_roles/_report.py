@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 from collections.abc import Sequence
 from functools import lru_cache
-from importlib import metadata
 from typing import Any, TextIO
 
 from ._audit import RoleAudit
@@ -29,8 +29,10 @@ RULES: dict[str, tuple[str, str]] = {
     "MissingPermission": ("missing", "ECS needs an action the execution role does not allow."),
     "TrustMissing": ("missing", "The trust policy does not let ECS tasks assume the role."),
     "TrustDeniesTask": ("missing", "The trust conditions exclude a task's account or region."),
+    "ExecutionRoleMissing": ("missing", "A task definition needs an execution role, has none."),
     "ExcessAction": ("excess", "The role allows an action ECS never calls to start a task."),
     "ExcessResource": ("excess", "The role allows an ECS action on resources no task needs."),
+    "AlsoTaskRole": ("excess", "The execution role is also a task role."),
     "TrustWithoutConditions": (
         "trust",
         "The trust policy lacks aws:SourceAccount or aws:SourceArn (confused deputy).",
@@ -51,6 +53,8 @@ _LEVELS = {
 }
 _COLOURS = {"missing": "31", "excess": "33", "trust": "33", "inline": "36", "unverified": "35"}
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_WIDTH = 100
+_MESSAGE_INDENT = " " * 13
 
 
 def counts(roles: Sequence[RoleAudit]) -> dict[str, int]:
@@ -118,16 +122,25 @@ def _table(roles: Sequence[RoleAudit], colour: bool) -> str:
     summary = ", ".join(f"{count} {category}" for category, count in total.items())
     lines = [f"{len(roles)} execution roles, used by {tasks} task definitions: {summary}", ""]
     for role in roles:
-        where = f"{role.template}, {role.logical_id}" if role.template else "not in the templates"
+        where = (
+            f"{role.template}, {role.logical_id}"
+            if role.template
+            else "not in the templates"
+            if role.arn
+            else "none named"
+        )
         state = paint("32", "clean") if not role.findings else f"{len(role.findings)} findings"
         lines.append(f"{paint('1', role.role)}  ({where}): {state}")
         lines.extend(f"  used by {task}" for task in role.tasks)
+        fix = ""
         for finding in role.findings:
             label = paint(_COLOURS[finding.category], f"{finding.category:<10}")
             lines.append(f"  {label} {finding.rule}")
             message = finding.message.removeprefix(f"{role.role}: ")
-            lines.append(f"             {message}")
-            lines.append(f"             Fix: {finding.fix}")
+            lines.extend(_wrapped(message))
+            if finding.fix != fix:  # a fix is said once for the findings it fixes in a row
+                lines.extend(_wrapped(f"Fix: {finding.fix}"))
+                fix = finding.fix
         if role.findings:
             lines.append("  Recommended policy:")
             lines.extend("    " + line for line in json.dumps(role.policy, indent=2).splitlines())
@@ -137,7 +150,22 @@ def _table(roles: Sequence[RoleAudit], colour: bool) -> str:
     return "\n".join(lines)
 
 
+def _wrapped(text: str) -> list[str]:
+    """A message under its finding, in lines of at most 100 characters (a long ARN alone on
+    its line, unbroken)."""
+    return textwrap.wrap(
+        text,
+        width=_WIDTH,
+        initial_indent=_MESSAGE_INDENT,
+        subsequent_indent=_MESSAGE_INDENT,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def _version() -> str:
+    from importlib import metadata  # only SARIF names the version
+
     try:
         return metadata.version("ecs-exec-roles")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree

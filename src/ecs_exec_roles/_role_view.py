@@ -260,9 +260,10 @@ class RoleView:
 Check = Callable[[RoleView, Sequence[TaskDefinition]], list[Finding]]
 
 
-def task_definitions(assembly: Assembly) -> list[TaskDefinition]:
+def task_definitions(assembly: Assembly, *, without_role: bool = False) -> list[TaskDefinition]:
     """Every task definition of the assembly that names an execution role, and again for each
-    rule that runs it with another execution role (its ``role_arn`` that one)."""
+    rule that runs it with another execution role (its ``role_arn`` that one); with
+    ``without_role``, the ECS task definitions that name none too (``role_arn`` empty)."""
     found: list[TaskDefinition] = []
     for template in assembly.templates:
         own: dict[str, TaskDefinition] = {}
@@ -271,6 +272,8 @@ def task_definitions(assembly: Assembly) -> list[TaskDefinition]:
                 continue
             properties = template.properties(logical_id)
             role = assembly.text(template, properties.get("ExecutionRoleArn"))
+            if role is None and without_role and "ExecutionRoleArn" not in properties:
+                role = ""
             if role is None:
                 continue
             containers = properties.get("ContainerDefinitions")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
@@ -34,11 +34,23 @@ class AuditInputError(ExecutionRoleError):
     """A path given to the audit that is not a cloud assembly or a template it can read."""
 
 
-def load_paths(paths: Sequence[str]) -> Assembly:
+def load_paths(
+    paths: Sequence[str],
+    *,
+    parameters: Mapping[str, str] | None = None,
+    account: str | None = None,
+    region: str | None = None,
+) -> Assembly:
     """The templates at ``paths`` (cloud assembly directories and template files) as one
     assembly, with the construct path of each resource the assemblies' apps name.
 
-    A path given twice, or a template file of an assembly also given, is read once."""
+    A path given twice, or a template file of an assembly also given, is read once.
+
+    :param parameters: the values templates are deployed with, by parameter name: each
+        template that declares one takes it (a name no template declares is bad input).
+    :param account: the account template files without an environment deploy to.
+    :param region: the region they deploy to.
+    """
     if isinstance(paths, str):
         paths = [paths]
     if not paths:
@@ -59,12 +71,36 @@ def load_paths(paths: Sequence[str]) -> Assembly:
             templates.extend(loaded[path].templates)
         elif not os.path.isdir(path) and os.path.realpath(path) not in claimed:
             templates.append(_load_template(path))
+    _deploy_with(templates, parameters or {}, account, region)
     merged = Assembly(templates)
     # The new assembly starts without construct paths: each assembly's names, again.
     for assembly in loaded.values():
         for construct_path, (template, logical_id) in assembly.by_path.items():
             merged.name(template, logical_id, construct_path)
     return merged
+
+
+def _deploy_with(
+    templates: Sequence[Template],
+    parameters: Mapping[str, str],
+    account: str | None,
+    region: str | None,
+) -> None:
+    """Give the templates what their deployment is known to use: parameter values, and the
+    environment of template files (a cloud assembly's stacks keep their manifest's)."""
+    declared: set[str] = set()
+    for template in templates:
+        given = {name: value for name, value in parameters.items() if name in template.parameters}
+        declared.update(given)
+        template.parameter_values = given
+        if not template.stack_path and template.parent is None:
+            template.account = template.account or account
+            template.region = template.region or region
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        raise AuditInputError(
+            f"--parameter {unknown[0]}: no template given declares a parameter of that name"
+        )
 
 
 def _unique(paths: Sequence[str]) -> list[str]:

@@ -80,6 +80,9 @@ class Template:
     stack_name: str = ""
     #: The nested stacks' templates, by the logical ID of their resource in this template.
     children: dict[str, Template] = field(default_factory=dict)
+    #: The values its parameters are deployed with, where they are known (an audit's
+    #: ``--parameter``); any other parameter is unknown, its default included.
+    parameter_values: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -386,6 +389,8 @@ class Resolution(_Functions):
             given = parent.properties(template.parent_resource).get("Parameters") or {}
             if isinstance(given, dict) and name in given:
                 return self._resolve(parent, given[name], depth + 1)
+        if name in template.parameter_values:
+            return template.parameter_values[name]
         declared = template.parameters[name]
         declared = declared if isinstance(declared, dict) else {}
         if str(declared.get("Type", "")).startswith("AWS::SSM::Parameter::Value<"):
