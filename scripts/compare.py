@@ -16,9 +16,10 @@ Then the same container as an AWS Batch job on Fargate (its default logging, int
 ``/aws/batch/job``), three times: aws-cdk-lib's role for the Batch container, that role with
 ``HardenExecutionRoles``, and a derived ``MinimalExecutionRole``.
 
-For each, the script reads what the template grants the execution role and runs the four
-cdk-nag packs. The user acknowledges nothing: a peer's findings are counted raw, while the
-library's own acknowledgments (each naming one unavoidable finding) are not findings.
+For each, the script reads what the template grants the execution role, runs the four cdk-nag
+packs, and audits the role as ``ecs-exec-roles audit`` does. The user acknowledges nothing: a
+peer's findings are counted raw, while the library's own acknowledgments (each naming one
+unavoidable finding) are not findings.
 
 Usage: ``python -m scripts.compare`` from the repository root (prints Markdown; the output
 is deterministic).
@@ -53,6 +54,10 @@ from ecs_exec_roles import (
     SharedExecutionRole,
     StarterExecutionRole,
 )
+from ecs_exec_roles._audit import audit
+from ecs_exec_roles._aws_managed import AWS_MANAGED_POLICIES, ECS_TASK_EXECUTION_POLICY
+from ecs_exec_roles._report import counts
+from ecs_exec_roles._sources import load_paths
 from examples.nag_report import (
     NAG_PACK_NAMES,
     Finding,
@@ -72,21 +77,14 @@ _ENVIRONMENT = Environment(
     partition=PARTITION, region=REGION, account=ACCOUNT, url_suffix=URL_SUFFIX, placeholders=True
 )
 
-AWS_MANAGED_POLICY_NAME = "service-role/AmazonECSTaskExecutionRolePolicy"
-# The document of AmazonECSTaskExecutionRolePolicy (version 1), which the template only names.
+AWS_MANAGED_POLICY_NAME = ECS_TASK_EXECUTION_POLICY
+# The document of AmazonECSTaskExecutionRolePolicy, which the template only names.
 AWS_MANAGED_POLICY_DOCUMENT = {
     "Version": "2012-10-17",
     "Statement": [
         {
             "Effect": "Allow",
-            "Action": [
-                "ecr:GetAuthorizationToken",
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-            ],
+            "Action": list(AWS_MANAGED_POLICIES[AWS_MANAGED_POLICY_NAME]),
             "Resource": "*",
         }
     ],
@@ -265,6 +263,8 @@ class Measurement:
     acknowledged: tuple[Finding, ...] = ()
     #: Measured on the AWS Batch job rather than the ECS task definition.
     job: bool = False
+    #: The findings of ``ecs-exec-roles audit`` on the role, by category.
+    audit: tuple[tuple[str, int], ...] = ()
 
     @property
     def resources(self) -> tuple[str, ...]:
@@ -349,6 +349,7 @@ def run(outdir: Path) -> tuple[list[Measurement], ValidationReport]:
             cdk.Aspects.of(stack).add(HardenExecutionRoles())
     with _stderr_kept_unless_failing():
         report = synth_with_report(app)
+    audited = audit(load_paths([str(outdir)]))
     measurements = []
     for variant in VARIANTS:
         template_path = outdir / f"{variant.stack_name}.template.json"
@@ -357,8 +358,14 @@ def run(outdir: Path) -> tuple[list[Measurement], ValidationReport]:
         findings = tuple(f for f in report.nag_findings() if f.construct_path.startswith(prefix))
         acknowledged = tuple(f for f in report.acknowledged if f.construct_path.startswith(prefix))
         measurement = measure(variant.label, template, findings)
+        roles = [role for role in audited if Path(role.template) == template_path]
         measurements.append(
-            dataclasses.replace(measurement, acknowledged=acknowledged, job=variant.job)
+            dataclasses.replace(
+                measurement,
+                acknowledged=acknowledged,
+                job=variant.job,
+                audit=tuple(counts(roles).items()),
+            )
         )
     return measurements, report
 
@@ -423,8 +430,9 @@ def _section(measurements: list[Measurement], heading: str) -> list[str]:
     (``heading`` starts their headings, one per section of the page)."""
     lines = [
         "| execution role | actions | resources | `*` resource | trust conditions "
-        "| policy form | policy chars | cdk-nag findings |",
-        "|---|---:|---:|---|---|---|---:|---:|",
+        "| policy form | policy chars | cdk-nag findings | audit: missing / excess / trust / "
+        "inline |",
+        "|---|---:|---:|---|---|---|---:|---:|---|",
     ]
     for m in measurements:
         star = len(m.actions_on_star)
@@ -432,14 +440,16 @@ def _section(measurements: list[Measurement], heading: str) -> list[str]:
         lines.append(
             f"| {m.label} | {len(m.actions)} | {len(m.resources)} | {on_star} "
             f"| {'yes' if m.trust_conditions else 'no'} | {' + '.join(m.policy_forms)} "
-            f"| {m.policy_chars} | {len(m.findings)} |"
+            f"| {m.policy_chars} | {len(m.findings)} | {_audit_cell(m)} |"
         )
     lines += [
         "",
         "Policy chars: the role's inline and customer-managed policy documents as IAM counts "
         "them (compact JSON, pseudo parameters substituted); the AWS managed policy is not "
         "counted. Resources: distinct `Resource` values, `*` included. cdk-nag findings: open "
-        "findings of the four packs; the library's own acknowledgments are listed below.",
+        "findings of the four packs; the library's own acknowledgments are listed below. "
+        'Audit: the findings of `ecs-exec-roles audit` on the role (README, "Auditing any '
+        'app"), read from the same template.',
         "",
         f"### {heading}{'a' if heading else 'A'}ctions granted, and on what",
         "",
@@ -466,6 +476,11 @@ def _section(measurements: list[Measurement], heading: str) -> list[str]:
         lines.extend(f"  - `{f.id}` on `{f.construct_path}`" for f in m.findings)
         lines.extend(f"  - acknowledged: `{f.id}` on `{f.construct_path}`" for f in m.acknowledged)
     return lines
+
+
+def _audit_cell(measurement: Measurement) -> str:
+    found = dict(measurement.audit)
+    return " / ".join(str(found[c]) for c in ("missing", "excess", "trust", "inline"))
 
 
 def cdk_version() -> str:

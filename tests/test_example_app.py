@@ -300,6 +300,25 @@ def test_compare_measures_peers_and_constructs(tmp_path: Path) -> None:
     assert not batch_hardened.trust_conditions
     batch_derived = by_label["MinimalExecutionRole for the job, derived (no props)"]
     assert batch_derived.actions == batch_hardened.actions
+    # The audit of each role, from the same templates: derived and hardened roles are clean;
+    # a role naming the log group in props without a stream prefix writes to all its streams
+    # (two excess actions); the starter's AWS managed policy, and the peers, show theirs.
+    audited = {m.label: dict(m.audit) for m in measurements}
+    clean = dict.fromkeys(("missing", "excess", "trust", "inline", "unverified"), 0)
+    for label in (
+        "MinimalExecutionRole, derived (no props)",
+        "MinimalExecutionRole for the job, derived (no props)",
+        "aws-cdk-lib automatic role + HardenExecutionRoles",
+        "AWS managed policy role + HardenExecutionRoles",
+        "aws-cdk-lib Batch container role + HardenExecutionRoles",
+    ):
+        assert audited[label] == clean, label
+    for label in ("MinimalExecutionRole", "SharedExecutionRole"):
+        assert audited[label] == {**clean, "excess": 2}, label
+    assert audited["StarterExecutionRole"] == {**clean, "excess": 5}
+    for label in ("aws-cdk-lib automatic role", "AWS managed policy role"):
+        assert audited[label]["missing"] == 0
+        assert min(audited[label][c] for c in ("excess", "trust", "inline")) > 0, label
     text = compare.markdown(measurements, report)
     assert text.startswith("## Execution roles for one service")
     assert "## Execution roles for one AWS Batch job" in text
