@@ -28,3 +28,19 @@ case "$report" in
   *" from $fresh/venv/"*) ;;
   *) echo "the app did not import the package from the wheel" >&2; exit 1 ;;
 esac
+# The audit command the wheel installs, with no Node on its PATH: it reads templates only.
+cat > "$fresh/template.json" <<'TEMPLATE'
+{"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument":
+ {"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+ "Action": "sts:AssumeRole"}]}}},
+ "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ExecutionRoleArn":
+ {"Fn::GetAtt": ["Role", "Arn"]}, "ContainerDefinitions": [{"Name": "app",
+ "Image": "public.ecr.aws/docker/library/busybox:1"}]}}}}
+TEMPLATE
+status=0
+audit="$(env -i PATH="$fresh/no-node" "$fresh/venv/bin/ecs-exec-roles" audit "$fresh/template.json")" || status=$?
+echo "$audit" | head -1
+if [ "$status" != 1 ] || [[ "$audit" != *"TrustWithoutConditions"* ]]; then
+  echo "ecs-exec-roles audit from the wheel: exit $status, expected 1 with a trust finding" >&2
+  exit 1
+fi

@@ -312,3 +312,41 @@ def test_a_role_that_is_also_the_task_role_is_excess() -> None:
     role = _audit(body)
     assert _rules(role) == ["AlsoTaskRole[Task]"]
     assert role.findings[0].category == "excess"
+
+
+def test_a_policy_the_evaluator_cannot_read_decides_nothing() -> None:
+    statements = [
+        *EXACT,
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:userid}"},
+    ]
+    role = _audit(_template(statements))
+    (finding,) = [f for f in role.findings if f.category != "inline"]
+    assert finding.rule.startswith("PolicyNotEvaluated[policy variables are not supported")
+    assert finding.category == "unverified"
+
+
+@pytest.mark.parametrize(
+    ("role_arn", "parameters", "said"),
+    [
+        ({"Fn::GetAtt": ["Maker", "Arn"]}, {}, "whose ARN comes from a resource of type Custom::X"),
+        ({"Ref": "RoleArn"}, {"RoleArn": {"Type": "String"}}, "whose ARN is a parameter"),
+        (
+            {"Fn::ImportValue": "platform-role"},
+            {},
+            "which none of the templates audited defines",
+        ),
+    ],
+)
+def test_a_role_the_templates_do_not_show_says_where_its_arn_comes_from(
+    role_arn: Any, parameters: dict[str, Any], said: str
+) -> None:
+    body = _template(EXACT)
+    body["Parameters"] = parameters
+    body["Resources"]["Maker"] = {"Type": "Custom::X", "Properties": {"ServiceToken": "x"}}
+    body["Resources"]["Task"]["Properties"]["ExecutionRoleArn"] = role_arn
+    role = _audit(body)
+    (finding,) = role.findings
+    assert finding.rule.startswith("RoleOutsideTemplates[")
+    assert f"task family 'web' (app.json::Task) uses this execution role, {said}" in (
+        finding.message
+    )

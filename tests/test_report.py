@@ -118,7 +118,7 @@ def test_the_table_is_coloured_only_on_a_terminal(roles: list[RoleAudit]) -> Non
     coloured = _write(roles, "table", _Terminal())
     assert "\x1b[" not in plain and "\x1b[" in coloured
     assert plain.splitlines()[0] == (
-        "1 execution roles, used by 1 task definitions: 2 missing, 7 excess, 1 trust, "
+        "1 execution role, used by 1 task definition: 2 missing, 7 excess, 1 trust, "
         "1 inline, 0 unverified"
     )
     assert "  Recommended policy:" in plain

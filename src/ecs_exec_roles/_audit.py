@@ -160,11 +160,11 @@ def _audit_role(
         findings = list(unverified_findings(facts))
     if view is not None:
         try:
-            findings.extend(missing_findings(facts))
-            findings.extend(excess_findings(facts))
-            findings.extend(task_role_findings(facts))
+            # All or nothing: a policy the evaluator cannot read decides no finding.
+            findings.extend([*missing_findings(facts), *excess_findings(facts)])
         except UnsupportedPolicyError as error:
             findings.append(facts.policy_not_evaluated(str(error)))
+        findings.extend(task_role_findings(facts))
         findings.extend(trust_findings(facts))
         findings.extend(inline_findings(facts))
     template = view.template if view is not None else tasks[0].template

@@ -101,6 +101,7 @@ class RoleFacts:
     def __init__(self, assembly: Assembly, view: RoleView | None, text: str) -> None:
         self.assembly = assembly
         self.view = view
+        self.text = text
         self.role = (
             view.record.where
             if view is not None
@@ -187,13 +188,14 @@ def unverified_findings(facts: RoleFacts) -> Iterator[AuditFinding]:
     view = facts.view
     if view is None:
         tasks = ", ".join(task.described for task in facts.tasks)
+        verb = "uses" if len(facts.tasks) == 1 else "use"
         yield facts.finding(
             "unverified",
             f"RoleOutsideTemplates[{facts.role}]",
-            f"{tasks} use this execution role, which none of the templates audited defines, "
-            "so what it allows is not known.",
-            "Audit the templates that define the role as well, or compare its policy with "
-            "the recommended one.",
+            f"{tasks} {verb} this execution role, {_made_by(facts)}, so what it allows is not "
+            "known.",
+            "Audit the templates that define the role as well (or give its ARN with "
+            "--parameter, for a parameter), or compare its policy with the recommended one.",
         )
     for task in facts.tasks:
         for item in task.read.unreadable:
@@ -255,6 +257,17 @@ def roleless_findings(facts: RoleFacts) -> Iterator[AuditFinding]:
                 "recommended policy and trust policy.",
                 (task.template.path, task.logical_id),
             )
+
+
+def _made_by(facts: RoleFacts) -> str:
+    """Why the templates do not show a role: what its ARN comes from."""
+    unknowns = list(facts.assembly.symbols.unknowns(facts.text))
+    made = sorted({u.resource_type for u in unknowns if u.resource_type})
+    if made:
+        return f"whose ARN comes from a resource of type {', '.join(made)}"
+    if any(u.key[0] == "parameter" for u in unknowns):
+        return "whose ARN is a parameter of the template"
+    return "which none of the templates audited defines"
 
 
 def missing_findings(facts: RoleFacts) -> Iterator[AuditFinding]:

@@ -120,7 +120,11 @@ def _table(roles: Sequence[RoleAudit], colour: bool) -> str:
     total = counts(roles)
     tasks = sum(len(role.tasks) for role in roles)
     summary = ", ".join(f"{count} {category}" for category, count in total.items())
-    lines = [f"{len(roles)} execution roles, used by {tasks} task definitions: {summary}", ""]
+    lines = [
+        f"{_count(len(roles), 'execution role')}, used by {_count(tasks, 'task definition')}: "
+        f"{summary}",
+        "",
+    ]
     for role in roles:
         where = (
             f"{role.template}, {role.logical_id}"
@@ -129,7 +133,7 @@ def _table(roles: Sequence[RoleAudit], colour: bool) -> str:
             if role.arn
             else "none named"
         )
-        state = paint("32", "clean") if not role.findings else f"{len(role.findings)} findings"
+        state = paint("32", "clean") if not role.findings else _count(len(role.findings), "finding")
         lines.append(f"{paint('1', role.role)}  ({where}): {state}")
         lines.extend(f"  used by {task}" for task in role.tasks)
         fix = ""
@@ -148,6 +152,10 @@ def _table(roles: Sequence[RoleAudit], colour: bool) -> str:
             lines.extend("    " + line for line in json.dumps(role.trust, indent=2).splitlines())
         lines.append("")
     return "\n".join(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _wrapped(text: str) -> list[str]:
