@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ._symbols import PLACEHOLDER, Symbols, Unknown
@@ -181,9 +181,16 @@ class Assembly(Resolution):
         )
 
 
-def load_assembly(template_paths: Sequence[str]) -> Assembly:
+def load_assembly(
+    template_paths: Sequence[str], read_template: Callable[[str], Any] | None = None
+) -> Assembly:
     """The templates at ``template_paths``, those of their nested stacks, and the construct
-    path of each resource the app's construct tree names."""
+    path of each resource the app's construct tree names.
+
+    :param read_template: reads a top-level template's body (one that raises for a file that
+        is no template); by default, a file that is not JSON reads as an empty template.
+    """
+    read = read_template or (lambda path: _read(path) or {})
     templates: list[Template] = []
     manifests: dict[str, Mapping[str, Any]] = {}
     for path in template_paths:
@@ -193,7 +200,7 @@ def load_assembly(template_paths: Sequence[str]) -> Assembly:
         stack_path, account, region, stack_name = _stack_of(
             manifests[directory], os.path.basename(path)
         )
-        top = Template(path, _read(path) or {}, stack_path, account, region, stack_name=stack_name)
+        top = Template(path, read(path), stack_path, account, region, stack_name=stack_name)
         templates.append(top)
         templates.extend(_nested_templates(top, _nested_template_files(path)))
     tree = _tree_file(template_paths)

@@ -163,11 +163,16 @@ def _walk(directory: str, found: list[str], seen: set[str]) -> None:
 
 
 def _load_cloud_assembly(template_paths: Sequence[str]) -> Assembly:
-    """The stacks at ``template_paths``, once each is known to be a template."""
-    for path in template_paths:
-        if not isinstance(_parse_json(path, _read_text(path)), dict):
-            raise AuditInputError(f"{path}: not a CloudFormation template (no Resources)")
-    return load_assembly(template_paths)
+    """The stacks at ``template_paths``, each read once and known to be a template."""
+    return load_assembly(template_paths, _stack_body)
+
+
+def _stack_body(path: str) -> dict[str, Any]:
+    """A stack template of a cloud assembly: JSON, a mapping."""
+    body = _parse_json(path, _read_text(path))
+    if not isinstance(body, dict):
+        raise AuditInputError(f"{path}: not a CloudFormation template (no Resources)")
+    return body
 
 
 # -- template files -----------------------------------------------------------------------------
