@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ._evaluate import ANY_VALUE, Request
-from ._kinds import BUCKET_OWNER_KEY, ECR_TOKEN_ACTION, Kind, Shape
+from ._kinds import BUCKET_OWNER_KEY, ECR_TOKEN_ACTION, Kind, Shape, kind_of_action
 from ._needs import Need
 from ._requests import LaunchNeed
 from ._statements import build_statements
@@ -121,12 +121,9 @@ def _needs_of(launch: LaunchNeed, account: str, url_suffix: str) -> list[Need]:
 
 
 def _kind_of(action: str, resource: str) -> Kind | None:
-    """The kind of a request: the first whose actions hold it, a log stream told from its
-    log group by the resource."""
-    if action in Kind.LOG_STREAM.actions:
-        return Kind.LOG_STREAM if ":log-stream:" in resource else Kind.LOG_GROUP
-    return next((kind for kind in _KINDS if action in kind.actions), None)
-
-
-# The kinds an audit recommends: exact resources, never tag-scoped ones.
-_KINDS: Sequence[Kind] = tuple(kind for kind in Kind if not kind.name.endswith("_BY_TAG"))
+    """The kind of a request (``kind_of_action``), a log stream told from its log group by
+    the resource."""
+    kind = kind_of_action(action.lower())
+    if kind is Kind.LOG_GROUP and ":log-stream:" in resource:
+        return Kind.LOG_STREAM
+    return kind
