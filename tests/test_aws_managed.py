@@ -19,6 +19,10 @@ from ecs_exec_roles._starter import STARTER_MANAGED_POLICY
             "arn:aws-cn:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
             "AmazonEC2ContainerRegistryReadOnly",
         ),
+        (
+            "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+            "service-role/AmazonECSTaskExecutionRolePolicy",
+        ),
         ("arn:aws:iam::123456789012:policy/AmazonEC2ContainerRegistryReadOnly", None),
         ("arn:aws:iam::aws:role/x", None),
         ("not an arn", None),

@@ -39,11 +39,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 
 from ._app import AppState, stack_state
+from ._aws_managed import aws_managed_name
 from ._cdk_internals import cfn_properties, identity, named_construct
 from ._cfn import LocalTwin, flatten
 from ._kinds import ECR_TOKEN_ACTION, Kind, ecs_subset
 from ._run_task import runs_tasks_with
 from ._starter import STARTER_MANAGED_POLICY
+from ._trust import ECS_TASKS_SERVICE
 
 __all__ = [
     "AppRoleUses",
@@ -54,7 +56,6 @@ __all__ = [
     "uses_of",
 ]
 
-_ECS_TASKS = "ecs-tasks.amazonaws.com"
 # The services whose actions ECS calls with an execution role.
 _ECS_SERVICES = frozenset({ECR_TOKEN_ACTION.split(":", 1)[0], *(kind.service for kind in Kind)})
 
@@ -102,13 +103,8 @@ class AppRoleUses:
 
     def aws_managed_policies(self) -> list[str]:
         """The names of the AWS managed policies attached to the role (``service-role/...``)."""
-        names = []
-        for arn in self.managed_policy_arns:
-            text = flatten(arn)
-            marker = ":iam::aws:policy/"
-            if marker in text:
-                names.append(text.split(marker, 1)[1])
-        return names
+        names = (aws_managed_name(flatten(arn)) for arn in self.managed_policy_arns)
+        return [name for name in names if name is not None]
 
 
 def kept_as_grants(statements: Sequence[Any]) -> list[Any]:
@@ -235,7 +231,7 @@ def _read_own(uses: AppRoleUses, cfn_role: Any, properties: dict[str, Any]) -> N
     trust = properties.get("assumeRolePolicyDocument") or {}
     for statement in trust.get("Statement", []):
         principal = statement.get("Principal")
-        if principal != {"Service": _ECS_TASKS} and principal != {"Service": [_ECS_TASKS]}:
+        if principal not in ({"Service": ECS_TASKS_SERVICE}, {"Service": [ECS_TASKS_SERVICE]}):
             uses.others.append(f"trusted by {flatten(principal)} (its trust policy)")
     resolved = properties.get("policies") or []
     for index, policy in enumerate(cfn_role.policies or []):

@@ -38,8 +38,12 @@ AWS_MANAGED_POLICIES: dict[str, tuple[str, ...]] = {
 
 def aws_managed_name(arn: str) -> str | None:
     """The name of an AWS managed policy from its ARN (``arn:<partition>:iam::aws:policy/``
-    then the name, with its path), ``None`` for any other ARN."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or parts[4] != "aws":
+    then the name, with its path), ``None`` for any other ARN. The partition may be shown in
+    any form (``<AWS::Partition>`` too)."""
+    if not arn.startswith("arn:") or _AWS_POLICY not in arn:
         return None
-    return parts[5].removeprefix("policy/") if parts[5].startswith("policy/") else None
+    return arn.split(_AWS_POLICY, 1)[1]
+
+
+# What follows the partition in the ARN of every AWS managed policy.
+_AWS_POLICY = ":iam::aws:policy/"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from ._audit import audit
+from ._kinds import ACCOUNT_ID
 from ._report import FORMATS, write_report
 from ._sources import AuditInputError, load_paths
 
@@ -27,7 +28,6 @@ FAIL_ON = {
     "any": ("missing", "excess", "trust", "inline", "unverified"),
 }
 _PROG = "ecs-exec-roles"
-_ACCOUNT = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 
 
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             load_paths(
                 arguments.paths,
                 parameters=_parameters(arguments.parameter),
-                account=_checked(arguments.account, _ACCOUNT, "--account", "12 digits"),
+                account=_checked(arguments.account, ACCOUNT_ID, "--account", "12 digits"),
                 region=_checked(arguments.region, _REGION, "--region", "a region name"),
             )
         )
