@@ -56,6 +56,7 @@ from ._role_view import (
     RoleView,
     TaskDefinition,
     describe_task_definition,
+    resource_name,
     task_definitions,
 )
 from ._template import Template
@@ -122,10 +123,10 @@ class _Roles:
 def _role_view(assembly: Assembly, template: Template, logical_id: str) -> RoleView:
     """A role of any app as the verification reads the library's: its trust policy as
     written, and the AWS managed policies it attaches that the library knows."""
-    path = assembly.path_of(template, logical_id).removesuffix("/Resource")
-    where = path or f"{template.name}::{logical_id}"
+    where = resource_name(assembly, template, logical_id)
     properties = template.properties(logical_id)
-    record = RoleRecord(where, path, properties.get("AssumeRolePolicyDocument"), derive=False)
+    trust = properties.get("AssumeRolePolicyDocument")
+    record = RoleRecord(where, assembly.path_of(template, logical_id), trust, derive=False)
     view = RoleView(assembly, record, template, logical_id)
     known = []
     for arn in view.managed_policy_arns:

@@ -9,13 +9,13 @@ it cannot read (one line on standard error, no traceback).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from ._audit import audit
 from ._kinds import ACCOUNT_ID
+from ._regions import partition_of_region
 from ._report import FORMATS, write_report
 from ._sources import AuditInputError, load_paths
 
@@ -28,7 +28,6 @@ FAIL_ON = {
     "any": ("missing", "excess", "trust", "inline", "unverified"),
 }
 _PROG = "ecs-exec-roles"
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,8 +93,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             load_paths(
                 arguments.paths,
                 parameters=_parameters(arguments.parameter),
-                account=_checked(arguments.account, ACCOUNT_ID, "--account", "12 digits"),
-                region=_checked(arguments.region, _REGION, "--region", "a region name"),
+                account=_checked(arguments.account, ACCOUNT_ID.fullmatch, "--account", "12 digits"),
+                region=_checked(arguments.region, partition_of_region, "--region", "a region name"),
             )
         )
     except AuditInputError as error:
@@ -125,8 +124,10 @@ def _parameters(given: Sequence[str]) -> dict[str, str]:
     return parameters
 
 
-def _checked(value: str | None, pattern: re.Pattern[str], option: str, what: str) -> str | None:
-    if value is not None and not pattern.fullmatch(value):
+def _checked(
+    value: str | None, valid: Callable[[str], object], option: str, what: str
+) -> str | None:
+    if value is not None and not valid(value):
         raise AuditInputError(f"{option} {value!r}: not {what}")
     return value
 

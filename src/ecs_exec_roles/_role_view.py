@@ -33,6 +33,7 @@ __all__ = [
     "RoleView",
     "TaskDefinition",
     "describe_task_definition",
+    "resource_name",
     "task_definitions",
 ]
 
@@ -164,9 +165,7 @@ class RoleView:
         return found
 
     def resource_name(self, template: Template, logical_id: str) -> str:
-        """A resource for messages: its construct's path (an L2's, for its ``Resource``)."""
-        path = self.assembly.path_of(template, logical_id)
-        return path.removesuffix("/Resource") if path else f"{template.name}::{logical_id}"
+        return resource_name(self.assembly, template, logical_id)
 
     @cached_property
     def attached(self) -> list[tuple[Template, str, Any]]:
@@ -325,11 +324,18 @@ def _express_services(assembly: Assembly, template: Template) -> Iterator[TaskDe
             )
 
 
+def resource_name(assembly: Assembly, template: Template, logical_id: str) -> str:
+    """A resource for messages: its construct's path (an L2's, for its ``Resource``), or its
+    template and logical ID where the app does not tell."""
+    path = assembly.path_of(template, logical_id)
+    return path.removesuffix("/Resource") if path else f"{template.name}::{logical_id}"
+
+
 def describe_task_definition(task: TaskDefinition, assembly: Assembly) -> str:
     """A task definition as the library's messages name it: by the family its user gave it,
     and its construct path; a family aws-cdk-lib generated (from the path) says nothing."""
     path = assembly.path_of(task.template, task.logical_id).removesuffix("/Resource")
-    where = path or f"{task.template.name}::{task.logical_id}"
+    where = resource_name(assembly, task.template, task.logical_id)
     family = task.family
     if task.kind != "task family":
         return f"{task.kind} {family!r} ({where})" if family else f"{task.kind} {where}"
